@@ -1,0 +1,3 @@
+"""loyaltylab.churn (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""loyaltylab.clv (being written)."""
+
+__all__: list[str] = []

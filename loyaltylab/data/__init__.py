@@ -1,0 +1,7 @@
+"""Data layer: the canonical schema, loading and validation of client exports, CRMData."""
+
+from loyaltylab.data import schema
+from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
+from loyaltylab.data.load import from_frames, load
+
+__all__ = ["schema", "CRMData", "LoadReport", "TableReport", "load", "from_frames"]

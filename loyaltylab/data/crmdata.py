@@ -1,0 +1,232 @@
+"""CRMData, the validated dataset every analysis takes, and its LoadReport."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from loyaltylab.data import schema as S
+from loyaltylab.exceptions import MissingTableError
+
+__all__ = ["CRMData", "LoadReport", "TableReport"]
+
+# What each optional table is for and how to supply it; used in MissingTableError messages.
+_HOW_TO_SUPPLY = {
+    S.CONTACTS: "a contacts file (customer_id, contacted_at, channel[, direction, campaign])",
+    S.REFERRALS: "a referrals file (referrer_id, referred_id, referred_at)",
+    S.SURVEYS: "a surveys file, one answer per row (customer_id, survey, item, answered_at, "
+               "score)",
+    S.COMPLAINTS: "a complaints file (customer_id, opened_at[, resolved_at, category, "
+                  "outcome])",
+    S.SUBSCRIPTIONS: "a subscriptions file (customer_id, started_at[, ended_at, plan])",
+    S.ASSIGNMENTS: "an assignments file of account-manager history (customer_id, "
+                   "account_manager, assigned_from[, assigned_to, end_reason])",
+    S.WEB_SESSIONS: "a web_sessions file (visitor_id, started_at[, customer_id])",
+}
+
+
+@dataclass
+class TableReport:
+    """What happened to one table on load: rows read = kept + rejected.
+
+    Attributes
+    ----------
+    read, kept, rejected : int
+        Row counts. ``read == kept + rejected`` always holds.
+    reasons : dict[str, int]
+        Rejection reason -> number of rows rejected for it (a row counts once, under its
+        first reason).
+    rejects : pl.DataFrame or None
+        The rejected rows as read (all columns as strings), plus ``_row`` (0-based row number
+        in the source, header excluded) and ``_reason``.
+    source : str
+        File, sheet or database table the rows came from.
+    warnings : list[str]
+        Things worth knowing that did not reject rows (dropped personal columns, ...).
+    """
+
+    read: int = 0
+    kept: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    rejects: pl.DataFrame | None = None
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready summary: read, kept, rejected and reasons."""
+        return {"read": self.read, "kept": self.kept, "rejected": self.rejected,
+                "reasons": dict(self.reasons)}
+
+
+@dataclass
+class LoadReport:
+    """The account of a load: one :class:`TableReport` per table found.
+
+    Attributes
+    ----------
+    tables : dict[str, TableReport]
+        Canonical table name -> its report.
+    source : str
+        What was loaded.
+    warnings : list[str]
+        Dataset-level warnings (tables not found, unknown files, ...).
+    """
+
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no row of any table was rejected."""
+        return all(t.rejected == 0 for t in self.tables.values())
+
+    @property
+    def n_rejected(self) -> int:
+        """Rows rejected over all tables."""
+        return sum(t.rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"tables": {name: {"read", "kept", "rejected", "reasons"}}}``."""
+        return {"tables": {k: v.to_dict() for k, v in self.tables.items()}}
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def summary(self) -> pl.DataFrame:
+        """One row per table and rejection reason.
+
+        Returns
+        -------
+        pl.DataFrame
+            - table: canonical table name
+            - read: rows read from the source
+            - kept: rows kept
+            - rejected: rows rejected
+            - reason: a rejection reason (null on the table's total row)
+            - n: rows rejected for that reason (null on the total row)
+        """
+        rows = []
+        for name, t in self.tables.items():
+            rows.append({"table": name, "read": t.read, "kept": t.kept,
+                         "rejected": t.rejected, "reason": None, "n": None})
+            for reason, n in t.reasons.items():
+                rows.append({"table": name, "read": t.read, "kept": t.kept,
+                             "rejected": t.rejected, "reason": reason, "n": n})
+        schema = {"table": pl.String, "read": pl.Int64, "kept": pl.Int64,
+                  "rejected": pl.Int64, "reason": pl.String, "n": pl.Int64}
+        return pl.DataFrame(rows, schema=schema)
+
+    def write_rejects(self, directory: str | Path) -> list[Path]:
+        """Write each table's rejected rows with their reasons to ``DIR/<table>_rejects.csv``.
+
+        Returns the paths written (none when nothing was rejected).
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, t in self.tables.items():
+            if t.rejects is not None and t.rejects.height:
+                path = out / f"{name}_rejects.csv"
+                t.rejects.write_csv(path)
+                written.append(path)
+        return written
+
+    def __str__(self) -> str:
+        lines = [f"Load report for {self.source or 'data'}"]
+        for name, t in self.tables.items():
+            lines.append(f"  {name:<14} read {t.read:>9,}  kept {t.kept:>9,}  "
+                         f"rejected {t.rejected:>7,}")
+            for reason, n in t.reasons.items():
+                lines.append(f"      {n:>7,} x {reason}")
+            for w in t.warnings:
+                lines.append(f"      note: {w}")
+        for w in self.warnings:
+            lines.append(f"  note: {w}")
+        return "\n".join(lines)
+
+
+@dataclass
+class CRMData:
+    """A validated CRM dataset: canonical polars tables, the load report, and (for
+    simulated data) the planted truth.
+
+    Only ``customers`` and ``orders`` are required; other tables are ``None`` when absent.
+    Column names and types follow :mod:`loyaltylab.data.schema`.
+
+    Attributes
+    ----------
+    customers, orders, contacts, referrals, surveys, complaints, subscriptions, assignments,
+    web_sessions : pl.DataFrame or None
+        The canonical tables.
+    report : LoadReport
+        What happened on load.
+    as_of : datetime or None
+        The date the data describes (the extract date); analyses default to it.
+    truth : dict or None
+        For data from :func:`loyaltylab.datasets.make_crm`: the effects planted by the
+        simulation (hazard ratios, rates), so methods can be checked against them.
+    """
+
+    customers: pl.DataFrame
+    orders: pl.DataFrame
+    contacts: pl.DataFrame | None = None
+    referrals: pl.DataFrame | None = None
+    surveys: pl.DataFrame | None = None
+    complaints: pl.DataFrame | None = None
+    subscriptions: pl.DataFrame | None = None
+    assignments: pl.DataFrame | None = None
+    web_sessions: pl.DataFrame | None = None
+    report: LoadReport = field(default_factory=LoadReport)
+    as_of: datetime | None = None
+    truth: dict[str, Any] | None = None
+
+    @property
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Canonical table name -> frame, for the tables present."""
+        return {name: getattr(self, name) for name in S.TABLES
+                if getattr(self, name) is not None}
+
+    def require(self, *tables: str, purpose: str = "this analysis") -> None:
+        """Raise :class:`MissingTableError` unless every named table is present.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> d = CRMData(customers=pl.DataFrame(), orders=pl.DataFrame())
+        >>> d.require("contacts", purpose="contact-to-sale conversion")
+        Traceback (most recent call last):
+        ...
+        loyaltylab.exceptions.MissingTableError: contact-to-sale conversion needs the \
+'contacts' table, which this dataset does not have. Supply a contacts file (customer_id, \
+contacted_at, channel[, direction, campaign]) in the source folder, or map an existing file \
+to 'contacts' in the mapping file.
+        """
+        for name in tables:
+            if name not in S.TABLES:
+                raise ValueError(f"unknown table {name!r}; tables are {list(S.TABLES)}")
+            if getattr(self, name) is None:
+                how = _HOW_TO_SUPPLY.get(name, f"a {name} file")
+                raise MissingTableError(
+                    f"{purpose} needs the {name!r} table, which this dataset does not have. "
+                    f"Supply {how} in the source folder, or map an existing file to "
+                    f"{name!r} in the mapping file."
+                )
+
+    def replace(self, **changes: Any) -> "CRMData":
+        """A copy with some attributes replaced (frames are immutable, so this is cheap)."""
+        current = {f.name: getattr(self, f.name) for f in fields(self)}
+        current.update(changes)
+        return CRMData(**current)
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={frame.height:,}" for name, frame in self.tables.items()]
+        as_of = f", as_of={self.as_of:%Y-%m-%d}" if self.as_of else ""
+        return f"CRMData({', '.join(parts)}{as_of})"

@@ -1,0 +1,3 @@
+"""Bundled and simulated data (being written)."""
+
+__all__: list[str] = []

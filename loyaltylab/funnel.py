@@ -1,0 +1,3 @@
+"""loyaltylab.funnel (being written)."""
+
+__all__: list[str] = []

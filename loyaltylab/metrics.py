@@ -1,0 +1,3 @@
+"""loyaltylab.metrics (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Charts for loyaltylab.churn results (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Charts for loyaltylab.clv results (being written)."""
+
+__all__: list[str] = []

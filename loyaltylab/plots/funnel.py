@@ -1,0 +1,3 @@
+"""Charts for loyaltylab.funnel results (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Charts for loyaltylab.survey results (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""loyaltylab.report (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""loyaltylab.survey (being written)."""
+
+__all__: list[str] = []
