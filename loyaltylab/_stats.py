@@ -1,0 +1,108 @@
+"""Small statistical helpers shared by the analyses (not public API).
+
+Intervals here are used by metrics, funnel and survey, so each is written once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+__all__ = ["z_value", "wilson_interval", "wilson_exprs", "two_proportion_test",
+           "rate_columns"]
+
+
+def z_value(confidence: float = 0.95) -> float:
+    """Two-sided standard-normal quantile for ``confidence`` (1.959964 for 0.95)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(successes, n, *, confidence: float = 0.95):
+    """Wilson score interval for a binomial proportion.
+
+    Parameters
+    ----------
+    successes, n : array-like of int
+        Counts; where ``n == 0`` the interval is NaN.
+    confidence : float
+        Coverage, 0.95 by default.
+
+    Returns
+    -------
+    (low, high) : tuple of numpy arrays
+
+    Notes
+    -----
+    With p = k/n and z the normal quantile::
+
+        centre = (p + z^2/(2n)) / (1 + z^2/n)
+        half   = z * sqrt(p(1-p)/n + z^2/(4n^2)) / (1 + z^2/n)
+
+    Wilson, E. B. (1927), JASA 22, 209-212. Checked in the tests against
+    ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(74, 107)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.5987, 0.7712)
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    z = z_value(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denom = 1 + z**2 / m
+        centre = (p + z**2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denom
+        low = np.where(m > 0, centre - half, np.nan)
+        high = np.where(m > 0, centre + half, np.nan)
+    return np.clip(low, 0, 1), np.clip(high, 0, 1)
+
+
+def wilson_exprs(num: str | pl.Expr, den: str | pl.Expr, *,
+                 confidence: float = 0.95) -> list[pl.Expr]:
+    """Polars expressions ``ci_low`` and ``ci_high`` (Wilson) from count columns.
+
+    Rows with a zero denominator get null bounds.
+    """
+    k = (pl.col(num) if isinstance(num, str) else num).cast(pl.Float64)
+    m = (pl.col(den) if isinstance(den, str) else den).cast(pl.Float64)
+    z = z_value(confidence)
+    p = k / m
+    denom = 1 + z**2 / m
+    centre = (p + z**2 / (2 * m)) / denom
+    half = z * (p * (1 - p) / m + z**2 / (4 * m**2)).sqrt() / denom
+    low = pl.when(m > 0).then((centre - half).clip(0, 1)).otherwise(None)
+    high = pl.when(m > 0).then((centre + half).clip(0, 1)).otherwise(None)
+    return [low.alias("ci_low"), high.alias("ci_high")]
+
+
+def rate_columns(num: str, den: str, *, confidence: float = 0.95) -> list[pl.Expr]:
+    """``value`` = num/den (null when den is 0) plus Wilson ``ci_low``/``ci_high``."""
+    m = pl.col(den).cast(pl.Float64)
+    value = pl.when(m > 0).then(pl.col(num).cast(pl.Float64) / m).otherwise(None)
+    return [value.alias("value"), *wilson_exprs(num, den, confidence=confidence)]
+
+
+def two_proportion_test(k1, n1, k2, n2) -> tuple[float, float]:
+    """Pooled two-sided z-test of p1 == p2; returns (z, p_value).
+
+    Examples
+    --------
+    >>> z, p = two_proportion_test(60, 100, 45, 100)
+    >>> round(z, 3), round(p, 4)
+    (2.124, 0.0337)
+    """
+    k1, n1, k2, n2 = (float(v) for v in (k1, n1, k2, n2))
+    if min(n1, n2) <= 0:
+        return float("nan"), float("nan")
+    pooled = (k1 + k2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return float("nan"), float("nan")
+    z = (k1 / n1 - k2 / n2) / se
+    return float(z), float(2 * stats.norm.sf(abs(z)))
