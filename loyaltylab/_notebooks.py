@@ -1,0 +1,53 @@
+"""The notebook series: titles, the README table of contents (not public API)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+__all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme"]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+_START, _END = "<!-- toc:start -->", "<!-- toc:end -->"
+
+
+def notebook_paths(directory: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The numbered notebooks (``NN-topic.ipynb``) in order, solutions excluded."""
+    return sorted(p for p in directory.glob("[0-9][0-9]-*.ipynb"))
+
+
+def notebook_title(path: Path) -> str:
+    """The text of the first ``#`` heading in the notebook's first markdown cell."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+            break
+    raise ValueError(f"{path}: the first markdown cell has no '# Title' line; add one")
+
+
+def readme_toc(directory: Path = NOTEBOOK_DIR) -> str:
+    """The README's table of contents: one numbered line per notebook, linked."""
+    lines = []
+    for path in notebook_paths(directory):
+        number = path.name[:2]
+        lines.append(f"{int(number)}. [{notebook_title(path)}](notebooks/{path.name})")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path = ROOT / "README.md") -> bool:
+    """Rewrite the block between the toc markers; returns True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(_START) + r".*?" + re.escape(_END), flags=re.S)
+    new = pattern.sub(f"{_START}\n{readme_toc()}\n{_END}", text)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    print("README updated" if update_readme() else "README already up to date")

@@ -1,0 +1,44 @@
+"""The notebook series stays coherent: README table of contents in sync, outputs small."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loyaltylab import _notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+MAX_BYTES = 500_000
+MAX_OUTPUT_LINES = 60  # a cell printing more than this is printing a whole table
+
+
+def test_readme_table_of_contents_is_in_sync():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"<!-- toc:start -->\n{_notebooks.readme_toc()}\n<!-- toc:end -->" in readme, (
+        "README table of contents is stale: run `python -m loyaltylab._notebooks`")
+
+
+def test_notebooks_are_numbered_without_gaps():
+    numbers = [int(p.name[:2]) for p in _notebooks.notebook_paths()]
+    assert numbers == list(range(len(numbers)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_small_and_prints_no_whole_table(path):
+    assert path.stat().st_size < MAX_BYTES
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            lines = "".join(text).count("\n")
+            assert lines <= MAX_OUTPUT_LINES, f"a cell of {path.name} prints {lines} lines"
+
+
+@pytest.mark.parametrize("path", _notebooks.notebook_paths(), ids=lambda p: p.name)
+def test_notebook_opens_with_a_title_and_has_a_parameters_cell(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert _notebooks.notebook_title(path)
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
