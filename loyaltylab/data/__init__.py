@@ -1,7 +1,7 @@
 """Data layer: the canonical schema, loading and validation of client exports, CRMData."""
 
-from loyaltylab.data import schema
+from loyaltylab.data import overview, schema
 from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
 from loyaltylab.data.load import from_frames, load
 
-__all__ = ["schema", "CRMData", "LoadReport", "TableReport", "load", "from_frames"]
+__all__ = ["schema", "overview", "CRMData", "LoadReport", "TableReport", "load", "from_frames"]
