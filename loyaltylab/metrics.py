@@ -1,3 +1,0 @@
-"""loyaltylab.metrics (being written)."""
-
-__all__: list[str] = []

@@ -1,0 +1,26 @@
+"""loyaltylab.metrics: the loyalty KPI engine.
+
+Every metric takes the data first and keyword options (``by=`` customer attributes,
+``period=``, ``as_of=``), and returns a polars DataFrame. A rate row carries its
+numerator, denominator, value, a confidence interval (Wilson for proportions, exact Poisson
+for counts per exposure, Student-t for means) and the definition used, so any figure can be
+reconciled with a client's own dashboard.
+"""
+
+from loyaltylab.metrics.buying import (
+    average_order_value, cross_line_share, inter_purchase_time, purchase_frequency,
+    repeat_purchase_rate, revenue_per_customer,
+)
+from loyaltylab.metrics.retention import (
+    cohort_retention, defection_rate, early_life_churn, win_back_candidates,
+    win_back_potential,
+)
+
+__all__ = [
+    # buying
+    "repeat_purchase_rate", "purchase_frequency", "inter_purchase_time", "cross_line_share",
+    "average_order_value", "revenue_per_customer",
+    # retention
+    "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
+    "win_back_candidates",
+]
