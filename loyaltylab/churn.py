@@ -1,3 +1,0 @@
-"""loyaltylab.churn (being written)."""
-
-__all__: list[str] = []

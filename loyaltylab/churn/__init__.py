@@ -1,0 +1,13 @@
+"""Churn as a time-to-event question: survival tables, retention curves, drivers of
+defection and the customers about to leave.
+
+Customers who have not churned yet are *censored*, not loyal. :func:`churn_table` turns CRM
+data into survival data with that in mind; the models wrap lifelines and expose the fitted
+lifelines object as ``.lifelines_``.
+"""
+
+from loyaltylab.churn._table import ChurnTableReport, churn_episodes, churn_table
+from loyaltylab.churn._km import KaplanMeier, logrank_tests, retention_curves
+
+__all__ = ["churn_table", "churn_episodes", "ChurnTableReport", "KaplanMeier",
+           "retention_curves", "logrank_tests"]

@@ -1,0 +1,654 @@
+"""From CRM data to survival data: one row per customer, and time-varying episodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
+from loyaltylab._util import parse_window, resolve_as_of, to_datetime
+
+__all__ = ["churn_table", "churn_episodes", "ChurnTableReport", "DAYS_PER_YEAR",
+           "DAYS_PER_MONTH", "START", "LAST_ACTIVE", "END", "DURATION", "EVENT"]
+
+# Result-column names of the survival table (used by every churn model).
+START = "start"
+LAST_ACTIVE = "last_active"
+END = "end"
+DURATION = "duration"
+EVENT = "event"
+N_ORDERS = "n_orders"
+STOP = "stop"
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+_US_PER_DAY = 86_400 * 1_000_000
+_DEFINITIONS = ("inactivity", "contract")
+_EMAIL = "email"
+_INBOUND = "inbound"
+_OUTBOUND = "outbound"
+
+
+@dataclass
+class ChurnTableReport:
+    """What :func:`churn_table` did with every customer and order it was given.
+
+    Attached to the returned frame as ``table.report`` (frames derived from it by polars
+    operations do not carry it). No customer or order leaves the table without being counted
+    here.
+
+    Attributes
+    ----------
+    definition : str
+        "inactivity" or "contract".
+    rule : str
+        The churn rule applied, in words.
+    as_of : datetime
+        The observation date.
+    n_customers_table : int
+        Customers in the customers table.
+    n_rows : int
+        Rows of the survival table (customers with a lifetime started on or before as_of).
+    n_events, n_censored : int
+        Churned and censored rows.
+    n_without_orders : int
+        Customers in the customers table with no order (inactivity) or no subscription
+        (contract) on or before ``as_of``: suspects and prospects. They have no lifetime yet
+        and are not in the table.
+    n_not_started : int
+        Customers whose first order (or subscription) lies after ``as_of``; not in the table.
+    n_orders_after_as_of : int
+        Orders (or subscription spells) dated after ``as_of``; ignored.
+    n_zero_duration : int
+        Rows with ``duration == 0`` (first order on ``as_of``, or a contract that ended the
+        day it started). Kept; Kaplan-Meier and Cox accept them, parametric models refuse
+        them with a message.
+    n_orders_before_acquisition : int
+        Customers with an order dated before ``customers.acquired_at`` (only non-zero when
+        ``orders_before_acquisition="report"``).
+    n_unknown_customers : int
+        Customers with orders but no row in the customers table (kept, attributes null).
+    n_winbacks : int
+        Contract definition: later subscription runs after a gap longer than ``max_gap``
+        (win-backs). They do not extend the first lifetime.
+    notes : list[str]
+        Everything worth knowing, in words.
+    """
+
+    definition: str
+    rule: str
+    as_of: datetime
+    n_customers_table: int = 0
+    n_rows: int = 0
+    n_events: int = 0
+    n_censored: int = 0
+    n_without_orders: int = 0
+    n_not_started: int = 0
+    n_orders_after_as_of: int = 0
+    n_zero_duration: int = 0
+    n_orders_before_acquisition: int = 0
+    n_unknown_customers: int = 0
+    n_winbacks: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts and rule as a plain dict (JSON-ready apart from ``as_of``)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def __str__(self) -> str:
+        lines = [f"churn table ({self.definition}, as of {self.as_of:%Y-%m-%d}): "
+                 f"{self.n_rows:,} customers, {self.n_events:,} churned, "
+                 f"{self.n_censored:,} censored", f"  rule: {self.rule}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _days(expr: pl.Expr) -> pl.Expr:
+    """A duration expression as float days."""
+    return expr.dt.total_microseconds().cast(pl.Float64) / _US_PER_DAY
+
+
+def churn_table(data: CRMData, *, definition: str = "inactivity",
+                inactivity: str | int | timedelta = "180d", as_of: Any = None,
+                max_gap: str | int | timedelta = "30d", early: str | int | timedelta = "90d",
+                satisfaction_item: str = "nps", fast_resolution: str | int | timedelta = "7d",
+                email_threshold: float = 4.0,
+                orders_before_acquisition: str = "raise") -> pl.DataFrame:
+    """Turn CRM data into survival data: one row per customer with duration and event.
+
+    Churn is a time-to-event question: a customer who has not churned yet is *censored*
+    (we know only that their lifetime is at least this long), not loyal.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs ``customers`` and ``orders``; ``definition="contract"`` needs
+        ``subscriptions``. Covariates come from ``contacts``, ``surveys`` and ``complaints``
+        when present (null or zero columns otherwise, see Returns).
+    definition : {"inactivity", "contract"}
+        "inactivity" (non-contractual business, the default) or "contract" (subscriptions).
+    inactivity : str, int or timedelta
+        Inactivity window of the non-contractual rule, e.g. "180d".
+    as_of : date, datetime or str, optional
+        Observation date; defaults to ``data.as_of``, else the latest order.
+    max_gap : str, int or timedelta
+        Contract definition: a gap of at most this long between the end of one subscription
+        and the start of the next counts as a renewal (continuous lifetime).
+    early : str, int or timedelta
+        Length of the early-life window for ``orders_90d`` / ``contacts_90d``.
+    satisfaction_item : str
+        Survey item holding the satisfaction score (``surveys.item``), "nps" by default.
+    fast_resolution : str, int or timedelta
+        Complaints resolved within this time count as fast, later or never as slow.
+    email_threshold : float
+        E-mails per month above which ``emails_over_threshold`` counts over-contact.
+    orders_before_acquisition : {"raise", "report"}
+        An order dated before ``customers.acquired_at`` is a data error: "raise" (default)
+        stops with the customers named; "report" counts them in ``table.report`` and keeps
+        the rows (the clock starts at the first order either way).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per customer whose lifetime started on or before ``as_of``:
+
+        - customer_id: the customer
+        - start: first order (inactivity) or first subscription start (contract)
+        - last_active: last order on or before as_of (inactivity); end of the last
+          subscription of the first lifetime, or as_of while open (contract)
+        - end: churn date for churners, as_of for censored customers
+        - duration: days from start to end (Float64)
+        - event: 1 churned, 0 censored (Int8)
+        - n_orders: orders from start to as_of
+        - segment, kind, acquisition_channel, reward_scheme: customer attributes, where
+          the customers table has them
+        - orders_90d, contacts_90d: orders and contacts in the first ``early`` days
+        - satisfaction: latest ``satisfaction_item`` score on or before end (null if none)
+        - satisfaction_mean: mean of all such scores on or before end (null if none)
+        - complaints: complaints opened between start and end
+        - complaints_fast, complaints_slow: of which resolved within ``fast_resolution``,
+          or later / never
+        - resolution_days: mean days to resolve the resolved ones (null if none)
+        - contacts_per_month: contacts between start and end per month of duration
+          (a lifetime shorter than one month counts as one month)
+        - emails_per_month: outbound e-mails per month, same rule
+        - emails_over_threshold: max(emails_per_month - email_threshold, 0)
+
+        The frame carries ``table.report``, a :class:`ChurnTableReport` counting every
+        customer and order not in the table and why (customers without orders, orders after
+        as_of, zero durations, ...).
+
+    Raises
+    ------
+    ValueError
+        Unknown definition; ``as_of`` before the first order; orders before acquisition
+        (unless ``orders_before_acquisition="report"``); subscriptions ending before they
+        start.
+    MissingTableError
+        ``definition="contract"`` without a subscriptions table.
+
+    Notes
+    -----
+    **Inactivity rule (non-contractual).** With window *w* and observation date *T*: a
+    customer whose last order on or before *T* is at *L* has churned when *L + w <= T*; the
+    churn is then dated *L + w* and the duration runs from the first order *F* to *L + w*.
+    Otherwise (*L + w > T*) the customer is censored at *T*, duration *T - F*. Orders after
+    *T* are ignored (the analysis knows only what was known at *T*). A window ending exactly
+    on *T* counts as observed churn.
+
+    Worked example, w = 180 days, T = 2024-12-31:
+
+    ======  ==========  ==========  ==================  ========  =====
+    cust    first       last        last + 180 days     duration  event
+    ======  ==========  ==========  ==================  ========  =====
+    A       2024-01-01  2024-03-01  2024-08-28 <= T     240       1
+    B       2024-01-01  2024-09-01  2025-02-28 > T      365       0
+    C       2024-07-04  2024-07-04  2024-12-31 == T     180       1
+    ======  ==========  ==========  ==================  ========  =====
+
+    A churned (observed); B is censored at T after 365 days; C bought once and the window
+    ends exactly on T, so churn is observed.
+
+    **Contract rule.** Subscriptions that start after *T* are ignored and an end after *T*
+    is treated as open. A customer's spells are merged into one lifetime while each next
+    spell starts at most ``max_gap`` after the end of the previous ones (a renewal);
+    overlapping spells merge too. The first such lifetime is the one analysed: it ends with
+    an event at its last end date, or is censored at *T* while a spell is open. A later
+    spell after a longer gap is a win-back, counted in ``report.n_winbacks``; it does not
+    extend the first lifetime.
+
+    Customers without orders (suspects, prospects) have no lifetime and are reported in
+    ``table.report.n_without_orders``, never dropped silently.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> import polars as pl
+    >>> from loyaltylab.data.crmdata import CRMData
+    >>> from loyaltylab.churn import churn_table
+    >>> ts = pl.Datetime("us")
+    >>> customers = pl.DataFrame({"customer_id": ["A", "B", "C", "D"],
+    ...     "acquired_at": [datetime(2024, 1, 1), datetime(2024, 1, 1),
+    ...                     datetime(2024, 7, 4), datetime(2024, 2, 1)]},
+    ...     schema_overrides={"acquired_at": ts})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "3", "4", "5"],
+    ...     "customer_id": ["A", "A", "B", "B", "C"],
+    ...     "ordered_at": [datetime(2024, 1, 1), datetime(2024, 3, 1), datetime(2024, 1, 1),
+    ...                    datetime(2024, 9, 1), datetime(2024, 7, 4)],
+    ...     "amount": [10.0, 20.0, 5.0, 5.0, 8.0]}, schema_overrides={"ordered_at": ts})
+    >>> data = CRMData(customers=customers, orders=orders)
+    >>> t = churn_table(data, as_of="2024-12-31")
+    >>> t.select("customer_id", "duration", "event").rows()
+    [('A', 240.0, 1), ('B', 365.0, 0), ('C', 180.0, 1)]
+    >>> t.report.n_without_orders
+    1
+    """
+    if definition not in _DEFINITIONS:
+        raise ValueError(f"definition: expected one of {list(_DEFINITIONS)}, got "
+                         f"{definition!r}")
+    if orders_before_acquisition not in ("raise", "report"):
+        raise ValueError("orders_before_acquisition: expected 'raise' or 'report', got "
+                         f"{orders_before_acquisition!r}")
+    if not isinstance(data, CRMData):
+        raise TypeError(f"data: expected a CRMData (see ll.load / ll.from_frames), got "
+                        f"{type(data).__name__}")
+    T = resolve_as_of(data, as_of)
+    window = parse_window(inactivity, name="inactivity")
+    early_td = parse_window(early, name="early")
+    fast_td = parse_window(fast_resolution, name="fast_resolution")
+    customers = data.customers
+    orders = data.orders.lazy()
+
+    first_order = data.orders.get_column(S.ORDERED_AT).min()
+    if first_order is not None and T < first_order:
+        raise ValueError(f"as_of: {T:%Y-%m-%d} lies before the first order "
+                         f"({first_order:%Y-%m-%d}), so no customer has a lifetime yet; "
+                         f"pass an as_of on or after {first_order:%Y-%m-%d}")
+
+    report: ChurnTableReport
+    if definition == "inactivity":
+        base, report = _inactivity_base(data, T, window, orders_before_acquisition)
+    else:
+        base, report = _contract_base(data, T, parse_window(max_gap, name="max_gap"))
+
+    table = _add_covariates(base, data, T, early_td, fast_td, satisfaction_item,
+                            email_threshold).sort(S.CUSTOMER_ID)
+    report.n_rows = table.height
+    report.n_events = int(table.get_column(EVENT).sum() or 0)
+    report.n_censored = report.n_rows - report.n_events
+    report.n_zero_duration = int((table.get_column(DURATION) == 0).sum())
+    if report.n_zero_duration:
+        report.notes.append(f"{report.n_zero_duration:,} customers have duration 0 (their "
+                            "lifetime starts on as_of or a contract ended the day it "
+                            "began); kept. Parametric models need duration > 0: filter "
+                            "them with table.filter(pl.col('duration') > 0)")
+    report.n_customers_table = customers.height
+    table.report = report  # type: ignore[attr-defined]
+    return table
+
+
+def _inactivity_base(data: CRMData, T: datetime, window: timedelta,
+                     early_rule: str) -> tuple[pl.LazyFrame, ChurnTableReport]:
+    orders = data.orders.lazy().select(S.CUSTOMER_ID, S.ORDERED_AT)
+    rule = (f"churned when {window.days if not window.seconds else window} days pass "
+            f"after the last order with no new order, observed only where that window "
+            f"ended on or before as_of; otherwise censored at as_of. Duration: first order "
+            f"to last order + window (churned) or to as_of (censored).")
+    report = ChurnTableReport("inactivity", rule, T)
+    known = orders.filter(pl.col(S.ORDERED_AT) <= T)
+    per = (known.group_by(S.CUSTOMER_ID)
+           .agg(pl.col(S.ORDERED_AT).min().alias(START),
+                pl.col(S.ORDERED_AT).max().alias(LAST_ACTIVE),
+                pl.len().cast(pl.Int64).alias(N_ORDERS)))
+    churn_at = pl.col(LAST_ACTIVE) + window
+    event = churn_at <= T
+    base = per.with_columns(
+        pl.when(event).then(churn_at).otherwise(pl.lit(T)).alias(END),
+        event.cast(pl.Int8).alias(EVENT),
+    ).with_columns(_days(pl.col(END) - pl.col(START)).alias(DURATION))
+    counts = orders.select(
+        (pl.col(S.ORDERED_AT) > T).sum().alias("after"),
+    ).collect()
+    report.n_orders_after_as_of = int(counts["after"][0])
+    base = base.collect()
+    ids_all = data.orders.lazy().select(S.CUSTOMER_ID).unique()
+    cust = data.customers.lazy()
+    report.n_without_orders = int(cust.join(ids_all, on=S.CUSTOMER_ID, how="anti")
+                                  .select(pl.len()).collect().item())
+    report.n_not_started = int(ids_all.join(base.lazy(), on=S.CUSTOMER_ID, how="anti")
+                               .select(pl.len()).collect().item())
+    report.n_unknown_customers = int(base.lazy().join(cust, on=S.CUSTOMER_ID, how="anti")
+                                     .select(pl.len()).collect().item())
+    if report.n_orders_after_as_of:
+        report.notes.append(f"{report.n_orders_after_as_of:,} orders dated after as_of "
+                            "are ignored")
+    if report.n_without_orders:
+        report.notes.append(f"{report.n_without_orders:,} customers have no order "
+                            "(suspects and prospects): no lifetime, not in the table")
+    if report.n_not_started:
+        report.notes.append(f"{report.n_not_started:,} customers first ordered after "
+                            "as_of: not yet customers, not in the table")
+    if report.n_unknown_customers:
+        report.notes.append(f"{report.n_unknown_customers:,} customers have orders but no "
+                            "row in the customers table: kept, attributes null")
+    if S.ACQUIRED_AT in data.customers.columns:
+        early = (base.lazy().join(cust.select(S.CUSTOMER_ID, S.ACQUIRED_AT), on=S.CUSTOMER_ID)
+                 .filter(pl.col(START) < pl.col(S.ACQUIRED_AT))
+                 .select(S.CUSTOMER_ID, START, S.ACQUIRED_AT).sort(S.CUSTOMER_ID).collect())
+        if early.height:
+            if early_rule == "raise":
+                ex = early.head(3).rows()
+                shown = "; ".join(f"{c}: first order {f:%Y-%m-%d}, acquired_at {a:%Y-%m-%d}"
+                                  for c, f, a in ex)
+                raise ValueError(
+                    f"orders.ordered_at: {early.height:,} customers have orders dated "
+                    f"before their customers.acquired_at ({shown}). Correct acquired_at, "
+                    f"or pass orders_before_acquisition='report' to keep them (the clock "
+                    f"starts at the first order) and count them in table.report")
+            report.n_orders_before_acquisition = early.height
+            report.notes.append(f"{early.height:,} customers have orders before "
+                                "acquired_at; kept, clock starts at the first order")
+    return base.lazy(), report
+
+
+def _contract_base(data: CRMData, T: datetime,
+                   max_gap: timedelta) -> tuple[pl.LazyFrame, ChurnTableReport]:
+    data.require(S.SUBSCRIPTIONS, purpose="the contract churn definition")
+    subs = data.subscriptions
+    bad = subs.with_row_index("_row").filter(pl.col(S.ENDED_AT) < pl.col(S.STARTED_AT))
+    if bad.height:
+        rows = ", ".join(str(r) for r in bad.get_column("_row").head(3).to_list())
+        raise ValueError(f"subscriptions.ended_at: {bad.height:,} spells end before they "
+                         f"start (first at rows {rows}); correct the dates or remove those "
+                         f"rows")
+    rule = (f"a contract lifetime runs from the first subscription start through renewals "
+            f"(next spell starting at most {max_gap.days} days after the previous end); it "
+            f"ends in churn at the last end date, or is censored at as_of while a spell is "
+            f"open. Later spells after a longer gap are win-backs, not part of it.")
+    report = ChurnTableReport("contract", rule, T)
+    report.n_orders_after_as_of = int((subs.get_column(S.STARTED_AT) > T).sum())
+    far = datetime(9999, 1, 1)
+    spells = (subs.lazy().filter(pl.col(S.STARTED_AT) <= T)
+              .select(S.CUSTOMER_ID, S.STARTED_AT,
+                      pl.when(pl.col(S.ENDED_AT).is_null() | (pl.col(S.ENDED_AT) > T))
+                      .then(pl.lit(far, dtype=pl.Datetime("us")))
+                      .otherwise(pl.col(S.ENDED_AT)).alias("_end"))
+              .sort(S.CUSTOMER_ID, S.STARTED_AT)
+              .with_columns(pl.col("_end").cum_max().shift(1).over(S.CUSTOMER_ID)
+                            .alias("_prev_end"))
+              .with_columns((pl.col("_prev_end").is_not_null()
+                             & (pl.col(S.STARTED_AT) > pl.col("_prev_end") + max_gap))
+                            .cast(pl.Int32).cum_sum().over(S.CUSTOMER_ID).alias("_run")))
+    runs = spells.group_by(S.CUSTOMER_ID, "_run").agg(
+        pl.col(S.STARTED_AT).min().alias(START), pl.col("_end").max().alias("_end"))
+    collected = runs.collect()
+    report.n_winbacks = int((collected.get_column("_run") > 0).sum())
+    first = collected.lazy().filter(pl.col("_run") == 0)
+    open_ = pl.col("_end") == far
+    base = first.select(
+        S.CUSTOMER_ID, START,
+        pl.when(open_).then(pl.lit(T)).otherwise(pl.col("_end")).alias(LAST_ACTIVE),
+        pl.when(open_).then(pl.lit(T)).otherwise(pl.col("_end")).alias(END),
+        (~open_).cast(pl.Int8).alias(EVENT),
+    ).with_columns(_days(pl.col(END) - pl.col(START)).alias(DURATION))
+    n_orders = (data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= T)
+                .join(base.select(S.CUSTOMER_ID, START), on=S.CUSTOMER_ID)
+                .filter(pl.col(S.ORDERED_AT) >= pl.col(START))
+                .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64).alias(N_ORDERS)))
+    base = (base.join(n_orders, on=S.CUSTOMER_ID, how="left")
+            .with_columns(pl.col(N_ORDERS).fill_null(0))).collect()
+    ids_all = subs.lazy().select(S.CUSTOMER_ID).unique()
+    cust = data.customers.lazy()
+    report.n_without_orders = int(cust.join(ids_all, on=S.CUSTOMER_ID, how="anti")
+                                  .select(pl.len()).collect().item())
+    report.n_not_started = int(ids_all.join(base.lazy(), on=S.CUSTOMER_ID, how="anti")
+                               .select(pl.len()).collect().item())
+    report.n_unknown_customers = int(base.lazy().join(cust, on=S.CUSTOMER_ID, how="anti")
+                                     .select(pl.len()).collect().item())
+    if report.n_without_orders:
+        report.notes.append(f"{report.n_without_orders:,} customers have no subscription: "
+                            "no contract lifetime, not in the table")
+    if report.n_not_started:
+        report.notes.append(f"{report.n_not_started:,} customers subscribed only after "
+                            "as_of: not in the table")
+    if report.n_orders_after_as_of:
+        report.notes.append(f"{report.n_orders_after_as_of:,} subscription spells start "
+                            "after as_of and are ignored")
+    if report.n_winbacks:
+        report.notes.append(f"{report.n_winbacks:,} later subscription runs after a gap "
+                            f"longer than {max_gap.days} days (win-backs) are not part "
+                            "of the first lifetime")
+    return base.lazy(), report
+
+
+def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timedelta,
+                    fast: timedelta, satisfaction_item: str,
+                    email_threshold: float) -> pl.DataFrame:
+    keys = base.select(S.CUSTOMER_ID, START, END)
+    attrs = [c for c in (S.SEGMENT, S.KIND, S.ACQUISITION_CHANNEL, S.REWARD_SCHEME)
+             if c in data.customers.columns]
+    out = base
+    if attrs:
+        out = out.join(data.customers.lazy().select(S.CUSTOMER_ID, *attrs),
+                       on=S.CUSTOMER_ID, how="left")
+    orders90 = (data.orders.lazy().select(S.CUSTOMER_ID, S.ORDERED_AT)
+                .join(keys, on=S.CUSTOMER_ID)
+                .filter((pl.col(S.ORDERED_AT) >= pl.col(START))
+                        & (pl.col(S.ORDERED_AT) < pl.col(START) + early)
+                        & (pl.col(S.ORDERED_AT) <= T))
+                .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64).alias("orders_90d")))
+    out = out.join(orders90, on=S.CUSTOMER_ID, how="left")
+    months = pl.max_horizontal(pl.col(DURATION), pl.lit(DAYS_PER_MONTH)) / DAYS_PER_MONTH
+    if data.contacts is not None:
+        c = (data.contacts.lazy().join(keys, on=S.CUSTOMER_ID)
+             .filter((pl.col(S.CONTACTED_AT) >= pl.col(START))
+                     & (pl.col(S.CONTACTED_AT) <= pl.col(END))))
+        is_email = pl.col(S.CHANNEL).str.to_lowercase() == _EMAIL
+        if S.DIRECTION in data.contacts.columns:
+            is_email = is_email & (pl.col(S.DIRECTION).fill_null(_OUTBOUND) == _OUTBOUND)
+        cagg = c.group_by(S.CUSTOMER_ID).agg(
+            (pl.col(S.CONTACTED_AT) < pl.col(START) + early).sum().cast(pl.Int64)
+            .alias("contacts_90d"),
+            pl.len().cast(pl.Int64).alias("_contacts"),
+            is_email.sum().cast(pl.Int64).alias("_emails"))
+        out = out.join(cagg, on=S.CUSTOMER_ID, how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("contacts_90d"),
+                               pl.lit(None, pl.Int64).alias("_contacts"),
+                               pl.lit(None, pl.Int64).alias("_emails"))
+    if data.contacts is not None:
+        out = out.with_columns(pl.col("contacts_90d", "_contacts", "_emails").fill_null(0))
+    out = out.with_columns(
+        pl.col("orders_90d").fill_null(0),
+        (pl.col("_contacts") / months).alias("contacts_per_month"),
+        (pl.col("_emails") / months).alias("emails_per_month"),
+    ).with_columns((pl.col("emails_per_month") - email_threshold).clip(lower_bound=0)
+                   .alias("emails_over_threshold")).drop("_contacts", "_emails")
+
+    if data.surveys is not None:
+        sv = (data.surveys.lazy().filter(pl.col(S.ITEM) == satisfaction_item)
+              .join(keys, on=S.CUSTOMER_ID)
+              .filter(pl.col(S.ANSWERED_AT) <= pl.col(END))
+              .group_by(S.CUSTOMER_ID).agg(
+                  pl.col(S.SCORE).sort_by(S.ANSWERED_AT).last().alias("satisfaction"),
+                  pl.col(S.SCORE).mean().alias("satisfaction_mean")))
+        out = out.join(sv, on=S.CUSTOMER_ID, how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Float64).alias("satisfaction"),
+                               pl.lit(None, pl.Float64).alias("satisfaction_mean"))
+
+    if data.complaints is not None:
+        has_res = S.RESOLVED_AT in data.complaints.columns
+        comp = (data.complaints.lazy().join(keys, on=S.CUSTOMER_ID)
+                .filter((pl.col(S.OPENED_AT) >= pl.col(START))
+                        & (pl.col(S.OPENED_AT) <= pl.col(END))))
+        if has_res:
+            resolved = pl.col(S.RESOLVED_AT).is_not_null() & (pl.col(S.RESOLVED_AT) <= T)
+            res_days = pl.when(resolved).then(_days(pl.col(S.RESOLVED_AT)
+                                                    - pl.col(S.OPENED_AT)))
+            fast_e = resolved & (pl.col(S.RESOLVED_AT) - pl.col(S.OPENED_AT) <= fast)
+        else:
+            res_days = pl.lit(None, pl.Float64)
+            fast_e = pl.lit(False)
+        cg = comp.group_by(S.CUSTOMER_ID).agg(
+            pl.len().cast(pl.Int64).alias("complaints"),
+            fast_e.sum().cast(pl.Int64).alias("complaints_fast"),
+            res_days.mean().alias("resolution_days"))
+        out = (out.join(cg, on=S.CUSTOMER_ID, how="left")
+               .with_columns(pl.col("complaints").fill_null(0),
+                             pl.col("complaints_fast").fill_null(0))
+               .with_columns((pl.col("complaints") - pl.col("complaints_fast"))
+                             .alias("complaints_slow")))
+    else:
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("complaints"),
+                               pl.lit(None, pl.Int64).alias("complaints_fast"),
+                               pl.lit(None, pl.Int64).alias("complaints_slow"),
+                               pl.lit(None, pl.Float64).alias("resolution_days"))
+    cols = [S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT, N_ORDERS, *attrs,
+            "orders_90d", "contacts_90d", "satisfaction", "satisfaction_mean", "complaints",
+            "complaints_fast", "complaints_slow", "resolution_days", "contacts_per_month",
+            "emails_per_month", "emails_over_threshold"]
+    return out.select(cols).collect()
+
+
+def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
+                   business_change: Any = None, fast_resolution: str | int | timedelta = "7d",
+                   covariates: list[str] | None = None, **table_options: Any) -> pl.DataFrame:
+    """Long-format (start, stop] episodes for time-varying Cox models.
+
+    Each customer's lifetime from :func:`churn_table` is cut at the dates when something
+    changed for them, so a covariate switches on from that date onwards:
+
+    - ``manager_left``: their account manager left the firm (an ``assignments`` row with
+      ``end_reason == "manager_left"``), from ``assigned_to`` onwards;
+    - ``complaint_fast``: from the resolution of a complaint resolved within
+      ``fast_resolution`` of opening, onwards;
+    - ``complaint_slow``: from ``fast_resolution`` after the opening of a complaint that was
+      not resolved within it (resolved later or never), onwards (the date the firm knew it
+      was slow);
+    - ``after_change``: from the ``business_change`` date onwards (0 everywhere when None).
+
+    Parameters
+    ----------
+    data : CRMData
+        The same data given to :func:`churn_table`; ``assignments`` and ``complaints`` are
+        used when present (the indicators are 0 otherwise).
+    table : pl.DataFrame, optional
+        A table from :func:`churn_table`; built from ``data`` with ``table_options`` if
+        omitted.
+    business_change : date, datetime or str, optional
+        Date of a price rise, rebrand or other change to the business.
+    fast_resolution : str, int or timedelta
+        Threshold separating fast from slow complaint handling.
+    covariates : list of str, optional
+        Static columns of ``table`` to carry onto every episode (default: all covariate
+        columns of the table).
+    **table_options
+        Passed to :func:`churn_table` when ``table`` is None.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per customer and episode:
+
+        - customer_id: the customer
+        - start, stop: days since the customer's lifetime began (episode is (start, stop])
+        - event: 1 if the customer churned at ``stop`` (only on their last episode)
+        - manager_left, complaint_fast, complaint_slow, after_change: 0/1 indicators (Int8)
+        - the static covariates of ``table``
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> import polars as pl
+    >>> from loyaltylab.data.crmdata import CRMData
+    >>> from loyaltylab.churn import churn_episodes
+    >>> ts = pl.Datetime("us")
+    >>> customers = pl.DataFrame({"customer_id": ["A"], "acquired_at": [datetime(2024, 1, 1)]},
+    ...                          schema_overrides={"acquired_at": ts})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2"], "customer_id": ["A", "A"],
+    ...     "ordered_at": [datetime(2024, 1, 1), datetime(2024, 3, 1)], "amount": [1.0, 1.0]},
+    ...     schema_overrides={"ordered_at": ts})
+    >>> data = CRMData(customers=customers, orders=orders)
+    >>> ep = churn_episodes(data, as_of="2024-12-31", business_change="2024-02-01")
+    >>> ep.select("start", "stop", "event", "after_change").rows()
+    [(0.0, 31.0, 0, 0), (31.0, 240.0, 1, 1)]
+    """
+    fast = parse_window(fast_resolution, name="fast_resolution")
+    if table is None:
+        table = churn_table(data, fast_resolution=fast_resolution, **table_options)
+    for col in (S.CUSTOMER_ID, START, DURATION, EVENT):
+        if col not in table.columns:
+            raise ValueError(f"table: missing column {col!r}; build it with churn_table()")
+    if covariates is None:
+        skip = {S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT}
+        covariates = [c for c in table.columns if c not in skip]
+    keys = table.lazy().select(S.CUSTOMER_ID, START, DURATION)
+    changes: list[pl.LazyFrame] = []
+
+    def first_time(frame: pl.LazyFrame, when: pl.Expr, name: str) -> pl.LazyFrame:
+        return (frame.join(keys, on=S.CUSTOMER_ID)
+                .select(S.CUSTOMER_ID, _days(when - pl.col(START)).alias("_t"))
+                .group_by(S.CUSTOMER_ID).agg(pl.col("_t").min())
+                .with_columns(pl.lit(name).alias("_var")))
+
+    if data.assignments is not None and S.END_REASON in data.assignments.columns:
+        left = data.assignments.lazy().filter(
+            (pl.col(S.END_REASON) == S.MANAGER_LEFT) & pl.col(S.ASSIGNED_TO).is_not_null())
+        changes.append(first_time(left, pl.col(S.ASSIGNED_TO), "manager_left"))
+    if data.complaints is not None:
+        comp = data.complaints.lazy()
+        if S.RESOLVED_AT in data.complaints.columns:
+            is_fast = (pl.col(S.RESOLVED_AT).is_not_null()
+                       & (pl.col(S.RESOLVED_AT) - pl.col(S.OPENED_AT) <= fast))
+            changes.append(first_time(comp.filter(is_fast), pl.col(S.RESOLVED_AT),
+                                      "complaint_fast"))
+            changes.append(first_time(comp.filter(~is_fast), pl.col(S.OPENED_AT) + fast,
+                                      "complaint_slow"))
+        else:
+            changes.append(first_time(comp, pl.col(S.OPENED_AT) + fast, "complaint_slow"))
+    if business_change is not None:
+        bc = to_datetime(business_change, name="business_change")
+        changes.append(keys.select(S.CUSTOMER_ID,
+                                   _days(pl.lit(bc) - pl.col(START)).alias("_t"),
+                                   pl.lit("after_change").alias("_var")))
+    flags = ["manager_left", "complaint_fast", "complaint_slow", "after_change"]
+    schema = {S.CUSTOMER_ID: pl.String, "_t": pl.Float64, "_var": pl.String}
+    ch = (pl.concat([c.select(S.CUSTOMER_ID, pl.col("_t").cast(pl.Float64), "_var")
+                     for c in changes]) if changes else pl.LazyFrame(schema=schema))
+    # A switch at or before the start is on from the start; at or after the end, never.
+    ch = ch.join(keys, on=S.CUSTOMER_ID).with_columns(pl.col("_t").clip(lower_bound=0.0))
+    ch = ch.filter(pl.col("_t") < pl.col(DURATION))
+    wide = (ch.group_by(S.CUSTOMER_ID, "_var").agg(pl.col("_t").min())
+            .collect().pivot(on="_var", index=S.CUSTOMER_ID, values="_t"))
+    for f in flags:
+        if f not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(f))
+    wide = wide.select(S.CUSTOMER_ID, *[pl.col(f).alias("_t_" + f) for f in flags])
+    cuts = pl.concat([
+        keys.select(S.CUSTOMER_ID, pl.lit(0.0).alias("_cut")),
+        keys.select(S.CUSTOMER_ID, pl.col(DURATION).alias("_cut")),
+        ch.select(S.CUSTOMER_ID, pl.col("_t").alias("_cut")),
+    ]).unique().sort(S.CUSTOMER_ID, "_cut")
+    ep = (cuts.with_columns(pl.col("_cut").shift(-1).over(S.CUSTOMER_ID).alias(STOP))
+          .filter(pl.col(STOP).is_not_null())
+          .rename({"_cut": START})
+          .join(table.lazy().select(S.CUSTOMER_ID, pl.col(DURATION).alias("_dur"),
+                                    pl.col(EVENT).alias("_ev"), *covariates),
+                on=S.CUSTOMER_ID, how="left")
+          .join(wide.lazy(), on=S.CUSTOMER_ID, how="left")
+          .with_columns(((pl.col(STOP) == pl.col("_dur")) & (pl.col("_ev") == 1))
+                        .cast(pl.Int8).alias(EVENT),
+                        *[(pl.col("_t_" + f).is_not_null()
+                           & (pl.col(START) >= pl.col("_t_" + f))).cast(pl.Int8).alias(f)
+                          for f in flags]))
+    # Zero-length lifetimes give no episode with positive length; keep them as one point
+    # (lifelines needs stop > start, so they are dropped there with a count).
+    return (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *covariates)
+            .sort(S.CUSTOMER_ID, START).collect())
