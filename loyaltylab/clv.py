@@ -1,3 +1,0 @@
-"""loyaltylab.clv (being written)."""
-
-__all__: list[str] = []

@@ -1,0 +1,228 @@
+"""Maximum-likelihood machinery shared by the customer-base models (not public API)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import polars as pl
+from scipy import optimize, stats
+
+from loyaltylab.exceptions import ConvergenceError, NotFittedError
+
+__all__ = ["BaseFitter", "numerical_hessian", "check_rfm", "log1mexp"]
+
+
+def log1mexp(z: np.ndarray) -> np.ndarray:
+    """log(1 - exp(z)) for z <= 0, accurate near 0 and far below it (-inf at z = 0)."""
+    z = np.asarray(z, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(z > -0.6931471805599453, np.log(-np.expm1(z)), np.log1p(-np.exp(z)))
+
+
+def numerical_hessian(fun: Callable[[np.ndarray], float], x: np.ndarray,
+                      step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of ``fun`` at ``x`` (steps scaled to ``max(1, |x|)``)."""
+    x = np.asarray(x, dtype=float)
+    k = x.size
+    h = step * np.maximum(1.0, np.abs(x))
+    f0 = fun(x)
+    hess = np.empty((k, k))
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = h[i]
+        hess[i, i] = (fun(x + ei) - 2 * f0 + fun(x - ei)) / h[i] ** 2
+        for j in range(i + 1, k):
+            ej = np.zeros(k)
+            ej[j] = h[j]
+            val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej)
+                   + fun(x - ei - ej)) / (4 * h[i] * h[j])
+            hess[i, j] = hess[j, i] = val
+    return hess
+
+
+def _rows(mask: np.ndarray, ids: Sequence[Any] | None, limit: int = 5) -> str:
+    idx = np.flatnonzero(mask)
+    shown = [str(ids[i]) for i in idx[:limit]] if ids is not None else [str(i) for i in idx[:limit]]
+    what = "customers" if ids is not None else "rows"
+    more = f" and {idx.size - limit} more" if idx.size > limit else ""
+    return f"{idx.size} {what} ({', '.join(shown)}{more})"
+
+
+def check_rfm(frame: Any, columns: Sequence[str], *, table: str = "rfm",
+              integer: Sequence[str] = (), id_col: str | None = "customer_id",
+              order: Sequence[tuple[str, str]] = ()) -> tuple[pl.DataFrame, dict[str, np.ndarray],
+                                                              list[Any] | None]:
+    """Validate a summary frame; return it as polars, its columns as float arrays, and ids."""
+    from loyaltylab._util import as_polars
+
+    if hasattr(frame, "orders") and hasattr(frame, "customers"):
+        raise TypeError(f"{table}: got a CRMData; summarise the orders first with "
+                        f"ll.clv.rfm_summary(data)")
+    df = as_polars(frame, name=table)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{table}: missing column(s) {missing}; found {df.columns}. Build "
+                         f"the frame with ll.clv.rfm_summary(orders) or rename the columns")
+    if df.height == 0:
+        raise ValueError(f"{table}: the frame is empty; the model needs at least one customer")
+    ids = df.get_column(id_col).to_list() if id_col and id_col in df.columns else None
+    arrays: dict[str, np.ndarray] = {}
+    for c in columns:
+        try:
+            a = df.get_column(c).cast(pl.Float64).to_numpy()
+        except Exception:
+            raise TypeError(f"{table}.{c}: expected numbers, got {df.schema[c]}") from None
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise ValueError(f"{table}.{c}: {_rows(bad, ids)} are missing or not finite; "
+                             f"drop or fill them before fitting")
+        if (a < 0).any():
+            raise ValueError(f"{table}.{c}: {_rows(a < 0, ids)} are negative; {c} counts or "
+                             f"measures time and must be >= 0")
+        if c in integer and (a != np.round(a)).any():
+            raise ValueError(f"{table}.{c}: {_rows(a != np.round(a), ids)} are not whole "
+                             f"numbers; {c} counts purchases (round or recompute with "
+                             f"ll.clv.rfm_summary)")
+        arrays[c] = a
+    for small, big in order:
+        bad = arrays[small] > arrays[big] * (1 + 1e-12) + 1e-12
+        if bad.any():
+            raise ValueError(f"{table}: {_rows(bad, ids)} have {small} greater than {big}; "
+                             f"{small} is measured inside the observation window, so check "
+                             f"that both use the same time unit and observation end")
+    return df, arrays, ids
+
+
+class BaseFitter:
+    """Fitter contract shared by the models: options in ``__init__``, ``fit`` returns self.
+
+    Subclasses define ``_param_names``, ``_x0(data)``, ``_loglik(params, data)`` (array of
+    per-row log-likelihoods, before weights) and ``_prepare(frame)``.
+    """
+
+    _param_names: tuple[str, ...] = ()
+    _model_name = "model"
+
+    def __init__(self, *, max_iter: int = 1000, level: float = 0.95,
+                 initial_params: dict[str, float] | None = None) -> None:
+        self.max_iter = max_iter
+        self.level = level
+        self.initial_params = initial_params
+
+    # ------------------------------------------------------------------ contract
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call "
+                                 f".fit(...) first")
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "params_"):
+            return f"{type(self).__name__}() (not fitted)"
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return (f"{type(self).__name__}({ps}) fitted on {self._fitted_on}, "
+                f"log-likelihood {self.log_likelihood_:.2f}")
+
+    def _negll(self, logp: np.ndarray, data: dict[str, np.ndarray]) -> float:
+        with np.errstate(all="ignore"):
+            ll = self._loglik(np.exp(logp), data)
+            total = float(np.dot(data["_w"], ll))
+        return -total if np.isfinite(total) else np.inf
+
+    def _optimise(self, data: dict[str, np.ndarray], x0: np.ndarray) -> None:
+        names = self._param_names
+        if self.initial_params is not None:
+            x0 = np.log([float(self.initial_params[n]) for n in names])
+        scale = float(data["_w"].sum())
+
+        def f(z: np.ndarray) -> float:
+            return self._negll(z, data) / scale
+
+        def grad(z: np.ndarray) -> np.ndarray:
+            g = np.empty_like(z)
+            for i in range(z.size):
+                e = np.zeros_like(z)
+                e[i] = 1e-6
+                g[i] = (f(z + e) - f(z - e)) / 2e-6
+            return g
+
+        if not np.isfinite(f(x0)):
+            raise ConvergenceError(
+                f"{self._model_name}: the log-likelihood is not finite at the starting "
+                f"values {dict(zip(names, np.exp(x0).round(4)))}; pass "
+                f"initial_params={{...}} closer to the data, or check the time unit")
+        res = optimize.minimize(f, x0, jac=grad, method="L-BFGS-B",
+                                bounds=[(-20.0, 20.0)] * len(names),
+                                options={"maxiter": self.max_iter, "ftol": 1e-15,
+                                         "gtol": 1e-9})
+        z = res.x
+        g = grad(z)
+        ok = np.isfinite(res.fun) and np.all(np.isfinite(z)) and np.max(np.abs(g)) < 1e-4
+        at_bound = np.any(np.abs(z) > 19.9)
+        if not ok or at_bound:
+            vals = dict(zip(names, np.exp(z).round(6)))
+            why = ("a parameter ran to the edge of the parameter space (near 0 or infinity)"
+                   if at_bound else f"the optimiser stopped: {res.message}")
+            raise ConvergenceError(
+                f"{self._model_name}: the fit did not converge ({why}; last values {vals}, "
+                f"max |gradient| {np.max(np.abs(g)):.2g}). Try: a time unit that puts T in "
+                f"tens (weeks rather than days), removing customers with implausible "
+                f"frequencies (tests, resellers), more customers, max_iter larger than "
+                f"{self.max_iter}, or initial_params={{...}} from a published fit")
+        self._logp = z
+        self._data = data
+        self.log_likelihood_ = -self._negll(z, data)
+        self.params_ = {n: float(v) for n, v in zip(names, np.exp(z))}
+        hess = numerical_hessian(lambda u: self._negll(u, data), z)
+        try:
+            cov = np.linalg.inv(hess)
+            if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            warnings.warn(f"{self._model_name}: the Hessian at the optimum is singular or not "
+                          f"positive definite (a flat likelihood ridge); standard errors are "
+                          f"from its pseudo-inverse and unreliable", RuntimeWarning,
+                          stacklevel=3)
+            cov = np.linalg.pinv(hess)
+        self.covariance_log_ = cov
+        se_log = np.sqrt(np.abs(np.diag(cov)))
+        est = np.exp(z)
+        zq = stats.norm.ppf(0.5 + self.level / 2)
+        self.standard_errors_ = {n: float(v) for n, v in zip(names, est * se_log)}
+        self.confidence_intervals_ = pl.DataFrame({
+            "parameter": list(names),
+            "ci_low": np.exp(z - zq * se_log),
+            "ci_high": np.exp(z + zq * se_log),
+        })
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        """Estimates with standard errors and confidence intervals.
+
+        Columns: ``parameter``; ``estimate``; ``std_error`` (delta method from the inverse
+        numerical Hessian of the negative log-likelihood on the log-parameter scale);
+        ``ci_low``, ``ci_high`` (Wald interval on the log scale, transformed back, so
+        always positive, at ``level``); ``log_likelihood`` (the fit's, repeated);
+        ``n`` (customers).
+        """
+        self._check_fitted()
+        return pl.DataFrame({
+            "parameter": list(self._param_names),
+            "estimate": [self.params_[n] for n in self._param_names],
+            "std_error": [self.standard_errors_[n] for n in self._param_names],
+        }).join(self.confidence_intervals_, on="parameter", how="left",
+                maintain_order="left").with_columns(
+            pl.lit(self.log_likelihood_).alias("log_likelihood"),
+            pl.lit(self.n_customers_).alias("n"))
+
+    def _draw_params(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Parameter draws (n x k, natural scale) from the asymptotic normal on log scale."""
+        self._check_fitted()
+        return np.exp(rng.multivariate_normal(self._logp, self.covariance_log_, size=n))
+
+    def _p(self, params: np.ndarray | None) -> np.ndarray:
+        if params is None:
+            self._check_fitted()
+            return np.exp(self._logp)
+        return np.asarray(params, dtype=float)
