@@ -1,3 +1,0 @@
-"""loyaltylab.survey (being written)."""
-
-__all__: list[str] = []
