@@ -8,6 +8,7 @@ lifelines object as ``.lifelines_``.
 
 from loyaltylab.churn._table import ChurnTableReport, churn_episodes, churn_table
 from loyaltylab.churn._km import KaplanMeier, logrank_tests, retention_curves
+from loyaltylab.churn._cox import CoxModel, TimeVaryingCox, split_customers
 
 __all__ = ["churn_table", "churn_episodes", "ChurnTableReport", "KaplanMeier",
-           "retention_curves", "logrank_tests"]
+           "retention_curves", "logrank_tests", "CoxModel", "TimeVaryingCox", "split_customers"]
