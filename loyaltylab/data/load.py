@@ -1,14 +1,43 @@
-"""Loading client exports into a validated CRMData (being written: see issue 2)."""
+"""Loading client exports into a validated :class:`~loyaltylab.data.crmdata.CRMData`.
+
+Two doors, one validation path:
+
+- :func:`load` reads a folder of CSV/Parquet/.xlsx files, an .xlsx workbook (one sheet per
+  table) or a DuckDB/SQLite database, applies the mapping (client names, values and
+  formats -> canonical model, see :mod:`loyaltylab.data.mapping`), then validates;
+- :func:`from_frames` validates in-memory frames that already use canonical names (the
+  simulator :func:`loyaltylab.datasets.make_crm` builds its data through it).
+
+Validation (see :mod:`loyaltylab.data.validation`) keeps or rejects every row with a
+reason; ``data.report`` accounts for all of them. Problems that make a table unusable
+raise :class:`~loyaltylab.exceptions.SourceError`,
+:class:`~loyaltylab.exceptions.SchemaError`,
+:class:`~loyaltylab.exceptions.MissingTableError` or
+:class:`~loyaltylab.exceptions.MappingError` with a message naming the file, the column and
+the fix. Personal columns are dropped and identifiers can be pseudonymised (see
+:mod:`loyaltylab.data.privacy`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import fnmatch
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from loyaltylab.data.crmdata import CRMData
+from loyaltylab._util import as_polars, to_datetime
+from loyaltylab.data import schema as S
+from loyaltylab.data._io import RawTable, list_source, read_db_table, read_excel_sheet, \
+    read_file
+from loyaltylab.data._parse import ColumnFormat
+from loyaltylab.data.crmdata import CRMData, LoadReport
+from loyaltylab.data.mapping import Mapping, read_mapping
+from loyaltylab.data.privacy import drop_personal, id_columns, pseudonymize_frames
+from loyaltylab.data.validation import (VALIDATION_ORDER, TableInput, closest,
+                                        normalize_name, validate_table)
+from loyaltylab.exceptions import MappingError, MissingTableError, SourceError
 
 __all__ = ["load", "from_frames"]
 
@@ -16,14 +45,348 @@ __all__ = ["load", "from_frames"]
 def load(source: str | Path, *, mapping: str | Path | dict | None = None,
          as_of: datetime | str | None = None, allow_refunds: bool = False,
          pseudonymize: bool = False, salt: str | None = None,
-         keep_personal: tuple[str, ...] = ()) -> CRMData:
-    """Load a folder, workbook or database of CRM exports into a validated CRMData."""
-    raise NotImplementedError("load() is being written (issue 2)")
+         keep_personal: tuple[str, ...] | list[str] = (),
+         tables: tuple[str, ...] | list[str] | None = None) -> CRMData:
+    """Load a folder, workbook or database of CRM exports into a validated CRMData.
+
+    Parameters
+    ----------
+    source : str or Path
+        A folder of CSV (``.csv``, ``.txt``, ``.tsv``), Parquet or ``.xlsx`` files (the
+        file stem names the table: ``orders.csv`` is the orders table), a single ``.xlsx``
+        workbook with one sheet per table, or a DuckDB (``.duckdb``, ``.db``) or SQLite
+        (``.sqlite``, ``.sqlite3``, ``.db``) database file with one table per table.
+    mapping : str, Path or dict, optional
+        A TOML mapping file (or the same structure as a dict) mapping client file, sheet,
+        column and value names and formats to the canonical model; see
+        :mod:`loyaltylab.data.mapping`. ``loyaltylab init-mapping SOURCE`` drafts one.
+    as_of : datetime or str, optional
+        The extract date. Events dated after it are rejected; analyses default to it.
+        When None, rows are checked against the current time and ``data.as_of`` stays
+        None (analyses then use the latest order).
+    allow_refunds : bool
+        Keep orders with negative amounts (refunds); otherwise they are rejected.
+    pseudonymize : bool
+        Replace every identifier (customer, order, referrer, visitor, account-manager ids)
+        with a salted hash, consistently across tables.
+    salt : str, optional
+        The secret salt for ``pseudonymize``; the same salt gives the same hashes on every
+        load. A random salt is drawn when None.
+    keep_personal : sequence of str
+        Personal columns (names, e-mail, phone, address, ...) to keep; all others are
+        dropped on load.
+    tables : sequence of str, optional
+        Load only these canonical tables (customers and orders are always loaded).
+
+    Returns
+    -------
+    CRMData
+        Canonical tables (None where absent) with ``report`` (rows read, kept and
+        rejected per table, with reasons and the rejected rows).
+
+    Raises
+    ------
+    SourceError
+        The source cannot be read: missing or empty file, wrong format for its extension,
+        wrong delimiter, undecodable encoding.
+    MissingTableError
+        customers or orders is not in the source.
+    SchemaError
+        A required column is missing (the closest existing name is suggested).
+    MappingError
+        The mapping is malformed or names columns the source does not have.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll, pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "customers.csv").write_text(
+    ...     "customer_id;acquired_at\\nC1;01.03.2025\\nC2;15.04.2025\\n")
+    >>> _ = (d / "orders.csv").write_text(
+    ...     "order_id;customer_id;ordered_at;amount\\n"
+    ...     "O1;C1;02.03.2025;19,90\\nO2;C2;16.04.2025;5,50\\nO3;C9;17.04.2025;7,00\\n")
+    >>> data = ll.load(d, as_of="2025-12-31")
+    >>> data.orders["amount"].to_list()
+    [19.9, 5.5]
+    >>> data.report.tables["orders"].reasons
+    {'customer_id: unknown customer': 1}
+    """
+    path = Path(source)
+    m = read_mapping(mapping)
+    kind, names = list_source(path)
+    wanted = [t for t in S.TABLES if tables is None or t in tables or t in S.REQUIRED_TABLES]
+    if tables is not None:
+        for t in tables:
+            if t not in S.TABLES:
+                raise ValueError(f"tables: unknown table {t!r}; tables are {list(S.TABLES)}")
+    claimed: set[str] = set()
+    raws: dict[str, RawTable] = {}
+    for table in wanted:
+        tm = m.table(table)
+        if tm.skip:
+            continue
+        matched = _match_source(table, tm.source, names, kind, path, m)
+        if not matched:
+            if table in S.REQUIRED_TABLES:
+                raise _missing_table(table, path, kind, names, m)
+            continue
+        claimed.update(matched)
+        raws[table] = _read_matched(path, kind, matched, table, m)
+    report = LoadReport(source=str(path))
+    unclaimed = [n for n in names if n not in claimed]
+    if unclaimed:
+        report.warnings.append(
+            f"not loaded (not a canonical table name and not mapped): {unclaimed}")
+    inputs: dict[str, TableInput] = {}
+    for table, raw in raws.items():
+        inputs[table] = _map_table(table, raw, m, keep_personal)
+    return _build(inputs, report, as_of=as_of, allow_refunds=allow_refunds,
+                  pseudonymize=pseudonymize, salt=salt, truth=None)
 
 
-def from_frames(tables: dict[str, pl.DataFrame], *, as_of: datetime | str | None = None,
+def from_frames(tables: dict[str, Any], *, as_of: datetime | str | None = None,
                 allow_refunds: bool = False, pseudonymize: bool = False,
-                salt: str | None = None, keep_personal: tuple[str, ...] = (),
+                salt: str | None = None, keep_personal: tuple[str, ...] | list[str] = (),
                 source: str = "frames", truth: dict[str, Any] | None = None) -> CRMData:
-    """Validate in-memory frames with canonical names into a CRMData."""
-    raise NotImplementedError("from_frames() is being written (issue 2)")
+    """Validate in-memory frames with canonical names into a CRMData.
+
+    The same validation as :func:`load`: text columns are parsed (dates and numbers with
+    sniffed formats), typed columns are converted (time-zone-aware timestamps to naive
+    UTC, numeric ids to text), and every row is kept or rejected with a reason.
+
+    Parameters
+    ----------
+    tables : dict[str, pl.DataFrame]
+        Canonical table name -> frame (polars or pandas) with canonical column names
+        (case and spacing are forgiven: ``"Customer ID"`` matches ``customer_id``).
+        ``customers`` and ``orders`` are required.
+    as_of, allow_refunds, pseudonymize, salt, keep_personal
+        As in :func:`load`.
+    source : str
+        What to call the data in the report.
+    truth : dict, optional
+        Planted effects of simulated data, stored as ``data.truth``.
+
+    Returns
+    -------
+    CRMData
+
+    Examples
+    --------
+    >>> import polars as pl, loyaltylab as ll
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...                           "acquired_at": ["2025-01-05", "2025-02-01"]})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "2", "3"],
+    ...                        "customer_id": ["a", "b", "b", "a"],
+    ...                        "ordered_at": ["2025-01-05", "2025-02-03", "2025-02-04",
+    ...                                       "2025-02-30"],
+    ...                        "amount": [10.0, 8.0, 8.0, -4.0]})
+    >>> data = ll.from_frames({"customers": customers, "orders": orders},
+    ...                       as_of="2025-12-31")
+    >>> data.report.tables["orders"].reasons
+    {'ordered_at: unparseable date': 1, 'order_id: duplicate': 1}
+    >>> data.orders.select("order_id", "ordered_at")
+    shape: (2, 2)
+    ┌──────────┬─────────────────────┐
+    │ order_id ┆ ordered_at          │
+    │ ---      ┆ ---                 │
+    │ str      ┆ datetime[μs]        │
+    ╞══════════╪═════════════════════╡
+    │ 1        ┆ 2025-01-05 00:00:00 │
+    │ 2        ┆ 2025-02-03 00:00:00 │
+    └──────────┴─────────────────────┘
+    """
+    if not isinstance(tables, dict):
+        raise TypeError(f"tables: expected a dict of table name -> frame, got "
+                        f"{type(tables).__name__}")
+    for name in tables:
+        if name not in S.TABLES:
+            guess = closest(name, list(S.TABLES))
+            raise MappingError(f"{source}: unknown table {name!r}; tables are "
+                               f"{list(S.TABLES)}" + (f". Did you mean {guess!r}?"
+                                                      if guess else ""))
+    for name in S.REQUIRED_TABLES:
+        if tables.get(name) is None:
+            raise MissingTableError(f"{source}: the {name!r} table is required but was not "
+                                    f"given; pass it as tables[{name!r}].")
+    inputs = {}
+    for name, frame in tables.items():
+        if frame is None:
+            continue
+        df = as_polars(frame, name=name)
+        raw = RawTable(name=name, frame=df, source=f"{source}[{name!r}]")
+        inputs[name] = _map_table(name, raw, Mapping(), keep_personal)
+    report = LoadReport(source=source)
+    return _build(inputs, report, as_of=as_of, allow_refunds=allow_refunds,
+                  pseudonymize=pseudonymize, salt=salt, truth=truth)
+
+
+# ----------------------------------------------------------------------------- internals
+
+def _build(inputs: dict[str, TableInput], report: LoadReport, *, as_of, allow_refunds,
+           pseudonymize, salt, truth) -> CRMData:
+    """Validate the mapped tables (customers first) and assemble the CRMData."""
+    as_of_dt = to_datetime(as_of) if as_of is not None else None
+    check_against = as_of_dt or datetime.now(timezone.utc).replace(tzinfo=None)
+    if as_of_dt is None:
+        report.warnings.append(f"as_of not given: rows dated after the load time "
+                               f"({check_against:%Y-%m-%d %H:%M} UTC) were rejected; pass "
+                               f"as_of= the extract date")
+    frames: dict[str, pl.DataFrame | None] = {}
+    customer_ids = None
+    for name in VALIDATION_ORDER:
+        if name not in inputs:
+            continue
+        kept, tr = validate_table(inputs[name], as_of=check_against,
+                                  allow_refunds=allow_refunds, customer_ids=customer_ids)
+        if name == S.CUSTOMERS:
+            customer_ids = kept.get_column(S.CUSTOMER_ID)
+        frames[name] = kept
+        report.tables[name] = tr
+    if pseudonymize:
+        frames, salt_used = pseudonymize_frames(frames, salt=salt)
+        _pseudonymize_rejects(report, salt_used)
+        report.warnings.append("identifiers pseudonymised with a salted hash"
+                               + ("" if salt is not None else
+                                  " (random salt: pass salt= to get the same hashes on "
+                                  "every load)"))
+    return CRMData(**{n: frames.get(n) for n in S.TABLES}, report=report, as_of=as_of_dt,
+                   truth=truth)
+
+
+def _pseudonymize_rejects(report: LoadReport, salt: str) -> None:
+    rej = {n: t.rejects for n, t in report.tables.items() if t.rejects is not None}
+    if not rej:
+        return
+    cleaned = {n: f.with_columns([pl.col(c).str.strip_chars() for c in id_columns(n)
+                                  if c in f.columns]) for n, f in rej.items()}
+    hashed, _ = pseudonymize_frames(cleaned, salt=salt)
+    for n, f in hashed.items():
+        report.tables[n].rejects = f
+
+
+def _missing_table(table: str, path: Path, kind: str, names: list[str],
+                   m: Mapping) -> Exception:
+    what = {"folder": "file", "workbook": "sheet", "sqlite": "table", "duckdb": "table",
+            "file": "file"}.get(kind, "table")
+    tm = m.table(table)
+    if tm.source:
+        guess = closest(tm.source[0], names)
+        return MissingTableError(
+            f"{path.name}: the mapping says the {table} table is in {tm.source}, but there "
+            f"is no such {what}; found {names[:15]}."
+            + (f" Did you mean {guess!r}?" if guess else ""))
+    stems = [Path(n).stem if kind == "folder" else n for n in names]
+    guess = closest(table, stems, cutoff=0.4)
+    hint = (f" Did you mean {guess!r}? Rename it to {table}, or map it: "
+            f"[tables.{table}] source = \"{names[stems.index(guess)]}\"" if guess else
+            f" Add a {what} named {table!r}, or map the {what} that holds it: "
+            f"[tables.{table}] source = \"<{what} name>\"")
+    return MissingTableError(
+        f"{path.name}: the required {table} table is missing: no {what} named {table!r} "
+        f"among {names[:15]}.{hint}.")
+
+
+def _match_source(table: str, wanted: list[str] | None, names: list[str], kind: str,
+                  path: Path, m: Mapping) -> list[str]:
+    """Names in the source that hold ``table``."""
+    if wanted:
+        out = []
+        for w in wanted:
+            hits = [n for n in names if n == w or fnmatch.fnmatch(n, w)]
+            if not hits:  # forgive case, spaces and a missing extension
+                hits = [n for n in names if normalize_name(n) == normalize_name(w)
+                        or normalize_name(Path(n).stem) == normalize_name(w)]
+            out.extend(h for h in hits if h not in out)
+        return out
+    if kind == "folder":
+        hits = [n for n in names if normalize_name(Path(n).stem) == table]
+    else:
+        hits = [n for n in names if normalize_name(n) == table]
+    if len(hits) > 1:
+        raise SourceError(f"{path.name}: several sources could be the {table} table: {hits}; "
+                          f"choose one in the mapping file: [tables.{table}] source = "
+                          f"\"{hits[0]}\"")
+    return hits
+
+
+def _read_matched(path: Path, kind: str, matched: list[str], table: str,
+                  m: Mapping) -> RawTable:
+    tm = m.table(table)
+    parts = []
+    for name in matched:
+        if kind == "folder":
+            parts.append(read_file(path / name, delimiter=tm.delimiter or m.delimiter,
+                                   encoding=tm.encoding or m.encoding, quote=tm.quote))
+        elif kind == "file":
+            parts.append(read_file(path, delimiter=tm.delimiter or m.delimiter,
+                                   encoding=tm.encoding or m.encoding, quote=tm.quote))
+        elif kind == "workbook":
+            parts.append(read_excel_sheet(path, name))
+        else:
+            parts.append(read_db_table(path, kind, name))
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        frame = pl.concat([p.frame for p in parts], how="diagonal_relaxed")
+    except pl.exceptions.PolarsError:
+        frame = pl.concat([p.frame.select(pl.all().cast(pl.String)) for p in parts],
+                          how="diagonal")
+    return RawTable(name=table, frame=frame, source=" + ".join(p.source for p in parts),
+                    hint_comma=any(p.hint_comma for p in parts),
+                    notes=[n for p in parts for n in p.notes])
+
+
+def _map_table(table: str, raw: RawTable, m: Mapping,
+               keep_personal: tuple[str, ...] | list[str]) -> TableInput:
+    """Rename client columns to canonical ones, apply value maps, drop personal columns."""
+    spec = S.TABLES[table]
+    tm = m.table(table)
+    frame = raw.frame
+    if frame.width == 0:
+        raise SourceError(f"{raw.source}: no columns; re-export the {table} table with a "
+                          f"header row.")
+    cols = list(frame.columns)
+    rename: dict[str, str] = {}
+    original: dict[str, str] = {}
+    for canon, client in tm.columns.items():
+        if client not in cols:
+            hit = [c for c in cols if normalize_name(c) == normalize_name(client)]
+            if not hit:
+                guess = closest(client, cols)
+                raise MappingError(
+                    f"{m.origin}: [tables.{table}.columns] {canon} = {client!r}, but "
+                    f"{raw.source} has no column {client!r}; its columns are {cols[:15]}."
+                    + (f" Did you mean {guess!r}?" if guess else ""))
+            client = hit[0]
+        rename[client] = canon
+        original[canon] = client
+    mapped_canon = set(rename.values())
+    for c in cols:
+        if c in rename:
+            continue
+        n = normalize_name(c)
+        if n in spec.names and n not in mapped_canon:
+            rename[c] = n
+            original[n] = c
+            mapped_canon.add(n)
+        elif n in spec.names or c in spec.names:
+            rename[c] = f"{c}_client"  # a client column shadowed by a mapped one
+    frame = frame.rename(rename)
+    notes = list(raw.notes)
+    frame, dropped = drop_personal(frame, keep=tuple(keep_personal),
+                                   protected=tuple(spec.names))
+    if dropped:
+        notes.append(f"dropped personal columns {dropped} (pass keep_personal=[...] to "
+                     f"keep them)")
+    for canon, vmap in tm.values.items():
+        if canon in frame.columns:
+            e = pl.col(canon)
+            if frame.schema[canon] != pl.String:
+                e = e.cast(pl.String)
+            stripped = e.str.strip_chars()
+            frame = frame.with_columns(stripped.replace(vmap).alias(canon))
+    formats: dict[str, ColumnFormat] = {"*": m.defaults.merged(tm.table_format)}
+    formats.update(tm.formats)
+    return TableInput(name=table, frame=frame, source=raw.source, formats=formats,
+                      hint_comma=raw.hint_comma, original_names=original, warnings=notes)
