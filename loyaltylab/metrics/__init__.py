@@ -11,6 +11,16 @@ from loyaltylab.metrics.buying import (
     average_order_value, cross_line_share, inter_purchase_time, purchase_frequency,
     repeat_purchase_rate, revenue_per_customer,
 )
+from loyaltylab.metrics.contacts import (
+    channel_mix, contact_conversion, contact_frequency, contacts_over_time, outbound_response,
+)
+from loyaltylab.metrics.complaints import (
+    complaint_rate, resolution_time, retention_by_resolution,
+)
+from loyaltylab.metrics.profit import (
+    acquisition_payback, customer_profitability, unprofitable_customers, whale_curve,
+)
+from loyaltylab.metrics.referrals import referral_rate, referrals_per_customer, referred_value
 from loyaltylab.metrics.retention import (
     cohort_retention, defection_rate, early_life_churn, win_back_candidates,
     win_back_potential,
@@ -20,6 +30,15 @@ __all__ = [
     # buying
     "repeat_purchase_rate", "purchase_frequency", "inter_purchase_time", "cross_line_share",
     "average_order_value", "revenue_per_customer",
+    # contacts
+    "contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
+    "contact_conversion",
+    # referrals
+    "referral_rate", "referrals_per_customer", "referred_value",
+    # complaints
+    "complaint_rate", "resolution_time", "retention_by_resolution",
+    # profitability
+    "customer_profitability", "unprofitable_customers", "whale_curve", "acquisition_payback",
     # retention
     "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
     "win_back_candidates",

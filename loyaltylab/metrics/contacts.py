@@ -1,0 +1,440 @@
+"""Contact metrics: frequency per customer, contacts over time, channel mix, response to
+outbound contacts, and conversion of contacts into sales."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import polars as pl
+
+from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
+from loyaltylab.metrics import _base as B
+
+__all__ = ["contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
+           "contact_conversion"]
+
+_UNKNOWN = "unknown"
+
+
+def _contacts(data: CRMData, fn: str, purpose: str, cut) -> pl.LazyFrame:
+    B.check_crm(data, fn)
+    data.require(S.CONTACTS, purpose=purpose)
+    lf = data.contacts.lazy().filter(pl.col(S.CONTACTED_AT) <= cut)
+    if S.DIRECTION not in data.contacts.columns:
+        lf = lf.with_columns(pl.lit(_UNKNOWN).alias(S.DIRECTION))
+    else:
+        lf = lf.with_columns(pl.col(S.DIRECTION).fill_null(_UNKNOWN))
+    return lf
+
+
+def contact_frequency(data: CRMData, *, by: str | Sequence[str] | None = None,
+                      window: Any = "365d", as_of: Any = None,
+                      confidence: float = 0.95) -> pl.DataFrame:
+    """Contacts per customer per month, by channel and direction.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs the contacts table.
+    by : str or list of str, optional
+        Customer attributes to split by (channel and direction are always split).
+    window : str
+        Measurement window ending at ``as_of`` (default the last 365 days).
+    as_of : optional
+    confidence : float
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per ``by`` group, channel and direction:
+
+        - the ``by`` columns, channel, direction ("unknown" when not recorded)
+        - contacts: contacts in the window
+        - customers_contacted: distinct customers with such a contact
+        - customer_months: months each customer of the group was on the books during the
+          window (from max(acquired_at, window start) to the window end), summed
+        - value: contacts / customer_months
+        - ci_low, ci_high: exact (Garwood) Poisson interval for the rate
+        - window_start, window_end, definition
+
+    Notes
+    -----
+    Exposure-based frequency: a customer acquired half-way through the window counts for
+    half of it. Months are 30.4375 days.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "acquired_at": [datetime(2023, 1, 1)] * 2})
+    >>> orders = pl.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": [datetime(2023, 2, 1)], "amount": [1.0]})
+    >>> contacts = pl.DataFrame({"customer_id": ["a"] * 6,
+    ...     "contacted_at": [datetime(2024, m, 1) for m in range(1, 7)],
+    ...     "channel": ["email"] * 6, "direction": ["outbound"] * 6})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 12, 31))
+    >>> r = contact_frequency(d, window="365.25d")
+    >>> r.select("channel", "contacts", "customer_months", pl.col("value").round(4))
+    shape: (1, 4)
+    ┌─────────┬──────────┬─────────────────┬───────┐
+    │ channel ┆ contacts ┆ customer_months ┆ value │
+    │ ---     ┆ ---      ┆ ---             ┆ ---   │
+    │ str     ┆ i64      ┆ f64             ┆ f64   │
+    ╞═════════╪══════════╪═════════════════╪═══════╡
+    │ email   ┆ 6        ┆ 24.0            ┆ 0.25  │
+    └─────────┴──────────┴─────────────────┴───────┘
+    """
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "contact_frequency", "contact frequency", cut)
+    start, end = B.window_bounds(cut, window)
+    keys = B.norm_by(by)
+    exposure = (data.customers.lazy()
+                .filter(pl.col(S.ACQUIRED_AT) <= end)
+                .with_columns(B.days_between(
+                    pl.max_horizontal(pl.col(S.ACQUIRED_AT), pl.lit(start)),
+                    pl.lit(end)).alias("_days")))
+    exposure = B.group_agg(exposure, keys, [(pl.col("_days").sum() / B.DAYS_PER_MONTH)
+                                            .alias("customer_months")])
+    cnt = (B.attach(lf.filter(pl.col(S.CONTACTED_AT) > start), data.customers, keys)
+           .group_by([*keys, S.CHANNEL, S.DIRECTION])
+           .agg(pl.len().cast(pl.Int64).alias("contacts"),
+                pl.col(S.CUSTOMER_ID).n_unique().cast(pl.Int64).alias("customers_contacted")))
+    combos = lf.select(S.CHANNEL, S.DIRECTION).unique()
+    groups = B.by_groups(data.customers, keys)
+    grid = combos.join(groups, how="cross") if groups is not None else combos
+    res = (grid.join(cnt, on=[*keys, S.CHANNEL, S.DIRECTION], how="left", nulls_equal=True)
+           .with_columns(pl.col("contacts").fill_null(0),
+                         pl.col("customers_contacted").fill_null(0)))
+    res = (res.join(exposure, on=keys, how="left", nulls_equal=True) if keys
+           else res.join(exposure, how="cross"))
+    out = res.collect()
+    out = B.poisson_ci(out, "contacts", "customer_months", confidence=confidence)
+    out = out.with_columns(pl.lit(start).alias("window_start"), pl.lit(end).alias("window_end"),
+                           pl.lit("contacts / customer-months on the books in the window")
+                           .alias("definition"))
+    return out.select(*keys, S.CHANNEL, S.DIRECTION, "contacts", "customers_contacted",
+                      "customer_months", "value", "ci_low", "ci_high", "window_start",
+                      "window_end", "definition").sort([*keys, S.CHANNEL, S.DIRECTION])
+
+
+def contacts_over_time(data: CRMData, *, period: str = "month",
+                       by: str | Sequence[str] | None = (S.CHANNEL,),
+                       as_of: Any = None) -> pl.DataFrame:
+    """Contacts per calendar period, and per customer on the books.
+
+    Parameters
+    ----------
+    data : CRMData
+    period : {"week", "month", "quarter", "year"}
+    by : str or list of str, optional
+        Contact columns (channel, direction, campaign) or customer attributes; channel by
+        default, None for all contacts together.
+    as_of : optional
+
+    Returns
+    -------
+    pl.DataFrame
+        - period_start, period_end, the ``by`` columns
+        - contacts: contacts in the period
+        - customers_contacted: distinct customers contacted
+        - customer_base: customers acquired before the period end (all groups together)
+        - contacts_per_customer: contacts / customer_base
+        - complete: whether the period ended by ``as_of``
+        - definition
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "acquired_at": [datetime(2024, 1, 1), datetime(2024, 2, 10)]})
+    >>> orders = pl.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": [datetime(2024, 1, 2)], "amount": [1.0]})
+    >>> contacts = pl.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "contacted_at": [datetime(2024, 1, 5), datetime(2024, 2, 5), datetime(2024, 2, 20)],
+    ...     "channel": ["email"] * 3})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 3, 1))
+    >>> contacts_over_time(d, by=None).select("contacts", "customer_base")
+    shape: (2, 2)
+    ┌──────────┬───────────────┐
+    │ contacts ┆ customer_base │
+    │ ---      ┆ ---           │
+    │ i64      ┆ i64           │
+    ╞══════════╪═══════════════╡
+    │ 1        ┆ 1             │
+    │ 2        ┆ 2             │
+    └──────────┴───────────────┘
+    """
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "contacts_over_time", "contacts over time", cut)
+    keys = B.norm_by(by)
+    cnt = (B.attach(lf, data.customers, keys)
+           .with_columns(B.periodize(S.CONTACTED_AT, period).alias("period_start"))
+           .group_by(["period_start", *keys])
+           .agg(pl.len().cast(pl.Int64).alias("contacts"),
+                pl.col(S.CUSTOMER_ID).n_unique().cast(pl.Int64).alias("customers_contacted"))
+           .with_columns(B.period_end_expr("period_start", period).alias("period_end")))
+    acq = data.customers.lazy().select(pl.col(S.ACQUIRED_AT).sort().alias("_acq")).collect()
+    out = cnt.collect()
+    ends = out.get_column("period_end")
+    base = acq.get_column("_acq").search_sorted(ends, side="left")
+    out = out.with_columns(pl.Series("customer_base", base).cast(pl.Int64))
+    out = out.with_columns(
+        pl.when(pl.col("customer_base") > 0)
+        .then(pl.col("contacts") / pl.col("customer_base")).alias("contacts_per_customer"),
+        (pl.col("period_end") <= cut).alias("complete"),
+        pl.lit(f"contacts per {period}; per customer = contacts / customers acquired before "
+               f"the {period} end").alias("definition"))
+    return out.select("period_start", "period_end", *keys, "contacts", "customers_contacted",
+                      "customer_base", "contacts_per_customer", "complete",
+                      "definition").sort(["period_start", *keys])
+
+
+def channel_mix(data: CRMData, *, by: str | Sequence[str] | None = None,
+                direction: str | None = None, window: Any = "365d", as_of: Any = None,
+                confidence: float = 0.95) -> pl.DataFrame:
+    """Share of contacts through each channel.
+
+    Parameters
+    ----------
+    data : CRMData
+    by : str or list of str, optional
+        Customer attributes or contact columns; shares sum to 1 within each group.
+    direction : {"inbound", "outbound"}, optional
+        Only contacts in this direction.
+    window : str
+        Window ending at ``as_of`` (default 365 days).
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        - the ``by`` columns, channel
+        - numerator: contacts through the channel; denominator: all contacts of the group
+        - value, ci_low, ci_high: share and Wilson interval (contacts treated as
+          independent, so the interval is narrow when a few customers generate many
+          contacts)
+        - definition
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a"], "acquired_at": [datetime(2024, 1, 1)]})
+    >>> orders = pl.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": [datetime(2024, 1, 2)], "amount": [1.0]})
+    >>> contacts = pl.DataFrame({"customer_id": ["a"] * 4,
+    ...     "contacted_at": [datetime(2024, 1, d) for d in (3, 4, 5, 6)],
+    ...     "channel": ["email", "email", "email", "phone"]})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 2, 1))
+    >>> channel_mix(d)["value"].to_list()
+    [0.75, 0.25]
+    """
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "channel_mix", "channel mix", cut)
+    start, _ = B.window_bounds(cut, window)
+    if direction is not None:
+        if direction not in S.DIRECTIONS:
+            raise ValueError(f"direction: expected one of {S.DIRECTIONS}, got {direction!r}")
+        lf = lf.filter(pl.col(S.DIRECTION) == direction)
+    keys = B.norm_by(by)
+    lf = B.attach(lf.filter(pl.col(S.CONTACTED_AT) > start), data.customers, keys)
+    cnt = lf.group_by([*keys, S.CHANNEL]).agg(pl.len().alias("numerator"))
+    tot = B.group_agg(lf, keys, [pl.len().alias("denominator")])
+    res = (cnt.join(tot, on=keys, how="left", nulls_equal=True) if keys
+           else cnt.join(tot, how="cross"))
+    return B.finish_rate(res, [*keys, S.CHANNEL], confidence=confidence,
+                         definition="contacts through the channel / all contacts in the "
+                                    "window" + (f" ({direction})" if direction else ""))
+
+
+def _next_event(left: pl.LazyFrame, right: pl.LazyFrame, *, left_on: str, right_on: str,
+                name: str, strict: bool) -> pl.LazyFrame:
+    """For each left row, the first right time of the same customer at/after (or strictly
+    after) the left time, as column ``name``."""
+    r = (right.select(S.CUSTOMER_ID, pl.col(right_on).alias("_rt"))
+         .with_columns(pl.col("_rt").alias(name)).sort("_rt"))
+    lsorted = left.sort(left_on)
+    out = lsorted.join_asof(r, left_on=left_on, right_on="_rt", by=S.CUSTOMER_ID,
+                            strategy="forward", allow_exact_matches=not strict,
+                            check_sortedness=False)
+    return out.drop("_rt", strict=False)
+
+
+def contact_conversion(data: CRMData, *, window: Any = "30d",
+                       by: str | Sequence[str] | None = (S.CHANNEL,),
+                       direction: str | None = None, lookback: Any = None,
+                       as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
+    """Share of contacts followed by an order from the same customer within ``window``.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs the contacts table.
+    window : str
+        Conversion window after the contact (default "30d").
+    by : str or list of str, optional
+        Contact columns (channel, campaign, direction) and/or customer attributes;
+        channel by default. ``by=["channel", "campaign"]`` gives campaign conversion.
+    direction : {"inbound", "outbound"}, optional
+        Only contacts in this direction.
+    lookback : str, optional
+        Only contacts made in this window before ``as_of - window``.
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        - the ``by`` columns
+        - numerator: contacts followed by an order of the same customer at or after the
+          contact and no later than ``window`` after it
+        - denominator: contacts whose window had closed by ``as_of`` (younger contacts
+          cannot be judged yet and are left out)
+        - value, ci_low, ci_high: conversion rate and Wilson interval (each contact a
+          trial)
+        - window_days, definition
+
+    Notes
+    -----
+    Several contacts may claim the same order (last-touch attribution is not applied),
+    as in a campaign report that counts "buyers within 30 days of the mailing". Computed
+    with an as-of join (the next order of the same customer) on the lazy frames.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "acquired_at": [datetime(2024, 1, 1)] * 2})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "b"],
+    ...     "ordered_at": [datetime(2024, 1, 20), datetime(2024, 4, 1)], "amount": [1.0, 1.0]})
+    >>> contacts = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "contacted_at": [datetime(2024, 1, 10), datetime(2024, 1, 10)],
+    ...     "channel": ["email", "email"]})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 6, 1))
+    >>> contact_conversion(d).select("channel", "numerator", "denominator", "value")
+    shape: (1, 4)
+    ┌─────────┬───────────┬─────────────┬───────┐
+    │ channel ┆ numerator ┆ denominator ┆ value │
+    │ ---     ┆ ---       ┆ ---         ┆ ---   │
+    │ str     ┆ i64       ┆ i64         ┆ f64   │
+    ╞═════════╪═══════════╪═════════════╪═══════╡
+    │ email   ┆ 1         ┆ 2           ┆ 0.5   │
+    └─────────┴───────────┴─────────────┴───────┘
+    """
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "contact_conversion", "contact-to-sale conversion", cut)
+    win = B.as_timedelta(window, "window")
+    if direction is not None:
+        if direction not in S.DIRECTIONS:
+            raise ValueError(f"direction: expected one of {S.DIRECTIONS}, got {direction!r}")
+        lf = lf.filter(pl.col(S.DIRECTION) == direction)
+    lf = lf.filter(pl.col(S.CONTACTED_AT) + win <= cut)
+    if lookback is not None:
+        back = B.as_timedelta(lookback, "lookback")
+        lf = lf.filter(pl.col(S.CONTACTED_AT) > cut - win - back)
+    keys = B.norm_by(by)
+    for k in keys:
+        if k == S.CAMPAIGN and S.CAMPAIGN not in data.contacts.columns:
+            B.require_column(data.contacts, S.CAMPAIGN, S.CONTACTS, "conversion by campaign")
+    lf = B.attach(lf.select(S.CUSTOMER_ID, S.CONTACTED_AT,
+                            *[k for k in keys if k in data.contacts.columns
+                              or k == S.DIRECTION]), data.customers, keys)
+    orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
+    nxt = _next_event(lf, orders, left_on=S.CONTACTED_AT, right_on=S.ORDERED_AT,
+                      name="_next", strict=False)
+    res = B.group_agg(nxt, keys, [
+        (pl.col("_next") <= pl.col(S.CONTACTED_AT) + win).fill_null(False).sum()
+        .alias("numerator"), pl.len().alias("denominator")])
+    return B.finish_rate(res, keys, confidence=confidence,
+                         definition=f"contacts followed by an order within {win.days}d / "
+                                    f"contacts at least {win.days}d old",
+                         extra=[pl.lit(win.days).alias("window_days")])
+
+
+def outbound_response(data: CRMData, *, window: Any = "14d",
+                      by: str | Sequence[str] | None = (S.CHANNEL,), lookback: Any = "365d",
+                      as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
+    """Share of outbound contacts answered by the customer within ``window``.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs contacts with a direction column.
+    window : str
+        Response window (default "14d").
+    by : str or list of str, optional
+        Contact columns or customer attributes; channel by default.
+    lookback : str
+        Outbound contacts made in this window before ``as_of - window``.
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        - the ``by`` columns
+        - numerator: outbound contacts followed, strictly after the contact and within
+          ``window``, by an inbound contact or an order of the same customer
+        - denominator: outbound contacts whose window had closed
+        - value, ci_low, ci_high: response rate and Wilson interval
+        - window_days, definition
+
+    Notes
+    -----
+    Our definition (no product-analytics standard): any inbound contact (reply, call,
+    visit) or order counts as a response, whatever its channel.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "acquired_at": [datetime(2024, 1, 1)] * 2})
+    >>> orders = pl.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": [datetime(2024, 1, 2)], "amount": [1.0]})
+    >>> contacts = pl.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "contacted_at": [datetime(2024, 2, 1), datetime(2024, 2, 3), datetime(2024, 2, 1)],
+    ...     "channel": ["email", "phone", "email"],
+    ...     "direction": ["outbound", "inbound", "outbound"]})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 6, 1))
+    >>> outbound_response(d)["value"].to_list()
+    [0.5]
+    """
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "outbound_response", "response to outbound contacts", cut)
+    B.require_column(data.contacts, S.DIRECTION, S.CONTACTS, "response to outbound contacts")
+    win = B.as_timedelta(window, "window")
+    back = B.as_timedelta(lookback, "lookback")
+    keys = B.norm_by(by)
+    out_c = lf.filter((pl.col(S.DIRECTION) == "outbound")
+                      & (pl.col(S.CONTACTED_AT) + win <= cut)
+                      & (pl.col(S.CONTACTED_AT) > cut - win - back))
+    out_c = B.attach(out_c.select(S.CUSTOMER_ID, S.CONTACTED_AT,
+                                  *[k for k in keys if k in data.contacts.columns]),
+                     data.customers, keys)
+    replies = pl.concat([
+        lf.filter(pl.col(S.DIRECTION) == "inbound").select(
+            S.CUSTOMER_ID, pl.col(S.CONTACTED_AT).alias("_t")),
+        data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut).select(
+            S.CUSTOMER_ID, pl.col(S.ORDERED_AT).alias("_t"))])
+    nxt = _next_event(out_c, replies, left_on=S.CONTACTED_AT, right_on="_t", name="_next",
+                      strict=True)
+    res = B.group_agg(nxt, keys, [
+        (pl.col("_next") <= pl.col(S.CONTACTED_AT) + win).fill_null(False).sum()
+        .alias("numerator"), pl.len().alias("denominator")])
+    return B.finish_rate(res, keys, confidence=confidence,
+                         definition=f"outbound contacts followed within {win.days}d by an "
+                                    f"inbound contact or an order / outbound contacts",
+                         extra=[pl.lit(win.days).alias("window_days")])
