@@ -1,8 +1,17 @@
-"""loyaltylab.survey: survey scoring with honest intervals, and the link to behaviour."""
+"""loyaltylab.survey: survey scoring with honest intervals, and the link to behaviour.
+
+Satisfaction is an attitude, loyalty a behaviour: the scorers here (NPS, CSAT, CES, Likert
+scales, reliability) come with confidence intervals, comparisons and sample-size planning;
+the behaviour functions test whether answers predict repurchase, referral and churn.
+"""
+from loyaltylab.survey.compare import compare_scores, margin_of_error, sample_size, score_trend
+from loyaltylab.survey.quality import item_nonresponse, response_quality, survey_length
 from loyaltylab.survey.scales import (
     AGREE_5, cronbach_alpha, item_analysis, likert_distribution, likert_scale, to_wide,
 )
 from loyaltylab.survey.scores import NPS_CI_METHODS, ces, csat, nps, nps_group
 
 __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "likert_scale",
-           "likert_distribution", "cronbach_alpha", "item_analysis", "AGREE_5"]
+           "likert_distribution", "cronbach_alpha", "item_analysis", "AGREE_5",
+           "compare_scores", "score_trend", "margin_of_error", "sample_size",
+           "response_quality", "item_nonresponse", "survey_length"]
