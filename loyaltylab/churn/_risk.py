@@ -1,0 +1,361 @@
+"""Who is about to leave: at-risk call list, validation on later data, early-life churn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from loyaltylab._stats import rate_columns, z_value
+from loyaltylab._util import as_polars, parse_window, resolve_as_of, to_datetime
+from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
+from loyaltylab.churn._cox import CoxModel
+from loyaltylab.churn._km import _check_table, _group_labels
+from loyaltylab.churn._parametric import LifetimeModel
+from loyaltylab.churn._table import (DAYS_PER_YEAR, DURATION, END, EVENT, churn_table)
+
+__all__ = ["at_risk_list", "calibration_table", "brier_score", "time_split_validation",
+           "ChurnValidation", "early_life_hazard"]
+
+
+def _days(window: Any, name: str) -> float:
+    return parse_window(window, name=name) / timedelta(days=1)
+
+
+def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None = None,
+                 horizon: str | int | timedelta = "90d", top: int | None = None,
+                 drivers: int = 3) -> pl.DataFrame:
+    """The call list: active customers ranked by their probability of churning soon.
+
+    Parameters
+    ----------
+    table : pl.DataFrame
+        A survival table from :func:`churn_table`; only active (censored) customers are
+        listed.
+    model : CoxModel
+        A fitted Cox model (gives the churn probability and the drivers).
+    lifetime : LifetimeModel, optional
+        A fitted parametric model for the expected remaining lifetime; without it the
+        column is null (Cox cannot extrapolate beyond the data).
+    horizon : str, int or timedelta
+        Window of the churn probability, "90d" by default.
+    top : int, optional
+        Keep only the first ``top`` customers.
+    drivers : int
+        How many drivers to name per customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per active customer with complete covariates, riskiest first:
+
+        - rank: 1 = most likely to churn
+        - customer_id: the customer
+        - tenure_days: days since the lifetime began (the table's duration)
+        - p_churn: probability of churning within ``horizon`` given they are active now
+        - expected_remaining_days: expected remaining lifetime (null without ``lifetime``)
+        - risk_score: relative hazard exp(x'beta) (1 = a customer at the covariate means)
+        - drivers: the covariates raising this customer's hazard most against an average
+          customer, with the factor each contributes
+
+    Notes
+    -----
+    P(churn in (d, d+h] | T > d) = 1 - S(d+h | x)/S(d | x) with S from the Cox model
+    (lifelines' ``conditional_after``). Active customers with a missing covariate are left
+    out; their count is in the frame's ``n_left_out`` attribute.
+    """
+    table = _check_table(table, duration_col=model.duration_col, event_col=model.event_col)
+    h = _days(horizon, "horizon")
+    model._check_fitted()
+    active = table.filter(pl.col(model.event_col) == 0)
+    complete = active.drop_nulls(subset=model.covariates_)
+    left_out = active.height - complete.height
+    p = model.predict_churn_probability(complete, horizon=h, after=model.duration_col)
+    risk = model.predict_risk_score(complete)
+    drv = model.drivers(complete, top=drivers)
+    if lifetime is not None:
+        rem = lifetime.predict_remaining(complete, after=model.duration_col)
+    else:
+        rem = pl.Series("expected_remaining_days", [None] * complete.height, pl.Float64)
+    out = pl.DataFrame({
+        S.CUSTOMER_ID: complete.get_column(S.CUSTOMER_ID),
+        "tenure_days": complete.get_column(model.duration_col).cast(pl.Float64),
+        "p_churn": p, "expected_remaining_days": rem, "risk_score": risk, "drivers": drv,
+    }).sort(["p_churn", S.CUSTOMER_ID], descending=[True, False]).with_row_index(
+        "rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
+    if top is not None:
+        out = out.head(top)
+    out.n_left_out = left_out  # type: ignore[attr-defined]
+    return out
+
+
+def calibration_table(predicted: Any, observed: Any, *, bins: int = 10,
+                      confidence: float = 0.95) -> pl.DataFrame:
+    """Predicted against observed churn, by bins of predicted probability.
+
+    Parameters
+    ----------
+    predicted : array-like of float
+        Predicted churn probabilities.
+    observed : array-like of 0/1
+        What happened.
+    bins : int
+        Number of equal-count bins (fewer when predictions tie).
+
+    Returns
+    -------
+    pl.DataFrame
+        - bin: 1 = lowest predicted risk
+        - n: customers in the bin
+        - mean_predicted: average predicted probability
+        - churned: customers who churned
+        - observed_rate: churned / n
+        - ci_low, ci_high: Wilson interval of the observed rate
+
+    Examples
+    --------
+    >>> calibration_table([0.1, 0.1, 0.9, 0.9], [0, 0, 1, 0], bins=2).select(
+    ...     "bin", "n", "mean_predicted", "observed_rate").rows()
+    [(1, 2, 0.1, 0.0), (2, 2, 0.9, 0.5)]
+    """
+    p = np.asarray(predicted, dtype=float)
+    y = np.asarray(observed, dtype=float)
+    if p.shape != y.shape:
+        raise ValueError(f"predicted and observed differ in length ({p.size} vs {y.size})")
+    order = np.argsort(p, kind="stable")
+    ranks = np.empty(p.size)
+    ranks[order] = np.arange(p.size)
+    b = (ranks * bins // max(p.size, 1)).astype(np.int64) + 1
+    df = pl.DataFrame({"bin": b, "p": p, "y": y})
+    return (df.group_by("bin").agg(pl.len().cast(pl.Int64).alias("n"),
+                                   pl.col("p").mean().alias("mean_predicted"),
+                                   pl.col("y").sum().cast(pl.Int64).alias("churned"))
+            .sort("bin")
+            .with_columns(*rate_columns("churned", "n", confidence=confidence))
+            .rename({"value": "observed_rate"}))
+
+
+def brier_score(predicted: Any, observed: Any) -> float:
+    """Mean squared difference between predicted probability and outcome (0 is perfect).
+
+    Examples
+    --------
+    >>> brier_score([0.2, 0.8], [0, 1])
+    0.04
+    """
+    p = np.asarray(predicted, dtype=float)
+    y = np.asarray(observed, dtype=float)
+    return float(round(np.mean((p - y) ** 2), 12))
+
+
+def _auc(p: np.ndarray, y: np.ndarray) -> float:
+    pos, neg = y == 1, y == 0
+    if not pos.any() or not neg.any():
+        return float("nan")
+    r = stats.rankdata(p)
+    return float((r[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+
+
+@dataclass
+class ChurnValidation:
+    """Result of :func:`time_split_validation`.
+
+    Attributes
+    ----------
+    cutoff : datetime
+        Models were fitted on what was known at this date.
+    horizon_days : float
+        Churn within this many days after the cutoff is what was predicted.
+    model : CoxModel
+        The model fitted on data up to the cutoff.
+    predictions : pl.DataFrame
+        customer_id, p_churn (predicted), churned (0/1 observed after the cutoff).
+    calibration : pl.DataFrame
+        :func:`calibration_table` of the predictions.
+    brier : float
+        Brier score of the predictions.
+    brier_reference : float
+        Brier score of predicting the training-period base rate for everyone.
+    brier_skill : float
+        1 - brier / brier_reference (above 0: better than the base rate).
+    auc : float
+        Probability that a churner got a higher prediction than a stayer.
+    concordance : float
+        Harrell's C of the Cox model on the same customers' full survival data.
+    """
+
+    cutoff: Any
+    horizon_days: float
+    model: CoxModel
+    predictions: pl.DataFrame
+    calibration: pl.DataFrame
+    brier: float
+    brier_reference: float
+    brier_skill: float
+    auc: float
+    concordance: float
+
+    def __repr__(self) -> str:
+        n = self.predictions.height
+        rate = float(self.predictions["churned"].mean()) if n else float("nan")
+        return (f"ChurnValidation: fitted up to {self.cutoff:%Y-%m-%d}, {n:,} active "
+                f"customers followed {self.horizon_days:g} days ({rate:.1%} churned); "
+                f"Brier {self.brier:.4f} vs {self.brier_reference:.4f} base rate "
+                f"(skill {self.brier_skill:.3f}), AUC {self.auc:.3f}")
+
+
+def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
+                          covariates: Sequence[str] | None = None, bins: int = 10,
+                          as_of: Any = None, **table_options: Any) -> ChurnValidation:
+    """Fit on data up to ``cutoff``, then check the churn predictions on what happened next.
+
+    Parameters
+    ----------
+    data : CRMData
+        The whole dataset.
+    cutoff : date, datetime or str
+        The model sees only what was known at this date.
+    horizon : str, int or timedelta
+        Predict churn within this window after the cutoff.
+    covariates : list of str, optional
+        Cox covariates (default as in :class:`CoxModel`).
+    bins : int
+        Bins of the calibration table.
+    as_of : optional
+        End of the data (default ``data.as_of``); must be at least ``horizon`` after
+        ``cutoff`` so every outcome is known.
+    **table_options
+        Passed to :func:`churn_table` (``definition``, ``inactivity``, ...).
+
+    Returns
+    -------
+    ChurnValidation
+        Predictions, calibration table, Brier score (with base-rate reference), AUC and
+        concordance.
+
+    Notes
+    -----
+    A customer active at the cutoff counts as churned when the churn table built at
+    ``as_of`` dates their churn (its ``end`` column) within ``horizon`` of the cutoff.
+    """
+    cut = to_datetime(cutoff, name="cutoff")
+    T = resolve_as_of(data, as_of)
+    h = parse_window(horizon, name="horizon")
+    if cut + h > T:
+        raise ValueError(f"cutoff: {cut:%Y-%m-%d} + horizon {h.days} days runs past the end "
+                         f"of the data ({T:%Y-%m-%d}), so outcomes are unknown; choose a "
+                         f"cutoff on or before {(T - h):%Y-%m-%d}")
+    train = churn_table(data, as_of=cut, **table_options)
+    full = churn_table(data, as_of=T, **table_options)
+    model = CoxModel(covariates=covariates).fit(train)
+    active = train.filter(pl.col(EVENT) == 0).drop_nulls(subset=model.covariates_)
+    outcome = full.select(S.CUSTOMER_ID, ((pl.col(EVENT) == 1) & (pl.col(END) <= cut + h))
+                          .cast(pl.Int64).alias("churned"))
+    active = active.join(outcome, on=S.CUSTOMER_ID, how="left").with_columns(
+        pl.col("churned").fill_null(0))
+    p = model.predict_churn_probability(active, horizon=h / timedelta(days=1))
+    y = active.get_column("churned").to_numpy()
+    preds = pl.DataFrame({S.CUSTOMER_ID: active.get_column(S.CUSTOMER_ID), "p_churn": p,
+                          "churned": active.get_column("churned")})
+    brier = brier_score(p.to_numpy(), y)
+    base = float(model.predict_churn_probability(
+        train.filter(pl.col(EVENT) == 0).drop_nulls(subset=model.covariates_),
+        horizon=h / timedelta(days=1)).mean())
+    ref = brier_score(np.full(y.size, base), y)
+    held = full.join(active.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID)
+    conc = model.concordance(held)
+    return ChurnValidation(cut, h / timedelta(days=1), model, preds,
+                           calibration_table(p.to_numpy(), y, bins=bins), brier, ref,
+                           1 - brier / ref if ref > 0 else float("nan"), _auc(p.to_numpy(), y),
+                           conc)
+
+
+def early_life_hazard(table: Any, *, by: str | None = S.ACQUISITION_CHANNEL,
+                      early: Any = "90d", shift: Any = 0, confidence: float = 0.95,
+                      duration_col: str = DURATION, event_col: str = EVENT) -> pl.DataFrame:
+    """Churn hazard in the first ``early`` days against later, per group.
+
+    First impressions set expectations: a high early hazard points at onboarding.
+
+    Parameters
+    ----------
+    table : pl.DataFrame
+        A survival table.
+    by : str, optional
+        Grouping column (acquisition channel by default; None for everyone).
+    early : str, int or timedelta
+        Length of the early-life period.
+    shift : str, int or timedelta
+        Subtracted from every duration before splitting. For tables from the inactivity
+        definition pass the inactivity window (e.g. "180d"): churn is then dated at the last
+        order and censoring at as_of minus the window, so a customer who never came back
+        after the first order counts as an early churner. Customers whose shifted duration
+        is negative (started within the window before as_of) are left out.
+    confidence : float
+        Coverage of the intervals.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per group:
+
+        - group: group label
+        - customers: customers contributing
+        - events_early, exposure_early_years: churn events and customer-years at risk in
+          the early period
+        - hazard_early: events per customer-year in the early period
+        - events_later, exposure_later_years, hazard_later: the same after it
+        - hazard_ratio: hazard_early / hazard_later
+        - ci_low, ci_high: interval of the ratio (log scale, Poisson counts)
+
+    Notes
+    -----
+    A piecewise-constant (exponential) hazard per period: events divided by time at risk.
+    The log rate ratio has standard error sqrt(1/events_early + 1/events_later).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"duration": [30.0, 60, 200, 400], "event": [1, 1, 1, 0]})
+    >>> r = early_life_hazard(t, by=None, early=90)
+    >>> r.select("events_early", "events_later").rows()
+    [(2, 1)]
+    >>> # early exposure 30+60+90+90 = 270 days, later 110+310 = 420 days
+    >>> round(r["hazard_ratio"][0], 3)  # (2 / 270) / (1 / 420)
+    3.111
+    """
+    table = _check_table(table, duration_col=duration_col, event_col=event_col)
+    e_days = _days(early, "early")
+    s_days = _days(shift, "shift") if shift not in (0, None) else 0.0
+    t = table.with_columns((pl.col(duration_col).cast(pl.Float64) - s_days).alias("_t"),
+                           _group_labels(table, by))
+    t = t.filter(pl.col("_t") >= 0)
+    ev = pl.col(event_col) == 1
+    agg = t.group_by("group").agg(
+        pl.len().cast(pl.Int64).alias("customers"),
+        (ev & (pl.col("_t") < e_days)).sum().cast(pl.Int64).alias("events_early"),
+        (pl.col("_t").clip(upper_bound=e_days).sum() / DAYS_PER_YEAR)
+        .alias("exposure_early_years"),
+        (ev & (pl.col("_t") >= e_days)).sum().cast(pl.Int64).alias("events_later"),
+        ((pl.col("_t") - e_days).clip(lower_bound=0).sum() / DAYS_PER_YEAR)
+        .alias("exposure_later_years"),
+    ).sort("group")
+    z = z_value(confidence)
+    agg = agg.with_columns(
+        (pl.col("events_early") / pl.col("exposure_early_years")).alias("hazard_early"),
+        (pl.col("events_later") / pl.col("exposure_later_years")).alias("hazard_later"),
+    ).with_columns((pl.col("hazard_early") / pl.col("hazard_later")).alias("hazard_ratio"))
+    se = (1 / pl.col("events_early").cast(pl.Float64)
+          + 1 / pl.col("events_later").cast(pl.Float64)).sqrt()
+    ok = (pl.col("events_early") > 0) & (pl.col("events_later") > 0)
+    agg = agg.with_columns(
+        pl.when(ok).then(pl.col("hazard_ratio") * (-z * se).exp()).alias("ci_low"),
+        pl.when(ok).then(pl.col("hazard_ratio") * (z * se).exp()).alias("ci_high"))
+    return agg.select("group", "customers", "events_early", "exposure_early_years",
+                      "hazard_early", "events_later", "exposure_later_years", "hazard_later",
+                      "hazard_ratio", "ci_low", "ci_high")
