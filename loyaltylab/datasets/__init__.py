@@ -1,3 +1,13 @@
-"""Bundled and simulated data (being written)."""
+"""Bundled and simulated data.
 
-__all__: list[str] = []
+- :func:`make_crm`: simulate a business whose planted effects are known (``data.truth``).
+- :func:`load_sample`: the committed simulated sample in ``data/sample``.
+- :func:`load_cdnow`: the real CDNOW transaction log (full or the 1/10th sample).
+- :func:`load_donations`: the BG/BB donations table.
+"""
+
+from loyaltylab.datasets._bundled import (data_path, load_cdnow, load_donations,
+                                          load_sample)
+from loyaltylab.datasets._simulate import make_crm
+
+__all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path"]
