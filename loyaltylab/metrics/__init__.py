@@ -17,6 +17,9 @@ from loyaltylab.metrics.contacts import (
 from loyaltylab.metrics.complaints import (
     complaint_rate, resolution_time, retention_by_resolution,
 )
+from loyaltylab.metrics.effects import (
+    email_dose_response, manager_departure_churn, reward_scheme_comparison,
+)
 from loyaltylab.metrics.profit import (
     acquisition_payback, customer_profitability, unprofitable_customers, whale_curve,
 )
@@ -39,6 +42,8 @@ __all__ = [
     "complaint_rate", "resolution_time", "retention_by_resolution",
     # profitability
     "customer_profitability", "unprofitable_customers", "whale_curve", "acquisition_payback",
+    # effects
+    "manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
     # retention
     "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
     "win_back_candidates",

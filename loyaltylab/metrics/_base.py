@@ -16,6 +16,7 @@ from scipy import stats
 from loyaltylab._stats import rate_columns, z_value
 from loyaltylab._util import (
     as_polars, attach_by, normalize_by, parse_window, period_every, resolve_as_of,
+    to_datetime,
 )
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData

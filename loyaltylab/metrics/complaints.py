@@ -164,7 +164,7 @@ def resolution_time(data: CRMData, *, by: str | Sequence[str] | None = None,
                       "median_days", "p90_days", *B.RATE_COLUMNS, "definition")
 
 
-def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (2, 7),
+def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (7, 30),
                             horizon: Any = "365d", inactive_after: Any = "180d",
                             by: str | Sequence[str] | None = None, as_of: Any = None,
                             confidence: float = 0.95) -> pl.DataFrame:
@@ -176,7 +176,7 @@ def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (2, 7),
         Needs complaints (with resolved_at) and orders.
     bands : sequence of float
         Upper limits in days of the speed bands; the last band is "> last limit or never
-        resolved". Default (2, 7): "<= 2d", "2-7d", "> 7d or open".
+        resolved". Default (7, 30): "<= 7d", "7-30d", "> 30d or open".
     horizon : str
         Retention horizon after the complaint (default 365 days).
     inactive_after : str
