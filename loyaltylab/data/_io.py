@@ -136,8 +136,9 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None = None,
-              quote: str | None = '"', name: str | None = None) -> RawTable:
-    """Read a delimited text file with every column as text.
+              quote: str | None = '"', name: str | None = None,
+              n_rows: int | None = None) -> RawTable:
+    """Read a delimited text file with every column as text (``n_rows``: only the first).
 
     Raises
     ------
@@ -188,7 +189,7 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
                               f"set the right encoding in the mapping file, e.g. "
                               f"encoding = \"cp1252\".") from None
         notes.append(f"read as {enc}")
-    frame = _polars_read(path, src, sep, quote, skip)
+    frame = _polars_read(path, src, sep, quote, skip, n_rows)
     if frame is None:  # invalid UTF-8 further into the file
         if encoding:
             raise SourceError(f"{path.name}: the file is not valid {encoding}; set the "
@@ -196,7 +197,7 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
         src = io.BytesIO(path.read_bytes().decode("cp1252", errors="replace")
                          .encode("utf-8"))
         notes.append("not valid UTF-8 throughout: read as cp1252 (Windows Western)")
-        frame = _polars_read(path, src, sep, quote, skip)
+        frame = _polars_read(path, src, sep, quote, skip, n_rows)
         if frame is None:  # pragma: no cover - transcoded text is valid UTF-8
             raise SourceError(f"{path.name}: unreadable encoding; save it as UTF-8.")
     if frame.width == 1:
@@ -215,11 +216,11 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
 
 
 def _polars_read(path: Path, src, sep: str, quote: str | None,
-                 skip: int) -> pl.DataFrame | None:
+                 skip: int, n_rows: int | None = None) -> pl.DataFrame | None:
     try:
         return pl.read_csv(src, separator=sep, infer_schema=False, quote_char=quote,
                            null_values=NULL_VALUES, skip_rows=skip, encoding="utf8",
-                           raise_if_empty=True)
+                           raise_if_empty=True, n_rows=n_rows)
     except pl.exceptions.NoDataError:
         raise SourceError(f"{path.name}: the file has no header row or rows; re-export "
                           f"it with a header row.") from None
@@ -382,13 +383,14 @@ def read_db_table(path: Path, kind: str, table: str, *, name: str | None = None)
 
 def read_file(path: Path, *, delimiter: str | None = None, encoding: str | None = None,
               quote: str | None = '"', sheet: str | None = None,
-              name: str | None = None) -> RawTable:
+              name: str | None = None, n_rows: int | None = None) -> RawTable:
     """Read one file of a folder source by its extension."""
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         if suffix in (".tsv", ".tab") and delimiter is None:
             delimiter = "\t"
-        return read_text(path, delimiter=delimiter, encoding=encoding, quote=quote, name=name)
+        return read_text(path, delimiter=delimiter, encoding=encoding, quote=quote, name=name,
+                         n_rows=n_rows)
     if suffix in PARQUET_SUFFIXES:
         return read_parquet(path, name=name)
     if suffix in EXCEL_SUFFIXES:

@@ -252,7 +252,9 @@ def number_expr(name: str, sample: pl.Series, fmt: ColumnFormat, *,
         decimal, thousands = sniff_decimal(sample, hint_comma=hint_comma)
     else:
         decimal = fmt.decimal
-        thousands = fmt.thousands
+        # grouping is stripped only where it matches d{1,3}(.ddd)+ exactly, so it is safe
+        # to allow the other separator as the thousands mark
+        thousands = "." if decimal == "," else ","
     if fmt.thousands is not None:
         thousands = fmt.thousands
     # strip currency symbols, codes and (non-breaking) spaces

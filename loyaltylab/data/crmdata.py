@@ -141,16 +141,43 @@ class LoadReport:
 
     def __str__(self) -> str:
         lines = [f"Load report for {self.source or 'data'}"]
+        if self.n_rejected:
+            lines.append("  (rows are numbered from 0 in each source, header excluded)")
         for name, t in self.tables.items():
             lines.append(f"  {name:<14} read {t.read:>9,}  kept {t.kept:>9,}  "
                          f"rejected {t.rejected:>7,}")
             for reason, n in t.reasons.items():
-                lines.append(f"      {n:>7,} x {reason}")
+                lines.append(f"      {n:>7,} x {reason}{_examples(t.rejects, reason)}")
             for w in t.warnings:
                 lines.append(f"      note: {w}")
         for w in self.warnings:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
+
+
+# Columns whose values are never echoed in printed reports.
+_NEVER_PRINTED = (S.COMMENT,) + tuple(S.PERSONAL_COLUMNS)
+
+
+def _examples(rejects: pl.DataFrame | None, reason: str, k: int = 3) -> str:
+    """" (rows 4, 17: '31.02.2025', 'gestern')" for the first k rows with this reason.
+
+    The value shown is that of the column the reason names ("amount: negative" -> amount),
+    never a comment or personal column.
+    """
+    if rejects is None or "_reason" not in rejects.columns or "_row" not in rejects.columns:
+        return ""
+    rows = rejects.filter(pl.col("_reason") == reason).head(k)
+    if rows.height == 0:
+        return ""
+    nums = ", ".join(str(r) for r in rows.get_column("_row").to_list())
+    label = "row" if rows.height == 1 else "rows"
+    col = reason.split(":", 1)[0].strip()
+    if col in rows.columns and col not in _NEVER_PRINTED:
+        vals = ", ".join("empty" if v is None else repr(str(v)[:30])
+                         for v in rows.get_column(col).cast(pl.String).to_list())
+        return f"  ({label} {nums}: {vals})"
+    return f"  ({label} {nums})"
 
 
 @dataclass

@@ -278,6 +278,12 @@ def _missing_table(table: str, path: Path, kind: str, names: list[str],
             + (f" Did you mean {guess!r}?" if guess else ""))
     stems = [Path(n).stem if kind == "folder" else n for n in names]
     guess = closest(table, stems, cutoff=0.4)
+    if guess is None:
+        from loyaltylab.data.mapping import _TABLE_SYNONYMS, _similarity
+        scored = sorted((_similarity(st, (table,) + _TABLE_SYNONYMS[table]), st)
+                        for st in stems)
+        if scored and scored[-1][0] >= 0.6:
+            guess = scored[-1][1]
     hint = (f" Did you mean {guess!r}? Rename it to {table}, or map it: "
             f"[tables.{table}] source = \"{names[stems.index(guess)]}\"" if guess else
             f" Add a {what} named {table!r}, or map the {what} that holds it: "
@@ -379,14 +385,14 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     if dropped:
         notes.append(f"dropped personal columns {dropped} (pass keep_personal=[...] to "
                      f"keep them)")
-    for canon, vmap in tm.values.items():
-        if canon in frame.columns:
-            e = pl.col(canon)
-            if frame.schema[canon] != pl.String:
-                e = e.cast(pl.String)
-            stripped = e.str.strip_chars()
-            frame = frame.with_columns(stripped.replace(vmap).alias(canon))
+    for canon in tm.values:
+        if spec.column(canon).dtype != pl.String:
+            raise MappingError(f"{m.origin}: [tables.{table}.values.{canon}]: value maps "
+                               f"apply to text columns only; {canon} is "
+                               f"{spec.column(canon).dtype}. Use formats for dates and "
+                               f"numbers.")
     formats: dict[str, ColumnFormat] = {"*": m.defaults.merged(tm.table_format)}
     formats.update(tm.formats)
     return TableInput(name=table, frame=frame, source=raw.source, formats=formats,
-                      hint_comma=raw.hint_comma, original_names=original, warnings=notes)
+                      hint_comma=raw.hint_comma, original_names=original, warnings=notes,
+                      values=dict(tm.values))

@@ -119,6 +119,11 @@ class TableInput:
         toward a comma.
     original_names : dict[str, str]
         Canonical column -> the client's column name, for messages.
+    warnings : list[str]
+        Notes from reading and mapping, passed on to the report.
+    values : dict[str, dict[str, str]]
+        Value maps of text columns (client value -> canonical value), applied after
+        stripping blanks; unmapped values are kept.
     """
 
     name: str
@@ -128,6 +133,7 @@ class TableInput:
     hint_comma: bool = False
     original_names: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def fmt(self, column: str) -> ColumnFormat:
         base = self.formats.get("*", ColumnFormat())
@@ -253,6 +259,9 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         values[col] = expr
         if fail:
             failure[col] = fail
+    for col, vmap in inp.values.items():
+        if col in values:
+            values[col] = values[col].replace(vmap)
     if inp.name == S.CONTACTS and S.DIRECTION in values:
         d = values[S.DIRECTION].str.to_lowercase()
         values[S.DIRECTION] = d.replace(_DIRECTION_SYNONYMS)
