@@ -1,2 +1,29 @@
-from loyaltylab.clv._rfm import *  # temporary
-from loyaltylab.clv._models import *
+"""Customer-base models: how many customers stay, who is still active, what each is worth.
+
+Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
+
+- :func:`rfm_summary`: frequency/recency/T/monetary value per customer from an orders log,
+  with an optional calibration/holdout split;
+- :class:`ShiftedBetaGeo` (sBG): contractual retention of a cohort;
+- :class:`BetaGeo` (BG/NBD) and :class:`ParetoNBD`: repeat buying without contracts;
+- :class:`GammaGamma`: spend per transaction;
+- :class:`BetaGeoBetaBinom` (BG/BB): discrete repeat opportunities (annual events);
+- :func:`customer_lifetime_value`: discounted value with intervals and a cost flag;
+- :func:`holdout_comparison`, :func:`repeat_tracking`, :func:`probability_alive_matrix`,
+  :func:`expected_purchases_matrix`: model checks and the frames behind the charts.
+
+A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with advice.
+"""
+
+from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ParetoNBD,
+                                    ShiftedBetaGeo)
+from loyaltylab.clv._rfm import rfm_summary
+from loyaltylab.clv._value import (customer_lifetime_value, expected_purchases_matrix,
+                                   holdout_comparison, probability_alive_matrix,
+                                   repeat_tracking)
+from loyaltylab.exceptions import ConvergenceError
+
+__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ParetoNBD", "GammaGamma",
+           "BetaGeoBetaBinom", "customer_lifetime_value", "holdout_comparison",
+           "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
+           "ConvergenceError"]

@@ -140,6 +140,9 @@ class BaseFitter:
             return self._negll(z, data) / scale
 
         def grad(z: np.ndarray) -> np.ndarray:
+            if hasattr(self, "_score"):  # analytic gradient of the log-likelihood
+                with np.errstate(all="ignore"):
+                    return -(self._score(np.exp(z), data) @ data["_w"]) / scale
             g = np.empty_like(z)
             for i in range(z.size):
                 e = np.zeros_like(z)
@@ -152,6 +155,17 @@ class BaseFitter:
                 f"{self._model_name}: the log-likelihood is not finite at the starting "
                 f"values {dict(zip(names, np.exp(x0).round(4)))}; pass "
                 f"initial_params={{...}} closer to the data, or check the time unit")
+        n_rows = data["_w"].size
+        if n_rows > 200_000 and self.initial_params is None and not hasattr(self, "_score"):
+            # warm start: fit a random 50,000-row subsample first, then polish on all rows
+            idx = np.random.default_rng(0).choice(n_rows, 50_000, replace=False)
+            sub = self._subsample(data, idx)
+            sscale = float(sub["_w"].sum())
+            pre = optimize.minimize(lambda z: self._negll(z, sub) / sscale, x0,
+                                    method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(names),
+                                    options={"maxiter": self.max_iter})
+            if np.all(np.isfinite(pre.x)) and np.isfinite(f(pre.x)):
+                x0 = pre.x
         res = optimize.minimize(f, x0, jac=grad, method="L-BFGS-B",
                                 bounds=[(-20.0, 20.0)] * len(names),
                                 options={"maxiter": self.max_iter, "ftol": 1e-15,
@@ -174,7 +188,15 @@ class BaseFitter:
         self._data = data
         self.log_likelihood_ = -self._negll(z, data)
         self.params_ = {n: float(v) for n, v in zip(names, np.exp(z))}
-        hess = numerical_hessian(lambda u: self._negll(u, data), z)
+        if hasattr(self, "_score"):  # central differences of the analytic gradient
+            hess = np.empty((z.size, z.size))
+            for i in range(z.size):
+                e = np.zeros(z.size)
+                e[i] = 1e-5
+                hess[i] = (grad(z + e) - grad(z - e)) / 2e-5 * scale
+            hess = (hess + hess.T) / 2
+        else:
+            hess = numerical_hessian(lambda u: self._negll(u, data), z)
         try:
             cov = np.linalg.inv(hess)
             if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
@@ -195,6 +217,14 @@ class BaseFitter:
             "ci_low": np.exp(z - zq * se_log),
             "ci_high": np.exp(z + zq * se_log),
         })
+
+    @staticmethod
+    def _subsample(data: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+        out = {k: (v[idx] if k not in ("ux", "inv") else v) for k, v in data.items()}
+        if "ux" in data:
+            ux, inv = np.unique(out["x"], return_inverse=True)
+            out["ux"], out["inv"] = ux, inv
+        return out
 
     @property
     def summary(self) -> pl.DataFrame:

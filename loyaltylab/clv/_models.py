@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import polars as pl
 from scipy import integrate
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from loyaltylab.clv._base import BaseFitter, check_rfm, log1mexp
 from loyaltylab.clv._rfm import FREQUENCY, MONETARY_VALUE, PERIODS, RECENCY, T, WEIGHTS
@@ -317,6 +317,30 @@ class BetaGeo(_RFMModel):
         a3 = b2 - rx * np.log(alpha + tx)
         return g + np.logaddexp(a2, a3)
 
+    def _score(self, p: np.ndarray, d: dict[str, np.ndarray]) -> np.ndarray:
+        """Gradient of each row's log-likelihood with respect to the log-parameters."""
+        r, alpha, a, b = p
+        ux, inv = d["ux"], d["inv"]
+        x, tx, tt = d["x"], d["tx"], d["T"]
+        bab = betaln(a, b)
+        rx = r + x
+        la_t, la_x = np.log(alpha + tt), np.log(alpha + tx)
+        a2 = (betaln(a, b + ux) - bab)[inv] - rx * la_t
+        a3 = np.where(ux > 0, betaln(a + 1, b + np.maximum(ux, 1) - 1) - bab,
+                      -np.inf)[inv] - rx * la_x
+        w3 = expit(a3 - a2)
+        w2 = 1.0 - w3
+        ps_abx = digamma(a + b + ux)
+        d_r = ((digamma(r + ux) - digamma(r))[inv] + np.log(alpha)
+               - w2 * la_t - np.where(x > 0, w3 * la_x, 0.0))
+        d_alpha = r / alpha - w2 * rx / (alpha + tt) - w3 * rx / (alpha + tx)
+        d_a = (w2 * (digamma(a) - ps_abx)[inv] + w3 * (digamma(a + 1) - ps_abx)[inv]
+               - (digamma(a) - digamma(a + b)))
+        d_b = (w2 * (digamma(b + ux) - ps_abx)[inv]
+               + w3 * np.where(ux > 0, digamma(b + np.maximum(ux, 1) - 1) - ps_abx, 0.0)[inv]
+               - (digamma(b) - digamma(a + b)))
+        return np.vstack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+
     def probability_alive(self, frequency: Any, recency: Any, T_: Any, *,
                           params: np.ndarray | None = None) -> np.ndarray:
         """P(still active at T | x, t_x, T); 1 for customers without repeat purchases."""
@@ -346,6 +370,15 @@ class BetaGeo(_RFMModel):
         f = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         num = (a + b + x - 1) / (a - 1) * (1 - f)
         return num * self.probability_alive(x, tx, tt, params=params)
+
+    def _curve(self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, tt: np.ndarray,
+               params: np.ndarray) -> np.ndarray:
+        """Conditional expected purchases at each horizon in ``ts`` (shape len(ts) x n)."""
+        r, alpha, a, b = params
+        z = ts[:, None] / (alpha + tt[None, :] + ts[:, None])
+        f = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        return ((a + b + x - 1) / (a - 1) * (1 - f)
+                * self.probability_alive(x, tx, tt, params=params)[None, :])
 
 
 class ParetoNBD(_RFMModel):
@@ -467,6 +500,15 @@ class ParetoNBD(_RFMModel):
         ratio = -np.expm1((s - 1) * lg) / (s - 1) if abs(s - 1) > 1e-10 else -lg
         return ((r + x) * (beta + tt) / (alpha + tt) * ratio
                 * self.probability_alive(x, tx, tt, params=p))
+
+    def _curve(self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, tt: np.ndarray,
+               params: np.ndarray) -> np.ndarray:
+        """Conditional expected purchases at each horizon in ``ts`` (shape len(ts) x n)."""
+        r, alpha, s, beta = params
+        lg = np.log((beta + tt[None, :]) / (beta + tt[None, :] + ts[:, None]))
+        ratio = -np.expm1((s - 1) * lg) / (s - 1) if abs(s - 1) > 1e-10 else -lg
+        return ((r + x) * (beta + tt) / (alpha + tt))[None, :] * ratio * self.probability_alive(
+            x, tx, tt, params=params)[None, :]
 
 
 # ============================================================================ Gamma-Gamma
