@@ -4,6 +4,11 @@ Satisfaction is an attitude, loyalty a behaviour: the scorers here (NPS, CSAT, C
 scales, reliability) come with confidence intervals, comparisons and sample-size planning;
 the behaviour functions test whether answers predict repurchase, referral and churn.
 """
+from loyaltylab.survey.behaviour import (
+    OUTCOMES, BehaviourLink, answers_with_outcomes, drivers, link_to_behaviour, loyalty_profit,
+    relative_weights, retention_by_nps_group, retest_reliability, satisfaction_hazard,
+    satisfaction_trap,
+)
 from loyaltylab.survey.compare import compare_scores, margin_of_error, sample_size, score_trend
 from loyaltylab.survey.quality import item_nonresponse, response_quality, survey_length
 from loyaltylab.survey.scales import (
@@ -14,4 +19,7 @@ from loyaltylab.survey.scores import NPS_CI_METHODS, ces, csat, nps, nps_group
 __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "likert_scale",
            "likert_distribution", "cronbach_alpha", "item_analysis", "AGREE_5",
            "compare_scores", "score_trend", "margin_of_error", "sample_size",
-           "response_quality", "item_nonresponse", "survey_length"]
+           "response_quality", "item_nonresponse", "survey_length",
+           "answers_with_outcomes", "link_to_behaviour", "BehaviourLink", "OUTCOMES",
+           "retest_reliability", "satisfaction_hazard", "retention_by_nps_group",
+           "satisfaction_trap", "drivers", "relative_weights", "loyalty_profit"]
