@@ -171,6 +171,9 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
         - orders_90d, contacts_90d: orders and contacts in the first ``early`` days
         - satisfaction: latest ``satisfaction_item`` score on or before end (null if none)
         - satisfaction_mean: mean of all such scores on or before end (null if none)
+        - satisfaction_answers: number of such scores (0 if none)
+        - satisfaction_calibrated: the best estimate of the customer's true satisfaction
+          given their answers (regression calibration, see Notes; null if none)
         - complaints: complaints opened between start and end
         - complaints_fast, complaints_slow: of which resolved within ``fast_resolution``,
           or later / never
@@ -222,6 +225,15 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
     an event at its last end date, or is censored at *T* while a spell is open. A later
     spell after a longer gap is a win-back, counted in ``report.n_winbacks``; it does not
     extend the first lifetime.
+
+    **Satisfaction measured with noise.** A survey score is true satisfaction plus answer
+    noise, so a model fitted on raw scores understates its effect (regression dilution).
+    ``satisfaction_calibrated`` replaces a customer's mean of *k* answers by
+    ``mu + lambda_k (mean - mu)`` with reliability ``lambda_k = var_x / (var_x + var_e/k)``;
+    the noise variance ``var_e`` is the pooled within-customer variance of customers with
+    two or more answers, ``var_x`` the variance of the means minus the average noise
+    ``var_e/k``, ``mu`` the mean of the means (regression calibration: Rosner, Spiegelman &
+    Willett 1989; Carroll et al. 2006, *Measurement Error in Nonlinear Models*, ch. 4).
 
     Customers without orders (suspects, prospects) have no lifetime and are reported in
     ``table.report.n_without_orders``, never dropped silently.
@@ -477,11 +489,17 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
               .filter(pl.col(S.ANSWERED_AT) <= pl.col(END))
               .group_by(S.CUSTOMER_ID).agg(
                   pl.col(S.SCORE).sort_by(S.ANSWERED_AT).last().alias("satisfaction"),
-                  pl.col(S.SCORE).mean().alias("satisfaction_mean")))
-        out = out.join(sv, on=S.CUSTOMER_ID, how="left")
+                  pl.col(S.SCORE).mean().alias("satisfaction_mean"),
+                  pl.len().cast(pl.Int64).alias("satisfaction_answers"),
+                  ((pl.col(S.SCORE) - pl.col(S.SCORE).mean()) ** 2).sum().alias("_ss"))
+              .collect())
+        out = out.join(_calibrate(sv).lazy(), on=S.CUSTOMER_ID, how="left").with_columns(
+            pl.col("satisfaction_answers").fill_null(0))
     else:
         out = out.with_columns(pl.lit(None, pl.Float64).alias("satisfaction"),
-                               pl.lit(None, pl.Float64).alias("satisfaction_mean"))
+                               pl.lit(None, pl.Float64).alias("satisfaction_mean"),
+                               pl.lit(0, pl.Int64).alias("satisfaction_answers"),
+                               pl.lit(None, pl.Float64).alias("satisfaction_calibrated"))
 
     if data.complaints is not None:
         has_res = S.RESOLVED_AT in data.complaints.columns
@@ -511,10 +529,26 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
                                pl.lit(None, pl.Int64).alias("complaints_slow"),
                                pl.lit(None, pl.Float64).alias("resolution_days"))
     cols = [S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT, N_ORDERS, *attrs,
-            "orders_90d", "contacts_90d", "satisfaction", "satisfaction_mean", "complaints",
+            "orders_90d", "contacts_90d", "satisfaction", "satisfaction_mean",
+            "satisfaction_answers", "satisfaction_calibrated", "complaints",
             "complaints_fast", "complaints_slow", "resolution_days", "contacts_per_month",
             "emails_per_month", "emails_over_threshold"]
     return out.select(cols).collect()
+
+
+def _calibrate(sv: pl.DataFrame) -> pl.DataFrame:
+    """Regression calibration of the mean satisfaction answer (see churn_table Notes)."""
+    k = sv.get_column("satisfaction_answers").cast(pl.Float64)
+    rep = sv.filter(pl.col("satisfaction_answers") >= 2)
+    df = float((rep.get_column("satisfaction_answers") - 1).sum() or 0)
+    var_e = float(rep.get_column("_ss").sum()) / df if df > 0 else 0.0
+    means = sv.get_column("satisfaction_mean")
+    mu = float(means.mean()) if sv.height else 0.0
+    var_w = float(means.var()) if sv.height > 1 else 0.0
+    var_x = max(var_w - var_e * float((1 / k).mean()), 1e-9) if sv.height else 0.0
+    lam = var_x / (var_x + var_e / k)
+    return sv.with_columns((mu + lam * (pl.col("satisfaction_mean") - mu))
+                           .alias("satisfaction_calibrated")).drop("_ss")
 
 
 def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
@@ -527,11 +561,11 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
 
     - ``manager_left``: their account manager left the firm (an ``assignments`` row with
       ``end_reason == "manager_left"``), from ``assigned_to`` onwards;
-    - ``complaint_fast``: from the resolution of a complaint resolved within
-      ``fast_resolution`` of opening, onwards;
-    - ``complaint_slow``: from ``fast_resolution`` after the opening of a complaint that was
-      not resolved within it (resolved later or never), onwards (the date the firm knew it
-      was slow);
+    - ``complaint_fast``: a complaint resolved within ``fast_resolution`` of opening;
+    - ``complaint_slow``: a complaint resolved later or never;
+
+      both switch on ``fast_resolution`` after the complaint was opened (the first date on
+      which the firm knows whether it was handled fast) and stay on;
     - ``after_change``: from the ``business_change`` date onwards (0 everywhere when None).
 
     Parameters
@@ -607,7 +641,7 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
         if S.RESOLVED_AT in data.complaints.columns:
             is_fast = (pl.col(S.RESOLVED_AT).is_not_null()
                        & (pl.col(S.RESOLVED_AT) - pl.col(S.OPENED_AT) <= fast))
-            changes.append(first_time(comp.filter(is_fast), pl.col(S.RESOLVED_AT),
+            changes.append(first_time(comp.filter(is_fast), pl.col(S.OPENED_AT) + fast,
                                       "complaint_fast"))
             changes.append(first_time(comp.filter(~is_fast), pl.col(S.OPENED_AT) + fast,
                                       "complaint_slow"))
