@@ -10,7 +10,9 @@ from loyaltylab.survey.behaviour import (
     satisfaction_trap,
 )
 from loyaltylab.survey.compare import compare_scores, margin_of_error, sample_size, score_trend
-from loyaltylab.survey.quality import item_nonresponse, response_quality, survey_length
+from loyaltylab.survey.quality import (
+    drop_flagged, item_nonresponse, response_quality, survey_length,
+)
 from loyaltylab.survey.scales import (
     AGREE_5, cronbach_alpha, item_analysis, likert_distribution, likert_scale, to_wide,
 )
@@ -19,7 +21,7 @@ from loyaltylab.survey.scores import NPS_CI_METHODS, ces, csat, nps, nps_group
 __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "likert_scale",
            "likert_distribution", "cronbach_alpha", "item_analysis", "AGREE_5",
            "compare_scores", "score_trend", "margin_of_error", "sample_size",
-           "response_quality", "item_nonresponse", "survey_length",
+           "response_quality", "item_nonresponse", "survey_length", "drop_flagged",
            "answers_with_outcomes", "link_to_behaviour", "BehaviourLink", "OUTCOMES",
            "retest_reliability", "satisfaction_hazard", "retention_by_nps_group",
            "satisfaction_trap", "drivers", "relative_weights", "loyalty_profit"]

@@ -442,7 +442,7 @@ def retest_reliability(responses: Any, *, item: str = "nps",
     ...     "item": ["nps"] * 8, "score": [9.0, 10, 3, 4, 7, 6, 5, 5],
     ...     "answered_at": [None] * 8}).cast({"answered_at": pl.Datetime("us")})
     >>> round(retest_reliability(long)["reliability"][0], 3)
-    0.966
+    0.933
     """
     frame, _ = I.responses_and_customers(responses)
     sort_cols = [S.ANSWERED_AT, S.SURVEY] if S.ANSWERED_AT in frame.columns else [S.SURVEY]

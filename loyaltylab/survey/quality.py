@@ -11,7 +11,7 @@ from loyaltylab.data import schema as S
 from loyaltylab.survey import _input as I
 from loyaltylab.survey.scales import to_wide
 
-__all__ = ["response_quality", "item_nonresponse", "survey_length"]
+__all__ = ["response_quality", "item_nonresponse", "survey_length", "drop_flagged"]
 
 
 def response_quality(responses: Any, *, grid: Sequence[str] | None = None,
@@ -189,3 +189,39 @@ def survey_length(responses: Any, *, max_items: int = 10, warn: bool = True
                       f"invite straight-lining: keep them short and simple",
                       UserWarning, stacklevel=2)
     return out
+
+
+def drop_flagged(responses: Any, **options: Any) -> Any:
+    """The answers without the responses :func:`response_quality` flags.
+
+    Parameters
+    ----------
+    responses : pl.DataFrame, pandas.DataFrame or CRMData
+        The long ``surveys`` table, or a CRMData (a copy with its surveys filtered is
+        returned).
+    **options
+        Passed to :func:`response_quality` (``grid``, ``speed_ratio``, ``min_seconds``).
+
+    Returns
+    -------
+    pl.DataFrame or CRMData
+        The same long table (same columns) without the rows of flagged responses
+        (straight-lined or speeding), or the CRMData holding it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from loyaltylab.survey import drop_flagged
+    >>> long = pl.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 3, "survey": ["w"] * 6,
+    ...     "item": ["q1", "q2", "q3"] * 2, "score": [3.0, 3, 3, 1, 4, 5],
+    ...     "response_seconds": [20.0] * 3 + [200.0] * 3})
+    >>> drop_flagged(long)["customer_id"].unique().to_list()
+    ['b']
+    """
+    frame, _ = I.responses_and_customers(responses)
+    flagged = (response_quality(frame, **options).filter(pl.col("flagged"))
+               .select(S.CUSTOMER_ID, S.SURVEY))
+    kept = frame.join(flagged, on=[S.CUSTOMER_ID, S.SURVEY], how="anti")
+    if hasattr(responses, "replace") and hasattr(responses, "surveys"):
+        return responses.replace(surveys=kept)
+    return kept
