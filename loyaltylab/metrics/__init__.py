@@ -20,6 +20,7 @@ from loyaltylab.metrics.complaints import (
 from loyaltylab.metrics.effects import (
     email_dose_response, manager_departure_churn, reward_scheme_comparison,
 )
+from loyaltylab.metrics.loyalty import BEHAVIOURS, loyalty_index, loyalty_profitability
 from loyaltylab.metrics.profit import (
     acquisition_payback, customer_profitability, unprofitable_customers, whale_curve,
 )
@@ -28,6 +29,7 @@ from loyaltylab.metrics.retention import (
     cohort_retention, defection_rate, early_life_churn, win_back_candidates,
     win_back_potential,
 )
+from loyaltylab.metrics.scorecard import last_complete_periods, scorecard
 
 __all__ = [
     # buying
@@ -44,6 +46,10 @@ __all__ = [
     "customer_profitability", "unprofitable_customers", "whale_curve", "acquisition_payback",
     # effects
     "manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
+    # loyalty index
+    "loyalty_index", "loyalty_profitability", "BEHAVIOURS",
+    # scorecard
+    "scorecard", "last_complete_periods",
     # retention
     "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
     "win_back_candidates",

@@ -392,14 +392,19 @@ def email_dose_response(data: CRMData, *, bands: Sequence[float] = (0, 2, 4, 6, 
         x = np.maximum(x - float(threshold), 0.0)
     orr = lo = hi = pv = None
     if len(y) > 10 and 0 < y.sum() < len(y) and x.std() > 0:
+        import warnings
+
         import statsmodels.api as sm
         try:
-            fit = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
-            zc = B.zcrit(confidence)
-            b, se = float(fit.params[1]), float(fit.bse[1])
-            orr, lo, hi = np.exp(b), np.exp(b - zc * se), np.exp(b + zc * se)
-            pv = float(fit.pvalues[1])
-        except Exception:  # perfect separation or a singular fit: report no trend
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
+            if fit.mle_retvals.get("converged", False):
+                zc = B.zcrit(confidence)
+                b, se = float(fit.params[1]), float(fit.bse[1])
+                orr, lo, hi = np.exp(b), np.exp(b - zc * se), np.exp(b + zc * se)
+                pv = float(fit.pvalues[1])
+        except (np.linalg.LinAlgError, ValueError):  # singular fit: report no trend
             pass
     dose_word = (f"e-mails/month above {threshold:g}" if threshold is not None
                  else "e-mails/month")
