@@ -289,8 +289,8 @@ class CoxModel:
     def stratify_failing(self, *, alpha: float = 0.05, bins: int = 4) -> "CoxModel":
         """Refit with the variables that fail the proportional-hazards test as strata.
 
-        Categorical variables become strata directly; numeric ones are cut into ``bins``
-        quantile groups first (the numeric effect is then absorbed by the strata).
+        Categorical variables, and numeric ones with at most ``bins`` distinct values, become
+        strata directly; other numeric ones are cut into ``bins`` quantile groups first (the numeric effect is then absorbed by the strata).
 
         Returns
         -------
@@ -304,12 +304,14 @@ class CoxModel:
         table = self._train
         strata = list(self.strata or [])
         for var in failing:
-            if var in self.design_.levels:
+            if var in self.design_.levels or table.get_column(var).n_unique() <= bins:
                 strata.append(var)
             else:
                 name = f"{var}_group"
-                q = table.get_column(var).qcut(bins, allow_duplicates=True).cast(pl.String)
-                table = table.with_columns(q.alias(name))
+                x = table.get_column(var).cast(pl.Float64).to_numpy()
+                edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
+                q = np.searchsorted(edges, x, side="right")
+                table = table.with_columns(pl.Series(name, q).cast(pl.String))
                 strata.append(name)
         covs = [c for c in self.covariates_ if c not in failing]
         if not covs:
