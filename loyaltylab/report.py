@@ -1,3 +1,0 @@
-"""loyaltylab.report (being written)."""
-
-__all__: list[str] = []

@@ -1,0 +1,29 @@
+"""Exports for client reports: charts, tables, HTML, PowerPoint, and privacy checks.
+
+``report`` assembles what the analyses computed; it computes nothing itself.
+
+- :func:`save_figure`: a chart as PNG (300 dpi), SVG and PDF, sized for a 16:9 slide or an
+  A4 page, with a :class:`Footnote` of the facts behind it (n, dates, CI method, definition).
+- :func:`export_tables`: tables to an Excel workbook, one formatted sheet each.
+- :class:`Report`: charts, tables, notes, the data-quality summary and skipped parts,
+  written as a self-contained HTML page, a PowerPoint deck, a workbook and chart files.
+- :func:`scan_for_personal_data`: check outputs for e-mails, phone numbers and raw values;
+  :func:`scrub_notebook` / :func:`scrub`: strip notebooks of outputs before sharing.
+- :func:`check_in_browser`: open an HTML report in headless Chromium as a reader would.
+"""
+
+from loyaltylab.report._browser import BrowserCheck, check_in_browser, find_chromium
+from loyaltylab.report._builder import Report
+from loyaltylab.report._excel import export_tables, sanitize_sheet_names
+from loyaltylab.report._figures import SIZES, Footnote, figure_title, prepare_figure, save_figure
+from loyaltylab.report._privacy import (
+    mask_value, personal_needles, scan_for_personal_data, scrub, scrub_notebook,
+)
+
+__all__ = [
+    "Footnote", "SIZES", "save_figure", "prepare_figure", "figure_title",
+    "export_tables", "sanitize_sheet_names",
+    "Report",
+    "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
+    "check_in_browser", "find_chromium", "BrowserCheck",
+]

@@ -1,0 +1,670 @@
+"""The Report builder: collect charts, tables and notes; write HTML, PPTX, Excel, charts."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import polars as pl
+from matplotlib.figure import Figure
+
+from loyaltylab._util import as_polars
+from loyaltylab.data.crmdata import CRMData, LoadReport
+from loyaltylab.exceptions import MissingTableError
+from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
+from loyaltylab.report._figures import (
+    FORMATS, Footnote, _as_figure, _fmt_date, figure_title, prepare_figure, render, slugify,
+)
+
+__all__ = ["Report"]
+
+_HTML_NAME, _PPTX_NAME, _XLSX_NAME, _CHART_DIR = "report.html", "deck.pptx", "tables.xlsx", \
+    "charts"
+_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        "base-uri 'none'; form-action 'none'")
+_PRIVACY_NOTE = ("Tables and charts show aggregates only: no names, e-mail addresses, phone "
+                 "numbers or customer identifiers.")
+
+
+@dataclass
+class _Heading:
+    text: str
+
+
+@dataclass
+class _Text:
+    text: str
+    heading: str | None = None
+
+
+@dataclass
+class _Figure:
+    fig: Figure
+    title: str
+    footnote: str | None
+    name: str
+
+
+@dataclass
+class _Table:
+    frame: pl.DataFrame
+    title: str
+    note: str | None
+    max_rows: int
+    name: str
+
+
+@dataclass
+class _Skipped:
+    capability: str
+    reason: str
+
+
+@dataclass
+class _Methods:
+    text: str
+    heading: str | None = None
+
+
+@dataclass
+class _State:
+    items: list[Any] = field(default_factory=list)
+    methods: list[_Methods] = field(default_factory=list)
+    load_report: LoadReport | None = None
+
+
+def _progress(total: int, enabled: bool | None, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    disable = None if enabled is None else not enabled
+    return tqdm(total=total, desc=desc, unit="step", disable=disable, file=sys.stderr,
+                leave=False)
+
+
+def _fmt_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "NaN"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.3f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else \
+            value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [b.strip() for b in str(text).split("\n\n") if b.strip()]
+    return "\n".join(f"<p>{html.escape(b)}</p>" for b in blocks)
+
+
+class Report:
+    """A client report assembled from charts, tables and notes, written as HTML, PPTX,
+    an Excel workbook and chart files.
+
+    ``report`` assembles; it computes nothing. Add sections in reading order, then call
+    :meth:`write_all` (or one of the ``write_*`` methods).
+
+    Parameters
+    ----------
+    title : str
+        The report's title (HTML heading, title slide).
+    subtitle : str, optional
+        A line under the title.
+    source : str, optional
+        What data the report describes (shown under the title).
+    as_of : date or datetime, optional
+        The date the data describe.
+    size : "slide", "a4" or (width, height)
+        Size of every chart (see :func:`loyaltylab.report.save_figure`).
+    image_dpi : float
+        Resolution of the images embedded in the HTML report and the deck (chart files
+        are always written at 300 dpi).
+    table_rows : int
+        How many rows of each table the HTML report shows (the workbook has all rows).
+
+    Examples
+    --------
+    >>> import tempfile, matplotlib.pyplot as plt, polars as pl
+    >>> rep = Report("Loyalty report", source="demo data")
+    >>> fig, ax = plt.subplots(); _ = ax.bar(["a", "b"], [3, 5])
+    >>> _ = ax.set_title("Buyers per segment, 8 customers")
+    >>> rep = rep.add_figure(ax, footnote=Footnote(n=8))
+    >>> rep = rep.add_table(pl.DataFrame({"segment": ["a", "b"], "buyers": [3, 5]}),
+    ...                     title="Buyers per segment")
+    >>> rep = rep.add_skipped("Survey scores", "no surveys table")
+    >>> rep
+    Report('Loyalty report': 1 chart, 1 table, 1 skipped)
+    >>> sorted(rep.write_all(tempfile.mkdtemp(), progress=False))
+    ['charts', 'deck', 'html', 'workbook']
+    """
+
+    def __init__(self, title: str, *, subtitle: str | None = None, source: str | None = None,
+                 as_of: date | datetime | None = None,
+                 size: str | tuple[float, float] = "slide", image_dpi: float = 150,
+                 table_rows: int = 15) -> None:
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError("Report: title must be a non-empty string, e.g. "
+                             "Report('Loyalty report')")
+        if not isinstance(table_rows, int) or table_rows < 1:
+            raise ValueError(f"Report: table_rows={table_rows!r} must be a positive integer")
+        self.title = title.strip()
+        self.subtitle = subtitle
+        self.source = source
+        self.as_of = as_of
+        self.size = size
+        self.image_dpi = image_dpi
+        self.table_rows = table_rows
+        self._state = _State()
+        self._png_cache: dict[int, bytes] = {}
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def for_data(cls, data: CRMData, *, title: str = "Loyalty report",
+                 **kwargs: Any) -> "Report":
+        """A report on ``data``: source, as-of date and the data-quality summary filled in.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from loyaltylab.data.crmdata import CRMData, LoadReport
+        >>> data = CRMData(customers=pl.DataFrame(), orders=pl.DataFrame(),
+        ...                report=LoadReport(source="client export"))
+        >>> Report.for_data(data).source
+        'client export'
+        """
+        if not isinstance(data, CRMData):
+            raise TypeError(f"Report.for_data expects a CRMData (from ll.load or "
+                            f"ll.datasets), got {type(data).__name__}")
+        kwargs.setdefault("source", data.report.source or None)
+        kwargs.setdefault("as_of", data.as_of)
+        return cls(title, **kwargs).add_data_quality(data.report)
+
+    def add_heading(self, text: str) -> "Report":
+        """Start a new section (a level-2 heading in the HTML report)."""
+        self._state.items.append(_Heading(str(text)))
+        return self
+
+    def add_text(self, text: str, *, heading: str | None = None) -> "Report":
+        """Add prose; blank lines separate paragraphs."""
+        self._state.items.append(_Text(str(text), heading))
+        return self
+
+    def _unique_name(self, base: str) -> str:
+        taken = {getattr(i, "name", None) for i in self._state.items}
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}-{k}", k + 1
+        return name
+
+    def add_figure(self, fig_or_ax: Any, *, title: str | None = None,
+                   footnote: Footnote | str | None = None, name: str | None = None,
+                   close: bool = True) -> "Report":
+        """Add a chart: sized for the report, with its facts footnote.
+
+        Parameters
+        ----------
+        fig_or_ax : matplotlib Figure or Axes
+        title : str, optional
+            Slide and section title; default the chart's own title.
+        footnote : Footnote or str, optional
+            The facts behind the chart; default the one a plot function attached.
+        name : str, optional
+            File name stem of the chart files; default a slug of the title.
+        close : bool
+            Release the figure from pyplot (it stays usable for the report).
+        """
+        fig = _as_figure(fig_or_ax)
+        prepare_figure(fig, size=self.size, footnote=footnote)
+        n = sum(isinstance(i, _Figure) for i in self._state.items) + 1
+        title = (title or figure_title(fig) or f"Chart {n}").strip()
+        note = getattr(fig, "_loyaltylab_footnote", None)
+        stem = self._unique_name(slugify(name or title))
+        self._state.items.append(_Figure(fig, title, note, stem))
+        if close:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        return self
+
+    def add_table(self, frame: Any, *, title: str, note: str | None = None,
+                  max_rows: int | None = None, allow_identifiers: bool = False) -> "Report":
+        """Add a table: the first ``max_rows`` rows in HTML, all rows in the workbook.
+
+        Tables with customer identifiers or personal columns are refused unless
+        ``allow_identifiers=True``.
+        """
+        df = as_polars(frame, name=title)
+        if not allow_identifiers:
+            check_no_identifiers(df, name=title)
+        rows = self.table_rows if max_rows is None else max_rows
+        if not isinstance(rows, int) or rows < 1:
+            raise ValueError(f"add_table({title!r}): max_rows={max_rows!r} must be a "
+                             f"positive integer")
+        self._state.items.append(_Table(df, str(title), note, rows,
+                                        self._unique_name(slugify(title))))
+        return self
+
+    def add_methods(self, text: str, *, heading: str | None = None) -> "Report":
+        """Add a note to the methods section (definitions, models, CI methods, sources)."""
+        self._state.methods.append(_Methods(str(text), heading))
+        return self
+
+    def add_data_quality(self, load_report: LoadReport) -> "Report":
+        """Show what happened on load: rows read, kept and rejected per table, and why."""
+        if not isinstance(load_report, LoadReport):
+            raise TypeError(f"add_data_quality expects a LoadReport (data.report), got "
+                            f"{type(load_report).__name__}")
+        self._state.load_report = load_report
+        return self
+
+    def add_skipped(self, capability: str, reason: str) -> "Report":
+        """Record that a part of the analysis was skipped and why (e.g. a missing table)."""
+        self._state.items.append(_Skipped(str(capability), str(reason)))
+        return self
+
+    @contextmanager
+    def capability(self, name: str) -> Iterator["Report"]:
+        """Run one part of the analysis; if it needs a table the data lack, skip it.
+
+        Inside the block, a :class:`~loyaltylab.exceptions.MissingTableError` (what
+        ``data.require`` and the analyses raise) removes anything the block added and
+        records a "skipped" line with the error's message. Other errors propagate.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from loyaltylab.data.crmdata import CRMData
+        >>> data = CRMData(customers=pl.DataFrame(), orders=pl.DataFrame())
+        >>> rep = Report("Demo")
+        >>> with rep.capability("Survey scores"):
+        ...     _ = rep.add_heading("Survey scores")
+        ...     data.require("surveys", purpose="survey scoring")
+        >>> rep.skipped[0][0], rep.skipped[0][1][:40]
+        ('Survey scores', "survey scoring needs the 'surveys' table")
+        """
+        start = len(self._state.items)
+        try:
+            yield self
+        except MissingTableError as exc:
+            del self._state.items[start:]
+            self.add_skipped(name, str(exc))
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def figures(self) -> list[tuple[str, str | None]]:
+        """(title, footnote) of every chart, in order."""
+        return [(i.title, i.footnote) for i in self._state.items if isinstance(i, _Figure)]
+
+    @property
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Title -> full table, in order."""
+        return {i.title: i.frame for i in self._state.items if isinstance(i, _Table)}
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(capability, reason) of every skipped part."""
+        return [(i.capability, i.reason) for i in self._state.items
+                if isinstance(i, _Skipped)]
+
+    def __repr__(self) -> str:
+        n_fig, n_tab, n_skip = len(self.figures), len(self.tables), len(self.skipped)
+        return (f"Report({self.title!r}: {n_fig} chart{'s' * (n_fig != 1)}, {n_tab} "
+                f"table{'s' * (n_tab != 1)}, {n_skip} skipped)")
+
+    def _meta_line(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(f"Data: {self.source}")
+        if self.as_of is not None:
+            parts.append(f"as of {_fmt_date(self.as_of)}")
+        parts.append(f"generated {date.today().isoformat()} with loyaltylab")
+        return " · ".join(parts)
+
+    def _image(self, item: _Figure) -> bytes:
+        key = id(item)
+        if key not in self._png_cache:
+            self._png_cache[key] = render(item.fig, "png", dpi=self.image_dpi,
+                                          footnote=False)
+        return self._png_cache[key]
+
+    def _sheet_names(self) -> dict[str, str]:
+        titles = list(self.tables)
+        reserved = ["About"] + (["Data quality"] if self._dq_frame() is not None else [])
+        names = sanitize_sheet_names(reserved + titles)[len(reserved):]
+        return dict(zip(titles, names))
+
+    def _dq_frame(self) -> pl.DataFrame | None:
+        rep = self._state.load_report
+        if rep is None or not rep.tables:
+            return None
+        return rep.summary()
+
+    # ------------------------------------------------------------------ writing
+    def write_html(self, path: str | Path) -> Path:
+        """Write a self-contained HTML report: images embedded as base64 PNG, inline CSS,
+        no scripts and no external resources (a content-security policy forbids them), a
+        data-quality summary and a methods section."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self._html(), encoding="utf-8")
+        return path
+
+    def _html(self) -> str:
+        esc = html.escape
+        body: list[str] = []
+        toc: list[str] = []
+        sheets = self._sheet_names()
+        for item in self._state.items:
+            if isinstance(item, _Heading):
+                anchor = f"s-{len(toc) + 1}"
+                toc.append(f'<li><a href="#{anchor}">{esc(item.text)}</a></li>')
+                body.append(f'<h2 id="{anchor}">{esc(item.text)}</h2>')
+            elif isinstance(item, _Text):
+                if item.heading:
+                    body.append(f"<h3>{esc(item.heading)}</h3>")
+                body.append(_paragraphs(item.text))
+            elif isinstance(item, _Figure):
+                data = base64.b64encode(self._image(item)).decode("ascii")
+                cap = (f'<figcaption class="footnote">{esc(item.footnote)}</figcaption>'
+                       if item.footnote else "")
+                body.append(f'<figure id="fig-{esc(item.name)}"><h3>{esc(item.title)}</h3>'
+                            f'<img src="data:image/png;base64,{data}" alt="{esc(item.title)}">'
+                            f"{cap}</figure>")
+            elif isinstance(item, _Table):
+                body.append(self._html_table(item, sheets.get(item.title)))
+            elif isinstance(item, _Skipped):
+                body.append(f'<p class="skipped"><strong>{esc(item.capability)}: '
+                            f"skipped.</strong> {esc(item.reason)}</p>")
+        skipped = self.skipped
+        if skipped:
+            toc.append('<li><a href="#not-included">Not included</a></li>')
+        toc += ['<li><a href="#data-quality">Data quality</a></li>',
+                '<li><a href="#methods">Methods</a></li>']
+        parts = [
+            "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(self.title)}</title>", f"<style>{_CSS}</style>", "</head>",
+            "<body>", "<main>", "<header>", f"<h1>{esc(self.title)}</h1>",
+        ]
+        if self.subtitle:
+            parts.append(f'<p class="subtitle">{esc(self.subtitle)}</p>')
+        parts += [f'<p class="meta">{esc(self._meta_line())}</p>', "</header>",
+                  '<nav><h2 class="toc">Contents</h2><ol>', *toc, "</ol></nav>"]
+        parts += body
+        if skipped:
+            parts.append('<section id="not-included"><h2>Not included</h2><ul>')
+            parts += [f"<li><strong>{esc(c)}</strong>: {esc(r)}</li>" for c, r in skipped]
+            parts.append("</ul></section>")
+        parts.append(self._html_data_quality())
+        parts.append(self._html_methods())
+        parts += ['<footer><p class="meta">Generated with loyaltylab.</p></footer>',
+                  "</main>", "</body>", "</html>"]
+        return "\n".join(parts) + "\n"
+
+    def _html_table(self, item: _Table, sheet: str | None) -> str:
+        esc = html.escape
+        df = item.frame
+        shown = df.head(item.max_rows)
+        numeric = [dt.is_numeric() for dt in shown.dtypes]
+        head = "".join(f'<th{" class=num" if num else ""}>{esc(c)}</th>'
+                       for c, num in zip(shown.columns, numeric))
+        rows = []
+        for row in shown.iter_rows():
+            cells = "".join(f'<td{" class=num" if num else ""}>{esc(_fmt_cell(v))}</td>'
+                            for v, num in zip(row, numeric))
+            rows.append(f"<tr>{cells}</tr>")
+        out = [f'<section class="table" id="tab-{esc(item.name)}"><h3>{esc(item.title)}</h3>']
+        if item.note:
+            out.append(f'<p class="note">{esc(item.note)}</p>')
+        out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+                   f"</table>")
+        where = f" on sheet “{esc(sheet)}” of the workbook" if sheet else ""
+        if df.height > shown.height:
+            out.append(f'<p class="note">Showing the first {shown.height:,} of '
+                       f"{df.height:,} rows; the full table is{where}.</p>")
+        out.append("</section>")
+        return "\n".join(out)
+
+    def _html_data_quality(self) -> str:
+        esc = html.escape
+        rep = self._state.load_report
+        out = ['<section id="data-quality"><h2>Data quality</h2>']
+        if rep is None or not rep.tables:
+            out.append("<p>No load report: the data were not read through "
+                       "<code>loyaltylab.load</code>, so rows kept and rejected were not "
+                       "recorded.</p>")
+        else:
+            total_read = sum(t.read for t in rep.tables.values())
+            out.append(f"<p>{len(rep.tables)} tables read from {esc(rep.source or 'the source')}"
+                       f": {total_read:,} rows, of which {rep.n_rejected:,} were rejected "
+                       f"by validation.</p>")
+            out.append('<table><thead><tr><th>table</th><th class=num>read</th>'
+                       '<th class=num>kept</th><th class=num>rejected</th>'
+                       '<th>reasons for rejection</th></tr></thead><tbody>')
+            for name, t in rep.tables.items():
+                reasons = "; ".join(f"{n:,} × {r}" for r, n in t.reasons.items())
+                out.append(f"<tr><td>{esc(name)}</td><td class=num>{t.read:,}</td>"
+                           f"<td class=num>{t.kept:,}</td><td class=num>{t.rejected:,}</td>"
+                           f"<td>{esc(reasons)}</td></tr>")
+            out.append("</tbody></table>")
+            notes = [f"{name}: {w}" for name, t in rep.tables.items() for w in t.warnings]
+            notes += list(rep.warnings)
+            if notes:
+                out.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
+        out.append("</section>")
+        return "\n".join(out)
+
+    def _html_methods(self) -> str:
+        esc = html.escape
+        out = ['<section id="methods"><h2>Methods</h2>']
+        for m in self._state.methods:
+            if m.heading:
+                out.append(f"<h3>{esc(m.heading)}</h3>")
+            out.append(_paragraphs(m.text))
+        notes = [(t, f) for t, f in self.figures if f]
+        if notes:
+            out.append("<h3>Facts behind each chart</h3><dl>")
+            out += [f"<dt>{esc(t)}</dt><dd>{esc(f)}</dd>" for t, f in notes]
+            out.append("</dl>")
+        out.append(f"<p>{esc(_PRIVACY_NOTE)}</p>")
+        out.append("</section>")
+        return "\n".join(out)
+
+    def write_pptx(self, path: str | Path) -> Path:
+        """Write a 16:9 PowerPoint deck: a title slide, then one slide per chart with its
+        title, the chart and its footnote (also in the speaker notes)."""
+        from pptx import Presentation
+        from pptx.dml.color import RGBColor
+        from pptx.util import Emu, Inches, Pt
+        from PIL import Image
+
+        prs = Presentation()
+        prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+        props = prs.core_properties
+        props.title, props.author, props.last_modified_by = self.title, "loyaltylab", \
+            "loyaltylab"
+        props.subject, props.comments, props.keywords = "", "", ""
+        margin, width = Inches(0.5), Inches(12.333)
+
+        slide = prs.slides.add_slide(prs.slide_layouts[0])
+        slide.shapes.title.text = self.title
+        title_shape = slide.shapes.title
+        title_shape.left, title_shape.top, title_shape.width, title_shape.height = \
+            Inches(0.8), Inches(2.2), Inches(11.733), Inches(1.6)
+        sub = slide.placeholders[1]
+        sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(4.0), \
+            Inches(11.733), Inches(1.6)
+        sub.text = "\n".join(x for x in (self.subtitle, self._meta_line()) if x)
+        if self.skipped:
+            slide.notes_slide.notes_text_frame.text = "Not included: " + "; ".join(
+                f"{c}: {r}" for c, r in self.skipped)
+
+        for item in self._state.items:
+            if not isinstance(item, _Figure):
+                continue
+            slide = prs.slides.add_slide(prs.slide_layouts[5])  # "Title Only"
+            title = slide.shapes.title
+            title.text = item.title
+            title.left, title.top, title.width, title.height = margin, Inches(0.25), width, \
+                Inches(0.95)
+            for para in title.text_frame.paragraphs:
+                for run in para.runs:
+                    run.font.size = Pt(28)
+            png = self._image(item)
+            w_px, h_px = Image.open(io.BytesIO(png)).size
+            box_top, box_h = Inches(1.3), Inches(5.15 if item.footnote else 5.8)
+            scale = min(width / w_px, box_h / h_px)
+            pic_w, pic_h = int(w_px * scale), int(h_px * scale)
+            slide.shapes.add_picture(io.BytesIO(png), Emu(margin + (width - pic_w) // 2),
+                                     Emu(box_top), Emu(pic_w), Emu(pic_h))
+            if item.footnote:
+                box = slide.shapes.add_textbox(margin, Inches(6.55), width, Inches(0.75))
+                box.name = "Footnote"
+                frame = box.text_frame
+                frame.word_wrap = True
+                frame.text = item.footnote
+                for para in frame.paragraphs:
+                    for run in para.runs:
+                        run.font.size = Pt(11)
+                        run.font.color.rgb = RGBColor(0x44, 0x44, 0x44)
+                slide.notes_slide.notes_text_frame.text = item.footnote
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prs.save(str(path))
+        return path
+
+    def write_excel(self, path: str | Path) -> Path:
+        """Write every table (all rows) to a workbook, one formatted sheet each, after an
+        ``About`` sheet listing them and a ``Data quality`` sheet when there is a load
+        report."""
+        tables: dict[str, pl.DataFrame] = {}
+        notes: dict[str, str] = {}
+        dq = self._dq_frame()
+        if dq is not None:
+            tables["Data quality"] = dq
+            notes["Data quality"] = "Rows read, kept and rejected per table on load, and why."
+        for item in self._state.items:
+            if isinstance(item, _Table):
+                tables[item.title] = item.frame
+                notes[item.title] = item.note or ""
+        if not tables:
+            tables["Contents"] = pl.DataFrame({"note": ["This report has no tables."]})
+            notes["Contents"] = ""
+        path = Path(path)
+        export_tables(tables, path, notes=notes, allow_identifiers=True)
+        return path
+
+    def write_charts(self, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
+                     progress: Any = None) -> list[Path]:
+        """Write every chart as ``NN-title.png`` (300 dpi), ``.svg`` and ``.pdf``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        formats = tuple(formats)
+        bad = [f for f in formats if f not in FORMATS]
+        if bad or not formats:
+            raise ValueError(f"formats={formats!r}: unknown or empty; choose from {FORMATS}")
+        paths = []
+        figures = [i for i in self._state.items if isinstance(i, _Figure)]
+        for k, item in enumerate(figures, start=1):
+            for fmt in formats:
+                path = out / f"{k:02d}-{item.name}.{fmt}"
+                path.write_bytes(render(item.fig, fmt, dpi=300))
+                paths.append(path)
+                if progress is not None:
+                    progress.update(1)
+        return paths
+
+    def write_all(self, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
+                  progress: bool | None = None) -> dict[str, Any]:
+        """Write everything into ``out_dir``: ``charts/`` (PNG, SVG, PDF), ``tables.xlsx``,
+        ``report.html`` and ``deck.pptx``.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            Created if missing; existing files of the same names are replaced.
+        formats : sequence of {"png", "svg", "pdf"}
+            Chart file formats.
+        progress : bool, optional
+            Show a progress bar on stderr: None (default) shows it only on a terminal.
+
+        Returns
+        -------
+        dict
+            ``"charts"``: list of chart paths; ``"workbook"``, ``"html"``, ``"deck"``: paths.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        n_fig = len(self.figures)
+        bar = _progress(n_fig * (len(tuple(formats)) + 1) + 3, progress, "report")
+        try:
+            bar.set_description("charts")
+            charts = self.write_charts(out / _CHART_DIR, formats=formats, progress=bar)
+            bar.set_description("images")
+            for item in self._state.items:
+                if isinstance(item, _Figure):
+                    self._image(item)
+                    bar.update(1)
+            bar.set_description("workbook")
+            workbook = self.write_excel(out / _XLSX_NAME)
+            bar.update(1)
+            bar.set_description("html")
+            page = self.write_html(out / _HTML_NAME)
+            bar.update(1)
+            bar.set_description("deck")
+            deck = self.write_pptx(out / _PPTX_NAME)
+            bar.update(1)
+        finally:
+            bar.close()
+        return {"charts": charts, "workbook": workbook, "html": page, "deck": deck}
+
+
+_CSS = """
+:root { --ink: #1f1f1f; --muted: #555; --rule: #d0d7de; --accent: #0072B2; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #fff; color: var(--ink);
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+main { max-width: 60rem; margin: 0 auto; padding: 2rem 1.5rem 4rem; }
+header { border-bottom: 3px solid var(--accent); margin-bottom: 1.5rem; }
+h1 { font-size: 2rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.4rem; margin: 2.5rem 0 .75rem; border-bottom: 1px solid var(--rule); }
+h2.toc { border: 0; font-size: 1.1rem; margin-top: 0; }
+h3 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+.subtitle { font-size: 1.15rem; margin: 0; }
+.meta, .note, .footnote { color: var(--muted); font-size: .85rem; }
+nav { background: #f6f8fa; padding: .75rem 1.25rem; border-radius: 6px; }
+figure { margin: 1.5rem 0; page-break-inside: avoid; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--rule); }
+figcaption { margin-top: .35rem; }
+table { border-collapse: collapse; margin: .5rem 0; font-size: .9rem; width: auto;
+  max-width: 100%; display: block; overflow-x: auto; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--rule); text-align: left;
+  vertical-align: top; }
+th { background: #eef3f8; border-bottom: 2px solid var(--accent); }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.skipped { background: #fff8e6; border-left: 4px solid #E69F00; padding: .5rem .75rem; }
+dt { font-weight: 600; margin-top: .5rem; }
+dd { margin-left: 1rem; color: var(--muted); font-size: .9rem; }
+@media print { main { max-width: none; padding: 0; } nav { display: none; }
+  h2 { page-break-after: avoid; } @page { size: A4; margin: 18mm; } }
+"""
