@@ -113,7 +113,8 @@ def to_wide(responses: Any, *, items: Sequence[str] | None = None,
 
 def _wide_items(responses: Any, items: Sequence[str] | None,
                 mapping: Mapping[str, float] | None,
-                scale: tuple[float, float] | None) -> tuple[pl.DataFrame, list[str], list[str]]:
+                scale: tuple[float, float] | None, *, min_items: int = 2
+                ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """A wide frame, its item columns and its id columns, text mapped and scale checked."""
     frame, _ = I.responses_and_customers(responses)
     if S.ITEM in frame.columns:
@@ -139,8 +140,8 @@ def _wide_items(responses: Any, items: Sequence[str] | None,
             converted.append(I.map_text(indexed, c, mapping, item=c).get_column(I.VALUE)
                              .alias(c))
         wide = frame.with_columns(converted)
-    if len(item_cols) < 2:
-        raise ValueError(f"items: a scale needs at least two items, got {item_cols}")
+    if len(item_cols) < min_items:
+        raise ValueError(f"items: need at least {min_items} items, got {item_cols}")
     if scale is not None and S.ITEM not in frame.columns:
         indexed = wide.with_row_index(I.ROW)
         for c in item_cols:
@@ -254,7 +255,7 @@ def likert_distribution(responses: Any, *, items: Sequence[str] | None = None,
     >>> d.filter(pl.col("item") == "q1")["pct"].to_list()
     [25.0, 0.0, 0.0, 25.0, 50.0]
     """
-    wide, item_cols, _ = _wide_items(responses, items, mapping, scale)
+    wide, item_cols, _ = _wide_items(responses, items, mapping, scale, min_items=1)
     lo, hi = scale
     levels = list(range(int(lo), int(hi) + 1))
     if labels is not None and len(labels) != len(levels):
