@@ -182,7 +182,7 @@ def loyalty_profitability(data: CRMData, *, bands: int = 5, margin: float = 1.0,
     pl.DataFrame
         One row per index band (all bands, n = 0 when empty):
 
-        - band: "0.0-0.2", ...; band_low: the lower edge
+        - band: "0-0.2", "0.2-0.4", ...; band_low: the lower edge
         - n: buyers in the band
         - mean_index: their mean index
         - value: mean profit per buyer
@@ -213,7 +213,7 @@ def loyalty_profitability(data: CRMData, *, bands: int = 5, margin: float = 1.0,
                                   pl.col("profit").std().alias("std"),
                                   (pl.col("profit") > 0).mean().alias("profitable_share")))
     grid = pl.DataFrame({"_b": list(range(bands)),
-                         "band": [f"{i / bands:.1f}-{(i + 1) / bands:.1f}" for i in range(bands)],
+                         "band": [f"{i / bands:g}-{(i + 1) / bands:g}" for i in range(bands)],
                          "band_low": [i / bands for i in range(bands)]},
                         schema={"_b": pl.Int64, "band": pl.String, "band_low": pl.Float64})
     res = grid.join(res, on="_b", how="left").with_columns(pl.col("n").fill_null(0)).sort("_b")
