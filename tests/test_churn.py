@@ -247,19 +247,21 @@ def test_episodes_cut_at_manager_departure_complaint_and_business_change():
     ep = churn.churn_episodes(data, as_of="2024-12-31", inactivity="180d",
                               business_change="2024-07-01")
     a = ep.filter(pl.col(S.CUSTOMER_ID) == "A")
-    # A: lifetime 0..301 days; manager left day 60 (Mar 1), slow complaint known day 98
-    # (Apr 1 + 7 days), business change day 182 (Jul 1).
-    assert a.select("start", "stop").rows() == [(0.0, 60.0), (60.0, 98.0), (98.0, 182.0),
-                                                (182.0, 301.0)]
-    assert a["manager_left"].to_list() == [0, 1, 1, 1]
-    assert a["complaint_slow"].to_list() == [0, 0, 1, 1]
-    assert a["complaint_fast"].to_list() == [0, 0, 0, 0]
-    assert a["after_change"].to_list() == [0, 0, 0, 1]
-    assert a["event"].to_list() == [0, 0, 0, 1]
+    # A: lifetime 0..301 days; manager left day 60 (Mar 1), early life ends day 90, slow
+    # complaint known day 98 (Apr 1 + 7 days), business change day 182 (Jul 1).
+    assert a.select("start", "stop").rows() == [(0.0, 60.0), (60.0, 90.0), (90.0, 98.0),
+                                                (98.0, 182.0), (182.0, 301.0)]
+    assert a["manager_left"].to_list() == [0, 1, 1, 1, 1]
+    assert a["early_life"].to_list() == [1, 1, 0, 0, 0]
+    assert a["complaint_slow"].to_list() == [0, 0, 0, 1, 1]
+    assert a["complaint_fast"].to_list() == [0, 0, 0, 0, 0]
+    assert a["after_change"].to_list() == [0, 0, 0, 0, 1]
+    assert a["event"].to_list() == [0, 0, 0, 0, 1]
+    assert a["orders_before_change"].to_list() == [2] * 5
     b = ep.filter(pl.col(S.CUSTOMER_ID) == "B")
     # B: single order Jun 1, churned Jun 1 + 180 d = Nov 28 (<= as_of); change on day 30
     assert b.select("start", "stop", "event", "after_change").rows() == [
-        (0.0, 30.0, 0, 0), (30.0, 180.0, 1, 1)]
+        (0.0, 30.0, 0, 0), (30.0, 90.0, 0, 1), (90.0, 180.0, 1, 1)]
 
 
 # ------------------------------------------------------------------ Kaplan-Meier

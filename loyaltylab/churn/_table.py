@@ -553,6 +553,7 @@ def _calibrate(sv: pl.DataFrame) -> pl.DataFrame:
 
 def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
                    business_change: Any = None, fast_resolution: str | int | timedelta = "7d",
+                   early: str | int | timedelta = "90d",
                    covariates: list[str] | None = None, **table_options: Any) -> pl.DataFrame:
     """Long-format (start, stop] episodes for time-varying Cox models.
 
@@ -566,7 +567,13 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
 
       both switch on ``fast_resolution`` after the complaint was opened (the first date on
       which the firm knows whether it was handled fast) and stay on;
-    - ``after_change``: from the ``business_change`` date onwards (0 everywhere when None).
+    - ``after_change``: from the ``business_change`` date onwards (0 everywhere when None);
+    - ``early_life``: 1 during the first ``early`` days of the lifetime, 0 after (the
+      lifetime is cut there too), so early-life churn can be modelled per acquisition
+      channel (e.g. a column ``early_life * (acquisition_channel == "web")``).
+
+    With ``business_change``, ``orders_before_change`` counts each customer's orders before
+    that date (their loyalty stage when the change hit: 0 = not yet a customer).
 
     Parameters
     ----------
@@ -594,7 +601,9 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
         - customer_id: the customer
         - start, stop: days since the customer's lifetime began (episode is (start, stop])
         - event: 1 if the customer churned at ``stop`` (only on their last episode)
-        - manager_left, complaint_fast, complaint_slow, after_change: 0/1 indicators (Int8)
+        - manager_left, complaint_fast, complaint_slow, after_change, early_life: 0/1
+          indicators (Int8)
+        - orders_before_change: orders before ``business_change`` (only with it)
         - the static covariates of ``table``
 
     Examples
@@ -611,10 +620,11 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     ...     schema_overrides={"ordered_at": ts})
     >>> data = CRMData(customers=customers, orders=orders)
     >>> ep = churn_episodes(data, as_of="2024-12-31", business_change="2024-02-01")
-    >>> ep.select("start", "stop", "event", "after_change").rows()
-    [(0.0, 31.0, 0, 0), (31.0, 240.0, 1, 1)]
+    >>> ep.select("start", "stop", "event", "after_change", "early_life").rows()
+    [(0.0, 31.0, 0, 0, 1), (31.0, 90.0, 0, 1, 1), (90.0, 240.0, 1, 1, 0)]
     """
     fast = parse_window(fast_resolution, name="fast_resolution")
+    early_days = parse_window(early, name="early") / timedelta(days=1)
     if table is None:
         table = churn_table(data, fast_resolution=fast_resolution, **table_options)
     for col in (S.CUSTOMER_ID, START, DURATION, EVENT):
@@ -668,6 +678,8 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     cuts = pl.concat([
         keys.select(S.CUSTOMER_ID, pl.lit(0.0).alias("_cut")),
         keys.select(S.CUSTOMER_ID, pl.col(DURATION).alias("_cut")),
+        keys.filter(pl.col(DURATION) > early_days)
+        .select(S.CUSTOMER_ID, pl.lit(early_days).alias("_cut")),
         ch.select(S.CUSTOMER_ID, pl.col("_t").alias("_cut")),
     ]).unique().sort(S.CUSTOMER_ID, "_cut")
     ep = (cuts.with_columns(pl.col("_cut").shift(-1).over(S.CUSTOMER_ID).alias(STOP))
@@ -681,8 +693,16 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
                         .cast(pl.Int8).alias(EVENT),
                         *[(pl.col("_t_" + f).is_not_null()
                            & (pl.col(START) >= pl.col("_t_" + f))).cast(pl.Int8).alias(f)
-                          for f in flags]))
-    # Zero-length lifetimes give no episode with positive length; keep them as one point
-    # (lifelines needs stop > start, so they are dropped there with a count).
-    return (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *covariates)
+                          for f in flags],
+                        (pl.col(START) < early_days).cast(pl.Int8).alias("early_life")))
+    extra = ["early_life"]
+    if business_change is not None:
+        before = (data.orders.lazy().filter(pl.col(S.ORDERED_AT) < bc)
+                  .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64)
+                                               .alias("orders_before_change")))
+        ep = ep.join(before, on=S.CUSTOMER_ID, how="left").with_columns(
+            pl.col("orders_before_change").fill_null(0))
+        extra.append("orders_before_change")
+    # A lifetime of duration 0 has no episode of positive length: it yields no row.
+    return (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *extra, *covariates)
             .sort(S.CUSTOMER_ID, START).collect())

@@ -1,3 +1,242 @@
-"""Charts for loyaltylab.churn results (being written)."""
+"""Charts for loyaltylab.churn results: retention curves, hazard ratios, cumulative hazard,
+calibration and the at-risk call list. Each draws a result frame and computes nothing."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.transforms import blended_transform_factory
+
+from loyaltylab.plots._style import add_footnote, color_cycle, get_ax
+
+__all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
+           "plot_calibration", "plot_at_risk_list"]
+
+_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+
+
+def _unit(unit: str) -> float:
+    try:
+        return _UNITS[unit]
+    except KeyError:
+        raise ValueError(f"unit: expected one of {list(_UNITS)}, got {unit!r}") from None
+
+
+def _need(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: the frame lacks columns {missing}; pass the result of "
+                         f"the matching loyaltylab.churn function")
+
+
+def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes | None = None,
+                   unit: str = "months", bands: bool = True, title: str | None = None,
+                   at_risk_every: float | None = None) -> Axes:
+    """Kaplan-Meier retention curves by group, with confidence bands and an at-risk table.
+
+    Parameters
+    ----------
+    curves : pl.DataFrame or KaplanMeier
+        ``KaplanMeier.curves_`` / :func:`~loyaltylab.churn.retention_curves` (columns group,
+        timeline, survival, ci_low, ci_high), or a fitted ``KaplanMeier`` (its curves and
+        at-risk table are used).
+    at_risk : pl.DataFrame, optional
+        ``KaplanMeier.at_risk_table(times)`` (group, timeline, at_risk) printed under the
+        chart.
+    unit : {"days", "weeks", "months", "years"}
+        Unit of the x axis (timelines are in days).
+    bands : bool
+        Shade the confidence bands.
+    at_risk_every : float, optional
+        With a fitted ``KaplanMeier``: spacing of the at-risk columns in ``unit``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if hasattr(curves, "curves_"):
+        km = curves
+        curves = km.curves_
+        if at_risk is None:
+            tmax = float(curves["timeline"].max())
+            step = (at_risk_every or (6 if unit == "months" else 1)) * _unit(unit)
+            at_risk = km.at_risk_table(list(np.arange(0.0, tmax + 1e-9, step)))
+    _need(curves, ["group", "timeline", "survival", "ci_low", "ci_high"], "curves")
+    k = _unit(unit)
+    ax = get_ax(ax)
+    groups = curves["group"].unique(maintain_order=True).to_list()
+    colors = color_cycle(len(groups))
+    n_total = 0
+    for g, col in zip(groups, colors):
+        c = curves.filter(pl.col("group") == g)
+        x = c["timeline"].to_numpy() / k
+        n = int(c["at_risk"][0]) if "at_risk" in c.columns else None
+        n_total += n or 0
+        label = f"{g} (n={n:,})" if n is not None else str(g)
+        ax.step(x, c["survival"].to_numpy(), where="post", color=col, label=label, lw=1.6)
+        if bands:
+            ax.fill_between(x, c["ci_low"].to_numpy(), c["ci_high"].to_numpy(), step="post",
+                            color=col, alpha=0.18, lw=0)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"{unit} since start")
+    ax.set_ylabel("share still active (retention)")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    if len(groups) > 1 or groups != ["all"]:
+        ax.legend(loc="lower left", fontsize=8)
+    what = "Retention" if groups == ["all"] else "Retention by group"
+    ax.set_title(title or f"{what}, {n_total:,} customers (Kaplan-Meier, 95 % bands)")
+    if at_risk is not None:
+        _need(at_risk, ["group", "timeline", "at_risk"], "at_risk")
+        times = sorted(set(at_risk["timeline"].to_list()))
+        ax.set_xticks([t / k for t in times])
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.text(-0.05, -0.17, "At risk", transform=ax.transAxes, ha="right", va="top",
+                fontsize=7, fontweight="bold")
+        for i, (g, col) in enumerate(zip(groups, colors)):
+            yy = -0.17 - 0.055 * (i + 1)
+            if groups != ["all"]:
+                ax.text(-0.05, yy, str(g)[:16], transform=ax.transAxes, ha="right",
+                        va="top", fontsize=7, color=col)
+            a = at_risk.filter(pl.col("group") == g)
+            for t, v in zip(a["timeline"].to_list(), a["at_risk"].to_list()):
+                ax.text(t / k, yy, f"{v:,}", transform=trans, ha="center", va="top",
+                        fontsize=7)
+    return ax
+
+
+def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
+                       truth: Mapping[str, float] | None = None,
+                       title: str | None = None) -> Axes:
+    """Forest plot of hazard ratios with confidence intervals (log scale).
+
+    Parameters
+    ----------
+    summary : pl.DataFrame
+        ``CoxModel.summary`` / ``TimeVaryingCox.summary`` (covariate, hazard_ratio,
+        hr_ci_low, hr_ci_high).
+    truth : dict, optional
+        Covariate -> true hazard ratio, drawn as diamonds (for simulated data).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(summary, ["covariate", "hazard_ratio", "hr_ci_low", "hr_ci_high"], "summary")
+    ax = get_ax(ax, figsize=(8, max(2.5, 0.45 * summary.height + 1)))
+    s = summary.reverse()
+    y = np.arange(s.height)
+    hr = s["hazard_ratio"].to_numpy()
+    lo, hi = s["hr_ci_low"].to_numpy(), s["hr_ci_high"].to_numpy()
+    colors = np.where(lo > 1, "#D55E00", np.where(hi < 1, "#0072B2", "#777777"))
+    ax.hlines(y, lo, hi, colors=colors, lw=2)
+    ax.scatter(hr, y, c=colors, zorder=3, s=30, label="estimate, 95 % CI")
+    if truth:
+        ty = [i for i, c in enumerate(s["covariate"].to_list()) if c in truth]
+        tx = [truth[s["covariate"][i]] for i in ty]
+        ax.scatter(tx, ty, marker="D", facecolors="none", edgecolors="black", zorder=4,
+                   s=40, label="true value")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(s["covariate"].to_list())
+    ax.set_xlabel("hazard ratio (log scale): above 1 churns sooner, below 1 stays longer")
+    ax.set_title(title or f"What drives churn: hazard ratios of {summary.height} covariates")
+    return ax
+
+
+def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
+                           unit: str = "months", title: str | None = None) -> Axes:
+    """Nelson-Aalen cumulative hazard by group (``KaplanMeier.cumulative_hazard()``).
+
+    A straight line means a constant churn rate; a curve that bends down means churn risk
+    falls as relationships age.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(cumhaz, ["group", "timeline", "cumulative_hazard", "ci_low", "ci_high"], "cumhaz")
+    k = _unit(unit)
+    ax = get_ax(ax)
+    groups = cumhaz["group"].unique(maintain_order=True).to_list()
+    for g, col in zip(groups, color_cycle(len(groups))):
+        c = cumhaz.filter(pl.col("group") == g)
+        x = c["timeline"].to_numpy() / k
+        ax.step(x, c["cumulative_hazard"].to_numpy(), where="post", color=col, label=str(g))
+        ax.fill_between(x, c["ci_low"].to_numpy(), c["ci_high"].to_numpy(), step="post",
+                        color=col, alpha=0.15, lw=0)
+    ax.set_xlabel(f"{unit} since start")
+    ax.set_ylabel("cumulative hazard")
+    if len(groups) > 1:
+        ax.legend(fontsize=8)
+    ax.set_title(title or "Cumulative churn hazard (Nelson-Aalen, 95 % bands)")
+    return ax
+
+
+def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
+                     brier: float | None = None, title: str | None = None) -> Axes:
+    """Predicted against observed churn by bin (``calibration_table`` or
+    ``ChurnValidation.calibration``); points on the diagonal are well calibrated.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(calibration, ["mean_predicted", "observed_rate", "ci_low", "ci_high", "n"],
+          "calibration")
+    ax = get_ax(ax, figsize=(5.5, 5))
+    x = calibration["mean_predicted"].to_numpy()
+    y = calibration["observed_rate"].to_numpy()
+    lo, hi = calibration["ci_low"].to_numpy(), calibration["ci_high"].to_numpy()
+    top = float(max(np.nanmax(hi), np.nanmax(x))) * 1.05
+    ax.plot([0, top], [0, top], color="#777777", lw=1, ls="--", label="perfect calibration")
+    ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o", color="#0072B2", capsize=3,
+                label="observed (95 % Wilson CI)")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("predicted churn probability")
+    ax.set_ylabel("observed churn rate")
+    ax.legend(loc="upper left", fontsize=8)
+    n = int(calibration["n"].sum())
+    extra = f", Brier {brier:.3f}" if brier is not None else ""
+    ax.set_title(title or f"Calibration on {n:,} held-out customers{extra}")
+    return ax
+
+
+def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None = None,
+                      title: str | None = None) -> Axes:
+    """The call list: the ``top`` customers most likely to churn, with their main driver.
+
+    Parameters
+    ----------
+    at_risk : pl.DataFrame
+        :func:`~loyaltylab.churn.at_risk_list` output (customer_id, p_churn, drivers).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(at_risk, ["customer_id", "p_churn", "drivers"], "at_risk")
+    t = at_risk.sort("p_churn", descending=True).head(top).reverse()
+    ax = get_ax(ax, figsize=(8, max(2.5, 0.35 * t.height + 1)))
+    y = np.arange(t.height)
+    p = t["p_churn"].to_numpy()
+    ax.barh(y, p, color="#D55E00", alpha=0.85)
+    ax.set_yticks(y)
+    ax.set_yticklabels(t["customer_id"].to_list(), fontsize=8)
+    for yi, pi, d in zip(y, p, t["drivers"].to_list()):
+        first = d.split(", ")[0] if d else ""
+        ax.text(pi + 0.005, yi, first, va="center", fontsize=7, color="#333333")
+    ax.set_xlim(0, min(1.0, float(p.max()) * 1.6 + 0.02))
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel("probability of churning in the horizon (main driver shown)")
+    ax.set_title(title or f"Call list: {t.height} active customers most at risk")
+    add_footnote(ax, "Probability from the Cox model, conditional on being active today; "
+                     "driver = covariate raising the hazard most against an average "
+                     "customer.")
+    return ax
