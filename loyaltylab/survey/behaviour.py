@@ -464,6 +464,17 @@ def retest_reliability(responses: Any, *, item: str = "nps",
                          "ci_high": [math.tanh(fz + z * se)]})
 
 
+def _known_only(data: CRMData, first: pl.DataFrame, purpose: str) -> pl.DataFrame:
+    """Keep answers of customers in the customers table; warn about (report) the others."""
+    unknown = first.join(data.customers.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="anti")
+    if unknown.height:
+        ids = unknown.get_column(S.CUSTOMER_ID).head(3).to_list()
+        warnings.warn(f"surveys: {unknown.height} customers who answered are not in the "
+                      f"customers table (first: {ids}); their behaviour is unknown, so "
+                      f"{purpose} leaves them out", UserWarning, stacklevel=3)
+    return first.join(data.customers.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="semi")
+
+
 def _survival_after_answer(data: CRMData, *, item: str, survey, definition: str,
                            inactivity: Any) -> pl.DataFrame:
     """One row per customer: first answer to ``item`` and survival from then on."""
@@ -474,6 +485,7 @@ def _survival_after_answer(data: CRMData, *, item: str, survey, definition: str,
              .agg(pl.col(S.ANSWERED_AT).first(), pl.col(S.SCORE).first()))
     if first.height == 0:
         raise ValueError(f"item {item!r}: no answers in the surveys table")
+    first = _known_only(data, first, "the survival analysis")
     t = churn_table(data, definition=definition, inactivity=inactivity)
     table = (first.join(t.select(S.CUSTOMER_ID, "start", "end", "event", "n_orders"),
                         on=S.CUSTOMER_ID, how="inner")
@@ -822,6 +834,7 @@ def loyalty_profit(data: CRMData, *, item: str = "nps", survey=None, window: Any
              .filter(pl.col(S.ANSWERED_AT) + td <= T)
              .with_columns((pl.col(S.ANSWERED_AT) + td).alias("_until"),
                            _nps_group_expr(pl.col(S.SCORE))))
+    first = _known_only(data, first, "loyalty_profit")
 
     def window_sum(table: pl.DataFrame | None, time_col: str, value_col: str, name: str):
         if table is None or value_col not in table.columns:

@@ -1,0 +1,196 @@
+"""From answers to behaviour: hand-made data for the joins, make_crm for planted effects."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import matplotlib
+import numpy as np
+import polars as pl
+import pytest
+
+import loyaltylab as ll
+from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
+from loyaltylab.exceptions import NotFittedError
+
+matplotlib.use("Agg")
+TS = pl.Datetime("us")
+D0 = datetime(2024, 1, 1)
+
+
+def day(n: int) -> datetime:
+    return D0 + timedelta(days=n)
+
+
+def tiny_data() -> CRMData:
+    """Four customers answering on day 10; as_of day 400.
+
+    a: NPS 10, orders on days 0, 50 (repurchase within 180 d), refers on day 100
+    b: NPS 3, orders on day 0 only (no repurchase; churns by inactivity on day 180)
+    c: NPS 9, orders on days 0 and 300 (outside a 180-day window)
+    d: NPS 8, answers on day 300: its 180-day window ends after as_of
+    zz: not in the customers table
+    """
+    customers = pl.DataFrame({S.CUSTOMER_ID: list("abcd"), S.ACQUIRED_AT: [D0] * 4},
+                             schema_overrides={S.ACQUIRED_AT: TS})
+    orders = pl.DataFrame({
+        S.ORDER_ID: [str(i) for i in range(7)],
+        S.CUSTOMER_ID: ["a", "a", "b", "c", "c", "d", "d"],
+        S.ORDERED_AT: [day(0), day(50), day(0), day(0), day(300), day(0), day(290)],
+        S.AMOUNT: [10.0, 20.0, 5.0, 7.0, 9.0, 1.0, 2.0]},
+        schema_overrides={S.ORDERED_AT: TS})
+    surveys = pl.DataFrame({
+        S.CUSTOMER_ID: ["a", "b", "c", "d", "zz"], S.SURVEY: ["w1"] * 3 + ["w2", "w1"],
+        S.ITEM: ["nps"] * 5, S.ANSWERED_AT: [day(10)] * 3 + [day(300), day(10)],
+        S.SCORE: [10.0, 3.0, 9.0, 8.0, 5.0]}, schema_overrides={S.ANSWERED_AT: TS})
+    referrals = pl.DataFrame({S.REFERRER_ID: ["a"], S.REFERRED_ID: ["x"],
+                              S.REFERRED_AT: [day(100)]}, schema_overrides={S.REFERRED_AT: TS})
+    return CRMData(customers=customers, orders=orders, surveys=surveys, referrals=referrals,
+                   as_of=day(400))
+
+
+def test_answers_with_outcomes_repurchase_statuses_and_unknown_customer():
+    with pytest.warns(UserWarning, match=r"1 responses come from customers not in the "
+                                         r"customers table \(first: \['zz'\]\)"):
+        out = ll.survey.answers_with_outcomes(tiny_data(), outcome="repurchase",
+                                              window="180d")
+    got = {r[S.CUSTOMER_ID]: (r["outcome"], r["status"]) for r in out.iter_rows(named=True)}
+    assert got == {"a": (1, "linked"), "b": (0, "linked"), "c": (0, "linked"),
+                   "d": (None, "window_open"), "zz": (None, "unknown_customer")}
+    assert out.height == 5                     # nothing dropped
+
+
+def test_answers_with_outcomes_referral_and_churn():
+    data = tiny_data()
+    ref = ll.survey.answers_with_outcomes(data, outcome="referral", window="180d", warn=False)
+    assert dict(ref.filter(pl.col("status") == "linked")
+                .select(S.CUSTOMER_ID, "outcome").iter_rows()) == {"a": 1, "b": 0, "c": 0}
+    churn = ll.survey.answers_with_outcomes(data, outcome="churn", window="365d", warn=False)
+    got = dict(churn.filter(pl.col("status") == "linked")
+               .select(S.CUSTOMER_ID, "outcome").iter_rows())
+    # inactivity rule (180 d): a churns on day 230, b on day 180 (both within 365 d of
+    # answering on day 10); c's last order on day 300 keeps it alive at day 375
+    assert got == {"a": 1, "b": 1, "c": 0}
+    with pytest.raises(ValueError, match="outcome: expected one of"):
+        ll.survey.answers_with_outcomes(data, outcome="loyalty")
+    with pytest.raises(ValueError, match=r"survey: \['w9'\] not found"):
+        ll.survey.answers_with_outcomes(data, survey="w9")
+
+
+def test_behaviour_link_contract_and_auc_hand_computed():
+    data = ll.datasets.make_crm(3000, years=3, seed=3)
+    link = ll.survey.BehaviourLink(outcome="churn", window="365d")
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        link.odds_ratios
+    assert link.fit(data) is link
+    or_ = link.odds_ratios.row(0, named=True)
+    assert or_["odds_ratio"] == pytest.approx(math.exp(link.result_.params["nps"]))
+    lo, hi = np.exp(np.asarray(link.result_.conf_int())[1])
+    assert (or_["ci_low"], or_["ci_high"]) == pytest.approx((lo, hi), rel=1e-6)
+    assert link.calibration_["n"].sum() == link.n_test_
+    assert 0.5 < link.auc_ < 1
+    assert "fitted on" in repr(link)
+    # AUC by explicit pair counting on a small case
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
+    pairs = [(1.0 if p[i] > p[j] else 0.5 if p[i] == p[j] else 0.0)
+             for i in range(6) for j in range(6) if y[i] == 1 and y[j] == 0]
+    from loyaltylab.survey.behaviour import _auc
+    assert _auc(y, p) == pytest.approx(np.mean(pairs))
+
+
+def test_behaviour_link_errors():
+    with pytest.warns(UserWarning), pytest.raises(ValueError,
+                                                  match="only 3 responses can be linked"):
+        ll.survey.link_to_behaviour(tiny_data(), outcome="repurchase", window="180d")
+    with pytest.raises(ValueError, match="reliability: the correction applies to a single"):
+        ll.survey.BehaviourLink(predictors=["nps", "csat"], reliability=0.5)
+    with pytest.raises(TypeError, match="expected a CRMData"):
+        ll.survey.link_to_behaviour(pl.DataFrame())
+
+
+# ------------------------------------------------- planted effects of make_crm (truth.md)
+
+@pytest.fixture(scope="module", params=[2026, 7])
+def crm(request):
+    data = ll.datasets.make_crm(5000, years=3, seed=request.param)
+    clean = ll.survey.drop_flagged(data)             # speeders answer at random
+    rel = ll.survey.retest_reliability(clean)["reliability"][0]
+    return data, clean, rel
+
+
+def test_satisfaction_to_churn_recovers_planted_hazard_ratio(crm):
+    data, clean, rel = crm
+    truth = data.truth["hazard_ratios"]["satisfaction"]
+    h = ll.survey.satisfaction_hazard(clean, definition="contract", reliability=rel).row(
+        0, named=True)
+    assert h["ci_low"] <= truth <= h["ci_high"]
+    naive = ll.survey.satisfaction_hazard(clean, definition="contract").row(0, named=True)
+    assert h["hazard_ratio"] < naive["hazard_ratio"] < 1   # noise dilutes the naive HR
+
+
+def test_satisfaction_to_referral_recovers_planted_odds_ratio(crm):
+    data, clean, rel = crm
+    truth = data.truth["referral_odds_ratio_satisfaction"]
+    link = ll.survey.link_to_behaviour(clean, outcome="referral", window="365d",
+                                       reliability=rel)
+    r = link.odds_ratios.row(0, named=True)
+    assert r["ci_low"] <= truth <= r["ci_high"]
+
+
+def test_retention_and_trap_on_simulated_data(crm):
+    data, clean, _ = crm
+    curves, summary = ll.survey.retention_by_nps_group(clean, definition="contract")
+    assert set(curves["group"].unique()) == {"detractor", "passive", "promoter"}
+    ret = dict(summary.select("nps_group", "retention").iter_rows())
+    assert ret["promoter"] > ret["detractor"]
+    trap = ll.survey.satisfaction_trap(clean, item="nps", satisfied_from=9,
+                                       definition="contract")
+    sat = trap.row(0, named=True)
+    assert sat["group"] == "satisfied" and sat["defected"] > 0      # the trap is real
+    assert sat["ci_low"] <= sat["defected_pct"] <= sat["ci_high"]
+
+
+def test_satisfaction_trap_hand_computed():
+    data = tiny_data()
+    with pytest.warns(UserWarning, match="leaves them out"):
+        trap = ll.survey.satisfaction_trap(data, item="nps", satisfied_from=9,
+                                           horizon="365d")
+    # a (10) and c (9) are satisfied: a churns on day 230 (within a year of day 10), c does
+    # not; b (3) churns on day 180; d answered on day 300 and is still active: unknown.
+    rows = {r["group"]: (r["customers"], r["defected"]) for r in trap.iter_rows(named=True)}
+    assert rows == {"satisfied": (2, 1), "not satisfied": (1, 1), "all": (3, 2)}
+
+
+def test_loyalty_profit_hand_computed():
+    data = tiny_data()
+    contacts = pl.DataFrame({S.CUSTOMER_ID: ["a", "c"], S.CONTACTED_AT: [day(20), day(500)],
+                             S.CHANNEL: ["phone", "email"], S.CONTACT_COST: [4.0, 100.0]},
+                            schema_overrides={S.CONTACTED_AT: TS})
+    data = data.replace(contacts=contacts)
+    with pytest.warns(UserWarning, match=r"1 customers who answered are not in the "
+                                         r"customers table \(first: \['zz'\]\)"):
+        res = ll.survey.loyalty_profit(data, window="365d")
+    got = {r["nps_group"]: (r["customers"], r["profit_mean"]) for r in res.iter_rows(named=True)}
+    # a: revenue 20 (day 50) - cost 4 = 16; c: 9 (day 300) - 0 = 9; b: 0; d: window open
+    assert got["promoter"] == (2, pytest.approx(12.5))
+    assert got["detractor"] == (1, pytest.approx(0.0))
+    assert got["passive"][0] == 0
+    assert got["all"] == (3, pytest.approx(25 / 3))
+
+
+def test_plots_draw_result_frames():
+    import matplotlib.pyplot as plt
+    answers = pl.DataFrame({"survey": ["a"] * 4 + ["b"] * 4,
+                            "score": [10.0, 9, 3, 8, 10, 10, 9, 2]})
+    ax = ll.plots.plot_nps(ll.survey.nps(answers, by="survey"))
+    assert len(ax.patches) == 6                      # 3 segments x 2 waves
+    ax = ll.plots.plot_score_trend(ll.survey.score_trend(answers))
+    assert "2 answers" not in ax.get_title() and "8 answers" in ax.get_title()
+    d = ll.survey.likert_distribution(pl.DataFrame({"q1": [1, 5, 5, 4], "q2": [2, 2, 3, 4]}),
+                                      items=["q1", "q2"])
+    ax = ll.plots.plot_likert(d)
+    assert len(ax.patches) == 10
+    plt.close("all")
