@@ -9,5 +9,7 @@
 from loyaltylab.datasets._bundled import (data_path, load_cdnow, load_donations,
                                           load_sample)
 from loyaltylab.datasets._simulate import make_crm
+from loyaltylab.datasets._truth_tools import truth_episodes
 
-__all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path"]
+__all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path",
+           "truth_episodes"]

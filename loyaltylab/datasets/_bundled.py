@@ -151,32 +151,8 @@ def load_sample() -> CRMData:
 
     folder = data_path("sample")
     truth, as_of = _read_truth(folder)
-    try:
-        data = load(folder, as_of=as_of)
-    except NotImplementedError:
-        # TEMPORARY until the loader lands (issue 2): read the CSVs with the schema types.
-        data = _read_sample_plain(folder, as_of)
+    data = load(folder, as_of=as_of)
     return data.replace(truth=truth, as_of=as_of)
-
-
-def _read_sample_plain(folder: Path, as_of: datetime) -> CRMData:
-    from loyaltylab.data.crmdata import LoadReport, TableReport
-
-    tables = {}
-    report = LoadReport(source=str(folder))
-    for name, spec in S.TABLES.items():
-        path = folder / f"{name}.csv"
-        raw = pl.read_csv(path, infer_schema=False)
-        cols = []
-        for c in raw.columns:
-            dt = spec.schema[c]
-            if dt == pl.Datetime("us"):
-                cols.append(pl.col(c).str.strptime(dt, _DATE_FMT))
-            else:
-                cols.append(pl.col(c).cast(dt))
-        tables[name] = raw.with_columns(cols)
-        report.tables[name] = TableReport(read=raw.height, kept=raw.height, source=path.name)
-    return CRMData(**tables, report=report, as_of=as_of)
 
 
 # ------------------------------------------------------------------ CDNOW

@@ -18,6 +18,7 @@ import polars as pl
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.data.load import from_frames
+from loyaltylab._util import to_datetime
 
 __all__ = ["make_crm", "simulate_tables"]
 
@@ -400,14 +401,7 @@ def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
 def _validated(tables: dict[str, pl.DataFrame], truth: dict[str, Any] | None,
                as_of: datetime, *, source: str) -> CRMData:
     """Build the CRMData through the loader's validation (``from_frames``)."""
-    try:
-        return from_frames(tables, as_of=as_of, source=source, truth=truth)
-    except NotImplementedError:
-        # TEMPORARY until the loader lands (issue 2): same frames, unvalidated.
-        from loyaltylab.data.crmdata import LoadReport, TableReport
-        report = LoadReport(source=source, tables={
-            k: TableReport(read=v.height, kept=v.height, source=k) for k, v in tables.items()})
-        return CRMData(**tables, report=report, as_of=as_of, truth=truth)
+    return from_frames(tables, as_of=as_of, source=source, truth=truth)
 
 
 def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
@@ -420,9 +414,8 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
         raise ValueError(f"n_customers: need at least 10 customers, got {n_customers}")
     if isinstance(years, bool) or not isinstance(years, (int, np.integer)) or years < 1:
         raise ValueError(f"years: expected a whole number of years >= 1, got {years!r}")
-    start_dt = (datetime.fromisoformat(start) if isinstance(start, str)
-                else datetime(start.year, start.month, start.day))
-    start_dt = start_dt.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    start_dt = to_datetime(start, name="start").replace(hour=0, minute=0, second=0,
+                                                        microsecond=0)
     as_of = _months_add(start_dt, int(years))
     D = (as_of - start_dt).days
     start_us = int((start_dt - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
