@@ -68,10 +68,9 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of answers (%)")
     ax.invert_yaxis()
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25 if result.height < 3 else -0.12),
-              ncol=3, fontsize=8)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8)
     total = int(result["n"].sum())
-    ax.set_title(title or f"Net Promoter Score, {total:,} answers")
+    ax.set_title(title or f"Net Promoter Score, {total:,} answers", pad=24)
     if footnote:
         add_footnote(ax, "NPS = % promoters (9-10) - % detractors (0-6); brackets: 95 % "
                          "interval (adjusted-Wald unless stated).")
