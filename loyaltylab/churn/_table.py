@@ -174,6 +174,10 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
         - satisfaction_answers: number of such scores (0 if none)
         - satisfaction_calibrated: the best estimate of the customer's true satisfaction
           given their answers (regression calibration, see Notes; null if none)
+        - satisfaction_known_day: days from start to the first answer (null if none); a
+          model using satisfaction should let these customers enter at that day
+          (``churn_episodes(entry="satisfaction_known_day")``), because a customer must
+          survive to answer a survey (immortal-time bias otherwise)
         - complaints: complaints opened between start and end
         - complaints_fast, complaints_slow: of which resolved within ``fast_resolution``,
           or later / never
@@ -491,6 +495,8 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
                   pl.col(S.SCORE).sort_by(S.ANSWERED_AT).last().alias("satisfaction"),
                   pl.col(S.SCORE).mean().alias("satisfaction_mean"),
                   pl.len().cast(pl.Int64).alias("satisfaction_answers"),
+                  _days(pl.col(S.ANSWERED_AT).min() - pl.col(START).first())
+                  .clip(lower_bound=0.0).alias("satisfaction_known_day"),
                   ((pl.col(S.SCORE) - pl.col(S.SCORE).mean()) ** 2).sum().alias("_ss"))
               .collect())
         out = out.join(_calibrate(sv).lazy(), on=S.CUSTOMER_ID, how="left").with_columns(
@@ -499,6 +505,7 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
         out = out.with_columns(pl.lit(None, pl.Float64).alias("satisfaction"),
                                pl.lit(None, pl.Float64).alias("satisfaction_mean"),
                                pl.lit(0, pl.Int64).alias("satisfaction_answers"),
+                               pl.lit(None, pl.Float64).alias("satisfaction_known_day"),
                                pl.lit(None, pl.Float64).alias("satisfaction_calibrated"))
 
     if data.complaints is not None:
@@ -530,7 +537,8 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
                                pl.lit(None, pl.Float64).alias("resolution_days"))
     cols = [S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT, N_ORDERS, *attrs,
             "orders_90d", "contacts_90d", "satisfaction", "satisfaction_mean",
-            "satisfaction_answers", "satisfaction_calibrated", "complaints",
+            "satisfaction_answers", "satisfaction_calibrated", "satisfaction_known_day",
+            "complaints",
             "complaints_fast", "complaints_slow", "resolution_days", "contacts_per_month",
             "emails_per_month", "emails_over_threshold"]
     return out.select(cols).collect()
@@ -553,7 +561,7 @@ def _calibrate(sv: pl.DataFrame) -> pl.DataFrame:
 
 def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
                    business_change: Any = None, fast_resolution: str | int | timedelta = "7d",
-                   early: str | int | timedelta = "90d",
+                   early: str | int | timedelta = "90d", entry: str | None = None,
                    covariates: list[str] | None = None, **table_options: Any) -> pl.DataFrame:
     """Long-format (start, stop] episodes for time-varying Cox models.
 
@@ -587,6 +595,13 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
         Date of a price rise, rebrand or other change to the business.
     fast_resolution : str, int or timedelta
         Threshold separating fast from slow complaint handling.
+    early : str, int or timedelta
+        Length of the early-life period.
+    entry : str, optional
+        A column of ``table`` with the day (since start) from which a customer is observed
+        (left truncation / delayed entry), e.g. ``"satisfaction_known_day"``: time before
+        it is dropped and customers with a null entry day are left out (count in the
+        frame's ``n_without_entry`` attribute).
     covariates : list of str, optional
         Static columns of ``table`` to carry onto every episode (default: all covariate
         columns of the table).
@@ -675,7 +690,17 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
         if f not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Float64).alias(f))
     wide = wide.select(S.CUSTOMER_ID, *[pl.col(f).alias("_t_" + f) for f in flags])
+    entry_cuts = []
+    if entry is not None:
+        if entry not in table.columns:
+            raise ValueError(f"entry={entry!r}: not a column of the table; columns: "
+                             f"{table.columns}")
+        entry_cuts.append(table.lazy().filter(pl.col(entry).is_not_null()
+                                              & (pl.col(entry) < pl.col(DURATION)))
+                          .select(S.CUSTOMER_ID, pl.col(entry).cast(pl.Float64)
+                                  .alias("_cut")))
     cuts = pl.concat([
+        *entry_cuts,
         keys.select(S.CUSTOMER_ID, pl.lit(0.0).alias("_cut")),
         keys.select(S.CUSTOMER_ID, pl.col(DURATION).alias("_cut")),
         keys.filter(pl.col(DURATION) > early_days)
@@ -703,6 +728,14 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
         ep = ep.join(before, on=S.CUSTOMER_ID, how="left").with_columns(
             pl.col("orders_before_change").fill_null(0))
         extra.append("orders_before_change")
+    n_without_entry = 0
+    if entry is not None:
+        ent = table.select(S.CUSTOMER_ID, pl.col(entry).cast(pl.Float64).alias("_entry"))
+        n_without_entry = int(ent.get_column("_entry").null_count())
+        ep = (ep.join(ent.lazy(), on=S.CUSTOMER_ID, how="left")
+              .filter(pl.col("_entry").is_not_null() & (pl.col(START) >= pl.col("_entry"))))
     # A lifetime of duration 0 has no episode of positive length: it yields no row.
-    return (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *extra, *covariates)
-            .sort(S.CUSTOMER_ID, START).collect())
+    out = (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *extra, *covariates)
+           .sort(S.CUSTOMER_ID, START).collect())
+    out.n_without_entry = n_without_entry  # type: ignore[attr-defined]
+    return out
