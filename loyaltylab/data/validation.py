@@ -162,6 +162,9 @@ def check_required_columns(inp: TableInput) -> None:
         )
 
 
+_SEED = 20261122  # seed of the 64-bit id hashes used to match ids quickly within a load
+
+
 def _clean_text(e: pl.Expr) -> pl.Expr:
     e = e.str.strip_chars()
     return pl.when(e == "").then(pl.lit(None, pl.String)).otherwise(e)
@@ -171,63 +174,82 @@ def _to_text(name: str, dtype: pl.DataType, values: pl.Series | None = None) -> 
     """A typed column as text (integral floats without '.0', as Excel ids often are)."""
     e = pl.col(name)
     if dtype == pl.String:
-        return _clean_text(e)
+        return e.str.strip_chars()
     if dtype.is_float():
-        whole = values is not None and values.drop_nulls().drop_nans().len() > 0 and bool(
-            (values.drop_nulls().drop_nans() % 1 == 0).all())
-        if whole:
+        vals = values.drop_nulls().drop_nans() if values is not None else None
+        if vals is not None and vals.len() > 0 and bool((vals % 1 == 0).all()):
             return e.cast(pl.Int64, strict=False).cast(pl.String)
     if dtype == pl.Categorical or isinstance(dtype, pl.Enum):
         return e.cast(pl.String)
-    if dtype.is_nested() or dtype == pl.Object:
+    if dtype.is_nested() or dtype == pl.Object or dtype == pl.Null:
+        if dtype == pl.Null:
+            return e.cast(pl.String)
         raise TypeError(f"cannot turn {dtype} into text")
     return _clean_text(e.cast(pl.String))
 
 
-def _column_plan(inp: TableInput, col: str, target: pl.DataType,
+def spec_is_id(table: str, col: str) -> bool:
+    """Whether ``table.col`` is an identifier column (always stripped and hashed)."""
+    return S.TABLES[table].column(col).is_id
+
+
+def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
                  notes: list[str]) -> tuple[pl.Expr, str | None]:
-    """(expression giving the canonical value, kind of parse failure or None)."""
+    """(expression giving the canonical value from column ``src``, kind of parse failure
+    or None). ``src`` is the raw column, or its cleaned copy for padded text."""
     frame = inp.frame
     dtype = frame.schema[col]
     fmt = inp.fmt(col)
     label = f"{inp.name}.{col}"
     if target == pl.String:
+        if dtype == pl.String and not spec_is_id(inp.name, col) and src == col:
+            # non-id text (categories): strip only when a sample shows padding
+            sample = frame.get_column(col).head(2000).drop_nulls()
+            if not bool((sample.str.strip_chars() != sample).any()):
+                return pl.col(col), None
         try:
-            return _to_text(col, dtype, frame.get_column(col)), None
+            return _to_text(src, dtype, frame.get_column(col)), None
         except TypeError:
             raise SchemaError(f"{inp.source}: column {col!r} holds {dtype} values; expected "
-                              f"text (ids and categories). Flatten it before loading.")
+                              f"text (ids and categories). Flatten it before loading."
+                              ) from None
     if target == pl.Float64:
         if dtype.is_numeric() or dtype == pl.Boolean:
-            return pl.col(col).cast(pl.Float64), None
+            return pl.col(src).cast(pl.Float64), None
+        if dtype == pl.Null:
+            return pl.col(src).cast(pl.Float64), None
         if dtype != pl.String:
             raise SchemaError(f"{inp.source}: column {col!r} holds {dtype} values; expected "
                               f"numbers. Convert it to numbers or text before loading.")
         sample = sample_values(frame.get_column(col))
-        return number_expr(col, sample, fmt, hint_comma=inp.hint_comma), "unparseable number"
+        return number_expr(src, sample, fmt, hint_comma=inp.hint_comma), "unparseable number"
     # datetime target
     if isinstance(dtype, pl.Datetime):
-        e = pl.col(col)
+        e = pl.col(src)
         if dtype.time_zone is not None:
             e = e.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         elif fmt.timezone:
             e = localize_expr(e, fmt.timezone)
         return e.cast(pl.Datetime("us")), None
     if dtype == pl.Date:
-        return pl.col(col).cast(pl.Datetime("us")), None
+        e = pl.col(src).cast(pl.Datetime("us"))
+        return (localize_expr(e, fmt.timezone) if fmt.timezone else e), None
+    if dtype == pl.Null:
+        return pl.col(src).cast(pl.Datetime("us")), None
     if dtype.is_numeric():
-        num = pl.col(col).cast(pl.Float64)
+        num = pl.col(src).cast(pl.Float64)
         num = pl.when((num >= 1.0) & (num <= 2958465.0)).then(num)
         notes.append(f"{label}: numbers read as Excel serial dates (45000 = 2023-03-15)")
         return excel_serial_expr(num), "unparseable date"
     if dtype != pl.String:
         raise SchemaError(f"{inp.source}: column {col!r} holds {dtype} values; expected "
                           f"dates. Convert it to dates or text before loading.")
+    sample = sample_values(frame.get_column(col))
+    many = sample.len() > 0 and sample.n_unique() > 0.5 * sample.len()
     if fmt.date_format is not None:
         fmts = [fmt.date_format] if isinstance(fmt.date_format, str) else list(fmt.date_format)
         formats = [(f, "%z" in f or "%#z" in f or "%:z" in f) for f in fmts]
     else:
-        sample = sample_values(frame.get_column(col))
         formats, date_notes = sniff_date_formats(sample, dayfirst=fmt.dayfirst)
         notes.extend(f"{label}: {n}" for n in date_notes)
         if len(formats) > 1:
@@ -235,15 +257,21 @@ def _column_plan(inp: TableInput, col: str, target: pl.DataType,
                          f"({', '.join(f for f, _ in formats)})"
                          + ("; timestamps with an offset converted to UTC"
                             if any(tz for _, tz in formats) else ""))
-    return date_expr(col, formats, timezone=fmt.timezone), "unparseable date"
+    return date_expr(src, formats, timezone=fmt.timezone, cache=not many), "unparseable date"
 
 
 def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = False,
-                   customer_ids: pl.Series | None = None
+                   customer_ids: pl.Series | None = None, _strip: frozenset = frozenset()
                    ) -> tuple[pl.DataFrame, TableReport]:
     """Validate one table; returns the kept rows (canonical types) and its report.
 
     ``customer_ids`` are the kept customer ids (None while validating customers).
+
+    Notes
+    -----
+    Ids are compared through 64-bit hashes (duplicates are then confirmed on the exact
+    text): a row could be taken for a known customer by a hash collision with probability
+    about ``n_unknown * n_customers / 2**64`` (below 1e-7 for a million of each).
     """
     check_required_columns(inp)
     spec = S.TABLES[inp.name]
@@ -252,10 +280,16 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     canon = [c for c in spec.names if c in frame.columns]
     extras = [c for c in frame.columns if c not in spec.names]
 
+    # Text columns are always stripped. Date and number columns are parsed as they are
+    # (stripping millions of clean values costs as much as parsing them); when some fail
+    # and the failures are padded with blanks, the table is validated again with those
+    # columns stripped (see the end of this function).
+    clean_cols = {c: f"__t_{c}" for c in canon if c in _strip}
+    src = {c: clean_cols.get(c, c) for c in canon}
     values: dict[str, pl.Expr] = {}
     failure: dict[str, str] = {}
     for col in canon:
-        expr, fail = _column_plan(inp, col, spec.column(col).dtype, notes)
+        expr, fail = _column_plan(inp, col, src[col], spec.column(col).dtype, notes)
         values[col] = expr
         if fail:
             failure[col] = fail
@@ -268,11 +302,19 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
 
     tmp = {c: f"__v_{c}" for c in canon}
     v = {c: pl.col(tmp[c]) for c in canon}
+    missing = {}
+    for c in canon:
+        if spec.column(c).dtype == pl.String and frame.schema[c] == pl.String:
+            missing[c] = v[c].is_null() | (v[c].str.len_bytes() == 0)
+        elif frame.schema[c] == pl.String and c not in clean_cols:
+            missing[c] = pl.col(c).is_null() | (pl.col(c).str.len_bytes() == 0)
+        else:
+            missing[c] = pl.col(src[c]).is_null()
     rules: list[tuple[str, pl.Expr]] = []
     for col in spec.required_names:
-        rules.append((f"{col}: missing", v[col].is_null() & _raw_missing(col, frame)))
+        rules.append((f"{col}: missing", missing[col]))
     for col, kind in failure.items():
-        rules.append((f"{col}: {kind}", v[col].is_null() & ~_raw_missing(col, frame)))
+        rules.append((f"{col}: {kind}", v[col].is_null() & ~missing[col]))
     for col in canon:
         target = spec.column(col).dtype
         if target == pl.Float64:
@@ -286,56 +328,69 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         start, end = INTERVALS[inp.name]
         if start in canon and end in canon:
             rules.append((f"{end}: before {start}", v[end] < v[start]))
-    if inp.name == S.ORDERS and not allow_refunds:
+    if inp.name == S.ORDERS and not allow_refunds and S.AMOUNT in canon:
         rules.append((f"{S.AMOUNT}: negative", v[S.AMOUNT] < 0))
     if inp.name == S.CONTACTS and S.DIRECTION in canon:
         rules.append((f"{S.DIRECTION}: not inbound/outbound",
                       v[S.DIRECTION].is_not_null()
                       & ~v[S.DIRECTION].is_in(list(S.DIRECTIONS))))
     if customer_ids is not None:
-        ids = customer_ids.implode()
+        known = customer_ids.hash(_SEED).implode()
         for col in CUSTOMER_REFERENCES.get(inp.name, ()):
             if col in canon:
                 rules.append((f"{col}: unknown customer",
-                              v[col].is_not_null() & ~v[col].is_in(ids)))
+                              v[col].is_not_null() & ~v[col].hash(_SEED).is_in(known)))
 
-    reason: pl.Expr = pl.lit(None, dtype=pl.String)
+    # The reason is carried as a small integer code (index into `labels`, null = row is
+    # fine): a when/then chain of string literals would materialise a string column per
+    # rule, which costs more than reading the file.
+    labels = [r for r, _ in rules]
+    dup_reason = f"{spec.key[0]}: duplicate" if spec.key and spec.key[0] in canon else None
+    if dup_reason:
+        labels.append(dup_reason)
+    code_type = pl.UInt16
+    reason: pl.Expr = pl.lit(None, dtype=code_type)
     if rules:
-        chain = pl.when(rules[0][1].fill_null(False)).then(pl.lit(rules[0][0]))
-        for r, cond in rules[1:]:
-            chain = chain.when(cond.fill_null(False)).then(pl.lit(r))
-        reason = chain.otherwise(pl.lit(None, dtype=pl.String))
-    lf = frame.lazy().with_columns([e.alias(tmp[c]) for c, e in values.items()])
+        chain = pl.when(rules[0][1].fill_null(False)).then(pl.lit(0, code_type))
+        for i, (_, cond) in enumerate(rules[1:], start=1):
+            chain = chain.when(cond.fill_null(False)).then(pl.lit(i, code_type))
+        reason = chain.otherwise(pl.lit(None, dtype=code_type))
+    lf = frame.lazy()
+    if clean_cols:
+        lf = lf.with_columns([_clean_text(pl.col(c)).alias(t) for c, t in clean_cols.items()])
+    lf = lf.with_columns([e.alias(tmp[c]) for c, e in values.items()])
     lf = lf.with_columns(reason.alias(_REASON))
-    if spec.key:
-        key = spec.key[0]
-        if key in canon:
-            valid_key = pl.when(pl.col(_REASON).is_null()).then(v[key])
-            dup = pl.col(_REASON).is_null() & ~valid_key.is_first_distinct()
-            lf = lf.with_columns(pl.when(dup).then(pl.lit(f"{key}: duplicate"))
-                                 .otherwise(pl.col(_REASON)).alias(_REASON))
     try:
         checked = lf.collect()
-    except pl.exceptions.PolarsError as exc:  # pragma: no cover - defensive
+    except pl.exceptions.PolarsError as exc:
         raise SchemaError(f"{inp.source}: could not validate the {inp.name} table "
-                          f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0]}); check the "
+                          f"formats set for it in the mapping file.") from None
     reasons_col = checked.get_column(_REASON)
-    n_rejected = checked.height - reasons_col.null_count()
+    retry = _padded_failures(checked, frame, reasons_col, labels, failure, clean_cols)
+    if retry:
+        return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
+                              customer_ids=customer_ids, _strip=_strip | retry)
+    if dup_reason:
+        reasons_col = _mark_duplicates(checked.get_column(tmp[spec.key[0]]), reasons_col,
+                                       len(labels) - 1)
+
+    n_rejected = reasons_col.len() - reasons_col.null_count()
     out_cols = [pl.col(tmp[c]).alias(c) for c in canon] + [pl.col(c) for c in extras]
+    kept = checked.select(out_cols)
     if n_rejected:
-        kept = checked.filter(pl.col(_REASON).is_null()).select(out_cols)
-        rejects = (checked.with_row_index(_ROW).filter(pl.col(_REASON).is_not_null())
-                   .select([_raw_text(c, frame.schema[c]) for c in frame.columns]
-                           + [pl.col(_ROW).cast(pl.Int64), pl.col(_REASON)]))
-        counts = rejects.get_column(_REASON).value_counts(sort=True)
-        reasons = {r: int(n) for r, n in counts.iter_rows()}
-        # keep the order of the rules for readability
-        order = [r for r, _ in rules] + [f"{spec.key[0]}: duplicate" if spec.key else ""]
-        reasons = dict(sorted(reasons.items(),
-                              key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+        bad = reasons_col.is_not_null()
+        kept = kept.filter(~bad)
+        idx = bad.arg_true()
+        codes = reasons_col.gather(idx)
+        text = codes.replace_strict(dict(enumerate(labels)), return_dtype=pl.String)
+        rejects = (frame.gather(idx)
+                   .select([_raw_text(c, frame.schema[c]) for c in frame.columns])
+                   .with_columns(idx.cast(pl.Int64).alias(_ROW), text.alias(_REASON)))
+        counts = codes.value_counts(sort=False)
+        by_code = {int(c): int(n) for c, n in counts.iter_rows()}
+        reasons = {labels[c]: by_code[c] for c in sorted(by_code)}
     else:
-        kept = checked.select(out_cols)
         rejects = None
         reasons = {}
 
@@ -354,19 +409,52 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     return kept, report
 
 
-def _raw_missing(col: str, frame: pl.DataFrame) -> pl.Expr:
-    """True where the raw value is null or blank text."""
-    if frame.schema[col] == pl.String:
-        return pl.col(col).is_null() | (pl.col(col).str.strip_chars() == "")
-    return pl.col(col).is_null()
+def _padded_failures(checked: pl.DataFrame, frame: pl.DataFrame, codes: pl.Series,
+                     labels: list[str], failure: dict[str, str],
+                     stripped: dict[str, str]) -> frozenset:
+    """Date/number columns whose parse failures include values padded with blanks."""
+    out = set()
+    for col, kind in failure.items():
+        if col in stripped or frame.schema[col] != pl.String:
+            continue
+        code = labels.index(f"{col}: {kind}")
+        rows = (codes == code).fill_null(False)
+        if not rows.any():
+            continue
+        raw = frame.get_column(col).filter(rows)
+        if bool((raw.str.strip_chars() != raw).any()):
+            out.add(col)
+    return frozenset(out)
+
+
+def _mark_duplicates(keys: pl.Series, reasons: pl.Series, label: int) -> pl.Series:
+    """Set reason code ``label`` on every valid row whose key repeats that of an earlier valid row.
+
+    A sort of 64-bit hashes finds whether any key repeats at all (the usual answer is
+    no); only rows sharing a repeated hash are then compared on the exact key.
+    """
+    valid = reasons.is_null() & keys.is_not_null()
+    h = keys.hash(_SEED)
+    hv = h.filter(valid).sort()
+    if hv.len() < 2:
+        return reasons
+    same_as_previous = hv.slice(1) == hv.slice(0, hv.len() - 1)
+    repeated = hv.slice(1).filter(same_as_previous)
+    if repeated.len() == 0:
+        return reasons
+    cand = (valid & h.is_in(repeated.unique().implode())).fill_null(False)
+    idx = cand.arg_true()
+    first = keys.gather(idx).is_first_distinct()
+    dup_idx = idx.filter(~first)
+    if dup_idx.len() == 0:
+        return reasons
+    return reasons.scatter(dup_idx, label)
 
 
 def _raw_text(col: str, dtype: pl.DataType) -> pl.Expr:
+    """A raw column as text, for the rejected rows ("as read")."""
     if dtype == pl.String:
         return pl.col(col)
-    try:
-        if dtype.is_nested() or dtype == pl.Object:
-            return pl.col(col).map_elements(str, return_dtype=pl.String)
-    except AttributeError:  # pragma: no cover
-        pass
+    if dtype.is_nested() or dtype == pl.Object:
+        return pl.col(col).map_elements(str, return_dtype=pl.String)
     return pl.col(col).cast(pl.String)
