@@ -343,7 +343,7 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     """
     _need(result, ["metric", "unit", "previous", "current", "change", "change_ci_low",
                    "change_ci_high", "p_value"], "plot_scorecard")
-    ax = get_ax(ax, figsize=(10, 0.45 * result.height + 1.2))
+    ax = get_ax(ax, figsize=(10, 0.32 * result.height + 0.8))
     ax.axis("off")
 
     def fmt(v, unit):
@@ -385,11 +385,10 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
                  "Change [95 % CI]", "p"]
     else:
         heads = ["Figure", "previous", "current", "change", "p"]
-    table = ax.table(cellText=rows, colLabels=heads, loc="center", cellLoc="right",
-                     colLoc="right", colWidths=[0.30, 0.15, 0.15, 0.30, 0.10])
+    table = ax.table(cellText=rows, colLabels=heads, cellLoc="right", colLoc="right",
+                     colWidths=[0.30, 0.15, 0.15, 0.30, 0.10], bbox=[0, 0, 1, 1])
     table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.3)
+    table.set_fontsize(9)
     for (i, j), cell in table.get_celld().items():
         cell.set_edgecolor("#DDDDDD")
         if i == 0:
