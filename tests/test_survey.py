@@ -12,8 +12,13 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import loyaltylab as ll
 from loyaltylab.data import schema as S
+
+D0 = datetime(2024, 1, 1)
 
 # ----------------------------------------------------------------- fixtures
 
@@ -124,6 +129,41 @@ def test_nps_post_stratification_hand_computed():
     r2 = ll.survey.nps(answers, ci="wald", weights={"segment": {"A": 200, "B": 800}}).row(
         0, named=True)
     assert r2["nps"] == pytest.approx(-24.0)
+
+
+def test_empty_input_gives_zero_row_and_weights_from_customers():
+    empty = long_table([]).filter(pl.col(S.ITEM) == "nps")
+    res = ll.survey.nps(empty)
+    assert res["n"].to_list() == [0] and res["nps"][0] is None
+    surveys = long_table([("a", "w", "nps", 10.0), ("b", "w", "nps", 0.0),
+                          ("c", "w", "nps", 0.0)])
+    customers = pl.DataFrame({S.CUSTOMER_ID: ["a", "b", "c"], S.ACQUIRED_AT: [D0] * 3,
+                              S.SEGMENT: ["x", "y", "y"]},
+                             schema_overrides={S.ACQUIRED_AT: pl.Datetime("us")})
+    data = ll.CRMData(customers=customers, orders=pl.DataFrame(), surveys=surveys)
+    # segment x (NPS +100) and y (NPS -100) weighted 50/50 -> 0
+    r = ll.survey.nps(data, weights={S.SEGMENT: {"x": 1, "y": 1}}).row(0, named=True)
+    assert r["nps"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="weights are not supported"):
+        ll.survey.compare_scores(surveys, groups=("w", "w"), weights={S.SEGMENT: {"x": 1}})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-2, 12).map(float)), max_size=40))
+def test_nps_any_input_scores_or_raises_clearly(scores):
+    answers = pl.DataFrame({"score": scores}, schema={"score": pl.Float64})
+    bad = [i for i, s in enumerate(scores) if s is not None and not 0 <= s <= 10]
+    if bad:
+        with pytest.raises(ValueError, match=f"{len(bad)} answers lie outside"):
+            ll.survey.nps(answers)
+        return
+    r = ll.survey.nps(answers).row(0, named=True)
+    answered = sum(s is not None for s in scores)
+    assert r["n"] == answered                              # no answer lost unreported
+    assert r["promoters"] + r["passives"] + r["detractors"] == answered
+    if answered:
+        assert -100 <= r["ci_low"] <= r["ci_high"] <= 100
+        assert -100 <= r["nps"] <= 100
 
 
 def test_weights_not_covering_groups_raise_naming_them():

@@ -142,8 +142,10 @@ def test_satisfaction_to_referral_recovers_planted_odds_ratio(crm):
 
 def test_retention_and_trap_on_simulated_data(crm):
     data, clean, _ = crm
-    curves, summary = ll.survey.retention_by_nps_group(clean, definition="contract")
+    curves = ll.survey.retention_by_nps_group(clean, definition="contract")
+    summary = ll.survey.nps_group_outcomes(clean, definition="contract")
     assert set(curves["group"].unique()) == {"detractor", "passive", "promoter"}
+    assert summary["customers"].sum() == curves.filter(pl.col("timeline") == 0)["at_risk"].sum()
     ret = dict(summary.select("nps_group", "retention").iter_rows())
     assert ret["promoter"] > ret["detractor"]
     trap = ll.survey.satisfaction_trap(clean, item="nps", satisfied_from=9,
@@ -151,6 +153,22 @@ def test_retention_and_trap_on_simulated_data(crm):
     sat = trap.row(0, named=True)
     assert sat["group"] == "satisfied" and sat["defected"] > 0      # the trap is real
     assert sat["ci_low"] <= sat["defected_pct"] <= sat["ci_high"]
+
+
+def test_retention_by_group_plot_and_tiny_outcomes():
+    import matplotlib.pyplot as plt
+    with pytest.warns(UserWarning, match="leaves them out"):
+        curves = ll.survey.retention_by_nps_group(tiny_data())
+    ax = ll.plots.plot_retention_by_nps_group(curves)
+    assert "4 customers" in ax.get_title()          # a, b, c and d; zz is unknown
+    plt.close("all")
+    with pytest.warns(UserWarning, match="leaves them out"):
+        out = ll.survey.nps_group_outcomes(tiny_data(), horizon="365d")
+    # a (promoter): answered day 10, churned day 230, orders after answering: day 50 -> 1
+    # order in 220 days; c (promoter): order on day 300, censored at day 400 (390 days)
+    pro = out.filter(pl.col("nps_group") == "promoter").row(0, named=True)
+    assert pro["customers"] == 3 - 1          # a and c (d is a passive)
+    assert pro["orders_per_year"] == pytest.approx(2 / ((220 + 390) / 365.25))
 
 
 def test_satisfaction_trap_hand_computed():
@@ -193,4 +211,10 @@ def test_plots_draw_result_frames():
                                       items=["q1", "q2"])
     ax = ll.plots.plot_likert(d)
     assert len(ax.patches) == 10
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=100), rng.normal(size=100)
+    drv = ll.survey.drivers(pl.DataFrame({"a": a, "b": b, "y": a + b}), target="y",
+                            predictors=["a", "b"])
+    ax = ll.plots.plot_drivers(drv)
+    assert [t.get_text() for t in ax.get_yticklabels()] == drv["item"].to_list()
     plt.close("all")

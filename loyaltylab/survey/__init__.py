@@ -6,7 +6,8 @@ the behaviour functions test whether answers predict repurchase, referral and ch
 """
 from loyaltylab.survey.behaviour import (
     OUTCOMES, BehaviourLink, answers_with_outcomes, drivers, link_to_behaviour, loyalty_profit,
-    relative_weights, retention_by_nps_group, retest_reliability, satisfaction_hazard,
+    nps_group_outcomes, relative_weights, retention_by_nps_group, retest_reliability,
+    satisfaction_hazard,
     satisfaction_trap,
 )
 from loyaltylab.survey.compare import compare_scores, margin_of_error, sample_size, score_trend
@@ -24,4 +25,5 @@ __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "like
            "response_quality", "item_nonresponse", "survey_length", "drop_flagged",
            "answers_with_outcomes", "link_to_behaviour", "BehaviourLink", "OUTCOMES",
            "retest_reliability", "satisfaction_hazard", "retention_by_nps_group",
+           "nps_group_outcomes",
            "satisfaction_trap", "drivers", "relative_weights", "loyalty_profit"]

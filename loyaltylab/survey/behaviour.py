@@ -25,6 +25,7 @@ from loyaltylab.survey.scales import to_wide
 
 __all__ = ["answers_with_outcomes", "link_to_behaviour", "BehaviourLink",
            "retest_reliability", "satisfaction_hazard", "retention_by_nps_group",
+           "nps_group_outcomes",
            "satisfaction_trap", "drivers", "relative_weights", "loyalty_profit",
            "OUTCOMES"]
 
@@ -233,6 +234,8 @@ class BehaviourLink:
         AUC on the held-out customers' answers (model refitted on the others).
     calibration_ : pl.DataFrame
         Held-out calibration: bin, n, mean_predicted, observed, ci_low, ci_high (Wilson).
+    params_ : dict
+        Term -> logit coefficient of ``result_`` (uncorrected).
     n_, n_events_, n_test_ : int
         Responses fitted, positive outcomes among them, held-out responses.
     """
@@ -318,6 +321,7 @@ class BehaviourLink:
         self.n_test_ = int(is_test.sum())
         self.n_customers_ = int(custs.size)
         self.status_counts_ = dict(answers.group_by("status").len().iter_rows())
+        self.params_ = {str(k): float(v) for k, v in self.result_.params.items()}
         return self
 
     def _check_fitted(self) -> None:
@@ -563,29 +567,59 @@ def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
 
 def retention_by_nps_group(data: CRMData, *, item: str = "nps", survey=None,
                            definition: str = "inactivity", inactivity: Any = "180d",
-                           horizon: Any = "365d", confidence: float = 0.95
-                           ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Do promoters really stay and buy more? Retention curves by NPS group.
+                           confidence: float = 0.95) -> pl.DataFrame:
+    """Do promoters really stay? Kaplan-Meier retention curves by NPS group.
 
-    Each customer's first answer to ``item`` starts their clock; Kaplan-Meier curves come
-    from :func:`loyaltylab.churn.retention_curves`.
+    Each customer's first answer to ``item`` starts their clock (time 0 = the answer);
+    churn dates come from :func:`loyaltylab.churn.churn_table` and the curves from
+    :func:`loyaltylab.churn.retention_curves`.
+
+    Parameters
+    ----------
+    data : CRMData
+        Surveys, customers and orders (subscriptions for ``definition="contract"``).
+    item, survey, definition, inactivity, confidence
+        As in :func:`satisfaction_hazard`.
+
+    Returns
+    -------
+    pl.DataFrame
+        The columns of :func:`loyaltylab.churn.retention_curves`:
+
+        - group: detractor, passive or promoter
+        - timeline: days since the answer
+        - survival: share still a customer
+        - ci_low, ci_high: pointwise band
+        - at_risk, observed, censored: customers at risk, churns and censorings at that time
+
+    See Also
+    --------
+    nps_group_outcomes : retention at a horizon and orders per year, one row per group.
+    """
+    from loyaltylab.churn import retention_curves
+    data = _check_data(data)
+    table = _survival_after_answer(data, item=item, survey=survey, definition=definition,
+                                   inactivity=inactivity)
+    return retention_curves(table, by=GROUP, confidence=confidence)
+
+
+def nps_group_outcomes(data: CRMData, *, item: str = "nps", survey=None,
+                       definition: str = "inactivity", inactivity: Any = "180d",
+                       horizon: Any = "365d", confidence: float = 0.95) -> pl.DataFrame:
+    """Do promoters stay longer and buy more? One row per NPS group.
 
     Parameters
     ----------
     data : CRMData
         Surveys, customers and orders.
     item, survey, definition, inactivity, confidence
-        As in :func:`satisfaction_hazard`.
+        As in :func:`retention_by_nps_group`.
     horizon : str
-        Horizon of the summary (retention and orders per customer).
+        When to read the retention curve ("365d": a year after answering).
 
     Returns
     -------
-    curves : pl.DataFrame
-        :func:`loyaltylab.churn.retention_curves` columns: group (detractor, passive,
-        promoter), timeline (days since the answer), survival, ci_low, ci_high, at_risk,
-        observed, censored.
-    summary : pl.DataFrame
+    pl.DataFrame
         One row per group:
 
         - nps_group: detractor, passive or promoter
@@ -593,7 +627,9 @@ def retention_by_nps_group(data: CRMData, *, item: str = "nps", survey=None,
         - churned: churns observed after the answer
         - retention: Kaplan-Meier retention at ``horizon`` after the answer
         - ci_low, ci_high: its interval
-        - orders_per_year: orders after the answer per year observed (while a customer)
+        - orders_per_year: orders after the answer per year of observed lifetime after it
+          (with the inactivity rule a churner's lifetime includes the inactive window, so
+          compare groups rather than read the level)
     """
     from loyaltylab.churn import retention_curves
     data = _check_data(data)
@@ -612,8 +648,7 @@ def retention_by_nps_group(data: CRMData, *, item: str = "nps", survey=None,
     rows = []
     for g in _GROUP_ORDER:
         sub = per.filter(pl.col(GROUP) == g)
-        c = curves.filter((pl.col("group") == g) & (pl.col("timeline") <= h))
-        last = c.tail(1)
+        last = curves.filter((pl.col("group") == g) & (pl.col("timeline") <= h)).tail(1)
         years = float(sub["duration"].sum()) / 365.25
         rows.append({GROUP: g, "customers": sub.height,
                      "churned": int(sub["event"].sum()) if sub.height else 0,
@@ -622,11 +657,10 @@ def retention_by_nps_group(data: CRMData, *, item: str = "nps", survey=None,
                      "ci_high": float(last["ci_high"][0]) if last.height else None,
                      "orders_per_year": float(sub["_orders"].sum()) / years if years > 0
                      else None})
-    summary = pl.DataFrame(rows, schema={GROUP: pl.String, "customers": pl.Int64,
-                                         "churned": pl.Int64, "retention": pl.Float64,
-                                         "ci_low": pl.Float64, "ci_high": pl.Float64,
-                                         "orders_per_year": pl.Float64})
-    return curves, summary
+    return pl.DataFrame(rows, schema={GROUP: pl.String, "customers": pl.Int64,
+                                      "churned": pl.Int64, "retention": pl.Float64,
+                                      "ci_low": pl.Float64, "ci_high": pl.Float64,
+                                      "orders_per_year": pl.Float64})
 
 
 def satisfaction_trap(data: CRMData, *, item: str = "csat", satisfied_from: float = 4,

@@ -102,6 +102,10 @@ def compare_scores(responses: Any, *, metric: str = "nps", between: str = S.SURV
     (20.0, 0.083)
     """
     metric = _check_metric(metric)
+    if options.get("weights") is not None:
+        raise ValueError("compare_scores: weights are not supported in the difference test; "
+                         "compare post-stratified scores with nps(..., by=..., weights=...) "
+                         "and their se columns instead")
     item = item if item is not None else metric
     if groups is None:
         order = _wave_order(responses, between, item)
