@@ -242,8 +242,8 @@ def test_episodes_cut_at_manager_departure_complaint_and_business_change():
     complaints = pl.DataFrame({
         S.CUSTOMER_ID: ["A"], S.OPENED_AT: [D(2024, 4, 1)], S.RESOLVED_AT: [None]},
         schema={S.CUSTOMER_ID: pl.String, S.OPENED_AT: TS, S.RESOLVED_AT: TS})
-    data = make_data([("A", D(2024, 1, 1)), ("A", D(2024, 5, 1)), ("B", D(2024, 6, 1))],
-                     assignments=assign, complaints=complaints)
+    data = make_data([("A", D(2024, 1, 1)), ("A", D(2024, 5, 1)), ("B", D(2024, 6, 1)),
+                      ("N", D(2024, 8, 1))], assignments=assign, complaints=complaints)
     ep = churn.churn_episodes(data, as_of="2024-12-31", inactivity="180d",
                               business_change="2024-07-01")
     a = ep.filter(pl.col(S.CUSTOMER_ID) == "A")
@@ -262,6 +262,9 @@ def test_episodes_cut_at_manager_departure_complaint_and_business_change():
     # B: single order Jun 1, churned Jun 1 + 180 d = Nov 28 (<= as_of); change on day 30
     assert b.select("start", "stop", "event", "after_change").rows() == [
         (0.0, 30.0, 0, 0), (30.0, 90.0, 0, 1), (90.0, 180.0, 1, 1)]
+    # N joined after the change: it never switches on
+    n = ep.filter(pl.col(S.CUSTOMER_ID) == "N")
+    assert n["after_change"].to_list() == [0, 0] and n["orders_before_change"][0] == 0
 
 
 # ------------------------------------------------------------------ Kaplan-Meier

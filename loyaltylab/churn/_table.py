@@ -289,7 +289,7 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
 
     report: ChurnTableReport
     if definition == "inactivity":
-        base, report = _inactivity_base(data, T, window, orders_before_acquisition)
+        base, report = _inactivity_base(data, T, window, orders_before_acquisition, early_td)
     else:
         base, report = _contract_base(data, T, parse_window(max_gap, name="max_gap"))
 
@@ -309,8 +309,8 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
     return table
 
 
-def _inactivity_base(data: CRMData, T: datetime, window: timedelta,
-                     early_rule: str) -> tuple[pl.LazyFrame, ChurnTableReport]:
+def _inactivity_base(data: CRMData, T: datetime, window: timedelta, early_rule: str,
+                     early: timedelta) -> tuple[pl.LazyFrame, ChurnTableReport]:
     orders = data.orders.lazy().select(S.CUSTOMER_ID, S.ORDERED_AT)
     rule = (f"churned when {window.days if not window.seconds else window} days pass "
             f"after the last order with no new order, observed only where that window "
@@ -318,29 +318,35 @@ def _inactivity_base(data: CRMData, T: datetime, window: timedelta,
             f"to last order + window (churned) or to as_of (censored).")
     report = ChurnTableReport("inactivity", rule, T)
     known = orders.filter(pl.col(S.ORDERED_AT) <= T)
+    # One pass over the orders: lifetime bounds, order count and early-life orders.
+    first = pl.col(S.ORDERED_AT).min()
     per = (known.group_by(S.CUSTOMER_ID)
-           .agg(pl.col(S.ORDERED_AT).min().alias(START),
+           .agg(first.alias(START),
                 pl.col(S.ORDERED_AT).max().alias(LAST_ACTIVE),
-                pl.len().cast(pl.Int64).alias(N_ORDERS)))
+                pl.len().cast(pl.Int64).alias(N_ORDERS),
+                (pl.col(S.ORDERED_AT) < first + early).sum().cast(pl.Int64)
+                .alias("orders_90d")))
     churn_at = pl.col(LAST_ACTIVE) + window
     event = churn_at <= T
     base = per.with_columns(
         pl.when(event).then(churn_at).otherwise(pl.lit(T)).alias(END),
         event.cast(pl.Int8).alias(EVENT),
-    ).with_columns(_days(pl.col(END) - pl.col(START)).alias(DURATION))
-    counts = orders.select(
-        (pl.col(S.ORDERED_AT) > T).sum().alias("after"),
-    ).collect()
-    report.n_orders_after_as_of = int(counts["after"][0])
-    base = base.collect()
-    ids_all = data.orders.lazy().select(S.CUSTOMER_ID).unique()
+    ).with_columns(_days(pl.col(END) - pl.col(START)).alias(DURATION)).collect()
+    # Accounting for everything left out, in one parallel batch of small queries.
+    after_ids = orders.filter(pl.col(S.ORDERED_AT) > T).select(S.CUSTOMER_ID)
     cust = data.customers.lazy()
-    report.n_without_orders = int(cust.join(ids_all, on=S.CUSTOMER_ID, how="anti")
-                                  .select(pl.len()).collect().item())
-    report.n_not_started = int(ids_all.join(base.lazy(), on=S.CUSTOMER_ID, how="anti")
-                               .select(pl.len()).collect().item())
-    report.n_unknown_customers = int(base.lazy().join(cust, on=S.CUSTOMER_ID, how="anti")
-                                     .select(pl.len()).collect().item())
+    ids = base.lazy().select(S.CUSTOMER_ID)
+    n_after, n_not_started, n_without, n_unknown = pl.collect_all([
+        after_ids.select(pl.len()),
+        after_ids.unique().join(ids, on=S.CUSTOMER_ID, how="anti").select(pl.len()),
+        cust.select(S.CUSTOMER_ID).join(ids, on=S.CUSTOMER_ID, how="anti")
+        .join(after_ids.unique(), on=S.CUSTOMER_ID, how="anti").select(pl.len()),
+        ids.join(cust.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="anti").select(pl.len()),
+    ])
+    report.n_orders_after_as_of = int(n_after.item())
+    report.n_not_started = int(n_not_started.item())
+    report.n_without_orders = int(n_without.item())
+    report.n_unknown_customers = int(n_unknown.item())
     if report.n_orders_after_as_of:
         report.notes.append(f"{report.n_orders_after_as_of:,} orders dated after as_of "
                             "are ignored")
@@ -453,13 +459,15 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
     if attrs:
         out = out.join(data.customers.lazy().select(S.CUSTOMER_ID, *attrs),
                        on=S.CUSTOMER_ID, how="left")
-    orders90 = (data.orders.lazy().select(S.CUSTOMER_ID, S.ORDERED_AT)
-                .join(keys, on=S.CUSTOMER_ID)
-                .filter((pl.col(S.ORDERED_AT) >= pl.col(START))
-                        & (pl.col(S.ORDERED_AT) < pl.col(START) + early)
-                        & (pl.col(S.ORDERED_AT) <= T))
-                .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64).alias("orders_90d")))
-    out = out.join(orders90, on=S.CUSTOMER_ID, how="left")
+    if "orders_90d" not in base.collect_schema().names():
+        orders90 = (data.orders.lazy().select(S.CUSTOMER_ID, S.ORDERED_AT)
+                    .join(keys, on=S.CUSTOMER_ID)
+                    .filter((pl.col(S.ORDERED_AT) >= pl.col(START))
+                            & (pl.col(S.ORDERED_AT) < pl.col(START) + early)
+                            & (pl.col(S.ORDERED_AT) <= T))
+                    .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64)
+                                                 .alias("orders_90d")))
+        out = out.join(orders90, on=S.CUSTOMER_ID, how="left")
     months = pl.max_horizontal(pl.col(DURATION), pl.lit(DAYS_PER_MONTH)) / DAYS_PER_MONTH
     if data.contacts is not None:
         c = (data.contacts.lazy().join(keys, on=S.CUSTOMER_ID)
@@ -575,7 +583,9 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
 
       both switch on ``fast_resolution`` after the complaint was opened (the first date on
       which the firm knows whether it was handled fast) and stay on;
-    - ``after_change``: from the ``business_change`` date onwards (0 everywhere when None);
+    - ``after_change``: from the ``business_change`` date onwards, for customers whose
+      lifetime began before it (those who joined later never knew the old business; 0
+      everywhere when ``business_change`` is None);
     - ``early_life``: 1 during the first ``early`` days of the lifetime, 0 after (the
       lifetime is cut there too), so early-life churn can be modelled per acquisition
       channel (e.g. a column ``early_life * (acquisition_channel == "web")``).
@@ -674,9 +684,10 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
             changes.append(first_time(comp, pl.col(S.OPENED_AT) + fast, "complaint_slow"))
     if business_change is not None:
         bc = to_datetime(business_change, name="business_change")
-        changes.append(keys.select(S.CUSTOMER_ID,
-                                   _days(pl.lit(bc) - pl.col(START)).alias("_t"),
-                                   pl.lit("after_change").alias("_var")))
+        # only customers already active before the change live through it
+        changes.append(keys.filter(pl.col(START) < bc)
+                       .select(S.CUSTOMER_ID, _days(pl.lit(bc) - pl.col(START)).alias("_t"),
+                               pl.lit("after_change").alias("_var")))
     flags = ["manager_left", "complaint_fast", "complaint_slow", "after_change"]
     schema = {S.CUSTOMER_ID: pl.String, "_t": pl.Float64, "_var": pl.String}
     ch = (pl.concat([c.select(S.CUSTOMER_ID, pl.col("_t").cast(pl.Float64), "_var")
