@@ -93,6 +93,16 @@ def _choice(rng: np.random.Generator, k: int, p, n: int) -> np.ndarray:
     return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int8)
 
 
+def _day_order(day: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Row order by whole day (stable radix sort on 16-bit days), optionally only the rows
+    where ``keep``; within a day rows keep their generation order."""
+    idx = np.arange(day.size) if keep is None else np.flatnonzero(keep)
+    d = np.floor(day[idx])
+    small = d.size == 0 or (d.min() >= 0 and d.max() < 32767)
+    d = d.astype(np.int16 if small else np.int64)
+    return idx[np.argsort(d, kind="stable")]
+
+
 def _expand(counts: np.ndarray) -> np.ndarray:
     """Owner index of each event when owner i has counts[i] events."""
     return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
@@ -514,7 +524,7 @@ def _assemble(rng, P, n, D, start_us, cid, width, ref_rows, referrer_rows, bc_da
     ])
     # ---------------- orders
     ow, od, ofirst = P["o_owner"], P["o_day"], P["o_first"]
-    oo = np.lexsort((ow, od))
+    oo = _day_order(od)
     ow, od, ofirst = ow[oo], od[oo], ofirst[oo]
     m = ow.size
     sat = P["sat"]
@@ -600,15 +610,19 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
     buyer, suspect = P["buyer"], P["suspect"]
     acq = P["acq_day"]
     online = P["channel"] == WEB
-    prospect = ~buyer & ~suspect
     end_active = np.where(buyer, P["end"], np.minimum(acq + 90.0, D))
     parts = []   # (owner, day, channel, direction, campaign-kind, cost)
+
+    def add(o, d, *rest):
+        # whole days and owners as int32 keep the ~10 million e-mail rows of a big run small
+        parts.append((o.astype(np.int32), np.floor(d).astype(np.int32), *rest))
+
     # outbound e-mail at the customer's own rate while on the list
     listed = ~suspect
     span = np.where(listed, np.maximum(end_active - acq, 0.0), 0.0)
     k = rng.poisson(P["email"] * span / 30.4375)
     o, d = _uniform_in(rng, acq, acq + span, k)
-    parts.append((o, d, 0, 1, 0, 0.02))
+    add(o, d, 0, 1, 0, 0.02)
     # acquisition contacts before the first order (offline prospects and converted ones)
     pre = (~online) & (~suspect) & ~P["skip"]
     pre_end = np.where(buyer, P["first"], end_active)
@@ -616,31 +630,31 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
     o, d = _uniform_in(rng, acq, np.maximum(pre_end, acq + 1.0), k)
     d = np.minimum(d, np.maximum(pre_end[o] - 1.0, acq[o]))
     chan = _choice(rng, 3, (0.6, 0.2, 0.2), o.size)          # phone, meeting, visit
-    parts.append((o, d, np.array([1, 3, 2])[chan], 1, 1,
-                  np.array([3.0, 40.0, 60.0])[chan]))
+    add(o, d, np.array([1, 3, 2])[chan], 1, 1, np.array([3.0, 40.0, 60.0])[chan])
     # after-sale feedback calls (15 % of orders, three days later)
     call = rng.random(ow.size) < 0.15
     o, d = ow[call], od[call] + 3.0
     ok = (d < P["end"][o]) & (d < D)
-    parts.append((o[ok], d[ok], 1, 1, 2, 3.0))
+    add(o[ok], d[ok], 1, 1, 2, 3.0)
     # account reviews: visits to business partners, distributors, suppliers, partners
     acct = buyer & business
     span2 = np.where(acct, P["end"] - P["first"], 0.0)
     k = rng.poisson(np.nan_to_num(span2) / 91.0)
     o, d = _uniform_in(rng, np.nan_to_num(P["first"]), np.nan_to_num(P["end"]), k)
-    parts.append((o, d, 2, 1, 3, 60.0))
+    add(o, d, 2, 1, 3, 60.0)
     # inbound: a call when a complaint is opened, plus occasional questions
     ci = np.flatnonzero(np.isfinite(P["c_day"]))
-    parts.append((ci, P["c_day"][ci], 1, 0, 4, 5.0))
+    add(ci, P["c_day"][ci], 1, 0, 4, 5.0)
     span3 = np.where(buyer, P["end"] - P["first"], 0.0)
     k = rng.poisson(np.nan_to_num(span3) / 30.4375 * 0.08)
     o, d = _uniform_in(rng, np.nan_to_num(P["first"]), np.nan_to_num(P["end"]), k)
     chan = _choice(rng, 3, (0.5, 0.3, 0.2), o.size)          # phone, email, web
-    parts.append((o, d, np.array([1, 0, 4])[chan], 0, 4, 2.0))
+    add(o, d, np.array([1, 0, 4])[chan], 0, 4, 2.0)
 
     owner = np.concatenate([p[0] for p in parts])
-    day = np.floor(np.concatenate([p[1] for p in parts]))
+    day = np.concatenate([p[1] for p in parts])
     size = [p[0].size for p in parts]
+
     def col(i, dtype):
         return np.concatenate([np.broadcast_to(np.asarray(p[i], dtype=dtype), (s,))
                                for p, s in zip(parts, size)])
@@ -648,32 +662,27 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
     direction = col(3, np.int8)
     camp = col(4, np.int8)
     cost = col(5, float)
-    keep = day < D
-    owner, day, channel, direction, camp, cost = (x[keep] for x in
-                                                  (owner, day, channel, direction, camp, cost))
-    order = np.lexsort((channel, owner, day))
+    del parts
+    order = _day_order(day, day < D)
     owner, day, channel, direction, camp, cost = (x[order] for x in
                                                   (owner, day, channel, direction, camp, cost))
-    dt = _ts(day, start_us, S.CONTACTED_AT)
-    camp_names = ("newsletter", "acquisition", "after_sale_call", "account_review")
-    frame = pl.DataFrame([
+    # campaign: e-mails by month (news-YYYY-MM), fixed names otherwise, none when inbound
+    start = np.datetime64(datetime(1970, 1, 1) + timedelta(microseconds=start_us), "D")
+    month = (start + day.astype(np.int64)).astype("datetime64[M]")
+    m0 = (start).astype("datetime64[M]")
+    m_idx = (month - m0).astype(np.int64)
+    n_months = int(m_idx.max()) + 1 if m_idx.size else 1
+    labels = ["acquisition", "after_sale_call", "account_review"] + [
+        f"news-{str(m0 + np.timedelta64(i, 'M'))}" for i in range(n_months)]
+    code = np.where(camp == 0, 3 + m_idx, np.maximum(camp.astype(np.int64) - 1, 0))
+    return pl.DataFrame([
         cid.gather(owner),
-        dt,
+        _ts(day, start_us, S.CONTACTED_AT),
         _cat(("email", "phone", "visit", "meeting", "web"), channel, S.CHANNEL),
         _cat(("inbound", "outbound"), direction, S.DIRECTION),
-        pl.Series("_camp", camp),
+        _cat(labels, code, S.CAMPAIGN, camp != 4),
         pl.Series(S.CONTACT_COST, cost),
     ])
-    frame = frame.with_columns(
-        pl.when(pl.col("_camp") == 0)
-        .then(pl.lit("news-") + pl.col(S.CONTACTED_AT).dt.strftime("%Y-%m"))
-        .otherwise(pl.col("_camp").replace_strict(
-            {1: camp_names[1], 2: camp_names[2], 3: camp_names[3]}, default=None,
-            return_dtype=pl.String))
-        .alias(S.CAMPAIGN)
-    ).select([S.CUSTOMER_ID, S.CONTACTED_AT, S.CHANNEL, S.DIRECTION, S.CAMPAIGN,
-              S.CONTACT_COST])
-    return frame
 
 
 def _surveys(rng, P, n, D, start_us, cid):
@@ -782,7 +791,7 @@ def _web(rng, P, n, D, start_us, cid, ow, od):
     vis = np.concatenate([owner, nv + so])
     day = np.concatenate([day, sd])
     cust_row = np.concatenate([np.where(anon, -1, wi[owner]), np.full(so.size, -1)])
-    order = np.lexsort((vis, day))
+    order = _day_order(day)
     vis, day, cust_row = vis[order], day[order], cust_row[order]
     vwidth = max(7, len(str(nv + ns)))
     known = cust_row >= 0
