@@ -101,6 +101,19 @@ def test_behaviour_link_contract_and_auc_hand_computed():
     assert _auc(y, p) == pytest.approx(np.mean(pairs))
 
 
+def test_reliability_correction_hand_computed():
+    from loyaltylab.survey.behaviour import _correct
+    # b = -0.1, se = 0.03, r = 0.5 from 103 pairs: se_r = (1 - .25) / sqrt(100) = 0.075
+    rel = pl.DataFrame({"item": ["nps"], "n_pairs": [103], "reliability": [0.5],
+                        "ci_low": [0.3], "ci_high": [0.6]})
+    b, se = _correct(-0.1, 0.03, rel)
+    assert b == pytest.approx(-0.2)
+    assert se == pytest.approx(math.sqrt(0.03**2 / 0.25 + 0.01 * 0.075**2 / 0.0625))
+    assert _correct(-0.1, 0.03, 0.5) == pytest.approx((-0.2, 0.06))
+    with pytest.raises(ValueError, match="cannot be corrected"):
+        _correct(-0.1, 0.03, -0.2)
+
+
 def test_behaviour_link_errors():
     with pytest.warns(UserWarning), pytest.raises(ValueError,
                                                   match="only 3 responses can be linked"):
@@ -117,7 +130,7 @@ def test_behaviour_link_errors():
 def crm(request):
     data = ll.datasets.make_crm(5000, years=3, seed=request.param)
     clean = ll.survey.drop_flagged(data)             # speeders answer at random
-    rel = ll.survey.retest_reliability(clean)["reliability"][0]
+    rel = ll.survey.retest_reliability(clean)    # frame: its sampling error is propagated
     return data, clean, rel
 
 

@@ -169,6 +169,35 @@ def answers_with_outcomes(data: CRMData, *, survey: str | Sequence[str] | None =
     return out
 
 
+def _reliability(rel: Any) -> tuple[float, float]:
+    """``(r, se_r)`` from a number (se 0) or a :func:`retest_reliability` frame.
+
+    For the frame, ``se_r = (1 - r^2) / sqrt(n_pairs - 3)`` (delta method on Fisher's z).
+    """
+    if isinstance(rel, pl.DataFrame):
+        if not {"reliability", "n_pairs"} <= set(rel.columns) or rel.height != 1:
+            raise ValueError("reliability: expected a number or the one-row frame of "
+                             "retest_reliability()")
+        r, n = float(rel["reliability"][0]), int(rel["n_pairs"][0])
+        se = (1 - r**2) / math.sqrt(n - 3)
+    elif isinstance(rel, (int, float)) and not isinstance(rel, bool):
+        r, se = float(rel), 0.0
+    else:
+        raise TypeError(f"reliability: expected a number or a retest_reliability() frame, "
+                        f"got {type(rel).__name__}")
+    if not 0 < r <= 1:
+        raise ValueError(f"reliability: expected a value in (0, 1], got {r:.3g}; an item "
+                         f"this unreliable cannot be corrected")
+    return r, se
+
+
+def _correct(b: float, se: float, rel: Any) -> tuple[float, float]:
+    """Regression calibration ``b / r`` with delta-method standard error
+    ``sqrt(se^2 / r^2 + b^2 se_r^2 / r^4)``."""
+    r, se_r = _reliability(rel)
+    return b / r, math.sqrt(se**2 / r**2 + b**2 * se_r**2 / r**4)
+
+
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney form, ties counted half)."""
     y = np.asarray(y).astype(bool)
@@ -214,10 +243,11 @@ class BehaviourLink:
         Seed of the customer split.
     bins : int
         Bins of the calibration table.
-    reliability : float, optional
-        Reliability of a single predictor (e.g. from :func:`retest_reliability`);
-        when given, odds ratios are corrected for measurement error by regression
-        calibration (coefficient and its interval divided by the reliability).
+    reliability : float or pl.DataFrame, optional
+        Reliability of a single predictor: a number, or the frame returned by
+        :func:`retest_reliability` (then its sampling error widens the interval, by the
+        delta method). When given, odds ratios are corrected for measurement error by
+        regression calibration: coefficient divided by the reliability.
     confidence : float
         Interval coverage.
     definition, inactivity
@@ -243,7 +273,7 @@ class BehaviourLink:
     def __init__(self, *, survey: str | Sequence[str] | None = None,
                  predictors: Sequence[str] = ("nps",), outcome: str = "repurchase",
                  window: Any = "180d", test_share: float = 0.3, seed: int = 0,
-                 bins: int = 10, reliability: float | None = None,
+                 bins: int = 10, reliability: Any = None,
                  confidence: float = 0.95, definition: str = "inactivity",
                  inactivity: Any = "180d") -> None:
         if outcome not in OUTCOMES:
@@ -251,9 +281,7 @@ class BehaviourLink:
         if not 0 < test_share < 1:
             raise ValueError(f"test_share: expected a share in (0, 1), got {test_share}")
         if reliability is not None:
-            if not 0 < reliability <= 1:
-                raise ValueError(f"reliability: expected a value in (0, 1], got "
-                                 f"{reliability}")
+            _reliability(reliability)
             if len(predictors) != 1:
                 raise ValueError("reliability: the correction applies to a single "
                                  f"predictor, got {list(predictors)}")
@@ -341,7 +369,7 @@ class BehaviourLink:
             - se: its standard error
             - odds_ratio: exp(coef)
             - ci_low, ci_high: interval for the odds ratio
-            - p_value: Wald test of no effect
+            - p_value: Wald test of no effect (uncorrected coefficient)
         """
         self._check_fitted()
         z = _stats.z_value(self.confidence)
@@ -350,7 +378,7 @@ class BehaviourLink:
         for term in self.predictors:
             c, s = float(params[term]), float(bse[term])
             if self.reliability is not None:
-                c, s = c / self.reliability, s / self.reliability
+                c, s = _correct(c, s, self.reliability)
             rows.append({"term": term, "coef": c, "se": s, "odds_ratio": math.exp(c),
                          "ci_low": math.exp(c - z * s), "ci_high": math.exp(c + z * s),
                          "p_value": float(pv[term])})
@@ -507,7 +535,7 @@ def _nps_group_expr(s: pl.Expr) -> pl.Expr:
 
 
 def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
-                        reliability: float | None = None, definition: str = "inactivity",
+                        reliability: Any = None, definition: str = "inactivity",
                         inactivity: Any = "180d", confidence: float = 0.95) -> pl.DataFrame:
     """Hazard ratio of churn per answer point, from the answer onwards (Cox model).
 
@@ -522,9 +550,10 @@ def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
         The survey item (0-10 ``nps`` by default).
     survey : str or list, optional
         Waves to use.
-    reliability : float, optional
-        Reliability of the item (:func:`retest_reliability`); corrects the log hazard
-        ratio for measurement error by regression calibration.
+    reliability : float or pl.DataFrame, optional
+        Reliability of the item, a number or the :func:`retest_reliability` frame (whose
+        sampling error then widens the interval); corrects the log hazard ratio for
+        measurement error by regression calibration (divided by the reliability).
     definition, inactivity
         Churn definition.
     confidence : float
@@ -541,8 +570,19 @@ def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
         - log_hr, se: log hazard ratio per point and its standard error (corrected when
           ``reliability`` is given)
         - hazard_ratio, ci_low, ci_high: per answer point
-        - p_value: Wald test
+        - p_value: Wald test of no effect, on the uncorrected coefficient (the correction
+          rescales the effect but cannot create one)
         - reliability: the correction used (null when none)
+
+    Notes
+    -----
+    Regression calibration divides the log hazard ratio by the reliability ``r`` of the
+    item (its signal share of variance); the standard error becomes
+    ``sqrt(se^2/r^2 + b^2 se_r^2/r^4)`` where ``se_r`` is the sampling error of ``r``
+    (zero when ``r`` is given as a number). The correction is exact for linear models and
+    a good approximation for Cox and logistic models when effects per point are moderate
+    (Carroll et al. 2006, Measurement Error in Nonlinear Models, ch. 4). It needs the
+    attitude to be stable between the waves used to estimate ``r``.
     """
     from loyaltylab.churn import CoxModel
     data = _check_data(data)
@@ -553,15 +593,15 @@ def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
     b = float(cph.params_[S.SCORE])
     se = float(cph.standard_errors_[S.SCORE])
     p = float(cph.summary.loc[S.SCORE, "p"])
+    rel_value = None
     if reliability is not None:
-        if not 0 < reliability <= 1:
-            raise ValueError(f"reliability: expected a value in (0, 1], got {reliability}")
-        b, se = b / reliability, se / reliability
+        b, se = _correct(b, se, reliability)
+        rel_value = _reliability(reliability)[0]
     z = _stats.z_value(confidence)
     return pl.DataFrame({"item": [item], "n": [cox.n_], "events": [cox.n_events_],
                          "log_hr": [b], "se": [se], "hazard_ratio": [math.exp(b)],
                          "ci_low": [math.exp(b - z * se)], "ci_high": [math.exp(b + z * se)],
-                         "p_value": [p], "reliability": [reliability]},
+                         "p_value": [p], "reliability": [rel_value]},
                         schema_overrides={"reliability": pl.Float64})
 
 
