@@ -276,14 +276,12 @@ def _missing_table(table: str, path: Path, kind: str, names: list[str],
             f"{path.name}: the mapping says the {table} table is in {tm.source}, but there "
             f"is no such {what}; found {names[:15]}."
             + (f" Did you mean {guess!r}?" if guess else ""))
+    from loyaltylab.data.mapping import _TABLE_SYNONYMS, _similarity
     stems = [Path(n).stem if kind == "folder" else n for n in names]
-    guess = closest(table, stems, cutoff=0.4)
-    if guess is None:
-        from loyaltylab.data.mapping import _TABLE_SYNONYMS, _similarity
-        scored = sorted((_similarity(st, (table,) + _TABLE_SYNONYMS[table]), st)
-                        for st in stems)
-        if scored and scored[-1][0] >= 0.6:
-            guess = scored[-1][1]
+    # files already named like another canonical table are not candidates
+    free = [st for st in stems if normalize_name(st) not in S.TABLES]
+    scored = sorted((_similarity(st, (table,) + _TABLE_SYNONYMS[table]), st) for st in free)
+    guess = scored[-1][1] if scored and scored[-1][0] >= 0.6 else None
     hint = (f" Did you mean {guess!r}? Rename it to {table}, or map it: "
             f"[tables.{table}] source = \"{names[stems.index(guess)]}\"" if guess else
             f" Add a {what} named {table!r}, or map the {what} that holds it: "
