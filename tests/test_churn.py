@@ -215,8 +215,10 @@ def test_covariates_by_hand():
     assert r["duration"] == 301.0 and r["event"] == 1
     assert r["orders_90d"] == 2            # Jan 1, Feb 15 (May 1 is day 121)
     assert r["contacts_90d"] == 2          # Jan 10, Feb 1
-    months = 301 / (365.25 / 12)
-    assert r["contacts_per_month"] == pytest.approx(4 / months)   # 2025 contact is after end
+    # rates over the active span Jan 1 - May 1 (last order) = 121 days: contacts Jan 10,
+    # Feb 1, May 1 (Jun 1 is in the silent window, 2025 after as_of); outbound e-mails 2
+    months = 121 / (365.25 / 12)
+    assert r["contacts_per_month"] == pytest.approx(3 / months)
     assert r["emails_per_month"] == pytest.approx(2 / months)     # outbound e-mails only
     assert r["emails_over_threshold"] == 0.0
     assert r["satisfaction"] == 6.0 and r["satisfaction_mean"] == 7.5

@@ -178,12 +178,15 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
           model using satisfaction should let these customers enter at that day
           (``churn_episodes(entry="satisfaction_known_day")``), because a customer must
           survive to answer a survey (immortal-time bias otherwise)
-        - complaints: complaints opened between start and end
+        - complaints: complaints opened between start and end (a static count: longer
+          lives have more time to complain, so for effects on churn prefer the
+          time-varying indicators of :func:`churn_episodes`)
         - complaints_fast, complaints_slow: of which resolved within ``fast_resolution``,
           or later / never
         - resolution_days: mean days to resolve the resolved ones (null if none)
-        - contacts_per_month: contacts between start and end per month of duration
-          (a lifetime shorter than one month counts as one month)
+        - contacts_per_month: contacts per month of active life, from start to
+          last_active (a span shorter than one month counts as one month); the silent
+          inactivity window after a churner's last order is not counted
         - emails_per_month: outbound e-mails per month, same rule
         - emails_over_threshold: max(emails_per_month - email_threshold, 0)
 
@@ -468,19 +471,28 @@ def _add_covariates(base: pl.LazyFrame, data: CRMData, T: datetime, early: timed
                     .group_by(S.CUSTOMER_ID).agg(pl.len().cast(pl.Int64)
                                                  .alias("orders_90d")))
         out = out.join(orders90, on=S.CUSTOMER_ID, how="left")
-    months = pl.max_horizontal(pl.col(DURATION), pl.lit(DAYS_PER_MONTH)) / DAYS_PER_MONTH
+    # Rates are per month of *active* life, start to last_active (at least one month), so
+    # the silent inactivity window after a churner's last order does not dilute them.
+    active_days = pl.max_horizontal(_days(pl.col(LAST_ACTIVE) - pl.col(START)),
+                                    pl.lit(DAYS_PER_MONTH))
+    months = active_days / DAYS_PER_MONTH
     if data.contacts is not None:
-        c = (data.contacts.lazy().join(keys, on=S.CUSTOMER_ID)
+        span_end = pl.col(START) + pl.duration(microseconds=(pl.max_horizontal(
+            pl.col(LAST_ACTIVE) - pl.col(START), pl.lit(timedelta(days=DAYS_PER_MONTH)))
+            .dt.total_microseconds()))
+        c = (data.contacts.lazy()
+             .join(base.select(S.CUSTOMER_ID, START, LAST_ACTIVE), on=S.CUSTOMER_ID)
              .filter((pl.col(S.CONTACTED_AT) >= pl.col(START))
-                     & (pl.col(S.CONTACTED_AT) <= pl.col(END))))
+                     & (pl.col(S.CONTACTED_AT) <= T)))
         is_email = pl.col(S.CHANNEL).str.to_lowercase() == _EMAIL
         if S.DIRECTION in data.contacts.columns:
             is_email = is_email & (pl.col(S.DIRECTION).fill_null(_OUTBOUND) == _OUTBOUND)
+        in_span = pl.col(S.CONTACTED_AT) <= span_end
         cagg = c.group_by(S.CUSTOMER_ID).agg(
             (pl.col(S.CONTACTED_AT) < pl.col(START) + early).sum().cast(pl.Int64)
             .alias("contacts_90d"),
-            pl.len().cast(pl.Int64).alias("_contacts"),
-            is_email.sum().cast(pl.Int64).alias("_emails"))
+            in_span.sum().cast(pl.Int64).alias("_contacts"),
+            (is_email & in_span).sum().cast(pl.Int64).alias("_emails"))
         out = out.join(cagg, on=S.CUSTOMER_ID, how="left")
     else:
         out = out.with_columns(pl.lit(None, pl.Int64).alias("contacts_90d"),
