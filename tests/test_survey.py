@@ -321,6 +321,20 @@ def test_likert_scale_reverse_missing_rule_and_languages():
     assert summed["score"][1] == pytest.approx(4 * 8 / 3)      # prorated to 4 items
 
 
+def test_likert_summary_by_group_hand_computed():
+    wide = pl.DataFrame({"team": ["a", "a", "b", "b"], "q1": [5, 4, 2, 4], "q2": [4, 4, 1, 5],
+                         "q3": [1, 2, 5, 2]})
+    res = ll.survey.likert_summary(wide, items=["q1", "q2", "q3"], reverse=["q3"], by="team")
+    # composites: a: (5+4+5)/3, (4+4+4)/3 ; b: (2+1+1)/3, (4+5+4)/3
+    comp_a = np.array([14 / 3, 4.0])
+    comp_b = np.array([4 / 3, 13 / 3])
+    a, b = res.row(0, named=True), res.row(1, named=True)
+    assert (a["team"], a["n"], b["n"]) == ("a", 2, 2)
+    assert a["mean"] == pytest.approx(comp_a.mean())
+    assert b["mean_se"] == pytest.approx(comp_b.std(ddof=1) / math.sqrt(2))
+    assert (a["agree"], b["agree"]) == (2, 1)          # composite >= 4 on 1-5
+
+
 def test_likert_unknown_text_answer_names_survey_item_rows_values():
     rows = [("a", "w1", "q1", "agree"), ("a", "w1", "q2", "sehr gut"),
             ("b", "w1", "q1", "agree"), ("b", "w1", "q2", "toll")]

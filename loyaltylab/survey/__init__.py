@@ -15,11 +15,13 @@ from loyaltylab.survey.quality import (
     drop_flagged, item_nonresponse, response_quality, survey_length,
 )
 from loyaltylab.survey.scales import (
-    AGREE_5, cronbach_alpha, item_analysis, likert_distribution, likert_scale, to_wide,
+    AGREE_5, cronbach_alpha, item_analysis, likert_distribution, likert_scale, likert_summary,
+    to_wide,
 )
 from loyaltylab.survey.scores import NPS_CI_METHODS, ces, csat, nps, nps_group
 
 __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "likert_scale",
+           "likert_summary",
            "likert_distribution", "cronbach_alpha", "item_analysis", "AGREE_5",
            "compare_scores", "score_trend", "margin_of_error", "sample_size",
            "response_quality", "item_nonresponse", "survey_length", "drop_flagged",

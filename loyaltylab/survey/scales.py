@@ -13,7 +13,7 @@ from scipy import stats
 from loyaltylab.data import schema as S
 from loyaltylab.survey import _input as I
 
-__all__ = ["to_wide", "likert_scale", "likert_distribution", "cronbach_alpha",
+__all__ = ["to_wide", "likert_scale", "likert_summary", "likert_distribution", "cronbach_alpha",
            "item_analysis", "AGREE_5"]
 
 AGREE_5: dict[str, int] = {
@@ -412,3 +412,73 @@ def item_analysis(responses: Any, *, items: Sequence[str] | None = None,
             else float("nan"),
         })
     return pl.DataFrame(rows)
+
+
+def likert_summary(responses: Any, *, items: Sequence[str] | None = None,
+                   reverse: Sequence[str] = (), scale: tuple[int, int] = (1, 5),
+                   mapping: Mapping[str, float] | None = None,
+                   min_answered: int | None = None, agree_from: float | None = None,
+                   by: str | list[str] | None = None, weights: Any = None,
+                   customers: Any = None, confidence: float = 0.95) -> pl.DataFrame:
+    """Score a Likert scale per group: mean composite and share agreeing, with intervals.
+
+    Composites come from :func:`likert_scale` (one per response, same reverse-coding and
+    missing-answer rule); they are then summarised like :func:`loyaltylab.survey.csat`.
+
+    Parameters
+    ----------
+    responses, items, reverse, scale, mapping, min_answered
+        As in :func:`likert_scale` (``method="mean"``).
+    agree_from : float, optional
+        Composite counted as agreeing (default: one below the top, 4 on 1-5).
+    by, weights, customers, confidence
+        As in :func:`loyaltylab.survey.nps`; ``by`` and ``weights`` columns must be id
+        columns of the responses (``survey``) or customer attributes.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per ``by`` group:
+
+        - <by columns>: the group
+        - n: responses with a composite (others fail the missing-answer rule)
+        - mean, mean_se: mean composite and its standard error
+        - mean_ci_low, mean_ci_high: t interval (normal with ``weights``)
+        - agree: composites at or above ``agree_from``
+        - agree_pct: their percent
+        - agree_se: its standard error in points
+        - agree_ci_low, agree_ci_high: Wilson interval in percent
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from loyaltylab.survey import likert_summary
+    >>> wide = pl.DataFrame({"q1": [5, 4, 2, 4], "q2": [4, 4, 1, 5]})
+    >>> r = likert_summary(wide, items=["q1", "q2"]).row(0, named=True)
+    >>> r["n"], r["mean"], r["agree"]
+    (4, 3.625, 3)
+    """
+    from loyaltylab.survey.scores import _share_mean_one, _score_groups, _weight_cols
+    composite = likert_scale(responses, items=items, reverse=reverse, scale=scale,
+                             mapping=mapping, min_answered=min_answered)
+    threshold = float(scale[1] - 1) if agree_from is None else float(agree_from)
+    frame, cust = I.responses_and_customers(responses, customers)
+    if S.CUSTOMER_ID not in composite.columns:      # wide input without ids
+        cust = None
+    prepared, by_cols = I.prepare_item(composite, item=None, score_col="score", by=by,
+                                       customers=cust, scale=scale, integer=False,
+                                       extra=_weight_cols(weights))
+    stratum, shares, prepared = I.validate_weights(
+        weights, prepared.filter(pl.col(I.VALUE).is_not_null()) if weights else prepared,
+        cust)
+    names = {"n": "n", "mean": "mean", "mean_se": "mean_se", "mean_lo": "mean_ci_low",
+             "mean_hi": "mean_ci_high", "k": "agree", "pct": "agree_pct",
+             "se": "agree_se", "lo": "agree_ci_low", "hi": "agree_ci_high"}
+
+    def fn(x, strata, sh):
+        r = _share_mean_one(x, strata, sh, threshold=threshold, ci="wilson",
+                            confidence=confidence)
+        return {names[k]: v for k, v in r.items() if k in names}
+
+    schema = {names[k]: (pl.Int64 if k in ("n", "k") else pl.Float64) for k in names}
+    return _score_groups(prepared, by_cols, stratum, shares, fn, schema)
