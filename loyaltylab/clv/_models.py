@@ -155,21 +155,21 @@ class ShiftedBetaGeo(BaseFitter):
 
     def discounted_expected_residual_lifetime(self, *, discount_rate: float,
                                               renewals: int = 0) -> float:
-        """DERL: expected discounted number of future payments of a customer who has just
-        made ``renewals`` renewals (paying now counts as the first).
+        """DERL: expected discounted number of payments of a customer who is active in
+        period ``renewals`` (0 = just acquired), counting the payment made now as 1 and
+        each later one discounted by ``1 / (1 + discount_rate)`` per period.
 
         Notes
         -----
-        Fader & Hardie (2010), Customer-base valuation in a contractual setting, Marketing
-        Science 29(1): DERL(d | n) = B(alpha, beta + n + 1) / B(alpha, beta + n)
-        x 2F1(1, beta + n + 1; alpha + beta + n + 1; 1 / (1 + d)); here plus 1 for the
-        current payment. Multiply by the margin per period for the residual value.
+        sum_{t>=0} S(n+t)/S(n) (1+d)^-t = 2F1(1, beta + n; alpha + beta + n; 1/(1+d)),
+        since S(n+t)/S(n) = (beta+n)_t / (alpha+beta+n)_t (Fader & Hardie 2010, Customer-base
+        valuation in a contractual setting, Marketing Science 29(1), whose DERL starts one
+        period later). Multiply by the margin per period for the residual value.
         """
         self._check_fitted()
         a, b = self._p(None)
         n = renewals
-        return float(1.0 + np.exp(betaln(a, b + n + 1) - betaln(a, b + n))
-                     * hyp2f1(1.0, b + n + 1, a + b + n + 1, 1.0 / (1.0 + discount_rate)))
+        return float(hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + discount_rate)))
 
 
 # ============================================================================ RFM models
