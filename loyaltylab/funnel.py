@@ -594,66 +594,94 @@ def _compile(cond: Condition, atoms: list[Count]) -> pl.Expr:
     return out
 
 
+def _within(expr: pl.Expr) -> pl.Expr:
+    """Cumulative sum of ``expr`` restarting at each person, on a frame sorted by person
+    (a global cumulative sum minus its value where each person's rows begin; no window
+    partitioning needed)."""
+    cs = expr.cum_sum()
+    first = pl.col(_PID) != pl.col(_PID).shift(1)
+    base = pl.when(first.fill_null(True)).then(cs - expr).otherwise(None).forward_fill()
+    return cs - base
+
+
+def _deltas(data: CRMData, c: Count, as_of: datetime, i: int) -> pl.LazyFrame:
+    """Step changes of counted quantity ``i``: +1 when an event enters the count, -1 when
+    it leaves a trailing window. The quantity at time t is the sum of steps up to t."""
+    ev = _source_events(data, c, as_of, i)
+    col = f"_d{i}"
+    if c.distinct is not None and c.within is None:
+        # distinct values since the start: +1 at each value's first occurrence
+        return (ev.group_by(_PID, _V).agg(pl.col(_T).min())
+                .select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)))
+    if c.within is None:
+        return ev.select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col))
+    w = parse_window(c.within)
+    if c.distinct is None:
+        # an event counts in (t - w, t] for t in [s, s + w)
+        steps = [ev.select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
+                 ev.select(_PID, (pl.col(_T) + w).alias(_T),
+                           pl.lit(-1, dtype=pl.Int32).alias(col))]
+    else:
+        # a value counts while covered by [s, s + w) of one of its events: merge the
+        # overlapping intervals of each (person, value), +1 at a start, -1 at an end
+        srt = ev.sort(_PID, _V, _T)
+        new = ((pl.col(_PID) != pl.col(_PID).shift(1))
+               | (pl.col(_V) != pl.col(_V).shift(1))).fill_null(True)
+        srt = srt.with_columns(
+            (new | ((pl.col(_T) - pl.col(_T).shift(1)) >= w)).fill_null(True)
+            .alias("_start"))
+        srt = srt.with_columns(pl.col("_start").shift(-1).fill_null(True).alias("_end"))
+        steps = [srt.filter("_start").select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
+                 srt.filter("_end").select(_PID, (pl.col(_T) + w).alias(_T),
+                                           pl.lit(-1, dtype=pl.Int32).alias(col))]
+    return pl.concat(steps).filter(pl.col(_T) <= as_of)
+
+
 def _timeline(data: CRMData, ladder: Ladder, as_of: datetime,
               atoms: list[Count]) -> pl.LazyFrame:
-    """Per person and event time: the value of every counted quantity (lazy)."""
-    events = [_source_events(data, c, as_of, i) for i, c in enumerate(atoms)]
+    """Per person and time point: the value ``_n<i>`` of every counted quantity (lazy).
+
+    Time points are the person's event dates (plus the dates an event leaves a trailing
+    window); a stage rule can only become true at an event date, because counts in
+    trailing windows only fall at the other points and negated counts have no window.
+    """
+    cols = [f"_d{i}" for i in range(len(atoms))]
+    parts = []
+    for i, c in enumerate(atoms):
+        d = _deltas(data, c, as_of, i)
+        parts.append(d.select(_PID, _T, *[pl.col(x) if x == f"_d{i}" else
+                                          pl.lit(0, dtype=pl.Int32).alias(x) for x in cols]))
     # every listed customer appears on the timeline from acquired_at, even without events
-    events.append(data.customers.lazy()
-                  .filter(pl.col(S.ACQUIRED_AT) <= as_of)
-                  .select(pl.col(S.CUSTOMER_ID).alias(_PID), pl.col(S.ACQUIRED_AT).alias(_T),
-                          pl.lit(-1, dtype=pl.Int32).alias(_A),
-                          pl.lit(None, dtype=pl.String).alias(_V)))
-    log = pl.concat(events, how="vertical").sort(_PID, _T)
-    unwindowed = [i for i, c in enumerate(atoms) if c.within is None]
-    windowed = [i for i, c in enumerate(atoms) if c.within is not None]
-    exprs = []
-    if any(atoms[i].distinct is not None for i in unwindowed):
-        log = log.with_columns(pl.struct(_A, _V).is_first_distinct().over(_PID)
-                               .alias("_first"))
-    for i in unwindowed:
-        hit = pl.col(_A) == i
-        if atoms[i].distinct is not None:
-            hit = hit & pl.col("_first")
-        exprs.append(hit.cast(pl.Int64).cum_sum().over(_PID).alias(f"_n{i}"))
-    log = log.with_columns(exprs) if exprs else log
-    per_time = log.group_by(_PID, _T).agg(
-        [pl.col(f"_n{i}").max() for i in unwindowed])
-    by_window: dict[timedelta, list[int]] = {}
-    for i in windowed:
-        by_window.setdefault(parse_window(atoms[i].within), []).append(i)
-    for window, idx in by_window.items():
-        aggs = []
-        for i in idx:
-            hit = pl.col(_A) == i
-            if atoms[i].distinct is None:
-                aggs.append(hit.sum().alias(f"_n{i}"))
-            else:
-                aggs.append(pl.col(_V).filter(hit).n_unique().alias(f"_n{i}"))
-        days = window.total_seconds() / 86400
-        period = f"{int(window.total_seconds() * 1_000_000)}us" if days != int(days) \
-            else f"{int(days)}d"
-        rolled = (log.select(_PID, _T, _A, _V)
-                  .rolling(_T, period=period, group_by=_PID, closed="right")
-                  .agg(aggs)
-                  .unique([_PID, _T]))
-        per_time = per_time.join(rolled, on=[_PID, _T], how="left")
-    return per_time.sort(_PID, _T)
+    parts.append(data.customers.lazy()
+                 .filter(pl.col(S.ACQUIRED_AT) <= as_of)
+                 .select(pl.col(S.CUSTOMER_ID).alias(_PID), pl.col(S.ACQUIRED_AT).alias(_T),
+                         *[pl.lit(0, dtype=pl.Int32).alias(x) for x in cols]))
+    steps = (pl.concat(parts, how="vertical")
+             .group_by(_PID, _T).agg([pl.col(x).sum() for x in cols])
+             .sort(_PID, _T))
+    return steps.select(_PID, _T, *[_within(pl.col(f"_d{i}").cast(pl.Int64)).alias(f"_n{i}")
+                                    for i in range(len(atoms))])
 
 
 def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
-    """One row per person: _pid, _first_seen, and raw_<stage> first-reached dates."""
+    """One row per person: _pid, _first_seen, and reached_<stage> first-reached dates."""
     atoms = _unique_atoms(ladder)
     tl = _timeline(data, ladder, as_of, atoms)
     names = ladder.names
+    ok: dict[str, pl.Expr] = {}
+    flags = []
     for st in ladder.stages:
         cond = _compile(st.rule, atoms)
         if st.requires is not None:
-            cond = cond & (pl.col(_T) >= pl.col(f"_r_{st.requires}"))
-        tl = tl.with_columns(pl.col(_T).filter(cond).min().over(_PID)
-                             .alias(f"_r_{st.name}"))
+            # the required stage was reached at this time point or earlier
+            cond = cond & pl.col(f"_by_{st.requires}")
+        ok[st.name] = cond
+        if any(s.requires == st.name for s in ladder.stages):
+            tl = tl.with_columns((_within(cond.cast(pl.Int64)) > 0).alias(f"_by_{st.name}"))
+        flags.append(st.name)
     per = tl.group_by(_PID).agg(pl.col(_T).min().alias("_first_seen"),
-                                *[pl.col(f"_r_{n}").first() for n in names])
+                                *[pl.col(_T).filter(ok[n]).min().alias(f"_r_{n}")
+                                  for n in names])
     # a stage reached only after a higher stage was reached was skipped
     out = []
     for k, n in enumerate(names):
