@@ -51,7 +51,8 @@ def _rows(mask: np.ndarray, ids: Sequence[Any] | None, limit: int = 5) -> str:
 
 
 def check_rfm(frame: Any, columns: Sequence[str], *, table: str = "rfm",
-              integer: Sequence[str] = (), id_col: str | None = "customer_id",
+              integer: Sequence[str] = (), nonnegative: Sequence[str] | None = None,
+              id_col: str | None = "customer_id",
               order: Sequence[tuple[str, str]] = ()) -> tuple[pl.DataFrame, dict[str, np.ndarray],
                                                               list[Any] | None]:
     """Validate a summary frame; return it as polars, its columns as float arrays, and ids."""
@@ -78,7 +79,7 @@ def check_rfm(frame: Any, columns: Sequence[str], *, table: str = "rfm",
         if bad.any():
             raise ValueError(f"{table}.{c}: {_rows(bad, ids)} are missing or not finite; "
                              f"drop or fill them before fitting")
-        if (a < 0).any():
+        if (nonnegative is None or c in nonnegative) and (a < 0).any():
             raise ValueError(f"{table}.{c}: {_rows(a < 0, ids)} are negative; {c} counts or "
                              f"measures time and must be >= 0")
         if c in integer and (a != np.round(a)).any():
@@ -153,7 +154,7 @@ class BaseFitter:
         if not np.isfinite(f(x0)):
             raise ConvergenceError(
                 f"{self._model_name}: the log-likelihood is not finite at the starting "
-                f"values {dict(zip(names, np.exp(x0).round(4)))}; pass "
+                f"values { {n: float(f'{v:.4g}') for n, v in zip(names, np.exp(x0))} }; pass "
                 f"initial_params={{...}} closer to the data, or check the time unit")
         n_rows = data["_w"].size
         if n_rows > 200_000 and self.initial_params is None and not hasattr(self, "_score"):
@@ -173,14 +174,15 @@ class BaseFitter:
         z = res.x
         g = grad(z)
         ok = np.isfinite(res.fun) and np.all(np.isfinite(z)) and np.max(np.abs(g)) < 1e-4
-        at_bound = np.any(np.abs(z) > 19.9)
+        at_bound = np.any(np.abs(z) > 13.8)  # beyond 1e-6 .. 1e6
         if not ok or at_bound:
-            vals = dict(zip(names, np.exp(z).round(6)))
+            vals = {n: float(f'{v:.4g}') for n, v in zip(names, np.exp(z))}
             why = ("a parameter ran to the edge of the parameter space (near 0 or infinity)"
                    if at_bound else f"the optimiser stopped: {res.message}")
             raise ConvergenceError(
                 f"{self._model_name}: the fit did not converge ({why}; last values {vals}, "
-                f"max |gradient| {np.max(np.abs(g)):.2g}). Try: a time unit that puts T in "
+                f"max |gradient| {np.max(np.abs(g)):.2g}). Customers that all behave alike leave "
+                f"the heterogeneity unidentified. Try: a time unit that puts T in "
                 f"tens (weeks rather than days), removing customers with implausible "
                 f"frequencies (tests, resellers), more customers, max_iter larger than "
                 f"{self.max_iter}, or initial_params={{...}} from a published fit")

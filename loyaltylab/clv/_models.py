@@ -186,6 +186,10 @@ class _RFMModel(BaseFitter):
                              f"(first at row {int(np.flatnonzero(zero_rec)[0])}); recency of a "
                              f"customer without repeat purchases is 0")
         w = a[weights] if weights else np.ones(df.height)
+        if not (a[FREQUENCY] > 0).any():
+            raise ValueError("rfm: no customer has a repeat purchase (all frequency 0), so the "
+                             "purchase rate cannot be estimated; use a longer calibration "
+                             "period or check that repeat orders were not filtered out")
         small = pl.DataFrame({"x": a[FREQUENCY], "tx": a[RECENCY], "T": a[T], "w": w})
         if small.height > 1000:  # compress identical customers into weighted rows
             small = small.group_by("x", "tx", "T").agg(pl.col("w").sum())
@@ -556,7 +560,8 @@ class GammaGamma(BaseFitter):
         GammaGamma
             ``self``, fitted.
         """
-        df, a, ids = check_rfm(rfm, [FREQUENCY, MONETARY_VALUE], integer=[FREQUENCY])
+        df, a, ids = check_rfm(rfm, [FREQUENCY, MONETARY_VALUE], integer=[FREQUENCY],
+                               nonnegative=[FREQUENCY])
         x, m = a[FREQUENCY], a[MONETARY_VALUE]
         for bad, what in ((x == 0, "have no repeat purchase (frequency 0)"),
                           (m <= 0, "have monetary_value <= 0")):
