@@ -177,7 +177,8 @@ def _to_text(name: str, dtype: pl.DataType, values: pl.Series | None = None) -> 
         return e.str.strip_chars()
     if dtype.is_float():
         vals = values.drop_nulls().drop_nans() if values is not None else None
-        if vals is not None and vals.len() > 0 and bool((vals % 1 == 0).all()):
+        if (vals is not None and vals.len() > 0 and bool((vals % 1 == 0).all())
+                and float(vals.abs().max()) < 2.0 ** 53):
             return e.cast(pl.Int64, strict=False).cast(pl.String)
     if dtype == pl.Categorical or isinstance(dtype, pl.Enum):
         return e.cast(pl.String)
@@ -304,7 +305,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     v = {c: pl.col(tmp[c]) for c in canon}
     missing = {}
     for c in canon:
-        if spec.column(c).dtype == pl.String and frame.schema[c] == pl.String:
+        if spec.column(c).dtype == pl.String:
             missing[c] = v[c].is_null() | (v[c].str.len_bytes() == 0)
         elif frame.schema[c] == pl.String and c not in clean_cols:
             missing[c] = pl.col(c).is_null() | (pl.col(c).str.len_bytes() == 0)
