@@ -129,8 +129,9 @@ def test_sbg_reproduces_fader_hardie_2007(counts, alpha, beta):
     from scipy.special import beta as B
     assert m.survival_function(5) == pytest.approx(B(a, b + 5) / B(a, b))
     assert m.retention_rate(3) == pytest.approx((b + 2) / (a + b + 2))
-    proj = m.projection(12)
-    assert proj.height == 13 and proj["observed_active"].null_count() == 5
+    proj = m.projection(12, observed=counts)
+    assert proj.height == 13 and proj["observed_active"].null_count() == 0
+    assert int(proj["in_fit"].sum()) == 8
     # the projection to year 12 is close to the held-out data (FH 2007, Figure 3)
     assert proj["expected_active"][12] == pytest.approx(counts[12], rel=0.12)
     lo = m.confidence_intervals_.filter(pl.col("parameter") == "alpha")["ci_low"].item()

@@ -330,3 +330,39 @@ def test_one_million_customers_no_overflow_or_nan():
         ll_rows = pn._loglik(np.array(params), data)
         assert np.all(np.isfinite(ll_rows))
         assert np.all(np.isfinite(pn.probability_alive(x[:50_000], tx[:50_000], T[:50_000])))
+
+
+# ------------------------------------------------------------- charts
+def test_plots_draw_result_frames(rfm, models, tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bg, pn, gg = models
+    cd = ll.datasets.load_cdnow(sample=True)
+    h = rfm_summary(cd, observation_end="1998-06-30", calibration_end="1997-09-30")
+    ax = ll.plots.plot_calibration_holdout(holdout_comparison(h, model=bg), model_name="BG/NBD")
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "7+"
+    tr = repeat_tracking(cd, model=bg, calibration_end="1997-09-30")
+    ax = ll.plots.plot_tracking(tr)
+    assert len(ax.get_lines()) == 3  # actual, model, holdout marker
+    ll.plots.plot_tracking(tr, cumulative=False)
+    ax = ll.plots.plot_alive_matrix(probability_alive_matrix(bg, max_frequency=15))
+    assert ax.images[0].get_array().shape == (16, 39)
+    ll.plots.plot_expected_purchases_matrix(expected_purchases_matrix(pn, t=39))
+    sbg = ShiftedBetaGeo().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    ax = ll.plots.plot_retention_projection(
+        sbg.projection(12, observed=[1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194,
+                                     183, 173]), label="regular")
+    assert len(ax.get_lines()) == 4
+    assert len(ax.get_lines()[2].get_xdata()) == 5  # held-out years 8-12
+    ll.plots.plot_retention_projection(sbg.projection(12), what="retention")
+    out = customer_lifetime_value(rfm, purchase_model=bg, spend_model=gg, interval=None)
+    ax = ll.plots.plot_clv_distribution(out)
+    assert "Top 20 %" in ax.figure._loyaltylab_footnote
+    with pytest.raises(ValueError, match=r"lacks columns \['p_alive'\]"):
+        ll.plots.plot_alive_matrix(out.select("clv").with_columns(
+            frequency=pl.lit(1), recency=pl.lit(1.0), T=pl.lit(2.0)))
+    with pytest.raises(ValueError, match="what: expected 'survival' or 'retention'"):
+        ll.plots.plot_retention_projection(sbg.projection(3), what="hazard")
+    plt.close("all")

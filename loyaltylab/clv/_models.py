@@ -121,8 +121,19 @@ class ShiftedBetaGeo(BaseFitter):
         t = _arr(t)
         return (b + t - 1) / (a + b + t - 1)
 
-    def projection(self, periods: int = 12, *, cohort_size: float | None = None) -> pl.DataFrame:
+    def projection(self, periods: int = 12, *, observed: Sequence[float] | None = None,
+                   cohort_size: float | None = None) -> pl.DataFrame:
         """Projected survival and retention for periods 0..``periods`` next to the data.
+
+        Parameters
+        ----------
+        periods : int, default 12
+            Last period projected.
+        observed : sequence of numbers, optional
+            Active counts to compare with, possibly longer than the fitted ones (held-out
+            periods); default: the counts fitted on.
+        cohort_size : float, optional
+            Scale of ``expected_active`` (default: the fitted cohort size).
 
         Returns
         -------
@@ -130,17 +141,18 @@ class ShiftedBetaGeo(BaseFitter):
             - ``period``: 0, 1, ..., ``periods``.
             - ``survival``: model S(t).
             - ``retention_rate``: model r(t) (null at period 0).
-            - ``expected_active``: ``cohort_size`` x S(t) (default: the fitted cohort size).
-            - ``observed_active``: the counts fitted on (null beyond them).
+            - ``expected_active``: cohort size x S(t).
+            - ``observed_active``: the observed counts (null beyond them).
             - ``observed_retention``: observed active(t) / active(t - 1).
             - ``in_fit``: whether the period was part of the fitted data.
         """
         self._check_fitted()
         n0 = self.survivors_[0] if cohort_size is None else float(cohort_size)
+        data = self.survivors_ if observed is None else _arr(observed)
         t = np.arange(periods + 1, dtype=float)
         obs = np.full(t.size, np.nan)
-        k = min(t.size, self.survivors_.size)
-        obs[:k] = self.survivors_[:k]
+        k = min(t.size, data.size)
+        obs[:k] = data[:k]
         ret = self.retention_rate(t)
         ret[0] = np.nan
         obs_ret = np.full(t.size, np.nan)

@@ -1,3 +1,261 @@
-"""Charts for loyaltylab.clv results (being written)."""
+"""Charts for loyaltylab.clv results: holdout check, tracking, P(alive) and expected-purchase
+matrices, sBG projections and the CLV distribution. Each draws a result frame and computes
+nothing."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+
+from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, get_ax
+
+__all__ = ["plot_calibration_holdout", "plot_tracking", "plot_alive_matrix",
+           "plot_expected_purchases_matrix", "plot_retention_projection",
+           "plot_clv_distribution"]
+
+
+def _need(frame: Any, cols: Sequence[str], what: str, source: str) -> pl.DataFrame:
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError(f"{what}: expected a polars DataFrame from {source}, got "
+                        f"{type(frame).__name__}")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: the frame lacks columns {missing}; pass the result of "
+                         f"{source}")
+    return frame
+
+
+def plot_calibration_holdout(comparison: pl.DataFrame, *, ax: Axes | None = None,
+                             title: str | None = None, model_name: str = "model") -> Axes:
+    """Mean holdout purchases by calibration frequency, actual against the model.
+
+    Parameters
+    ----------
+    comparison : pl.DataFrame
+        :func:`loyaltylab.clv.holdout_comparison` (label, n_customers, actual, expected).
+    model_name : str
+        Legend label of the model line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    c = _need(comparison, ["label", "n_customers", "actual", "expected"], "comparison",
+              "ll.clv.holdout_comparison")
+    ax = get_ax(ax)
+    x = np.arange(c.height)
+    ax.plot(x, c["actual"].to_numpy(), marker="o", color=PALETTE[0], label="actual")
+    ax.plot(x, c["expected"].to_numpy(), marker="s", ls="--", color=PALETTE[1],
+            label=model_name)
+    ax.set_xticks(x, c["label"].to_list())
+    ax.set_xlabel("Repeat purchases in the calibration period")
+    ax.set_ylabel("Mean purchases in the holdout period")
+    n = int(c["n_customers"].sum())
+    ax.set_title(title or f"Holdout purchases by calibration frequency, {n:,} customers")
+    ax.legend()
+    add_footnote(ax, "Expected: conditional expectation of the model fitted on the calibration "
+                     "period, averaged within each group; the last group pools the heaviest "
+                     "buyers.")
+    return ax
+
+
+def plot_tracking(tracking: pl.DataFrame, *, cumulative: bool = True, ax: Axes | None = None,
+                  title: str | None = None, unit: str = "week",
+                  model_name: str = "model") -> Axes:
+    """Repeat purchases per period (or cumulative), actual against the model.
+
+    Parameters
+    ----------
+    tracking : pl.DataFrame
+        :func:`loyaltylab.clv.repeat_tracking`.
+    cumulative : bool, default True
+        Plot running totals instead of per-period counts.
+    unit : str
+        Name of the period for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    t = _need(tracking, ["period", "actual", "expected", "cumulative_actual",
+                         "cumulative_expected", "holdout"], "tracking",
+              "ll.clv.repeat_tracking")
+    ax = get_ax(ax)
+    a, e = (("cumulative_actual", "cumulative_expected") if cumulative
+            else ("actual", "expected"))
+    x = t["period"].to_numpy()
+    ax.plot(x, t[a].to_numpy(), color=PALETTE[0], label="actual")
+    ax.plot(x, t[e].to_numpy(), color=PALETTE[1], ls="--", label=model_name)
+    hold = t.filter(pl.col("holdout"))
+    if hold.height:
+        start = float(hold["period"].min()) - 0.5
+        ax.axvline(start, color="#777777", lw=1, ls=":")
+        ax.text(start, ax.get_ylim()[1], " holdout", va="top", ha="left", fontsize=8,
+                color="#555555")
+    ax.set_xlabel(f"{unit.capitalize()} since the cohort's first purchase")
+    ax.set_ylabel(("Cumulative r" if cumulative else "R") + f"epeat purchases per {unit}"
+                  if not cumulative else "Cumulative repeat purchases")
+    kind = "Cumulative" if cumulative else f"{unit.capitalize()}ly"
+    ax.set_title(title or f"{kind} repeat purchases, actual and forecast")
+    ax.legend()
+    add_footnote(ax, "Forecast: sum over customers of the model's expected repeat purchases "
+                     "since each customer's first purchase (unconditional).")
+    return ax
+
+
+def _matrix(frame: pl.DataFrame, value: str, ax: Axes | None, title: str, label: str,
+            vmax: float | None) -> Axes:
+    ax = get_ax(ax, figsize=(7, 5.5))
+    f = np.sort(frame["frequency"].unique().to_numpy())
+    r = np.sort(frame["recency"].unique().to_numpy())
+    grid = (frame.sort("frequency", "recency")[value].fill_null(np.nan).to_numpy()
+            .reshape(f.size, r.size))
+    im = ax.imshow(grid, origin="lower", aspect="auto", cmap=SEQUENTIAL, vmin=0, vmax=vmax,
+                   extent=(r[0] - 0.5, r[-1] + 0.5, f[0] - 0.5, f[-1] + 0.5),
+                   interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, label=label)
+    ax.set_xlabel("Recency (time of the last purchase)")
+    ax.set_ylabel("Frequency (repeat purchases)")
+    ax.grid(False)
+    ax.set_title(title)
+    return ax
+
+
+def plot_alive_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
+                      title: str | None = None) -> Axes:
+    """Heat map of P(alive) by frequency and recency.
+
+    Parameters
+    ----------
+    matrix : pl.DataFrame
+        :func:`loyaltylab.clv.probability_alive_matrix`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    m = _need(matrix, ["frequency", "recency", "T", "p_alive"], "matrix",
+              "ll.clv.probability_alive_matrix")
+    T = float(m["T"][0])
+    ax = _matrix(m, "p_alive", ax, title or f"Probability a customer is still active "
+                 f"(observed for {T:.1f} periods)", "P(alive)", 1.0)
+    add_footnote(ax, "Customers who bought often but not recently (top left) are probably "
+                     "gone; blank cells are impossible histories.")
+    return ax
+
+
+def plot_expected_purchases_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
+                                   title: str | None = None) -> Axes:
+    """Heat map of expected purchases in the next ``t`` periods by frequency and recency.
+
+    Parameters
+    ----------
+    matrix : pl.DataFrame
+        :func:`loyaltylab.clv.expected_purchases_matrix`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    m = _need(matrix, ["frequency", "recency", "T", "t", "expected_purchases"], "matrix",
+              "ll.clv.expected_purchases_matrix")
+    t = float(m["t"][0])
+    ax = _matrix(m, "expected_purchases", ax, title or f"Expected purchases in the next "
+                 f"{t:g} periods", "Expected purchases", None)
+    add_footnote(ax, f"Conditional expectation for a customer observed for "
+                     f"{float(m['T'][0]):.1f} periods; blank cells are impossible histories.")
+    return ax
+
+
+def plot_retention_projection(projection: pl.DataFrame, *, what: str = "survival",
+                              ax: Axes | None = None, title: str | None = None,
+                              label: str | None = None) -> Axes:
+    """sBG survival (or retention-rate) projection against the observed cohort.
+
+    Parameters
+    ----------
+    projection : pl.DataFrame
+        :meth:`loyaltylab.clv.ShiftedBetaGeo.projection`.
+    what : {"survival", "retention"}
+        Share of the cohort still active, or period-to-period retention rate.
+    label : str, optional
+        Name of the cohort in the legend (several cohorts can share one Axes).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    p = _need(projection, ["period", "survival", "retention_rate", "expected_active",
+                           "observed_active", "observed_retention", "in_fit"], "projection",
+              "ShiftedBetaGeo.projection")
+    if what not in ("survival", "retention"):
+        raise ValueError(f"what: expected 'survival' or 'retention', got {what!r}")
+    ax = get_ax(ax)
+    n_lines = len(ax.get_lines())
+    col = PALETTE[(n_lines // 2) % len(PALETTE)]
+    name = f"{label}: " if label else ""
+    x = p["period"].to_numpy()
+    if what == "survival":
+        n0 = float(p["expected_active"][0])
+        model = p["survival"].to_numpy()
+        obs = p["observed_active"].fill_null(np.nan).to_numpy() / n0
+        ax.set_ylabel("Share of the cohort still active")
+    else:
+        model = p["retention_rate"].fill_null(np.nan).to_numpy()
+        obs = p["observed_retention"].fill_null(np.nan).to_numpy()
+        ax.set_ylabel("Retention rate (share of last period's actives)")
+    fit = p["in_fit"].to_numpy()
+    ax.plot(x, model, color=col, ls="--", label=f"{name}sBG model")
+    ax.plot(x[fit], obs[fit], "o", color=col, label=f"{name}observed (fitted)")
+    ax.plot(x[~fit], obs[~fit], "o", mfc="white", color=col, label=f"{name}observed (held out)")
+    last = int(x[fit].max())
+    ax.axvline(last + 0.5, color="#777777", lw=1, ls=":")
+    ax.set_xlabel("Period since acquisition")
+    ax.set_title(title or ("Survival: sBG projection and data" if what == "survival"
+                           else "Retention rate: sBG projection and data"))
+    ax.legend(fontsize=8)
+    add_footnote(ax, "Shifted-beta-geometric model (Fader & Hardie 2007) fitted on the filled "
+                     "points; hollow points were not used in the fit.")
+    return ax
+
+
+def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int = 40,
+                          ax: Axes | None = None, title: str | None = None,
+                          currency: str = "") -> Axes:
+    """Histogram of customer lifetime values, with the share of total value held by the top
+    fifth and the customers flagged as costing more than they bring.
+
+    Parameters
+    ----------
+    clv : pl.DataFrame
+        :func:`loyaltylab.clv.customer_lifetime_value`.
+    column : str, default "clv"
+        Column to draw ("clv" or "net_value").
+    currency : str
+        Prefix for the axis label, e.g. "$".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    c = _need(clv, [column, "cost_exceeds_value"], "clv",
+              "ll.clv.customer_lifetime_value")
+    ax = get_ax(ax)
+    v = c[column].to_numpy()
+    ax.hist(v, bins=bins, color=PALETTE[0], alpha=0.85)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{'Net value' if column == 'net_value' else 'Lifetime value'}"
+                  f"{f' ({currency})' if currency else ''}")
+    ax.set_ylabel("Customers (log scale)")
+    top = np.sort(v)[::-1][: max(1, v.size // 5)]
+    share = top.sum() / v.sum() if v.sum() > 0 else np.nan
+    flagged = int(c["cost_exceeds_value"].sum())
+    ax.set_title(title or f"Customer lifetime value, {v.size:,} customers")
+    method = c["interval_method"][0] if "interval_method" in c.columns else ""
+    add_footnote(ax, f"Top 20 % of customers hold {share:.0%} of the value; {flagged:,} "
+                     f"customers cost more to serve and retain than they bring. "
+                     f"Intervals: {method}.")
+    return ax
