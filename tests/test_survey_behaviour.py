@@ -134,6 +134,7 @@ def crm(request):
     return data, clean, rel
 
 
+@pytest.mark.filterwarnings("ignore:surveys.*outside their lifetime")
 def test_satisfaction_to_churn_recovers_planted_hazard_ratio(crm):
     data, clean, rel = crm
     truth = data.truth["hazard_ratios"]["satisfaction"]
@@ -144,6 +145,7 @@ def test_satisfaction_to_churn_recovers_planted_hazard_ratio(crm):
     assert h["hazard_ratio"] < naive["hazard_ratio"] < 1   # noise dilutes the naive HR
 
 
+@pytest.mark.filterwarnings("ignore:surveys.*outside their lifetime")
 def test_satisfaction_to_referral_recovers_planted_odds_ratio(crm):
     data, clean, rel = crm
     truth = data.truth["referral_odds_ratio_satisfaction"]
@@ -153,6 +155,7 @@ def test_satisfaction_to_referral_recovers_planted_odds_ratio(crm):
     assert r["ci_low"] <= truth <= r["ci_high"]
 
 
+@pytest.mark.filterwarnings("ignore:surveys.*outside their lifetime")
 def test_retention_and_trap_on_simulated_data(crm):
     data, clean, _ = crm
     curves = ll.survey.retention_by_nps_group(clean, definition="contract")

@@ -509,23 +509,38 @@ def _known_only(data: CRMData, first: pl.DataFrame, purpose: str) -> pl.DataFram
 
 def _survival_after_answer(data: CRMData, *, item: str, survey, definition: str,
                            inactivity: Any) -> pl.DataFrame:
-    """One row per customer: first answer to ``item`` and survival from then on."""
+    """One row per customer: the first answer to ``item`` given during the customer's
+    lifetime (first order to churn or as_of) and survival from then on.
+
+    Answers outside any lifetime (from prospects who never ordered, or given on or after
+    the churn date the rule assigns) cannot start a survival clock; they are counted in a
+    warning, never dropped silently.
+    """
     from loyaltylab.churn import churn_table
     frame = _select_surveys(data.surveys, survey)
-    first = (frame.filter((pl.col(S.ITEM) == item) & pl.col(S.SCORE).is_not_null())
-             .sort(S.ANSWERED_AT).group_by(S.CUSTOMER_ID, maintain_order=True)
-             .agg(pl.col(S.ANSWERED_AT).first(), pl.col(S.SCORE).first()))
-    if first.height == 0:
+    answers = (frame.filter((pl.col(S.ITEM) == item) & pl.col(S.SCORE).is_not_null())
+               .select(S.CUSTOMER_ID, S.ANSWERED_AT, S.SCORE))
+    if answers.height == 0:
         raise ValueError(f"item {item!r}: no answers in the surveys table")
-    first = _known_only(data, first, "the survival analysis")
+    answers = _known_only(data, answers, "the survival analysis")
     t = churn_table(data, definition=definition, inactivity=inactivity)
-    table = (first.join(t.select(S.CUSTOMER_ID, "start", "end", "event", "n_orders"),
-                        on=S.CUSTOMER_ID, how="inner")
-             .filter(pl.col("end") > pl.col(S.ANSWERED_AT))
+    within = (answers.join(t.select(S.CUSTOMER_ID, "start", "end", "event", "n_orders"),
+                           on=S.CUSTOMER_ID, how="inner")
+              .filter((pl.col(S.ANSWERED_AT) >= pl.col("start"))
+                      & (pl.col(S.ANSWERED_AT) < pl.col("end"))))
+    table = (within.sort(S.ANSWERED_AT).group_by(S.CUSTOMER_ID, maintain_order=True).first()
              .with_columns(((pl.col("end") - pl.col(S.ANSWERED_AT)).dt.total_microseconds()
                             / _US_PER_DAY).alias("duration"),
                            pl.col("event").cast(pl.Int8),
-                           _nps_group_expr(pl.col(S.SCORE))))
+                           _nps_group_expr(pl.col(S.SCORE)))
+             .sort(S.CUSTOMER_ID))
+    outside = answers.join(table.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="anti")
+    if outside.height:
+        n_cust = outside.get_column(S.CUSTOMER_ID).n_unique()
+        warnings.warn(f"surveys: {n_cust} customers answered {item!r} only outside their "
+                      f"lifetime under the {definition!r} churn rule (before a first order, "
+                      f"or on or after the churn date); they cannot start a survival clock "
+                      f"and are left out", UserWarning, stacklevel=3)
     return table
 
 
