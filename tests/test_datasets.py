@@ -508,7 +508,7 @@ def test_truth_episodes_needs_truth():
 
 def _hand_parse(path: Path, skip_header: bool, dollar_col: int):
     """Count customers, lines and dollars of a CDNOW text file with plain Python."""
-    customers, lines, cents = set(), 0, 0
+    customers, lines, cents, cds = set(), 0, 0, 0
     with open(path) as fh:
         if skip_header:
             next(fh)
@@ -518,9 +518,10 @@ def _hand_parse(path: Path, skip_header: bool, dollar_col: int):
                 continue
             customers.add(f[0])
             lines += 1
+            cds += int(f[dollar_col - 1])
             d, _, c = f[dollar_col].partition(".")
             cents += int(d) * 100 + int(c.ljust(2, "0"))
-    return len(customers), lines, cents / 100
+    return len(customers), lines, cents / 100, cds
 
 
 @pytest.mark.parametrize("sample_, n_cust, fname, header, col", [
@@ -529,10 +530,11 @@ def _hand_parse(path: Path, skip_header: bool, dollar_col: int):
 ])
 def test_load_cdnow_counts_and_dollars(sample_, n_cust, fname, header, col):
     cd = ll.datasets.load_cdnow(sample=sample_)
-    n_c, n_lines, dollars = _hand_parse(REPO / "data" / "cdnow" / fname, header, col)
+    n_c, n_lines, dollars, cds = _hand_parse(REPO / "data" / "cdnow" / fname, header, col)
     assert n_c == n_cust == cd.customers.height
     assert cd.orders.height == n_lines
     assert cd.orders[S.AMOUNT].sum() == pytest.approx(dollars, abs=0.005)
+    assert cd.orders["number_of_cds"].sum() == cds          # extra column kept
     assert cd.report.tables[S.ORDERS].read == cd.report.tables[S.ORDERS].kept == n_lines
     assert cd.orders[S.ORDER_ID].n_unique() == n_lines
     first = cd.orders.group_by(S.CUSTOMER_ID).agg(pl.col(S.ORDERED_AT).min().alias("f"))

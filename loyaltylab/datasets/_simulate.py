@@ -105,13 +105,17 @@ def _day_order(day: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
 
 def _expand(counts: np.ndarray) -> np.ndarray:
     """Owner index of each event when owner i has counts[i] events."""
-    return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    dtype = np.int32 if counts.size < 2**31 - 1 else np.int64
+    return np.repeat(np.arange(counts.size, dtype=dtype), counts)
 
 
 def _uniform_in(rng, lo, hi, counts):
     """Event times uniform in [lo_i, hi_i) for each owner, repeated counts_i times."""
     owner = _expand(counts)
-    return owner, lo[owner] + rng.random(owner.size) * (hi[owner] - lo[owner])
+    t = rng.random(owner.size)
+    t *= (hi - lo)[owner]                  # in place: fewer temporaries for big tables
+    t += lo[owner]
+    return owner, t
 
 
 # ------------------------------------------------------------------ one block of people
@@ -272,6 +276,10 @@ def _id_series(prefix: str, idx: np.ndarray, width: int, name: str) -> pl.Series
 
 def _ts(days: np.ndarray, start_us: int, name: str) -> pl.Series:
     """Whole days since start -> Datetime("us"); NaN -> null."""
+    if np.issubdtype(np.asarray(days).dtype, np.integer):
+        us = np.asarray(days, dtype=np.int64) * _DAY_US
+        us += start_us
+        return pl.Series(name, us, dtype=pl.Int64).cast(pl.Datetime("us"))
     days = np.asarray(days, dtype=float)
     mask = np.isnan(days)
     us = np.where(mask, 0, np.floor(np.nan_to_num(days)).astype(np.int64) * _DAY_US
@@ -286,7 +294,7 @@ def _cat(names, codes, name: str, mask: np.ndarray | None = None) -> pl.Series:
     """Small-int codes -> String series via an Enum (fast for millions of rows); rows where
     ``mask`` is False become null."""
     s = pl.Series(name, list(names), dtype=pl.String).gather(
-        np.asarray(codes, dtype=np.int64))
+        np.asarray(codes, dtype=np.uint32))
     if mask is not None and not np.all(mask):
         s = s.scatter(np.flatnonzero(~np.asarray(mask)), None)
     return s
@@ -668,13 +676,14 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
                                                   (owner, day, channel, direction, camp, cost))
     # campaign: e-mails by month (news-YYYY-MM), fixed names otherwise, none when inbound
     start = np.datetime64(datetime(1970, 1, 1) + timedelta(microseconds=start_us), "D")
-    month = (start + day.astype(np.int64)).astype("datetime64[M]")
-    m0 = (start).astype("datetime64[M]")
-    m_idx = (month - m0).astype(np.int64)
-    n_months = int(m_idx.max()) + 1 if m_idx.size else 1
+    m0 = start.astype("datetime64[M]")
+    month_of_day = ((start + np.arange(D)).astype("datetime64[M]") - m0).astype(np.int16)
+    m_idx = month_of_day[day]
+    n_months = int(month_of_day[-1]) + 1
     labels = ["acquisition", "after_sale_call", "account_review"] + [
         f"news-{str(m0 + np.timedelta64(i, 'M'))}" for i in range(n_months)]
-    code = np.where(camp == 0, 3 + m_idx, np.maximum(camp.astype(np.int64) - 1, 0))
+    code = np.where(camp == 0, 3 + m_idx, np.maximum(camp.astype(np.int16) - 1, 0))
+    del m_idx
     return pl.DataFrame([
         cid.gather(owner),
         _ts(day, start_us, S.CONTACTED_AT),
