@@ -140,7 +140,9 @@ class LoadReport:
         return written
 
     def __str__(self) -> str:
-        lines = [f"Load report for {self.source or 'data'}"]
+        name = Path(self.source).name if "/" in self.source or "\\" in self.source \
+            else self.source
+        lines = [f"Load report for {name or 'data'}"]
         if self.n_rejected:
             lines.append("  (rows are numbered from 0 in each source, header excluded)")
         for name, t in self.tables.items():
