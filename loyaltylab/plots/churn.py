@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from loyaltylab.plots._style import add_footnote, color_cycle, get_ax
@@ -142,6 +143,13 @@ def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
         ax.legend(loc="lower right", fontsize=8)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xscale("log")
+    lo_all = float(np.nanmin(np.r_[lo, list(truth.values()) if truth else []]))
+    hi_all = float(np.nanmax(np.r_[hi, list(truth.values()) if truth else []]))
+    ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
+             if lo_all / 1.3 <= t <= hi_all * 1.3]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y)
     ax.set_yticklabels(s["covariate"].to_list())
     ax.set_xlabel("hazard ratio (log scale): above 1 churns sooner, below 1 stays longer")
