@@ -95,6 +95,18 @@ class Count(Condition):
         "product_line") to count its distinct values.
     where : pl.Expr, optional
         Filter on the source table's rows, e.g. ``pl.col("channel") == "phone"``.
+    label : str, optional
+        What is counted, in words, for :meth:`Ladder.describe` and messages (e.g.
+        "promoter answers" for surveys filtered to nps >= 9).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> str(Count("orders", at_least=4, within="365d"))
+    'orders >= 4 within 365d'
+    >>> str(Count("surveys", within="365d", label="promoter answers",
+    ...           where=(pl.col("item") == "nps") & (pl.col("score") >= 9)))
+    'promoter answers >= 1 within 365d'
     """
 
     source: str
@@ -102,6 +114,7 @@ class Count(Condition):
     within: str | None = None
     distinct: str | None = None
     where: pl.Expr | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in _SOURCES:
@@ -129,13 +142,15 @@ class Count(Condition):
         what = self.source if self.distinct is None else (
             f"distinct {self.distinct}s of {self.source}" if self.distinct == "day"
             else f"distinct {self.distinct} values of {self.source}")
-        if self.source == "customers":
+        if self.label:
+            what = self.label
+        if self.source == "customers" and not self.label:
             text = "listed as a customer"
         else:
             text = f"{what} >= {self.at_least}"
         if self.within:
             text += f" within {self.within}"
-        if self.where is not None:
+        if self.where is not None and not self.label:
             text += f" where {self.where}"
         return text
 
@@ -184,6 +199,8 @@ class Not(Condition):
     def __str__(self) -> str:
         c = self.part
         if c.at_least == 1 and c.distinct is None:
+            if c.label:
+                return f"no {c.label}"
             return f"no {c.source}" + (f" where {c.where}" if c.where is not None else "")
         return str(c).replace(">=", "<")
 
