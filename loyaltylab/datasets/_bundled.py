@@ -33,10 +33,26 @@ def data_path(*parts: str) -> Path:
     The folder is looked for next to the package (``<repo>/data``), which is where it is
     in a clone or an editable install.
 
+    Parameters
+    ----------
+    *parts : str
+        Path components below ``data/``, e.g. ``"cdnow", "CDNOW_master.txt"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The existing path.
+
     Raises
     ------
     FileNotFoundError
         When the path does not exist, naming where it was looked for.
+
+    Examples
+    --------
+    >>> from loyaltylab.datasets import data_path
+    >>> data_path("cdnow", "CDNOW_sample.txt").name
+    'CDNOW_sample.txt'
     """
     root = Path(__file__).resolve().parents[2] / "data"
     path = root.joinpath(*parts)
@@ -73,9 +89,24 @@ def _from_jsonable(obj: Any) -> Any:
 
 
 def write_sample(directory: str | Path, **kwargs: Any) -> list[Path]:
-    """Simulate the sample with :data:`SAMPLE_ARGS` (overridable) and write it to
-    ``directory``: one CSV per table (table name as file stem, dates as YYYY-MM-DD),
-    ``truth.json`` and ``truth/customers.csv``. Returns the paths written."""
+    """Simulate the sample and write it as the files of ``data/sample``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder to write to (created if needed).
+    **kwargs
+        Overrides of :data:`SAMPLE_ARGS` (n_customers, years, seed, start).
+
+    Returns
+    -------
+    list of Path
+        The files written: one CSV per canonical table (table name as file stem, dates as
+        ``YYYY-MM-DD``, nulls as empty fields), ``truth/customers.csv`` (the per-customer
+        truth) and ``truth.json`` (every other truth key, ``as_of`` and the generating
+        arguments; datetimes as ``YYYY-MM-DDTHH:MM:SS``). The bytes depend only on the
+        arguments.
+    """
     from loyaltylab.datasets._simulate import simulate_tables
 
     args = {**SAMPLE_ARGS, **kwargs}
@@ -162,9 +193,7 @@ def _read_cdnow_text(path: Path, sample: bool) -> pl.DataFrame:
                         infer_schema=False, quote_char=None)
     if not sample:
         lines = lines.slice(1)          # the master file has a header line
-    parts = lines.select(pl.col("line").str.strip_chars().str.split_by_whitespace()
-                         if hasattr(pl.Expr.str, "split_by_whitespace") else
-                         pl.col("line").str.strip_chars().str.extract_all(r"\S+"))
+    parts = lines.select(pl.col("line").str.extract_all(r"\S+"))
     p = parts.to_series()
     off = 1 if sample else 0
     return pl.DataFrame({

@@ -480,7 +480,6 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
         extra["advocate"] = np.zeros(k, bool)
         blocks.append(extra)
     P = _concat_blocks(blocks)
-    referrer_local = np.concatenate([r_owner, np.full(n - n_base - n_ref, -1)])
     # ---- order people by acquisition: ids C000001... in acquisition order
     order = np.lexsort((np.arange(n), P["acq"]))
     P = _take(P, order)
@@ -488,12 +487,9 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     inv[order] = np.arange(n)
     ref_rows = inv[np.arange(n_base, n_base + n_ref)]       # referred people, new index
     referrer_rows = inv[r_owner]                              # their referrers, new index
-    width = max(6, len(str(n)))
-    cid = _id_series("C", np.arange(n), width, S.CUSTOMER_ID)
-    del referrer_local
+    cid = _id_series("C", np.arange(n), max(6, len(str(n))), S.CUSTOMER_ID)
 
-    tables, truth = _assemble(rng, P, n, D, start_us, cid, width, ref_rows, referrer_rows,
-                              bc_day, leave_day, leavers)
+    tables, truth = _assemble(rng, P, n, D, start_us, cid, ref_rows, referrer_rows)
     truth["baseline_annual_defection"] = BASELINE_ANNUAL_DEFECTION
     truth["business_change"] = {
         "date": bc_date,
@@ -507,10 +503,8 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     return tables, truth, as_of
 
 
-def _assemble(rng, P, n, D, start_us, cid, width, ref_rows, referrer_rows, bc_day,
-              leave_day, leavers):
+def _assemble(rng, P, n, D, start_us, cid, ref_rows, referrer_rows):
     buyer = P["buyer"]
-    online = P["channel"] == WEB
     kind, seg = P["kind"], P["segment"]
     business = (kind >= 1) & (kind <= 4)
     # ---------------- customers
@@ -610,7 +604,7 @@ def _assemble(rng, P, n, D, start_us, cid, width, ref_rows, referrer_rows, bc_da
               S.REFERRALS: referrals, S.SURVEYS: surveys, S.COMPLAINTS: complaints,
               S.SUBSCRIPTIONS: subscriptions, S.ASSIGNMENTS: assignments,
               S.WEB_SESSIONS: web_sessions}
-    truth = _truth(P, n, D, start_us, cid, p_cross, bc_day)
+    truth = _truth(P, n, D, start_us, cid, p_cross)
     return tables, truth
 
 
@@ -814,7 +808,7 @@ def _web(rng, P, n, D, start_us, cid, ow, od):
     ])
 
 
-def _truth(P, n, D, start_us, cid, p_cross, bc_day):
+def _truth(P, n, D, start_us, cid, p_cross):
     buyer = P["buyer"]
     first, defect = P["first"], P["defect"]
     # realised annual defection of first-time buyers observed for a full year
