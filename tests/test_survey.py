@@ -401,6 +401,12 @@ def test_compare_defaults_to_last_two_waves_and_trend():
     assert tr["change"][1] == pytest.approx(200 / 3)
     with pytest.raises(ValueError, match="has no answers"):
         ll.survey.compare_scores(long, groups=("w1", "w9"))
+    # groups from a customer attribute, default order = earliest answer first
+    customers = pl.DataFrame({S.CUSTOMER_ID: long[S.CUSTOMER_ID].to_list(),
+                              S.SEGMENT: ["s" if c.startswith("w1") else "t"
+                                          for c in long[S.CUSTOMER_ID].to_list()]})
+    r = ll.survey.compare_scores(long, between=S.SEGMENT, customers=customers).row(0, named=True)
+    assert (r["group_a"], r["group_b"], r["n_a"], r["n_b"]) == ("s", "t", 3, 6)
 
 
 def test_margin_and_sample_size_hand_computed():

@@ -222,6 +222,13 @@ def plot_retention_by_nps_group(curves: pl.DataFrame, *, ax: Axes | None = None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> curves = ll.survey.retention_by_nps_group(ll.datasets.load_sample(),
+    ...                                           definition="contract")
+    >>> ax = ll.plots.plot_retention_by_nps_group(curves)
     """
     ax = get_ax(ax)
     total = 0

@@ -107,6 +107,14 @@ def answers_with_outcomes(data: CRMData, *, survey: str | Sequence[str] | None =
           "after_churn" (churn outcome: answered after the customer's churn date)
 
         Nothing is dropped: unlinked responses keep a null outcome and their status.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> data = ll.datasets.load_sample()
+    >>> out = ll.survey.answers_with_outcomes(data, outcome="referral", window="365d")
+    >>> sorted(out["status"].unique().to_list())
+    ['linked', 'window_open']
     """
     data = _check_data(data)
     if outcome not in OUTCOMES:
@@ -268,6 +276,15 @@ class BehaviourLink:
         Term -> logit coefficient of ``result_`` (uncorrected).
     n_, n_events_, n_test_ : int
         Responses fitted, positive outcomes among them, held-out responses.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> link = ll.survey.BehaviourLink(outcome="referral", window="365d")
+    >>> link.fit(ll.datasets.load_sample()) is link
+    True
+    >>> link.odds_ratios["ci_low"][0] > 1      # more likely to refer per NPS point
+    True
     """
 
     def __init__(self, *, survey: str | Sequence[str] | None = None,
@@ -534,13 +551,20 @@ def _survival_after_answer(data: CRMData, *, item: str, survey, definition: str,
                            pl.col("event").cast(pl.Int8),
                            _nps_group_expr(pl.col(S.SCORE)))
              .sort(S.CUSTOMER_ID))
-    outside = answers.join(table.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="anti")
+    outside = (answers.join(table.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="anti")
+               .join(t.select(S.CUSTOMER_ID, "start", "end"), on=S.CUSTOMER_ID, how="left"))
     if outside.height:
-        n_cust = outside.get_column(S.CUSTOMER_ID).n_unique()
-        warnings.warn(f"surveys: {n_cust} customers answered {item!r} only outside their "
-                      f"lifetime under the {definition!r} churn rule (before a first order, "
-                      f"or on or after the churn date); they cannot start a survival clock "
-                      f"and are left out", UserWarning, stacklevel=3)
+        per = outside.group_by(S.CUSTOMER_ID).agg(
+            pl.col("start").is_null().any().alias("_never"),
+            (pl.col(S.ANSWERED_AT) >= pl.col("end")).any().alias("_after"))
+        n_never = int(per["_never"].sum())
+        n_after = int((~per["_never"] & per["_after"]).sum())
+        n_before = per.height - n_never - n_after
+        warnings.warn(f"surveys: {per.height} customers answered {item!r} only outside their "
+                      f"lifetime under the {definition!r} churn rule ({n_never} never became "
+                      f"customers, {n_before} answered only before their first order, "
+                      f"{n_after} only on or after their churn date); they cannot start a "
+                      f"survival clock and are left out", UserWarning, stacklevel=3)
     return table
 
 
@@ -598,6 +622,15 @@ def satisfaction_hazard(data: CRMData, *, item: str = "nps", survey=None,
     a good approximation for Cox and logistic models when effects per point are moderate
     (Carroll et al. 2006, Measurement Error in Nonlinear Models, ch. 4). It needs the
     attitude to be stable between the waves used to estimate ``r``.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> data = ll.survey.drop_flagged(ll.datasets.load_sample())
+    >>> rel = ll.survey.retest_reliability(data)
+    >>> h = ll.survey.satisfaction_hazard(data, definition="contract", reliability=rel)
+    >>> h["ci_low"][0] < 0.85 < h["ci_high"][0]    # the planted HR per point
+    True
     """
     from loyaltylab.churn import CoxModel
     data = _check_data(data)
@@ -650,6 +683,14 @@ def retention_by_nps_group(data: CRMData, *, item: str = "nps", survey=None,
     See Also
     --------
     nps_group_outcomes : retention at a horizon and orders per year, one row per group.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> curves = ll.survey.retention_by_nps_group(ll.datasets.load_sample(),
+    ...                                           definition="contract")
+    >>> curves["group"].unique(maintain_order=True).to_list()
+    ['detractor', 'passive', 'promoter']
     """
     from loyaltylab.churn import retention_curves
     data = _check_data(data)
@@ -685,6 +726,13 @@ def nps_group_outcomes(data: CRMData, *, item: str = "nps", survey=None,
         - orders_per_year: orders after the answer per year of observed lifetime after it
           (with the inactivity rule a churner's lifetime includes the inactive window, so
           compare groups rather than read the level)
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> out = ll.survey.nps_group_outcomes(ll.datasets.load_sample(), definition="contract")
+    >>> out["nps_group"].to_list()
+    ['detractor', 'passive', 'promoter']
     """
     from loyaltylab.churn import retention_curves
     data = _check_data(data)
@@ -750,6 +798,15 @@ def satisfaction_trap(data: CRMData, *, item: str = "csat", satisfied_from: floa
         - defected: of whom churned within the horizon after their first answer
         - defected_pct: percent
         - ci_low, ci_high: Wilson interval in percent
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> trap = ll.survey.satisfaction_trap(ll.datasets.load_sample(), definition="contract")
+    >>> trap["group"].to_list()
+    ['satisfied', 'not satisfied', 'all']
+    >>> trap["defected"][0] > 0     # satisfied customers who still left
+    True
     """
     data = _check_data(data)
     td = parse_window(horizon, name="horizon")
@@ -912,6 +969,13 @@ def loyalty_profit(data: CRMData, *, item: str = "nps", survey=None, window: Any
         - spearman_r: Spearman correlation of the answer with profit over all customers
           (same on every row)
         - spearman_p: its p-value
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> profit = ll.survey.loyalty_profit(ll.datasets.load_sample(), window="365d")
+    >>> profit["nps_group"].to_list()
+    ['detractor', 'passive', 'promoter', 'all']
     """
     data = _check_data(data)
     td = parse_window(window)

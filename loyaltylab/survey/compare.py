@@ -10,6 +10,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab import _stats
+from loyaltylab._util import attach_by
 from loyaltylab.data import schema as S
 from loyaltylab.survey import _input as I
 from loyaltylab.survey.scores import csat, nps
@@ -25,8 +26,11 @@ def _check_metric(metric: str) -> str:
     return metric
 
 
-def _wave_order(responses: Any, between: str, item: str | None) -> list:
-    frame, _ = I.responses_and_customers(responses)
+def _wave_order(responses: Any, between: str, item: str | None, customers: Any = None
+                ) -> list:
+    frame, cust = I.responses_and_customers(responses, customers)
+    if between not in frame.columns and cust is not None and between in cust.columns:
+        frame = attach_by(frame, cust, [between])
     if between not in frame.columns:
         raise ValueError(f"between: column {between!r} not found; columns are "
                          f"{frame.columns}")
@@ -108,7 +112,7 @@ def compare_scores(responses: Any, *, metric: str = "nps", between: str = S.SURV
                          "and their se columns instead")
     item = item if item is not None else metric
     if groups is None:
-        order = _wave_order(responses, between, item)
+        order = _wave_order(responses, between, item, customers)
         if len(order) < 2:
             raise ValueError(f"between={between!r}: found {len(order)} group(s) "
                              f"({order}); need two to compare")
@@ -213,7 +217,7 @@ def score_trend(responses: Any, *, metric: str = "nps", wave: str = S.SURVEY,
     """
     metric = _check_metric(metric)
     item = item if item is not None else metric
-    order = _wave_order(responses, wave, item)
+    order = _wave_order(responses, wave, item, customers)
     scorer = nps if metric == "nps" else csat
     res = scorer(responses, item=item, by=wave, confidence=confidence, customers=customers,
                  **options)
