@@ -227,6 +227,8 @@ def _block(rng: np.random.Generator, acq: np.ndarray, channel: np.ndarray, D: in
     b["defect"] = defect = np.where(dead, f0 + tdef, np.nan)   # continuous day
     end = np.where(dead, defect, float(D))                        # end of active life
     b["end"] = np.where(buyer, end, np.nan)
+    # stage at the change only for customers still active on that day
+    b["stage"] = np.where(at_change & (end > bc_day), b["stage"], -1).astype(np.int8)
     # complaints, manager departures only observed while the customer is active
     b["c_day"] = np.where(b["c_day"] < end, b["c_day"], np.nan)
     b["c_res"] = np.where(np.isfinite(b["c_day"]) & (b["c_res"] < D), b["c_res"], np.nan)
@@ -364,7 +366,8 @@ def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
     - ``baseline_annual_defection``: 1 - exp(-365 h0) = 0.17 for the reference customer
       after early life.
     - ``annual_defection``: realised share of buyers whose first order is at least 365
-      days before ``as_of`` who defected within 365 days of it (between 0.20 and 0.40).
+      days before ``as_of`` who defected within 365 days of it (between 0.20 and 0.40;
+      NaN when ``years=1`` leaves no buyer a full year of observation).
     - ``referral_odds_ratio_satisfaction``: odds ratio (1.6) per satisfaction point of a
       buyer being an advocate (``truth["customers"]["is_advocate"]``); advocates refer new
       customers at one per 240 active days on average (observed referrals are thinned so
@@ -390,9 +393,9 @@ def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
       defected_at (true defection, null if alive at ``as_of`` or never bought),
       defection_day (days from first order to defection), complaint_at,
       complaint_fast, complaint_effect_from, first_manager, manager_left_at (when the
-      manager left while the customer was active), stage_at_change (stage at the business
-      change, null if not a buyer then), log_hazard_static (x'beta of the static
-      covariates).
+      manager left while the customer was active), stage_at_change (stage at the
+      business change, null unless an active buyer on that day), log_hazard_static
+      (x'beta of the static covariates).
 
     Survey waves are quarterly (``relationship_YYYYqN``, 10 % of active buyers answer):
     ``nps`` = latent satisfaction + N(0, 1.2) rounded to 0-10, ``csat`` 1-5, ``ces`` 1-7
@@ -814,7 +817,7 @@ def _truth(P, n, D, start_us, cid, p_cross):
     # realised annual defection of first-time buyers observed for a full year
     obs = buyer & (first <= D - 365)
     lost = obs & np.isfinite(defect) & (defect - first < 365)
-    annual = float(lost.sum() / max(obs.sum(), 1))
+    annual = float(lost.sum() / obs.sum()) if obs.any() else float("nan")
     status = np.where(P["suspect"], 0, np.where(buyer, 2, 1))
     stage = P["stage"]
     mgr_names = [f"AM{m + 1:02d}" for m in range(N_MANAGERS)]
