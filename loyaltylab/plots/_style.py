@@ -12,10 +12,14 @@ from matplotlib.axes import Axes
 __all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "use_style", "style_context", "get_ax",
            "color_cycle", "add_footnote"]
 
-# Okabe & Ito (2008) colour-blind-safe palette, ordered so that neighbours also differ in
-# lightness (readable when printed in greyscale).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
-           "#000000"]
+# Okabe & Ito (2008) colour-blind-safe palette. Order chosen for greyscale printing: the
+# first four (blue, orange, green, black) differ pairwise by more than 11 CIE L* and every
+# pair of neighbours in the cycle by more than 12, so charts with up to four series, and
+# any two adjacent colours, stay apart in black and white (tests/test_report_style.py
+# checks this and the colour-vision-deficiency simulations). Beyond four series, add
+# markers or direct labels.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#000000", "#56B4E9", "#D55E00", "#F0E442",
+           "#CC79A7"]
 SEQUENTIAL = "viridis"
 """Perceptually uniform, colour-blind safe and monotone in lightness."""
 DIVERGING = "PuOr"
