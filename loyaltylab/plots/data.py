@@ -32,12 +32,17 @@ def plot_activity(activity: pl.DataFrame, *, ax: Axes | None = None,
                          f"choose from {activity.columns[1:]}")
     ax = get_ax(ax)
     x = activity["period_start"].to_list()
-    ax.bar(x, activity[metric].to_list(), width=20, color=PALETTE[0])
+    gaps = [(b - a).days for a, b in zip(x, x[1:])]
+    step = min(gaps) if gaps else 30
+    period = next(name for limit, name in ((1, "day"), (7, "week"), (31, "month"),
+                                           (92, "quarter"), (10**9, "year")) if step <= limit)
+    ax.bar(x, activity[metric].to_list(), width=0.8 * step, align="edge",
+           color=PALETTE[0])
     label = metric.replace("_", " ")
     ax.set_ylabel(label)
     if title is None:
         span = f", {x[0]:%b %Y} to {x[-1]:%b %Y}" if x else ""
-        title = f"{label.capitalize()} per period{span}"
+        title = f"{label.capitalize()} per {period}{span}"
     ax.set_title(title)
     return ax
 
