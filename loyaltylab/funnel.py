@@ -14,9 +14,9 @@ flag: a lapsed customer keeps the highest stage reached.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import polars as pl
@@ -392,7 +392,8 @@ class Ladder:
         for st in self.stages:
             if st.name == name:
                 return st
-        raise KeyError(f"ladder {self.name!r} has no stage {name!r}; stages: {self.names}")
+        raise ValueError(f"ladder {self.name!r} has no stage {name!r}; stages: "
+                         f"{self.names}")
 
     def rank(self, name: str) -> int:
         """0-based rank of stage ``name``."""
@@ -591,10 +592,8 @@ def _unique_atoms(ladder: Ladder) -> list[Count]:
     atoms: list[Count] = []
     for st in ladder.stages:
         for c in _atoms(st.rule):
-            key = (c.family, )
             if not any(a.family == c.family for a in atoms):
                 atoms.append(c)
-            del key
     return atoms
 
 
@@ -686,7 +685,6 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
     tl = _timeline(data, ladder, as_of, atoms)
     names = ladder.names
     ok: dict[str, pl.Expr] = {}
-    flags = []
     for st in ladder.stages:
         cond = _compile(st.rule, atoms)
         if st.requires is not None:
@@ -695,7 +693,6 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
         ok[st.name] = cond
         if any(s.requires == st.name for s in ladder.stages):
             tl = tl.with_columns((_within(cond.cast(pl.Int64)) > 0).alias(f"_by_{st.name}"))
-        flags.append(st.name)
     per = tl.group_by(_PID).agg(pl.col(_T).min().alias("_first_seen"),
                                 *[pl.col(_T).filter(ok[n]).min().alias(f"_r_{n}")
                                   for n in names])

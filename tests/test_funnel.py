@@ -434,3 +434,33 @@ def test_stage_mix_adds_up(sample):
     assert int(last.filter(pl.col("state") == "lapsed")["n"].item()) == int(st["lapsed"].sum())
     per = mix.group_by("date").agg(pl.col("share").sum())
     assert per["share"].to_list() == pytest.approx([1.0] * per.height)
+
+
+def test_time_to_stage_kaplan_meier_by_hand(offline):
+    # prospects: c14 contacted 20 days back and c2 30 days back (no order: censored at
+    # 20 and 30 days); c3 contacted 150 days back, first order 100 days back (50 days).
+    # KM: censorings at 20 and 30 leave one at risk at 50, who arrives: S(50) = 0, so the
+    # median is 50 days and everyone arrives within a year.
+    t = F.time_to_stage(offline, origin="prospect")
+    r = t.filter(pl.col("stage") == "first_time_customer").row(0, named=True)
+    assert (r["n"], r["arrived"]) == (3, 1)
+    assert r["median_days"] == pytest.approx(50.0)
+    assert r["share_within"] == pytest.approx(1.0)
+    curves = F.time_to_stage_curves(offline, origin="prospect")
+    ftc = curves.filter(pl.col("stage") == "first_time_customer")
+    assert ftc.filter(pl.col("days") == 30)["share_arrived"].item() == pytest.approx(0.0)
+    assert ftc.filter(pl.col("days") == 50)["share_arrived"].item() == pytest.approx(1.0)
+
+
+def test_time_to_stage_origin_must_be_below_the_top(offline):
+    with pytest.raises(ValueError, match="origin='advocate' is the top stage"):
+        F.time_to_stage(offline, origin="advocate")
+    with pytest.raises(ValueError, match="no stage 'buyer'; stages: \\['suspect'"):
+        F.time_to_stage(offline, origin="buyer")
+
+
+def test_transition_dates_must_be_ordered(offline):
+    with pytest.raises(ValueError, match="must be before end"):
+        F.transition_matrix(offline, start=AS_OF, end=day(10))
+    with pytest.raises(ValueError, match="before all data"):
+        F.transition_matrix(offline, start="2000-01-01", end=AS_OF)

@@ -6,7 +6,6 @@ Each function draws a result frame and computes no statistics.
 
 from __future__ import annotations
 
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
