@@ -834,11 +834,16 @@ def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
 
     Notes
     -----
-    A stage is reached on the first date its rule holds on the events up to that date; a
-    stage with ``requires`` is searched only from the date the required stage was reached.
-    A stage first reached only after a higher stage had been reached counts as skipped. The
-    rules are written as polars lazy queries: trailing windows with ``rolling``, counts
-    since the start with cumulative sums over each person's sorted timeline.
+    A stage is reached on the first date its rule holds on the events up to that date
+    (trailing windows are measured back from that date); a stage with ``requires`` is
+    searched only from the date the required stage was reached. A stage first reached
+    only after a higher stage had been reached counts as skipped. The stage is the highest
+    rung reached: a client whose ordering later slows stays a client, and the ``lapsed``
+    flag, :func:`transition_matrix` and :func:`business_change_effect` show who fell away.
+
+    The rules run as one polars lazy query: every counted quantity becomes a series of
+    step changes (+1 when an event enters the count, -1 when it leaves a trailing window),
+    summed per person along time, so no rolling windows or per-person loops are needed.
 
     Examples
     --------
