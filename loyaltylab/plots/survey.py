@@ -47,7 +47,8 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
     >>> res = ll.survey.nps(pl.DataFrame({"score": [10.0, 9, 8, 3, 6, 10]}))
     >>> ax = ll.plots.plot_nps(res)
     """
-    ax = get_ax(ax, figsize=(8, 1.2 + 0.6 * result.height))
+    created = ax is None
+    ax = get_ax(ax, figsize=(8, 1.6 + 0.55 * result.height))
     labels = _labels(result, _NPS_COLS | {"score", "wave_index", "started_at", "change",
                                           "change_p_value"})
     y = np.arange(result.height)
@@ -71,6 +72,8 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8)
     total = int(result["n"].sum())
     ax.set_title(title or f"Net Promoter Score, {total:,} answers", pad=24)
+    if created:
+        ax.figure.tight_layout()          # keep the axis label above the footnote
     if footnote:
         add_footnote(ax, "NPS = % promoters (9-10) - % detractors (0-6); brackets: 95 % "
                          "interval (adjusted-Wald unless stated).")
