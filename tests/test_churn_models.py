@@ -226,3 +226,59 @@ def test_early_life_hazard_recovers_piecewise_rates():
     shifted = churn.early_life_hazard(tab.with_columns(pl.col("duration") + 180), by=None,
                                       shift="180d").row(0, named=True)
     assert shifted["hazard_ratio"] == pytest.approx(r["hazard_ratio"])
+
+
+# ------------------------------------------------------------------ more bad input
+def test_time_split_needs_the_horizon_inside_the_data():
+    from datetime import datetime
+
+    from loyaltylab.data.crmdata import CRMData
+
+    ts = pl.Datetime("us")
+    data = CRMData(
+        customers=pl.DataFrame({"customer_id": ["A"], "acquired_at": [datetime(2024, 1, 1)]},
+                               schema_overrides={"acquired_at": ts}),
+        orders=pl.DataFrame({"order_id": ["1"], "customer_id": ["A"],
+                             "ordered_at": [datetime(2024, 1, 1)], "amount": [1.0]},
+                            schema_overrides={"ordered_at": ts}))
+    with pytest.raises(ValueError, match=r"cutoff: 2024-11-01 \+ horizon 90 days runs past "
+                                         r"the end of the data \(2024-12-31\).*on or before "
+                                         r"2024-10-02"):
+        churn.time_split_validation(data, cutoff="2024-11-01", horizon="90d",
+                                    as_of="2024-12-31")
+
+
+def test_time_varying_cox_rejects_bad_episodes_and_skips_zero_length_ones():
+    ep = pl.DataFrame({"customer_id": ["a", "b"], "start": [0.0, 5.0], "stop": [3.0, 2.0],
+                       "event": [1, 0], "manager_left": [0, 1]})
+    with pytest.raises(ValueError, match=r"episodes: 1 rows end before they start"):
+        churn.TimeVaryingCox(covariates=["manager_left"]).fit(ep)
+    with pytest.raises(ValueError, match=r"episodes: missing column 'stop'"):
+        churn.TimeVaryingCox().fit(ep.drop("stop"))
+
+
+def test_effect_sentence_for_a_protective_covariate():
+    rng = np.random.default_rng(8)
+    n = 400
+    x = rng.integers(0, 2, n)
+    t = rng.exponential(np.where(x == 1, 200.0, 100.0))
+    ep = pl.DataFrame({"customer_id": [str(i) for i in range(n)], "start": 0.0,
+                       "stop": np.minimum(t, 300.0), "event": (t < 300).astype(int), "x": x})
+    tv = churn.TimeVaryingCox(covariates=["x"]).fit(ep)
+    hr = tv.summary["hazard_ratio"][0]
+    assert tv.effect("x") .startswith(f"After x switches on, the churn hazard is {hr:.2f} "
+                                      f"times as high, {1 - hr:.0%} lower (95 % CI")
+    with pytest.raises(ValueError, match="covariate 'y' is not in the model"):
+        tv.effect("y")
+
+
+def test_at_risk_list_reports_customers_left_out_for_missing_covariates(rossi):
+    t = (rossi.rename({"week": "duration", "arrest": "event"}).with_row_index("customer_id")
+         .with_columns(pl.col("customer_id").cast(pl.String),
+                       pl.when(pl.col("age") < 19).then(None).otherwise(pl.col("prio"))
+                       .alias("prio")))
+    cox = churn.CoxModel(covariates=["fin", "prio"]).fit(t)
+    calls = churn.at_risk_list(t, cox, horizon=10)
+    active = t.filter(pl.col("event") == 0)
+    assert calls.n_left_out == active["prio"].null_count()
+    assert calls.height == active.height - calls.n_left_out

@@ -193,6 +193,7 @@ class CoxModel:
         with lifelines_guard(design.columns):
             cph.fit(pdf, duration_col=self.duration_col, event_col=self.event_col)
         check_fitted_params(cph.params_, cph.standard_errors_, design)
+        self._x_mean = X.mean().row(0, named=True)
         self.lifelines_ = cph
         self.design_ = design
         self.covariates_ = covs
@@ -374,7 +375,7 @@ class CoxModel:
         table = as_polars(table, name="table")
         X = self.design_.transform(table)
         beta = np.array([self.params_[c] for c in X.columns])
-        mean = np.asarray(self.lifelines_._norm_mean.reindex(X.columns), dtype=float)
+        mean = np.array([self._x_mean[c] for c in X.columns], dtype=float)
         contrib = (X.to_numpy() - mean) * beta
         names = np.array(X.columns)
         out = []
@@ -521,7 +522,7 @@ class TimeVaryingCox:
                              f"{self.summary['covariate'].to_list()}")
         hr, lo, hi = (float(row[c][0]) for c in ("hazard_ratio", "hr_ci_low", "hr_ci_high"))
         pct = int(round(self.confidence * 100))
-        word = "as high" if hr >= 1 else "as high (lower)"
+        word = "as high" if hr >= 1 else f"as high, {1 - hr:.0%} lower"
         return (f"After {covariate} switches on, the churn hazard is {hr:.2f} times "
                 f"{word} ({pct} % CI {lo:.2f} to {hi:.2f}).")
 

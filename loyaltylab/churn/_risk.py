@@ -68,6 +68,20 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
     P(churn in (d, d+h] | T > d) = 1 - S(d+h | x)/S(d | x) with S from the Cox model
     (lifelines' ``conditional_after``). Active customers with a missing covariate are left
     out; their count is in the frame's ``n_left_out`` attribute.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from lifelines.datasets import load_rossi
+    >>> from loyaltylab.churn import CoxModel, at_risk_list
+    >>> t = pl.from_pandas(load_rossi()).rename({"week": "duration", "arrest": "event"})
+    >>> t = t.with_row_index("customer_id").with_columns(pl.col("customer_id").cast(pl.String))
+    >>> cox = CoxModel(covariates=["fin", "age", "prio"]).fit(t)
+    >>> calls = at_risk_list(t, cox, horizon=10, top=3)
+    >>> calls.columns
+    ['rank', 'customer_id', 'tenure_days', 'p_churn', 'expected_remaining_days', 'risk_score', 'drivers']
+    >>> calls["p_churn"].is_sorted(descending=True)
+    True
     """
     table = _check_table(table, duration_col=model.duration_col, event_col=model.event_col)
     h = _days(horizon, "horizon")
