@@ -664,3 +664,31 @@ def test_repeat_buyers_in_cdnow_sample_match_fader_hardie():
     cdnow = ll.datasets.load_cdnow(sample=True)
     r = M.repeat_purchase_rate(cdnow, as_of="1997-09-30")
     assert r.select("numerator", "denominator").row(0) == (946, 2357)
+
+
+def test_hashed_ids_give_the_same_aggregates(data):
+    # the scorecard swaps ids for 64-bit hashes for speed; aggregates must not change
+    from loyaltylab.metrics._base import hashed_ids
+    h = hashed_ids(data)
+    assert h.orders.schema[S.CUSTOMER_ID] == pl.UInt64
+    assert h.referrals.schema[S.REFERRER_ID] == pl.UInt64
+    for fn in (M.repeat_purchase_rate, M.contact_conversion, M.referral_rate,
+               M.retention_by_resolution, M.cross_line_share):
+        assert fn(h).equals(fn(data)), fn.__name__
+    assert data.orders.schema[S.CUSTOMER_ID] == pl.String  # the input is unchanged
+
+
+def test_contact_frequency_and_conversion_by_period(data):
+    # 2024 as a calendar year: 6 contacts of the 7 (c5's 12-20 e-mail too), exposure
+    # c1-c4 366 days, c6 275, c5 184 -> the same 1923 days as the 366d window
+    r = M.contact_frequency(data, period="year")
+    y24 = r.filter(pl.col("window_start") == _dt(2024, 1, 1))
+    assert int(y24["contacts"].sum()) == 7
+    assert y24["customer_months"][0] == pytest.approx(1923 / 30.4375)
+    # 2023: four customers on the books all year, no contacts
+    y23 = r.filter(pl.col("window_start") == _dt(2023, 1, 1))
+    assert y23.height == 0 or int(y23["contacts"].sum()) == 0
+    c = M.contact_conversion(data, by=None, period="quarter")
+    # 2024Q1: c4 02-20 (yes), c1 03-01 (no) -> 1/2
+    q1 = _row(c, period_start=_dt(2024, 1, 1))
+    assert (q1["numerator"], q1["denominator"]) == (1, 2)

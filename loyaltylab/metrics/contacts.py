@@ -29,7 +29,7 @@ def _contacts(data: CRMData, fn: str, purpose: str, cut) -> pl.LazyFrame:
 
 
 def contact_frequency(data: CRMData, *, by: str | Sequence[str] | None = None,
-                      window: Any = "365d", as_of: Any = None,
+                      window: Any = "365d", period: str | None = None, as_of: Any = None,
                       confidence: float = 0.95) -> pl.DataFrame:
     """Contacts per customer per month, by channel and direction.
 
@@ -40,15 +40,20 @@ def contact_frequency(data: CRMData, *, by: str | Sequence[str] | None = None,
     by : str or list of str, optional
         Customer attributes to split by (channel and direction are always split).
     window : str
-        Measurement window ending at ``as_of`` (default the last 365 days).
+        Measurement window ending at ``as_of`` (default the last 365 days); ignored when
+        ``period`` is given.
+    period : {"month", "quarter", "year"}, optional
+        One row set per calendar period instead of one window (the last period is cut
+        at ``as_of``).
     as_of : optional
     confidence : float
 
     Returns
     -------
     pl.DataFrame
-        One row per ``by`` group, channel and direction:
+        One row per (period,) ``by`` group, channel and direction:
 
+        - window_start, window_end: the window or calendar period measured
         - the ``by`` columns, channel, direction ("unknown" when not recorded)
         - contacts: contacts in the window
         - customers_contacted: distinct customers with such a contact
@@ -56,12 +61,13 @@ def contact_frequency(data: CRMData, *, by: str | Sequence[str] | None = None,
           window (from max(acquired_at, window start) to the window end), summed
         - value: contacts / customer_months
         - ci_low, ci_high: exact (Garwood) Poisson interval for the rate
-        - window_start, window_end, definition
+        - definition
 
     Notes
     -----
     Exposure-based frequency: a customer acquired half-way through the window counts for
-    half of it. Months are 30.4375 days.
+    half of it. Months are 30.4375 days. A ``window`` is (as_of - window, as_of]; calendar
+    periods are [start, end).
 
     Examples
     --------
@@ -90,35 +96,59 @@ def contact_frequency(data: CRMData, *, by: str | Sequence[str] | None = None,
     """
     cut = B.resolve(data, as_of)
     lf = _contacts(data, "contact_frequency", "contact frequency", cut)
-    start, end = B.window_bounds(cut, window)
     keys = B.norm_by(by)
-    exposure = (data.customers.lazy()
-                .filter(pl.col(S.ACQUIRED_AT) <= end)
+    if period is None:
+        start, end = B.window_bounds(cut, window)
+        windows = pl.LazyFrame({"window_start": [start], "window_end": [end]},
+                               schema={"window_start": pl.Datetime("us"),
+                                       "window_end": pl.Datetime("us")})
+        lf = lf.filter(pl.col(S.CONTACTED_AT) > start).with_columns(
+            pl.lit(start, dtype=pl.Datetime("us")).alias("window_start"))
+    else:
+        lo = data.contacts.get_column(S.CONTACTED_AT).min()
+        if lo is None:
+            lo = cut
+        every = B.period_every(period)
+        starts = pl.datetime_range(pl.Series([lo]).dt.truncate(every)[0], cut, every,
+                                   eager=True)
+        windows = (pl.LazyFrame({"window_start": starts})
+                   .with_columns(pl.min_horizontal(
+                       B.period_end_expr("window_start", period), pl.lit(cut))
+                       .alias("window_end"))
+                   .filter(pl.col("window_end") > pl.col("window_start")))
+        # calendar periods are [start, end), like every other period metric
+        lf = lf.with_columns(pl.col(S.CONTACTED_AT).dt.truncate(every).alias("window_start"))
+    wkeys = ["window_start", *keys]
+    exposure = (data.customers.lazy().filter(pl.col(S.ACQUIRED_AT) <= cut)
+                .join(windows, how="cross")
+                .filter(pl.col(S.ACQUIRED_AT) < pl.col("window_end"))
                 .with_columns(B.days_between(
-                    pl.max_horizontal(pl.col(S.ACQUIRED_AT), pl.lit(start)),
-                    pl.lit(end)).alias("_days")))
-    exposure = B.group_agg(exposure, keys, [(pl.col("_days").sum() / B.DAYS_PER_MONTH)
-                                            .alias("customer_months")])
-    cnt = (B.attach(lf.filter(pl.col(S.CONTACTED_AT) > start), data.customers, keys)
-           .group_by([*keys, S.CHANNEL, S.DIRECTION])
+                    pl.max_horizontal(pl.col(S.ACQUIRED_AT), pl.col("window_start")),
+                    pl.col("window_end")).alias("_days"))
+                .group_by(wkeys)
+                .agg((pl.col("_days").sum() / B.DAYS_PER_MONTH).alias("customer_months")))
+    cnt = (B.attach(lf, data.customers, keys)
+           .group_by([*wkeys, S.CHANNEL, S.DIRECTION])
            .agg(pl.len().cast(pl.Int64).alias("contacts"),
                 pl.col(S.CUSTOMER_ID).n_unique().cast(pl.Int64).alias("customers_contacted")))
     combos = lf.select(S.CHANNEL, S.DIRECTION).unique()
     groups = B.by_groups(data.customers, keys)
-    grid = combos.join(groups, how="cross") if groups is not None else combos
-    res = (grid.join(cnt, on=[*keys, S.CHANNEL, S.DIRECTION], how="left", nulls_equal=True)
+    grid = windows.join(combos, how="cross")
+    if groups is not None:
+        grid = grid.join(groups, how="cross")
+    res = (grid.join(cnt, on=[*wkeys, S.CHANNEL, S.DIRECTION], how="left", nulls_equal=True)
            .with_columns(pl.col("contacts").fill_null(0),
-                         pl.col("customers_contacted").fill_null(0)))
-    res = (res.join(exposure, on=keys, how="left", nulls_equal=True) if keys
-           else res.join(exposure, how="cross"))
+                         pl.col("customers_contacted").fill_null(0))
+           .join(exposure, on=wkeys, how="left", nulls_equal=True)
+           .with_columns(pl.col("customer_months").fill_null(0.0)))
     out = res.collect()
     out = B.poisson_ci(out, "contacts", "customer_months", confidence=confidence)
-    out = out.with_columns(pl.lit(start).alias("window_start"), pl.lit(end).alias("window_end"),
-                           pl.lit("contacts / customer-months on the books in the window")
+    out = out.with_columns(pl.lit("contacts / customer-months on the books in the window")
                            .alias("definition"))
-    return out.select(*keys, S.CHANNEL, S.DIRECTION, "contacts", "customers_contacted",
-                      "customer_months", "value", "ci_low", "ci_high", "window_start",
-                      "window_end", "definition").sort([*keys, S.CHANNEL, S.DIRECTION])
+    return out.select("window_start", "window_end", *keys, S.CHANNEL, S.DIRECTION,
+                      "contacts", "customers_contacted", "customer_months", "value", "ci_low",
+                      "ci_high", "definition").sort(["window_start", *keys, S.CHANNEL,
+                                                     S.DIRECTION])
 
 
 def contacts_over_time(data: CRMData, *, period: str = "month",
@@ -275,7 +305,8 @@ def _next_event(left: pl.LazyFrame, right: pl.LazyFrame, *, left_on: str, right_
 def contact_conversion(data: CRMData, *, window: Any = "30d",
                        by: str | Sequence[str] | None = (S.CHANNEL,),
                        direction: str | None = None, lookback: Any = None,
-                       as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
+                       period: str | None = None, as_of: Any = None,
+                       confidence: float = 0.95) -> pl.DataFrame:
     """Share of contacts followed by an order from the same customer within ``window``.
 
     Parameters
@@ -291,11 +322,14 @@ def contact_conversion(data: CRMData, *, window: Any = "30d",
         Only contacts in this direction.
     lookback : str, optional
         Only contacts made in this window before ``as_of - window``.
+    period : {"month", "quarter", "year"}, optional
+        Split by the calendar period of the contact (adds ``period_start``).
     as_of, confidence : see other metrics
 
     Returns
     -------
     pl.DataFrame
+        - period_start (only with ``period``): calendar period of the contact
         - the ``by`` columns
         - numerator: contacts followed by an order of the same customer at or after the
           contact and no later than ``window`` after it
@@ -353,6 +387,9 @@ def contact_conversion(data: CRMData, *, window: Any = "30d",
     lf = B.attach(lf.select(S.CUSTOMER_ID, S.CONTACTED_AT,
                             *[k for k in keys if k in data.contacts.columns
                               or k == S.DIRECTION]), data.customers, keys)
+    if period is not None:
+        lf = lf.with_columns(B.periodize(S.CONTACTED_AT, period).alias("period_start"))
+        keys = ["period_start", *keys]
     orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
     nxt = _next_event(lf, orders, left_on=S.CONTACTED_AT, right_on=S.ORDERED_AT,
                       name="_next", strict=False)

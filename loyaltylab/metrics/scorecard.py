@@ -209,11 +209,12 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
             "cross_line_share(as_of=period end)")
     plen = {"month": "30.4375d", "quarter": "91.3125d", "year": "365.25d"}.get(period)
     if data.contacts is not None:
+        cf = contact_frequency(data, period=period, as_of=e1, confidence=confidence)
         vals = []
-        for s, e in ((p0, e0), (p1, e1)):
-            cf = contact_frequency(data, window=e - s, as_of=e, confidence=confidence)
-            k = int(cf["contacts"].sum())
-            expo = float(cf["customer_months"][0]) if cf.height else 0.0
+        for s in (p0, p1):
+            rows_p = cf.filter(pl.col("window_start") == s)
+            k = int(rows_p["contacts"].sum())
+            expo = float(rows_p["customer_months"][0]) if rows_p.height else 0.0
             val = k / expo if expo > 0 else None
             se = math.sqrt(k) / expo if expo > 0 else None
             lo, hi = (None, None)
@@ -223,11 +224,13 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
                 hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / expo
             vals.append({"value": val, "lo": lo, "hi": hi, "se": se, "n": k, "kind": "rate"})
         add("Contacts per customer-month", "per customer-month", vals[0], vals[1],
-            "contact_frequency(window=period) summed over channels")
-        conv = [contact_conversion(data, by=None, lookback=plen, as_of=e,
-                                   confidence=confidence).row(0, named=True) for e in (e0, e1)]
-        add("Contact-to-sale conversion (30d)", "share", _prop(conv[0]), _prop(conv[1]),
-            "contact_conversion(window='30d', by=None, lookback=period)")
+            f"contact_frequency(period={period!r}) summed over channels")
+        conv = contact_conversion(data, by=None, period=period, as_of=cut,
+                                  confidence=confidence)
+        add("Contact-to-sale conversion (30d)", "share", _prop(_pick(conv, p0)),
+            _prop(_pick(conv, p1)),
+            f"contact_conversion(window='30d', by=None, period={period!r}): contacts of the "
+            f"period whose 30 days had passed by as_of")
     if data.referrals is not None:
         rr = [referral_rate(data, window=plen, as_of=e, confidence=confidence).row(0, named=True)
               for e in (e0, e1)]
