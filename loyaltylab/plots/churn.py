@@ -57,6 +57,18 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from loyaltylab.churn import KaplanMeier
+    >>> from loyaltylab.plots import plot_retention
+    >>> t = pl.DataFrame({"duration": [30.0, 90, 200, 400], "event": [1, 0, 1, 0],
+    ...                   "segment": ["a", "a", "b", "b"]})
+    >>> ax = plot_retention(KaplanMeier().fit(t, by="segment"), unit="days",
+    ...                     at_risk_every=100)
+    >>> ax.get_title()
+    'Retention by group, 4 customers (Kaplan-Meier, 95 % bands)'
     """
     if hasattr(curves, "curves_"):
         km = curves
@@ -125,6 +137,15 @@ def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from loyaltylab.plots import plot_hazard_ratios
+    >>> s = pl.DataFrame({"covariate": ["manager_left"], "hazard_ratio": [2.1],
+    ...                   "hr_ci_low": [1.7], "hr_ci_high": [2.7]})
+    >>> plot_hazard_ratios(s, truth={"manager_left": 2.0}).get_xscale()
+    'log'
     """
     _need(summary, ["covariate", "hazard_ratio", "hr_ci_low", "hr_ci_high"], "summary")
     ax = get_ax(ax, figsize=(8, max(2.5, 0.45 * summary.height + 1)))
