@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import timedelta
 from typing import Any, Sequence
 
 import numpy as np
