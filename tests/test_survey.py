@@ -235,6 +235,31 @@ def test_csat_reference_74_of_107():
     assert r["mean_ci_high"] - r["mean"] == pytest.approx(half)
 
 
+def test_csat_post_stratified_hand_computed():
+    # A: 8 of 10 satisfied, B: 2 of 10; population 25 % A / 75 % B
+    #   p = .25*.8 + .75*.2 = .35; var = .0625*.16/10 + .5625*.16/10 = .0010 + .0090 = .01
+    #   Kish effective n = .35*.65/.01 = 22.75 -> Wilson(.35 * 22.75, 22.75)
+    answers = pl.DataFrame({"score": [5.0] * 8 + [1.0] * 2 + [4.0] * 2 + [2.0] * 8,
+                            "segment": ["A"] * 10 + ["B"] * 10})
+    r = ll.survey.csat(answers, weights={"segment": {"A": 1, "B": 3}}).row(0, named=True)
+    assert r["csat"] == pytest.approx(35.0)
+    assert r["se"] == pytest.approx(10.0)
+    lo, hi = ll._stats.wilson_interval(0.35 * 22.75, 22.75)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((100 * lo, 100 * hi))
+    assert r["satisfied"] == 10 and r["n"] == 20         # counts stay raw
+
+
+def test_to_wide_reports_long_table_rows():
+    rows = [("a", "w1", "q1", "4"), ("a", "w1", "q2", "7"), ("b", "w1", "q1", "agree")]
+    long = pl.DataFrame({S.CUSTOMER_ID: [r[0] for r in rows], S.SURVEY: [r[1] for r in rows],
+                         S.ITEM: [r[2] for r in rows], S.SCORE: [r[3] for r in rows]})
+    wide = ll.survey.to_wide(long, mapping=ll.survey.AGREE_5)
+    assert wide.select(S.CUSTOMER_ID, "q1", "q2").rows() == [("a", 4.0, 7.0), ("b", 4.0, None)]
+    with pytest.raises(ValueError, match=r"survey 'w1', item 'q2': 1 answers lie outside the "
+                                         r"1-5 scale \(rows 1; values 7.0\)"):
+        ll.survey.to_wide(long, mapping=ll.survey.AGREE_5, scale=(1, 5))
+
+
 def test_csat_configurable_scale_and_top_box():
     answers = pl.DataFrame({"score": [7.0, 6, 5, 4, 1, 7, 2]})
     r = ll.survey.csat(answers, scale=(1, 7), top_box=2).row(0, named=True)
