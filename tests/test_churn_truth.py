@@ -127,7 +127,7 @@ def test_at_risk_list_and_validation_on_simulated_data(sim):
     assert v.calibration["n"].sum() == v.predictions.height
     t = churn.churn_table(data)
     cox = churn.CoxModel(covariates=covs).fit(t)
-    life = churn.LifetimeModel(covariates=["segment"]).fit(t.filter(pl.col("duration") > 0))
+    life = churn.LifetimeModel().fit(t.filter(pl.col("duration") > 0))
     calls = churn.at_risk_list(t, cox, lifetime=life, top=50)
     assert calls.height == 50 and calls["rank"].to_list() == list(range(1, 51))
     assert calls["p_churn"].is_sorted(descending=True)

@@ -90,20 +90,22 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
     complete = active.drop_nulls(subset=model.covariates_)
     left_out = active.height - complete.height
     p = model.predict_churn_probability(complete, horizon=h, after=model.duration_col)
-    risk = model.predict_risk_score(complete)
-    drv = model.drivers(complete, top=drivers)
-    if lifetime is not None:
-        rem = lifetime.predict_remaining(complete, after=model.duration_col)
-    else:
-        rem = pl.Series("expected_remaining_days", [None] * complete.height, pl.Float64)
-    out = pl.DataFrame({
-        S.CUSTOMER_ID: complete.get_column(S.CUSTOMER_ID),
-        "tenure_days": complete.get_column(model.duration_col).cast(pl.Float64),
-        "p_churn": p, "expected_remaining_days": rem, "risk_score": risk, "drivers": drv,
-    }).sort(["p_churn", S.CUSTOMER_ID], descending=[True, False]).with_row_index(
-        "rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
+    ranked = (complete.with_columns(p.alias("_p"))
+              .sort(["_p", S.CUSTOMER_ID], descending=[True, False]))
     if top is not None:
-        out = out.head(top)
+        ranked = ranked.head(top)
+    risk = model.predict_risk_score(ranked)
+    drv = model.drivers(ranked, top=drivers)
+    if lifetime is not None:
+        rem = lifetime.predict_remaining(ranked, after=model.duration_col)
+    else:
+        rem = pl.Series("expected_remaining_days", [None] * ranked.height, pl.Float64)
+    out = pl.DataFrame({
+        S.CUSTOMER_ID: ranked.get_column(S.CUSTOMER_ID),
+        "tenure_days": ranked.get_column(model.duration_col).cast(pl.Float64),
+        "p_churn": ranked.get_column("_p"), "expected_remaining_days": rem,
+        "risk_score": risk, "drivers": drv,
+    }).with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
     out.n_left_out = left_out  # type: ignore[attr-defined]
     return out
 
