@@ -376,3 +376,40 @@ def test_not_fitted_errors():
         churn.TimeVaryingCox().summary
     with pytest.raises(NotFittedError, match="LifetimeModel is not fitted yet"):
         churn.LifetimeModel().comparison
+
+
+# ------------------------------------------------------------------ property: accounting
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(orders=st.lists(st.tuples(st.sampled_from("ABCDEF"), st.integers(0, 700)),
+                       max_size=30),
+       prospects=st.integers(0, 3), as_of_day=st.integers(0, 700),
+       window=st.integers(1, 400))
+def test_every_customer_is_in_the_table_or_counted(orders, prospects, as_of_day, window):
+    from datetime import timedelta
+    base = D(2023, 1, 1)
+    rows = [(c, base + timedelta(days=d)) for c, d in orders] or [("A", base)]
+    extra = [f"P{i}" for i in range(prospects)]
+    data = make_data(rows, customers=extra)
+    T = base + timedelta(days=as_of_day)
+    if T < min(t for _, t in rows):
+        with pytest.raises(ValueError, match="lies before the first order"):
+            churn.churn_table(data, as_of=T, inactivity=window)
+        return
+    t = churn.churn_table(data, as_of=T, inactivity=window)
+    r = t.report
+    # every customer is in the table, or counted as without orders / not yet started
+    assert data.customers.height == r.n_rows + r.n_without_orders + r.n_not_started
+    assert r.n_orders_after_as_of == sum(1 for _, d in rows if d > T)
+    assert r.n_events + r.n_censored == t.height
+    for row in t.iter_rows(named=True):
+        mine = [d for c, d in rows if c == row["customer_id"] and d <= T]
+        first, last = min(mine), max(mine)
+        churned = last + timedelta(days=window) <= T
+        end = last + timedelta(days=window) if churned else T
+        assert row["event"] == int(churned)
+        assert row["duration"] == (end - first) / timedelta(days=1) >= 0
+        assert row["n_orders"] == len(mine)
