@@ -566,3 +566,22 @@ def test_load_donations_matches_published_cohort():
     assert int(don["weights"].sum()) == 11104
     assert (don["periods"] == 6).all()
     assert don.filter(pl.col("frequency") == 0)["weights"].item() == 3464
+
+
+def test_every_truth_key_and_column_is_documented():
+    d = ll.datasets.make_crm(300, years=2, seed=8)
+    doc = " ".join(ll.datasets.make_crm.__doc__.split())
+    keys = set(d.truth) | set(d.truth["hazard_ratios"]) | set(d.truth["ladder"]) | set(
+        d.truth["business_change"]) | set(d.truth["customers"].columns)
+    missing = sorted(k for k in keys if f"``{k}``" not in doc and k not in doc)
+    assert not missing
+    # the truth.md contract keys
+    for k in ("hazard_ratios", "baseline_annual_defection", "annual_defection",
+              "referral_odds_ratio_satisfaction", "business_change", "ladder", "customers"):
+        assert k in d.truth
+    for k in ("satisfaction", "complaint_fast", "complaint_slow", "manager_left",
+              "email_over_contact", "reward_every_purchase", "early_life"):
+        assert k in d.truth["hazard_ratios"]
+    hr = d.truth["hazard_ratios"]
+    assert hr["satisfaction"] < 1 and hr["complaint_fast"] < 1 < hr["complaint_slow"]
+    assert hr["reward_every_purchase"] < 1 < hr["manager_left"]
