@@ -7,7 +7,7 @@ published reference (REFERENCES.md).
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -413,3 +413,28 @@ def test_every_customer_is_in_the_table_or_counted(orders, prospects, as_of_day,
         assert row["event"] == int(churned)
         assert row["duration"] == (end - first) / timedelta(days=1) >= 0
         assert row["n_orders"] == len(mine)
+
+
+def test_satisfaction_regression_calibration_by_hand():
+    ans = [("A", 6.0, 10), ("A", 8.0, 40), ("B", 9.0, 5), ("C", 4.0, 1), ("C", 4.0, 2),
+           ("C", 7.0, 3)]
+    surveys = pl.DataFrame({
+        S.CUSTOMER_ID: [a[0] for a in ans], S.SURVEY: ["w"] * 6, S.ITEM: ["nps"] * 6,
+        S.ANSWERED_AT: [D(2024, 1, 1) + timedelta(days=a[2]) for a in ans],
+        S.SCORE: [a[1] for a in ans]},
+        schema_overrides={S.ANSWERED_AT: TS})
+    data = make_data([("A", D(2024, 1, 1)), ("B", D(2024, 1, 1)), ("C", D(2024, 1, 1)),
+                      ("N", D(2024, 1, 1))], surveys=surveys)
+    t = churn.churn_table(data, as_of="2024-12-31")
+    # means A 7, B 9, C 5 -> mu = 7, variance of the means (n-1) = (0 + 4 + 4) / 2 = 4
+    # noise: pooled within-customer variance = (SS_A 2 + SS_C 6) / (1 + 2) = 8/3
+    # true-score variance = 4 - (8/3) * mean(1/k) = 4 - (8/3) * (1/2 + 1 + 1/3) / 3
+    var_e = 8 / 3
+    var_x = 4 - var_e * (1 / 2 + 1 + 1 / 3) / 3
+    lam = {k: var_x / (var_x + var_e / k) for k in (1, 2, 3)}
+    assert row(t, "A")["satisfaction_calibrated"] == pytest.approx(7.0)
+    assert row(t, "B")["satisfaction_calibrated"] == pytest.approx(7 + lam[1] * 2)
+    assert row(t, "C")["satisfaction_calibrated"] == pytest.approx(7 - lam[3] * 2)
+    assert row(t, "N")["satisfaction_calibrated"] is None
+    assert (row(t, "C")["satisfaction_answers"], row(t, "N")["satisfaction_answers"]) == (3, 0)
+    assert row(t, "A")["satisfaction"] == 8.0 and row(t, "A")["satisfaction_known_day"] == 10
