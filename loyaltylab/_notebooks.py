@@ -51,3 +51,51 @@ def update_readme(readme: Path = ROOT / "README.md") -> bool:
 
 if __name__ == "__main__":
     print("README updated" if update_readme() else "README already up to date")
+
+
+def run_notebooks(source: str | Path | None, out: str | Path, *,
+                  mapping: str | Path | None = None, as_of: str | None = None,
+                  hide_code: bool = False, notebooks: list[Path] | None = None,
+                  progress: bool | None = None) -> list[Path]:
+    """Execute the series on a dataset with papermill and render each notebook to HTML.
+
+    Parameters
+    ----------
+    source : str or Path or None
+        The client's folder, workbook or database; None runs on the bundled sample.
+    out : str or Path
+        Folder for the executed notebooks (``NN-*.ipynb``) and their HTML renderings.
+    mapping, as_of
+        Passed to every notebook's parameters cell (``MAPPING``, ``AS_OF``).
+    hide_code : bool
+        Leave the code out of the HTML, for client-facing copies.
+    notebooks : list of Path, optional
+        A subset of the series (default: all of it).
+
+    Returns
+    -------
+    list of Path
+        The HTML files written, in series order.
+    """
+    import papermill as pm
+    from nbconvert import HTMLExporter
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = {"SOURCE": None if source is None else str(Path(source).resolve()),
+              "MAPPING": None if mapping is None else str(Path(mapping).resolve()),
+              "AS_OF": as_of}
+    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code,
+                            exclude_output_prompt=hide_code)
+    written = []
+    paths = notebooks or notebook_paths()
+    for path in tqdm(paths, desc="notebooks", disable=None if progress is None else not progress):
+        executed = out_dir / path.name
+        pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
+                            progress_bar=False, kernel_name="python3")
+        body, _ = exporter.from_filename(str(executed))
+        html = executed.with_suffix(".html")
+        html.write_text(body, encoding="utf-8")
+        written.append(html)
+    return written

@@ -19,7 +19,8 @@ from typing import Callable
 from loyaltylab.exceptions import LoyaltyLabError
 
 __all__ = ["main", "build_parser", "COMMANDS", "add_validate", "cmd_validate",
-           "add_init_mapping", "cmd_init_mapping", "EXIT_OK", "EXIT_REJECTED",
+           "add_init_mapping", "cmd_init_mapping", "add_report", "cmd_report",
+           "add_notebooks", "cmd_notebooks", "add_scrub", "cmd_scrub", "EXIT_OK", "EXIT_REJECTED",
            "EXIT_UNUSABLE"]
 
 EXIT_OK = 0
@@ -107,8 +108,110 @@ def cmd_init_mapping(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ report
+
+def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``loyaltylab report``."""
+    p = sub.add_parser(
+        "report", help="run the full analysis and write charts, workbook, HTML and deck",
+        description="Load a dataset (the bundled sample when SOURCE is omitted) with "
+                    "identifiers pseudonymised, run every analysis its tables support, and "
+                    "write into DIR: charts/ (PNG 300 dpi, SVG, PDF), tables.xlsx, a "
+                    "self-contained report.html and deck.pptx. A capability whose table is "
+                    "missing is skipped with a line saying why. Exit code 1 when rows were "
+                    "rejected on load (fix them, or pass --allow-rejects), 2 when the input "
+                    "cannot be used.")
+    p.add_argument("source", nargs="?", default=None,
+                   help="folder, .xlsx workbook or database (default: the bundled sample)")
+    p.add_argument("--mapping", metavar="FILE", help="TOML mapping file")
+    p.add_argument("--as-of", metavar="DATE", help="date to measure at (YYYY-MM-DD)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    p.add_argument("--salt", metavar="SECRET",
+                   help="salt for the pseudonymised identifiers; keep it secret and reuse "
+                        "it to find customers of the call list in your own system "
+                        "(default: a random salt)")
+    p.add_argument("--allow-rejects", action="store_true",
+                   help="report on the kept rows even when rows were rejected")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.set_defaults(func=cmd_report)
+    return p
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run ``report``: 0 written, 1 stopped because rows were rejected."""
+    from loyaltylab._pipeline import RejectedRowsError, run_report
+
+    try:
+        run = run_report(args.source, out=args.out, mapping=args.mapping, as_of=args.as_of,
+                         salt=args.salt, allow_rejects=args.allow_rejects,
+                         progress=False if args.no_progress else None)
+    except RejectedRowsError as exc:
+        print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    files = run.files
+    print(f"wrote {len(files['charts'])} chart files to {Path(args.out) / 'charts'}")
+    for key in ("html", "deck", "workbook"):
+        print(f"wrote {files[key]}")
+    for capability, reason in run.skipped:
+        print(f"skipped {capability}: {reason}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ notebooks
+
+def add_notebooks(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``loyaltylab notebooks``."""
+    p = sub.add_parser(
+        "notebooks", help="run the notebook series on a dataset and render it to HTML",
+        description="Execute every notebook of the series with papermill on SOURCE (the "
+                    "bundled sample when omitted) and render each to HTML in DIR.")
+    p.add_argument("source", nargs="?", default=None,
+                   help="folder, .xlsx workbook or database (default: the bundled sample)")
+    p.add_argument("--mapping", metavar="FILE", help="TOML mapping file")
+    p.add_argument("--as-of", metavar="DATE", help="date to measure at (YYYY-MM-DD)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    p.add_argument("--hide-code", action="store_true",
+                   help="leave the code out of the HTML (client-facing copies)")
+    p.set_defaults(func=cmd_notebooks)
+    return p
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    """Run ``notebooks``."""
+    from loyaltylab._notebooks import run_notebooks
+
+    for path in run_notebooks(args.source, args.out, mapping=args.mapping, as_of=args.as_of,
+                              hide_code=args.hide_code):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ scrub
+
+def add_scrub(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``loyaltylab scrub``."""
+    p = sub.add_parser(
+        "scrub", help="strip outputs from notebooks before they are shared",
+        description="Remove outputs, execution counts, run metadata and papermill's "
+                    "injected parameters from a notebook, or from every notebook under a "
+                    "folder, in place or into --out.")
+    p.add_argument("path", help="a notebook or a folder of notebooks")
+    p.add_argument("--out", metavar="DIR", help="write scrubbed copies here instead")
+    p.set_defaults(func=cmd_scrub)
+    return p
+
+
+def cmd_scrub(args: argparse.Namespace) -> int:
+    """Run ``scrub``."""
+    from loyaltylab.report import scrub
+
+    written = scrub(args.path, out_dir=args.out)
+    print(f"scrubbed {len(written)} notebook{'s' * (len(written) != 1)}")
+    return EXIT_OK
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], argparse.ArgumentParser]] = [
-    add_validate, add_init_mapping,
+    add_validate, add_init_mapping, add_report, add_notebooks, add_scrub,
 ]
 """Subcommand registrars, in the order ``--help`` lists them."""
 
