@@ -38,6 +38,10 @@ _TEXT_SUFFIXES = {".html", ".htm", ".md", ".txt", ".csv", ".tsv", ".json", ".tom
 _ZIP_SUFFIXES = {".pptx", ".xlsx", ".docx", ".xlsm", ".odt", ".ods", ".odp"}
 _B64_IMAGE = re.compile(r"data:image/(png|jpe?g|gif|webp|svg\+xml);base64,([A-Za-z0-9+/=\s]+)")
 _TAG = re.compile(r"<[^>]*>")
+_PDF_STRING = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]+>", re.S)
+# one text-showing operator: [ (..) kern (..) ] TJ, or (..) Tj / ' / "
+_PDF_SHOW = re.compile(rb"\[(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>|[^\]])*\]\s*TJ"
+                       rb"|(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)\s*(?:Tj|'|\")", re.S)
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _GEOMETRY_ATTRS = frozenset({
     "d", "points", "transform", "viewbox", "x", "y", "x1", "x2", "y1", "y2", "cx", "cy",
@@ -199,31 +203,36 @@ def _decode_pdf_bytes(b: bytes) -> str:
     return b.decode("latin-1")
 
 
+def _pdf_strings(block: bytes) -> str:
+    pieces = []
+    for s in _PDF_STRING.findall(block):
+        if s.startswith(b"("):
+            pieces.append(_decode_pdf_bytes(_pdf_string(s[1:-1])))
+        else:
+            try:
+                pieces.append(_decode_pdf_bytes(bytes.fromhex(
+                    re.sub(rb"\s", b"", s[1:-1]).decode())))
+            except ValueError:
+                continue
+    return "".join(pieces)
+
+
 def _pdf_texts(data: bytes) -> str:
-    chunks = [data]
+    """The text a PDF shows (one line per text-showing operator of every content stream)
+    and the strings of its objects outside streams (document information, annotations).
+    Font programs, images and other binary streams are skipped."""
+    lines = []
+    outside = re.sub(rb"stream\r?\n.*?\r?\nendstream", b"\n", data, flags=re.S)
+    lines += [_pdf_strings(s) for s in _PDF_STRING.findall(outside)]
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
         try:
-            chunks.append(zlib.decompress(m.group(1)))
+            stream = zlib.decompress(m.group(1))
         except zlib.error:
-            continue
-    lines = []
-    string = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]+>", re.S)
-    for chunk in chunks:
-        # text objects: join the pieces of one BT ... ET block; metadata strings too
-        for block in re.findall(rb"BT(.*?)ET", chunk, re.S) + [chunk]:
-            pieces = []
-            for s in string.findall(block):
-                if s.startswith(b"("):
-                    pieces.append(_decode_pdf_bytes(_pdf_string(s[1:-1])))
-                else:
-                    hexs = re.sub(rb"\s", b"", s[1:-1])
-                    try:
-                        pieces.append(_decode_pdf_bytes(bytes.fromhex(hexs.decode())))
-                    except ValueError:
-                        continue
-            if pieces:
-                lines.append("".join(pieces))
-    return "\n".join(lines)
+            stream = m.group(1)
+        for block in re.findall(rb"\bBT\b(.*?)\bET\b", stream, re.S):
+            for op in _PDF_SHOW.findall(block):
+                lines.append(_pdf_strings(op))
+    return "\n".join(line for line in lines if line)
 
 
 def _notebook_parts(text: str, name: str) -> Iterator[tuple[str, str]]:
