@@ -101,6 +101,18 @@ def test_start_and_years_move_the_window():
     ({"n_customers": "many"}, TypeError, "n_customers: expected an integer"),
     ({"n_customers": 100, "years": 0}, ValueError, "years: expected a whole number"),
     ({"n_customers": 100, "start": "1st of May"}, ValueError, "start: cannot read"),
+    ({"n_customers": 100, "hazard_ratios": {"loyalty": 2}}, ValueError,
+     r"hazard_ratios: unknown effect 'loyalty'; the effects are \['complaint_fast'"),
+    ({"n_customers": 100, "hazard_ratios": {"manager_left": -1}}, ValueError,
+     r"hazard_ratios\['manager_left'\]: expected a positive number, got -1"),
+    ({"n_customers": 100, "hazard_ratios": {"early_life": {"tv": 2}}}, ValueError,
+     r"hazard_ratios\['early_life'\]: unknown level 'tv'"),
+    ({"n_customers": 100, "hazard_ratios": {"segment": 2}}, TypeError,
+     r"hazard_ratios\['segment'\]: expected a dict"),
+    ({"n_customers": 100, "hazard_ratios": [("manager_left", 2)]}, TypeError,
+     "hazard_ratios: expected a dict"),
+    ({"n_customers": 100, "baseline_annual_defection": 1.5}, ValueError,
+     "baseline_annual_defection: expected a share between 0 and 1"),
 ])
 def test_bad_arguments_raise_clear_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -206,6 +218,26 @@ def test_planted_hazard_ratios_are_recovered_jointly(big):
     for c in ("satisfaction_c", "manager_left", "complaint_fast", "complaint_slow",
               "reward_every_purchase", "email_over"):
         assert abs(res.params[c] / res.bse[c]) > 4, c
+
+
+def test_changed_effects_are_planted_and_reported():
+    """hazard_ratios= changes what is planted: with no manager effect, a weaker satisfaction
+    effect and a higher baseline, the fit on the true episodes finds the new values."""
+    d = ll.datasets.make_crm(20_000, years=3, seed=13,
+                             hazard_ratios={"manager_left": 1.0, "satisfaction": 0.95},
+                             baseline_annual_defection=0.25)
+    hr = d.truth["hazard_ratios"]
+    assert hr["manager_left"] == 1.0 and hr["satisfaction"] == 0.95
+    assert hr["complaint_slow"] == 1.8                      # untouched default
+    assert d.truth["baseline_annual_defection"] == 0.25
+    truth = _truth_vector(d.truth)
+    cols = [c for c in truth if c != "const"]
+    res = _poisson_fit(ll.datasets.truth_episodes(d), cols)
+    for c in ("const", "manager_left", "satisfaction_c"):
+        assert abs(res.params[c] - truth[c]) / res.bse[c] < 3.3, c
+    # the default effects are far outside the new intervals
+    assert abs(res.params["manager_left"] - math.log(2.0)) / res.bse["manager_left"] > 4
+    assert abs(res.params["satisfaction_c"] - math.log(0.85)) / res.bse["satisfaction_c"] > 4
 
 
 @pytest.mark.slow

@@ -120,11 +120,11 @@ def _uniform_in(rng, lo, hi, counts):
 
 # ------------------------------------------------------------------ one block of people
 def _block(rng: np.random.Generator, acq: np.ndarray, channel: np.ndarray, D: int,
-           bc_day: int, leave_day: np.ndarray, h0: float) -> dict[str, Any]:
+           bc_day: int, leave_day: np.ndarray, h0: float, HR: dict[str, Any]
+           ) -> dict[str, Any]:
     """Simulate the attributes, orders, complaints, managers and defection of a block of
     people with given acquisition day (float) and channel code."""
     n = acq.size
-    HR = HAZARD_RATIOS
     b = {"acq": acq, "channel": channel}
     b["kind"] = _choice(rng, len(KIND_NAMES), KIND_P, n)
     b["segment"] = seg = _choice(rng, 3, SEGMENT_P, n)
@@ -304,7 +304,9 @@ def _cat(names, codes, name: str, mask: np.ndarray | None = None) -> pl.Series:
 
 # ------------------------------------------------------------------ the simulator
 def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
-             start: str | datetime = "2023-01-01") -> CRMData:
+             start: str | datetime = "2023-01-01",
+             hazard_ratios: dict[str, Any] | None = None,
+             baseline_annual_defection: float = BASELINE_ANNUAL_DEFECTION) -> CRMData:
     """Simulate the CRM data of a business whose true customer behaviour is known.
 
     A population of ``n_customers`` relationships is acquired uniformly over ``years``
@@ -326,6 +328,13 @@ def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
         Seed of ``np.random.default_rng``; the same arguments give identical frames.
     start : str or datetime, default "2023-01-01"
         First day of the history.
+    hazard_ratios : dict, optional
+        Planted effects to change, e.g. ``{"complaint_fast": 1.0}`` (fast handling makes
+        no difference) or ``{"early_life": {"web": 4.0}}``; keys as in
+        ``truth["hazard_ratios"]`` below, values positive. Unnamed effects keep their
+        defaults; ``truth`` reports the values used.
+    baseline_annual_defection : float, default 0.17
+        Annual defection of the reference customer after early life; sets ``h0``.
 
     Returns
     -------
@@ -414,7 +423,9 @@ def make_crm(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
     >>> data.truth["hazard_ratios"]["manager_left"]
     2.0
     """
-    tables, truth, as_of = simulate_tables(n_customers, years, seed, start=start)
+    tables, truth, as_of = simulate_tables(
+        n_customers, years, seed, start=start, hazard_ratios=hazard_ratios,
+        baseline_annual_defection=baseline_annual_defection)
     return _validated(tables, truth, as_of, source=f"make_crm(n_customers={n_customers}, "
                       f"years={years}, seed={seed})")
 
@@ -425,8 +436,45 @@ def _validated(tables: dict[str, pl.DataFrame], truth: dict[str, Any] | None,
     return from_frames(tables, as_of=as_of, source=source, truth=truth)
 
 
+def _resolve_hazard_ratios(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The default hazard ratios updated by ``overrides`` (nested for segment and
+    early_life), each checked to be a positive number."""
+    hr = {k: (dict(v) if isinstance(v, dict) else v) for k, v in HAZARD_RATIOS.items()}
+    if overrides is None:
+        return hr
+    if not isinstance(overrides, dict):
+        raise TypeError(f"hazard_ratios: expected a dict such as {{'manager_left': 1.5}}, "
+                        f"got {type(overrides).__name__}")
+
+    def check(name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                value > 0 and math.isfinite(value)):
+            raise ValueError(f"hazard_ratios[{name!r}]: expected a positive number, got "
+                             f"{value!r}")
+        return float(value)
+
+    for key, value in overrides.items():
+        if key not in hr:
+            raise ValueError(f"hazard_ratios: unknown effect {key!r}; the effects are "
+                             f"{sorted(hr)}")
+        if isinstance(hr[key], dict):
+            if not isinstance(value, dict):
+                raise TypeError(f"hazard_ratios[{key!r}]: expected a dict over "
+                                f"{sorted(hr[key])}, got {type(value).__name__}")
+            for sub, v in value.items():
+                if sub not in hr[key]:
+                    raise ValueError(f"hazard_ratios[{key!r}]: unknown level {sub!r}; "
+                                     f"levels are {sorted(hr[key])}")
+                hr[key][sub] = check(f"{key}.{sub}", v)
+        else:
+            hr[key] = check(key, value)
+    return hr
+
+
 def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *,
-                    start: str | datetime = "2023-01-01"
+                    start: str | datetime = "2023-01-01",
+                    hazard_ratios: dict[str, Any] | None = None,
+                    baseline_annual_defection: float = BASELINE_ANNUAL_DEFECTION,
                     ) -> tuple[dict[str, pl.DataFrame], dict[str, Any], datetime]:
     """Simulate the nine canonical tables and the truth (no validation)."""
     if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)):
@@ -441,7 +489,12 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     D = (as_of - start_dt).days
     start_us = int((start_dt - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
     rng = np.random.default_rng(seed)
-    h0 = -math.log(1.0 - BASELINE_ANNUAL_DEFECTION) / 365.0
+    HR = _resolve_hazard_ratios(hazard_ratios)
+    if not isinstance(baseline_annual_defection, (int, float)) or not (
+            0.0 < baseline_annual_defection < 1.0):
+        raise ValueError(f"baseline_annual_defection: expected a share between 0 and 1 "
+                         f"(e.g. 0.17), got {baseline_annual_defection!r}")
+    h0 = -math.log(1.0 - baseline_annual_defection) / 365.0
     # the business change: first of the month 60 % through the window
     bc_guess = start_dt + timedelta(days=int(0.6 * D))
     bc_date = bc_guess.replace(day=1)
@@ -455,7 +508,7 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     n_base = n - n_ref_target
     acq = rng.random(n_base) * D
     ch = _choice(rng, 4, BASE_CHANNEL_P, n_base)
-    base = _block(rng, acq, ch, D, bc_day, leave_day, h0)
+    base = _block(rng, acq, ch, D, bc_day, leave_day, h0, HR)
     # ---- referrals: advocacy propensity driven by satisfaction (logistic, odds ratio)
     a_logit = -0.9 + math.log(REFERRAL_OR) * (base["sat"] - SATISFACTION_REF)
     base_adv = base["buyer"] & (rng.random(n_base) < 1.0 / (1.0 + np.exp(-a_logit)))
@@ -473,13 +526,13 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     n_ref = r_owner.size
     blocks = [base]
     ref = _block(rng, r_day + rng.random(n_ref) * 0.999, np.full(n_ref, REFERRAL, np.int8),
-                 D, bc_day, leave_day, h0)
+                 D, bc_day, leave_day, h0, HR)
     ref["advocate"] = np.zeros(n_ref, bool)
     blocks.append(ref)
     if n_ref < n_ref_target:               # too few referrals (tiny n): fill with base people
         k = n_ref_target - n_ref
         extra = _block(rng, rng.random(k) * D, _choice(rng, 4, BASE_CHANNEL_P, k), D,
-                       bc_day, leave_day, h0)
+                       bc_day, leave_day, h0, HR)
         extra["advocate"] = np.zeros(k, bool)
         blocks.append(extra)
     P = _concat_blocks(blocks)
@@ -493,7 +546,8 @@ def simulate_tables(n_customers: int = 5000, years: int = 3, seed: int = 2026, *
     cid = _id_series("C", np.arange(n), max(6, len(str(n))), S.CUSTOMER_ID)
 
     tables, truth = _assemble(rng, P, n, D, start_us, cid, ref_rows, referrer_rows)
-    truth["baseline_annual_defection"] = BASELINE_ANNUAL_DEFECTION
+    truth["baseline_annual_defection"] = float(baseline_annual_defection)
+    truth["hazard_ratios"] = HR
     truth["business_change"] = {
         "date": bc_date,
         "hazard_ratio_by_stage": dict(BUSINESS_CHANGE_HR),
@@ -852,9 +906,7 @@ def _truth(P, n, D, start_us, cid, p_cross):
     ladder["observed_share_first_visit_buyers_online"] = float(
         (P["skip"] & buyer & (P["channel"] == WEB)).sum()
         / max((buyer & (P["channel"] == WEB)).sum(), 1))
-    hr = {k: (dict(v) if isinstance(v, dict) else v) for k, v in HAZARD_RATIOS.items()}
     return {
-        "hazard_ratios": hr,
         "annual_defection": annual,
         "referral_odds_ratio_satisfaction": REFERRAL_OR,
         "ladder": ladder,
