@@ -102,37 +102,40 @@ def write_data(folder: Path, rows: int, seed: int = 7) -> None:
     marker.touch()
 
 
-def run_one(code: str, folder: Path) -> float:
-    """Seconds taken by ``code`` in a fresh interpreter (imports excluded)."""
+def run_one(code: str, folder: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds over all threads) taken by ``code`` in a fresh
+    interpreter, imports excluded."""
     script = (
         "import time, json\n"
         "import polars as pl\nimport loyaltylab\n"
-        "t0 = time.perf_counter()\n"
+        "t0 = time.perf_counter(); c0 = time.process_time()\n"
         + code.format(folder=folder)
-        + "\nt1 = time.perf_counter()\n"
-        "print(json.dumps({'s': t1 - t0, 'n': n}))\n"
+        + "\nt1 = time.perf_counter(); c1 = time.process_time()\n"
+        "print(json.dumps({'s': t1 - t0, 'cpu': c1 - c0, 'n': n}))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["s"]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return res["s"], res["cpu"]
 
 
-def measure(name: str, folder: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one runner; a wrapper process runs it as its only child,
-    so the wrapper's RUSAGE_CHILDREN maximum resident set size is that run's own peak."""
+def measure(name: str, folder: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of one runner; a wrapper process runs it as its only
+    child, so the wrapper's RUSAGE_CHILDREN maximum resident set size is that run's own
+    peak."""
     wrapper = (
         "import sys, json, resource\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from bench_load import run_one, RUNNERS\n"
         "from pathlib import Path\n"
-        f"s = run_one(RUNNERS[{name!r}], Path({str(folder)!r}))\n"
+        f"s, cpu = run_one(RUNNERS[{name!r}], Path({str(folder)!r}))\n"
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps({'s': s, 'mb': peak}))\n"
+        "print(json.dumps({'s': s, 'cpu': cpu, 'mb': peak}))\n"
     )
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True,
                          check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    return res["s"], res["mb"]
+    return res["s"], res["cpu"], res["mb"]
 
 
 def main() -> None:
@@ -150,16 +153,17 @@ def main() -> None:
     for name in RUNNERS:
         runs = [measure(name, folder) for _ in range(args.repeats)]
         secs = [r[0] for r in runs]
-        mbs = [r[1] for r in runs]
-        results[name] = (statistics.median(secs), max(mbs))
-        print(f"{name:<12} median {statistics.median(secs):7.2f} s  "
-              f"(runs: {', '.join(f'{s:.2f}' for s in secs)})  peak RSS {max(mbs):7.0f} MB",
-              flush=True)
-    lo, bo, ll_ = results["bare orders"], results["bare both"], results["ll.load"]
-    print(f"ratio ll.load / bare read of orders: time {ll_[0] / lo[0]:.2f}x, "
-          f"peak memory {ll_[1] / lo[1]:.2f}x")
-    print(f"ratio ll.load / bare read of both files: time {ll_[0] / bo[0]:.2f}x, "
-          f"peak memory {ll_[1] / bo[1]:.2f}x")
+        cpus = [r[1] for r in runs]
+        mbs = [r[2] for r in runs]
+        results[name] = (statistics.median(secs), statistics.median(cpus), max(mbs))
+        print(f"{name:<12} wall median {statistics.median(secs):7.2f} s "
+              f"(runs {', '.join(f'{x:.2f}' for x in secs)})  CPU median "
+              f"{statistics.median(cpus):7.2f} s  peak RSS {max(mbs):7.0f} MB", flush=True)
+    ll_ = results["ll.load"]
+    for base in ("bare orders", "bare both"):
+        b = results[base]
+        print(f"ll.load / {base}: wall {ll_[0] / b[0]:.2f}x, CPU {ll_[1] / b[1]:.2f}x, "
+              f"peak memory {ll_[2] / b[2]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -203,10 +203,17 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
     fmt = inp.fmt(col)
     label = f"{inp.name}.{col}"
     if target == pl.String:
-        if dtype == pl.String and not spec_is_id(inp.name, col) and src == col:
-            # non-id text (categories): strip only when a sample shows padding
-            sample = frame.get_column(col).head(2000).drop_nulls()
-            if not bool((sample.str.strip_chars() != sample).any()):
+        if dtype == pl.String and src == col:
+            values = frame.get_column(col)
+            if spec_is_id(inp.name, col):
+                # ids: strip when any value is padded (checking is cheaper than stripping)
+                padded = (values.str.starts_with(" ") | values.str.ends_with(" ")
+                          | values.str.starts_with("\t") | values.str.ends_with("\t")).any()
+            else:
+                # other text (categories): strip when a sample shows padding
+                sample = values.head(2000).drop_nulls()
+                padded = (sample.str.strip_chars() != sample).any()
+            if not padded:
                 return pl.col(col), None
         try:
             return _to_text(src, dtype, frame.get_column(col)), None
@@ -415,13 +422,16 @@ def _padded_failures(checked: pl.DataFrame, frame: pl.DataFrame, codes: pl.Serie
                      stripped: dict[str, str]) -> frozenset:
     """Date/number columns whose parse failures include values padded with blanks."""
     out = set()
+    present = None
     for col, kind in failure.items():
         if col in stripped or frame.schema[col] != pl.String:
             continue
+        if present is None:  # the codes that occur at all (one pass over the rejects)
+            present = set(codes.drop_nulls().unique().to_list())
         code = labels.index(f"{col}: {kind}")
-        rows = (codes == code).fill_null(False)
-        if not rows.any():
+        if code not in present:
             continue
+        rows = (codes == code).fill_null(False)
         raw = frame.get_column(col).filter(rows)
         if bool((raw.str.strip_chars() != raw).any()):
             out.add(col)
@@ -436,7 +446,9 @@ def _mark_duplicates(keys: pl.Series, reasons: pl.Series, label: int) -> pl.Seri
     """
     valid = reasons.is_null() & keys.is_not_null()
     h = keys.hash(_SEED)
-    hv = h.filter(valid).sort()
+    # all hashes, valid or not: a superset of the repeats among valid rows (cheaper than
+    # filtering first); candidates are restricted to valid rows below
+    hv = h.sort()
     if hv.len() < 2:
         return reasons
     same_as_previous = hv.slice(1) == hv.slice(0, hv.len() - 1)
