@@ -186,6 +186,13 @@ def test_sbg_retention_rises_while_individual_churn_is_constant():
     assert np.all(np.diff(ret) > 0)
     s = proj["survival"].to_numpy()
     assert ret == pytest.approx(s[1:] / s[:-1])
+    dist = m.survivor_churn_distribution((0, 7), grid=2000)
+    for t in (0, 7):
+        d = dist.filter(pl.col("period") == t)
+        # the numerical mean of the survivors' theta equals 1 - r(t + 1)
+        mean = float((d["theta"] * d["density"]).sum() / d["density"].sum())
+        assert mean == pytest.approx(1 - float(m.retention_rate(t + 1)), abs=2e-3)
+        assert d["mean_churn"][0] == pytest.approx(1 - float(m.retention_rate(t + 1)))
 
 
 # ------------------------------------------------------------- CLV

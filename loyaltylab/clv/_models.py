@@ -165,6 +165,34 @@ class ShiftedBetaGeo(BaseFitter):
         }).with_columns(pl.col("retention_rate", "observed_active", "observed_retention")
                         .fill_nan(None))
 
+    def survivor_churn_distribution(self, periods: Sequence[int] = (0, 3, 7), *,
+                                    grid: int = 200) -> pl.DataFrame:
+        """Distribution of the churn probability theta among customers still active after
+        each of ``periods``: Beta(alpha, beta + t).
+
+        Shows why the retention rate of a cohort rises: customers with a high theta leave
+        first, so the survivors are a more loyal mix, while nobody's own theta changes.
+
+        Returns
+        -------
+        polars.DataFrame
+            - ``period``: periods survived.
+            - ``theta``: churn probability (grid on (0, 1)).
+            - ``density``: density of theta among the survivors.
+            - ``mean_churn``: mean theta of the survivors, alpha / (alpha + beta + t), which
+              equals 1 minus the retention rate at period t + 1.
+        """
+        self._check_fitted()
+        from scipy import stats as _st
+
+        a, b = self._p(None)
+        theta = (np.arange(grid) + 0.5) / grid
+        frames = [pl.DataFrame({"period": np.full(grid, int(t)), "theta": theta,
+                                "density": _st.beta.pdf(theta, a, b + t),
+                                "mean_churn": np.full(grid, a / (a + b + t))})
+                  for t in periods]
+        return pl.concat(frames)
+
     def discounted_expected_residual_lifetime(self, *, discount_rate: float,
                                               renewals: int = 0) -> float:
         """DERL: expected discounted number of payments of a customer who is active in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -69,6 +69,20 @@ def _orders_lazy(orders: Any, monetary: bool) -> pl.LazyFrame:
     if monetary:
         cols.append(pl.col(S.AMOUNT).cast(pl.Float64))
     return lf.select(cols)
+
+
+def _period_day(ts: pl.Expr, purchase_period: str) -> pl.Expr:
+    """Day number (days since 1970-01-01) of the start of the purchase period of ``ts``."""
+    days = ts.cast(pl.Datetime("us")).cast(pl.Int64) // _US_PER_DAY
+    if purchase_period == "D":
+        return days
+    if purchase_period == "W":  # 1970-01-01 was a Thursday; weeks start on Monday
+        return (days + 3) // 7 * 7 - 3
+    return ts.dt.truncate(_TRUNCATE[purchase_period]).cast(pl.Int64) // _US_PER_DAY
+
+
+def _iso(day: int) -> str:
+    return (datetime(1970, 1, 1) + timedelta(days=day)).strftime("%Y-%m-%d")
 
 
 def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: str = "D",
@@ -159,61 +173,56 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
     if purchase_period not in _TRUNCATE:
         raise ValueError(f"purchase_period: expected one of {sorted(_TRUNCATE)}, got "
                          f"{purchase_period!r}")
-    every = _TRUNCATE[purchase_period]
     lf = _orders_lazy(orders, monetary)
-    period = pl.col(S.ORDERED_AT).dt.truncate(every).alias("_period")
-    lf = lf.with_columns(period)
+    # purchase periods as integer day numbers (start of the period, days since 1970-01-01)
+    lf = lf.with_columns(_period_day(pl.col(S.ORDERED_AT), purchase_period).alias("_d"))
 
-    def _trunc(value: Any, name: str) -> datetime:
+    def _day(value: Any, name: str) -> int:
         d = to_datetime(value, name=name)
-        return pl.select(pl.lit(d, dtype=pl.Datetime("us")).dt.truncate(every)).item()
+        return int(pl.select(_period_day(pl.lit(d, dtype=pl.Datetime("us")),
+                                         purchase_period).alias("_d")).item())
 
     if observation_end is None:
-        end = lf.select(pl.col("_period").max()).collect().item()
+        end = lf.select(pl.col("_d").max()).collect().item()
         if end is None:
             raise ValueError("orders: the table is empty; rfm_summary needs at least one "
                              "order")
     else:
-        end = _trunc(observation_end, "observation_end")
-    cal = _trunc(calibration_end, "calibration_end") if calibration_end is not None else end
+        end = _day(observation_end, "observation_end")
+    cal = _day(calibration_end, "calibration_end") if calibration_end is not None else end
     if cal > end:
-        raise ValueError(f"calibration_end ({cal:%Y-%m-%d}) is after observation_end "
-                         f"({end:%Y-%m-%d}); pick a calibration end inside the observation")
+        raise ValueError(f"calibration_end ({_iso(cal)}) is after observation_end "
+                         f"({_iso(end)}); pick a calibration end inside the observation")
 
-    def _units(expr: pl.Expr) -> pl.Expr:
-        return expr.dt.total_microseconds().cast(pl.Float64) / (_US_PER_DAY * unit)
-
-    calib = lf.filter(pl.col("_period") <= cal)
-    per = calib.group_by(S.CUSTOMER_ID, "_period").agg(
-        *([pl.col(S.AMOUNT).sum().alias("_value")] if monetary else []))
-    aggs = [pl.len().alias("_n"), pl.col("_period").min().alias("_first"),
-            pl.col("_period").max().alias("_last")]
+    d = pl.col("_d")
+    first = d.min()
+    aggs = [d.n_unique().alias("_n"), first.alias("_first"), d.max().alias("_last")]
     if monetary:
-        aggs += [pl.col("_value").sum().alias("_total"),
-                 pl.col("_value").sort_by("_period").first().alias("_first_value")]
-    summ = per.group_by(S.CUSTOMER_ID).agg(aggs)
+        aggs += [pl.col(S.AMOUNT).sum().alias("_total"),
+                 pl.col(S.AMOUNT).filter(d == first).sum().alias("_first_value")]
+    summ = lf.filter(d <= cal).group_by(S.CUSTOMER_ID).agg(aggs)
     freq = (pl.col("_n") - 1).cast(pl.Int64)
     out = [pl.col(S.CUSTOMER_ID), freq.alias(FREQUENCY),
-           _units(pl.col("_last") - pl.col("_first")).alias(RECENCY),
-           _units(pl.lit(cal, dtype=pl.Datetime("us")) - pl.col("_first")).alias(T)]
+           ((pl.col("_last") - pl.col("_first")).cast(pl.Float64) / unit).alias(RECENCY),
+           ((cal - pl.col("_first")).cast(pl.Float64) / unit).alias(T)]
     if monetary:
         out.append(pl.when(freq > 0)
                    .then((pl.col("_total") - pl.col("_first_value")) / freq)
                    .otherwise(0.0).alias(MONETARY_VALUE))
     summ = summ.select(out)
     if calibration_end is not None:
-        hold = (lf.filter((pl.col("_period") > cal) & (pl.col("_period") <= end))
-                .group_by(S.CUSTOMER_ID, "_period")
-                .agg(*([pl.col(S.AMOUNT).sum().alias("_value")] if monetary else []))
+        hold = (lf.filter((d > cal) & (d <= end))
                 .group_by(S.CUSTOMER_ID)
-                .agg(pl.len().cast(pl.Int64).alias(FREQUENCY_HOLDOUT),
-                     *([pl.col("_value").mean().alias(MONETARY_VALUE_HOLDOUT)]
-                       if monetary else [])))
+                .agg(d.n_unique().cast(pl.Int64).alias(FREQUENCY_HOLDOUT),
+                     *([pl.col(S.AMOUNT).sum().alias("_hold_total")] if monetary else [])))
         summ = (summ.join(hold, on=S.CUSTOMER_ID, how="left")
                 .with_columns(pl.col(FREQUENCY_HOLDOUT).fill_null(0),
-                              *([pl.col(MONETARY_VALUE_HOLDOUT).fill_null(0.0)]
-                                if monetary else []),
-                              pl.lit((end - cal).total_seconds() / 86_400 / unit)
-                              .alias(DURATION_HOLDOUT)))
+                              pl.lit((end - cal) / unit).alias(DURATION_HOLDOUT)))
+        if monetary:
+            summ = summ.with_columns(
+                (pl.col("_hold_total") / pl.col(FREQUENCY_HOLDOUT)).fill_null(0.0)
+                .fill_nan(0.0).alias(MONETARY_VALUE_HOLDOUT)).select(
+                S.CUSTOMER_ID, FREQUENCY, RECENCY, T, MONETARY_VALUE, FREQUENCY_HOLDOUT,
+                MONETARY_VALUE_HOLDOUT, DURATION_HOLDOUT)
     summ = summ.sort(S.CUSTOMER_ID)
     return summ if lazy else summ.collect()
