@@ -282,3 +282,62 @@ def test_at_risk_list_reports_customers_left_out_for_missing_covariates(rossi):
     active = t.filter(pl.col("event") == 0)
     assert calls.n_left_out == active["prio"].null_count()
     assert calls.height == active.height - calls.n_left_out
+
+
+def test_more_option_and_covariate_errors(rossi):
+    with pytest.raises(ValueError, match="missing: expected 'drop' or 'raise'"):
+        churn.CoxModel(missing="ignore")
+    with pytest.raises(ValueError, match="missing: expected 'drop' or 'raise'"):
+        churn.TimeVaryingCox(missing="ignore")
+    with pytest.raises(ValueError, match="test_share must lie strictly between 0 and 1"):
+        churn.split_customers(rossi, test_share=1.0)
+    with pytest.raises(ValueError, match="covariates: none given and none of the default"):
+        churn.CoxModel(duration_col="week", event_col="arrest").fit(rossi)
+    with pytest.raises(ValueError, match="covariate 'region' is not a column of the table"):
+        churn.CoxModel(covariates=["region"], duration_col="week",
+                       event_col="arrest").fit(rossi)
+    t = rossi.with_columns(pl.lit(None, pl.String).alias("tier"),
+                           pl.lit("x").alias("grade"),
+                           pl.lit([1]).alias("listcol"))
+    with pytest.raises(ValueError, match="covariate 'tier': every value is null"):
+        churn.CoxModel(covariates=["tier"], duration_col="week", event_col="arrest").fit(t)
+    with pytest.raises(ValueError, match=r"reference\['grade'\] = 'y' is not a level"):
+        churn.CoxModel(covariates=["grade"], reference={"grade": "y"}, duration_col="week",
+                       event_col="arrest").fit(t)
+    with pytest.raises(TypeError, match=r"covariate 'listcol' has type List"):
+        churn.CoxModel(covariates=["listcol"], duration_col="week", event_col="arrest",
+                       missing="raise").fit(t)
+
+
+def test_stratifying_everything_is_refused():
+    rng = np.random.default_rng(2)
+    n = 3000
+    x = rng.integers(0, 2, n)
+    # x doubles the hazard early and halves it late: proportional hazards fail
+    t = np.where(x == 1, rng.weibull(0.5, n) * 100, rng.weibull(2.0, n) * 100)
+    tab = pl.DataFrame({"duration": np.minimum(t, 150.0), "event": (t < 150).astype(int),
+                        "x": x})
+    m = churn.CoxModel(covariates=["x"]).fit(tab)
+    assert not m.check_proportional_hazards()["holds"][0]
+    with pytest.raises(ValueError, match=r"every covariate \(\['x'\]\) fails proportional "
+                                         r"hazards.*TimeVaryingCox"):
+        m.stratify_failing()
+
+
+def test_episode_errors():
+    from datetime import datetime
+
+    from loyaltylab.data.crmdata import CRMData
+
+    ts = pl.Datetime("us")
+    data = CRMData(
+        customers=pl.DataFrame({"customer_id": ["A"], "acquired_at": [datetime(2024, 1, 1)]},
+                               schema_overrides={"acquired_at": ts}),
+        orders=pl.DataFrame({"order_id": ["1"], "customer_id": ["A"],
+                             "ordered_at": [datetime(2024, 1, 1)], "amount": [1.0]},
+                            schema_overrides={"ordered_at": ts}))
+    table = churn.churn_table(data, as_of="2024-12-31")
+    with pytest.raises(ValueError, match="table: missing column 'event'"):
+        churn.churn_episodes(data, table.drop("event"))
+    with pytest.raises(ValueError, match="entry='first_survey': not a column"):
+        churn.churn_episodes(data, table, entry="first_survey")
