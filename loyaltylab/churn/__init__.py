@@ -4,6 +4,20 @@ defection and the customers about to leave.
 Customers who have not churned yet are *censored*, not loyal. :func:`churn_table` turns CRM
 data into survival data with that in mind; the models wrap lifelines and expose the fitted
 lifelines object as ``.lifelines_``.
+
+- Survival data: :func:`churn_table` (inactivity or contract rule, covariates, a report of
+  everything left out), :func:`churn_episodes` (time-varying, long format).
+- Retention: :class:`KaplanMeier` / :func:`retention_curves` (bands, at-risk counts, median
+  and 1-3 year survival), :func:`logrank_tests`, :func:`early_life_hazard`.
+- Drivers: :class:`CoxModel` (hazard ratios, Schoenfeld check, stratification, held-out
+  concordance), :class:`TimeVaryingCox` (manager departures, complaints, business change).
+- Lifetimes: :class:`LifetimeModel` (Weibull / log-logistic by AIC, extrapolated).
+- Action: :func:`at_risk_list`; checks: :func:`time_split_validation`,
+  :func:`calibration_table`, :func:`brier_score`, :func:`split_customers`.
+
+Charts for every result are in :mod:`loyaltylab.plots` (``plot_retention``,
+``plot_hazard_ratios``, ``plot_cumulative_hazard``, ``plot_calibration``,
+``plot_at_risk_list``).
 """
 
 from loyaltylab.churn._table import ChurnTableReport, churn_episodes, churn_table
