@@ -79,7 +79,7 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
     """
     import papermill as pm
     from nbconvert import HTMLExporter
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -225,7 +225,7 @@ SECTIONS = (
 def build_report(data: CRMData, *, title: str = "Customer loyalty report",
                  progress: bool | None = None) -> Report:
     """Run every capability the data supports and assemble the report (nothing written)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     rep = Report.for_data(data, title=title)
     bar = tqdm(SECTIONS, desc="analyses", disable=None if progress is None else not progress)

@@ -81,7 +81,7 @@ class _State:
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     disable = None if enabled is None else not enabled
     return tqdm(total=total, desc=desc, unit="step", disable=disable, file=sys.stderr,

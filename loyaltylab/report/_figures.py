@@ -263,6 +263,12 @@ def prepare_figure(fig_or_ax: Any, *, size: str | tuple[float, float] = "slide",
         artist.set_position((0.012, 0.012))
         artist.set_verticalalignment("bottom")
         fig._loyaltylab_footnote = text
+        if not hasattr(fig.canvas, "get_renderer"):
+            # a figure already shown and closed by Jupyter's inline backend keeps a bare
+            # canvas; give it an Agg one to measure text on
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            FigureCanvasAgg(fig)
         renderer = fig.canvas.get_renderer()
         bottom = min(0.45, artist.get_window_extent(renderer).height / fig.bbox.height + 0.02)
     engine = fig.get_layout_engine()
