@@ -29,9 +29,11 @@ _MARKER = "__loyaltylab_browser_check__"
 # JSON into the DOM, which Chromium prints with --dump-dom.
 _PROBE = """<script>(function(){var errs=[];
 function add(s){errs.push(String(s).slice(0,300));}
+function short(u){u=String(u||'');return u.indexOf('data:')===0?u.slice(0,40)+'...':
+ (u.length>160?'...'+u.slice(-160):u);}
 window.addEventListener('error',function(e){var t=e.target;
  if(t&&t!==window&&t.tagName){add('failed to load <'+t.tagName.toLowerCase()+'> '+
- String(t.currentSrc||t.src||t.href||'').slice(0,60));}
+ short(t.currentSrc||t.src||t.href));}
  else{add('uncaught error: '+(e.message||e));}},true);
 window.addEventListener('unhandledrejection',function(e){add('unhandled rejection: '+e.reason);});
 document.addEventListener('securitypolicyviolation',function(e){
@@ -41,7 +43,7 @@ var ce=console.error;console.error=function(){add('console.error: '+
 window.addEventListener('load',function(){setTimeout(function(){
  var imgs=Array.prototype.slice.call(document.images);
  var bad=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0&&i.naturalHeight>0);})
-  .map(function(i){return (i.alt||'(no alt)')+' <- '+String(i.currentSrc||i.src).slice(0,40);});
+  .map(function(i){return (i.alt||'(no alt)')+' <- '+short(i.currentSrc||i.src);});
  var m=document.createElement('pre');m.id='%s';m.textContent=JSON.stringify(
   {images:imgs.length,broken:bad,errors:errs,height:document.body.scrollHeight});
  document.body.appendChild(m);},0);});})();</script>""" % _MARKER
@@ -101,13 +103,6 @@ def _inject(page: str) -> str:
     return _PROBE + page
 
 
-def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.setdefault("HOME", tempfile.gettempdir())
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
-
-
 def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = None,
                      window_size: tuple[int, int] = (1280, 2000),
                      chromium: str | None = None, timeout: float = 90) -> BrowserCheck:
@@ -146,7 +141,12 @@ def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = N
                                 "`apt-get install -y chromium` (Debian) or pass chromium=")
     with tempfile.TemporaryDirectory(prefix="ll-browser-") as tmp:
         tmp_path = Path(tmp)
-        probe = tmp_path / "probe.html"
+        # the probe copy sits next to the page (hidden, removed afterwards) so that any
+        # relative links resolve exactly as they do for the page itself
+        fd, probe_name = tempfile.mkstemp(prefix=".ll-probe-", suffix=".html",
+                                          dir=html_path.parent)
+        os.close(fd)
+        probe = Path(probe_name)
         probe.write_text(_inject(html_path.read_text(encoding="utf-8")), encoding="utf-8")
         common = list(CHROMIUM_FLAGS)
         dom_cmd = [exe, *common, f"--user-data-dir={tmp_path / 'profile-dom'}",
@@ -173,6 +173,8 @@ def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = N
                 p.communicate()
             raise TimeoutError(f"Chromium did not finish within {timeout} s on "
                                f"{html_path.name}") from None
+        finally:
+            probe.unlink(missing_ok=True)
     dom, log = outputs[0]
     m = re.search(rf'<pre id="{_MARKER}">(.*?)</pre>', dom, re.S)
     if m is None:
