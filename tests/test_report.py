@@ -362,3 +362,13 @@ def test_report_without_tables_or_load_report_still_writes(tmp_path):
     assert openpyxl.load_workbook(paths["workbook"]).sheetnames == ["About", "Contents"]
     assert "No load report" in paths["html"].read_text()
     assert len(Presentation(paths["deck"]).slides) == 2
+
+
+def test_for_data_shows_only_the_folder_name_of_the_source(tmp_path):
+    report = LoadReport(source="/home/jsmith/clients/acme-export/",
+                        tables={"orders": TableReport(read=3, kept=3)})
+    data = CRMData(customers=pl.DataFrame(), orders=pl.DataFrame(), report=report)
+    rep = Report.for_data(data)
+    assert rep.source == "acme-export"
+    page = rep.write_html(tmp_path / "r.html").read_text()
+    assert "jsmith" not in page and "1 table read from acme-export: 3 rows" in page

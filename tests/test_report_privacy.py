@@ -18,9 +18,13 @@ import pytest  # noqa: E402
 
 import loyaltylab as ll  # noqa: E402
 from loyaltylab.data import schema as S  # noqa: E402
-from loyaltylab.data.overview import activity_over_time, customer_mix, table_overview  # noqa: E402,E501
+from loyaltylab.data.overview import (  # noqa: E402
+    activity_over_time, customer_mix, table_overview,
+)
 from loyaltylab.exceptions import SourceError  # noqa: E402
-from loyaltylab.plots.data import plot_activity, plot_customer_mix, plot_load_report  # noqa: E402,E501
+from loyaltylab.plots.data import (  # noqa: E402
+    plot_activity, plot_customer_mix, plot_load_report,
+)
 from loyaltylab.report import (  # noqa: E402
     Footnote, Report, mask_value, personal_needles, scan_for_personal_data, scrub,
     scrub_notebook,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,6 +112,14 @@ def _fmt_cell(value: Any) -> str:
     return str(value)
 
 
+def _short_source(source: str | None) -> str | None:
+    """A folder or file path shortened to its name: it says which export, while the full
+    path may name people (home folders)."""
+    if not source:
+        return None
+    return re.split(r"[/\\]", source.rstrip("/\\"))[-1] or source
+
+
 def _paragraphs(text: str) -> str:
     blocks = [b.strip() for b in str(text).split("\n\n") if b.strip()]
     return "\n".join(f"<p>{html.escape(b)}</p>" for b in blocks)
@@ -194,7 +203,7 @@ class Report:
         if not isinstance(data, CRMData):
             raise TypeError(f"Report.for_data expects a CRMData (from ll.load or "
                             f"ll.datasets), got {type(data).__name__}")
-        kwargs.setdefault("source", data.report.source or None)
+        kwargs.setdefault("source", _short_source(data.report.source))
         kwargs.setdefault("as_of", data.as_of)
         return cls(title, **kwargs).add_data_quality(data.report)
 
@@ -455,7 +464,9 @@ class Report:
                        "recorded.</p>")
         else:
             total_read = sum(t.read for t in rep.tables.values())
-            out.append(f"<p>{len(rep.tables)} tables read from {esc(rep.source or 'the source')}"
+            n_tab = len(rep.tables)
+            out.append(f"<p>{n_tab} table{'s' * (n_tab != 1)} read from "
+                       f"{esc(_short_source(rep.source) or 'the source')}"
                        f": {total_read:,} rows, of which {rep.n_rejected:,} were rejected "
                        f"by validation.</p>")
             out.append('<table><thead><tr><th>table</th><th class=num>read</th>'

@@ -364,7 +364,7 @@ def save_figure(fig_or_ax: Any, path_stem: str | Path, *,
 
 
 def slugify(text: str, *, max_length: int = 60) -> str:
-    """A file-name-safe lower-case slug: ``"Retention, by segment (%)"`` -> ``retention-by-segment``.
+    """A file-name-safe lower-case slug of a title, for chart file names.
 
     Examples
     --------
