@@ -281,6 +281,8 @@ def test_deck_has_title_slide_then_one_chart_per_slide(written):
         pic = pictures[0]
         assert pic.left >= 0 and pic.left + pic.width <= prs.slide_width
         assert pic.top + pic.height <= Inches(6.55)  # above the footnote box
+        w_px, h_px = Image.open(__import__("io").BytesIO(pic.image.blob)).size
+        assert pic.width / pic.height == pytest.approx(w_px / h_px, rel=0.01)  # not stretched
         footnote = [s for s in slide.shapes if s.name == "Footnote"]
         assert footnote[0].text_frame.text == ("n = 5 customers; CI: 95% Wilson score "
                                                "interval")
@@ -372,3 +374,13 @@ def test_for_data_shows_only_the_folder_name_of_the_source(tmp_path):
     assert rep.source == "acme-export"
     page = rep.write_html(tmp_path / "r.html").read_text()
     assert "jsmith" not in page and "1 table read from acme-export: 3 rows" in page
+
+
+def test_progress_bar_shown_when_asked_and_silent_otherwise(tmp_path, capsys):
+    rep = Report("Progress")
+    rep.add_table(pl.DataFrame({"a": [1]}), title="t")
+    rep.write_all(tmp_path / "quiet", progress=False)
+    assert capsys.readouterr().err == ""
+    rep.write_all(tmp_path / "loud", progress=True)
+    err = capsys.readouterr().err
+    assert "deck" in err and "/3 [" in err  # 3 steps: workbook, html, deck (no charts)
