@@ -254,8 +254,9 @@ def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int =
     share = top.sum() / v.sum() if v.sum() > 0 else np.nan
     flagged = int(c["cost_exceeds_value"].sum())
     ax.set_title(title or f"Customer lifetime value, {v.size:,} customers")
-    method = c["interval_method"][0] if "interval_method" in c.columns else ""
+    method = (str(c["interval_method"][0]).split(",")[0]
+              if "interval_method" in c.columns else "none")
     add_footnote(ax, f"Top 20 % of customers hold {share:.0%} of the value; {flagged:,} "
-                     f"customers cost more to serve and retain than they bring. "
-                     f"Intervals: {method}.")
+                     f"customers cost more to serve and retain than they bring.\n"
+                     f"Intervals per customer: {method}.")
     return ax
