@@ -141,6 +141,7 @@ def test_detectors_find_personal_shapes(tmp_path, text):
     "n = 4,812 customers", "revenue 1,234,567.89", "0.123 (0.101-0.145)", "+12.5%",
     "version 0.21.0", "p = 0.0001234", "HR 0.85 [0.80, 0.91]", "12 345 678 orders",
     "9144000 5143500", "user@localhost", "ids 1 2 3 4 5 6 7 8 9",
+    "05.01.2025 10:15", "12/31/2025 08:00", "2025-12-31 23:59",
 ])
 def test_detectors_ignore_report_numbers(tmp_path, text):
     (tmp_path / "a.txt").write_text(f"row 1: {text} end")

@@ -32,6 +32,10 @@ _PHONES = [
     re.compile(r"(?<![\w.,])\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}(?![\w]|[.,]\d)"),
 ]
 _DATE_LIKE = re.compile(r"\(?\d{1,4}[./\- ]\d{1,2}[./\- ]\d{1,4}\)?")
+# a date (31.12.2025, 12/31/2025, 2025-12-31) at the start of a candidate: a timestamp
+# such as "05.01.2025 10:15", not a phone number
+_DATE_PREFIX = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}(?!\d)|\d{4}([./-])\d{1,2}\2\d{1,2}"
+                          r"(?!\d)")
 _WORD = re.compile(r"[^\W_]+")
 _TEXT_SUFFIXES = {".html", ".htm", ".md", ".txt", ".csv", ".tsv", ".json", ".toml", ".yaml",
                   ".yml", ".log", ".py", ".tex", ".rst", ".xml", ".svg"}
@@ -302,7 +306,8 @@ def _phones(text: str) -> Iterator[str]:
             n_digits = sum(ch.isdigit() for ch in value)
             if not 8 <= n_digits <= 15:
                 continue
-            if not value.startswith("+") and _DATE_LIKE.fullmatch(value):
+            if not value.startswith("+") and (_DATE_LIKE.fullmatch(value)
+                                              or _DATE_PREFIX.match(value)):
                 continue
             if any(a <= m.start() < b for a, b in seen_spans):
                 continue
