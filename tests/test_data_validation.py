@@ -213,3 +213,20 @@ def test_make_crm_goes_through_from_frames():
         for col in spec.names:
             if col in frame.columns:
                 assert frame.schema[col] == spec.column(col).dtype, (name, col)
+
+
+def test_null_tokens_are_missing_values():
+    # "NULL" / "#N/A" as written by database and Excel exports are missing values
+    cust = pl.DataFrame({S.CUSTOMER_ID: ["a", "b"], S.ACQUIRED_AT: ["2025-01-01", "NULL"],
+                         S.SEGMENT: ["x", "NULL"]})
+    comp = pl.DataFrame({S.CUSTOMER_ID: ["a", "a"], S.OPENED_AT: ["2025-03-01"] * 2,
+                         S.RESOLVED_AT: ["NULL", "2025-03-05"]})
+    ws = pl.DataFrame({S.VISITOR_ID: ["v1", "v2"], S.CUSTOMER_ID: ["NULL", " a "],
+                       S.STARTED_AT: ["2025-04-01", "#N/A"]})
+    data = accounted(ll.from_frames({"customers": cust, "orders": orders(amount=["1"]),
+                                     "complaints": comp, "web_sessions": ws}, as_of=AS_OF))
+    assert data.report.tables["customers"].reasons == {"acquired_at: missing": 1}
+    assert data.customers[S.SEGMENT].to_list() == ["x"]
+    assert data.complaints[S.RESOLVED_AT].to_list() == [None, datetime(2025, 3, 5)]
+    assert data.report.tables["web_sessions"].reasons == {"started_at: missing": 1}
+    assert data.web_sessions[S.CUSTOMER_ID].to_list() == [None]

@@ -25,7 +25,6 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".tab")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DB_SUFFIXES = (".duckdb", ".db", ".sqlite", ".sqlite3")
-NULL_VALUES = ["NULL", "null", "#N/A", "N/A", "NA"]
 _DELIMS = [",", ";", "\t", "|"]
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -219,7 +218,7 @@ def _polars_read(path: Path, src, sep: str, quote: str | None,
                  skip: int, n_rows: int | None = None) -> pl.DataFrame | None:
     try:
         return pl.read_csv(src, separator=sep, infer_schema=False, quote_char=quote,
-                           null_values=NULL_VALUES, skip_rows=skip, encoding="utf8",
+                           skip_rows=skip, encoding="utf8",
                            raise_if_empty=True, n_rows=n_rows)
     except pl.exceptions.NoDataError:
         raise SourceError(f"{path.name}: the file has no header row or rows; re-export "

@@ -41,7 +41,7 @@ from loyaltylab.data.crmdata import TableReport
 from loyaltylab.exceptions import SchemaError
 
 __all__ = ["TableInput", "validate_table", "normalize_name", "closest", "EVENT_COLUMNS",
-           "INTERVALS", "CUSTOMER_REFERENCES", "VALIDATION_ORDER"]
+           "INTERVALS", "CUSTOMER_REFERENCES", "VALIDATION_ORDER", "NULL_TOKENS"]
 
 EVENT_COLUMNS: dict[str, str] = {
     S.CUSTOMERS: S.ACQUIRED_AT, S.ORDERS: S.ORDERED_AT, S.CONTACTS: S.CONTACTED_AT,
@@ -165,9 +165,15 @@ def check_required_columns(inp: TableInput) -> None:
 _SEED = 20261122  # seed of the 64-bit id hashes used to match ids quickly within a load
 
 
+NULL_TOKENS = ("NULL", "null", "#N/A", "N/A", "NA")
+"""Text that database and Excel exports write for a missing value; read as null."""
+
+
 def _clean_text(e: pl.Expr) -> pl.Expr:
+    """Strip blanks; empty text and null tokens ("NULL", "#N/A", ...) become null."""
     e = e.str.strip_chars()
-    return pl.when(e == "").then(pl.lit(None, pl.String)).otherwise(e)
+    return pl.when((e == "") | e.is_in(list(NULL_TOKENS))).then(pl.lit(None, pl.String)
+                                                                ).otherwise(e)
 
 
 def _to_text(name: str, dtype: pl.DataType, values: pl.Series | None = None) -> pl.Expr:
@@ -210,9 +216,12 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
                 padded = (values.str.starts_with(" ") | values.str.ends_with(" ")
                           | values.str.starts_with("\t") | values.str.ends_with("\t")).any()
             else:
-                # other text (categories): strip when a sample shows padding
+                # other text (categories): clean when a sample shows padding or null tokens
                 sample = values.head(2000).drop_nulls()
-                padded = (sample.str.strip_chars() != sample).any()
+                if (sample.str.strip_chars() != sample).any() or \
+                        sample.is_in(list(NULL_TOKENS)).any():
+                    return _clean_text(pl.col(col)), None
+                padded = False
             if not padded:
                 return pl.col(col), None
         try:
@@ -375,7 +384,11 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
                           f"({type(exc).__name__}: {str(exc).splitlines()[0]}); check the "
                           f"formats set for it in the mapping file.") from None
     reasons_col = checked.get_column(_REASON)
-    retry = _padded_failures(checked, frame, reasons_col, labels, failure, clean_cols)
+    watch = {c: [f"{c}: {k}"] for c, k in failure.items()}
+    for c in CUSTOMER_REFERENCES.get(inp.name, ()):
+        if c in canon:
+            watch.setdefault(c, []).append(f"{c}: unknown customer")
+    retry = _dirty_failures(frame, reasons_col, labels, watch, clean_cols)
     if retry:
         return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
                               customer_ids=customer_ids, _strip=_strip | retry)
@@ -417,23 +430,28 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     return kept, report
 
 
-def _padded_failures(checked: pl.DataFrame, frame: pl.DataFrame, codes: pl.Series,
-                     labels: list[str], failure: dict[str, str],
-                     stripped: dict[str, str]) -> frozenset:
-    """Date/number columns whose parse failures include values padded with blanks."""
+def _dirty_failures(frame: pl.DataFrame, codes: pl.Series, labels: list[str],
+                    watch: dict[str, list[str]], cleaned: dict[str, str]) -> frozenset:
+    """Columns whose rejected values include blank-padded text or null tokens ("NULL",
+    "#N/A", ...): the table is then validated again with those columns cleaned.
+
+    Cleaning every column up front would cost as much as parsing it; rejected rows are
+    few, so looking at them is cheap.
+    """
     out = set()
     present = None
-    for col, kind in failure.items():
-        if col in stripped or frame.schema[col] != pl.String:
+    for col, watched in watch.items():
+        if col in cleaned or frame.schema[col] != pl.String:
             continue
         if present is None:  # the codes that occur at all (one pass over the rejects)
             present = set(codes.drop_nulls().unique().to_list())
-        code = labels.index(f"{col}: {kind}")
-        if code not in present:
+        wanted = [labels.index(w) for w in watched if w in labels]
+        wanted = [w for w in wanted if w in present]
+        if not wanted:
             continue
-        rows = (codes == code).fill_null(False)
+        rows = codes.is_in(wanted).fill_null(False)
         raw = frame.get_column(col).filter(rows)
-        if bool((raw.str.strip_chars() != raw).any()):
+        if bool(((raw.str.strip_chars() != raw) | raw.is_in(list(NULL_TOKENS))).any()):
             out.add(col)
     return frozenset(out)
 
