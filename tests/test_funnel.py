@@ -464,3 +464,26 @@ def test_transition_dates_must_be_ordered(offline):
         F.transition_matrix(offline, start=AS_OF, end=day(10))
     with pytest.raises(ValueError, match="before all data"):
         F.transition_matrix(offline, start="2000-01-01", end=AS_OF)
+
+
+def test_recovers_monthly_repeat_probability_by_segment(sample):
+    # planted: a buyer orders as a Poisson process with the customer's own mean gap, so the
+    # chance of a second purchase day within a month is 1 - exp(-30.4375 / gap); averaged
+    # over the segment's first-time customers (gaps vary around the segment mean, which is
+    # what truth["ladder"]["monthly_repeat_probability"] holds)
+    t = F.time_to_stage(sample, origin="first_time_customer", by="segment",
+                        horizon="30.4375d").filter(pl.col("stage") == "repeat_customer")
+    buyers = (F.assign_stages(sample).filter(pl.col("reached_first_time_customer")
+                                             .is_not_null())
+              .join(sample.truth["customers"], on=S.CUSTOMER_ID)
+              .join(sample.customers.select(S.CUSTOMER_ID, S.SEGMENT), on=S.CUSTOMER_ID))
+    expected = buyers.group_by(S.SEGMENT).agg(
+        (1 - (-30.4375 / pl.col("mean_order_gap_days")).exp()).mean().alias("expected"))
+    both = t.join(expected, on=S.SEGMENT)
+    assert both.height == 3
+    assert ((both["share_ci_low"] < both["expected"])
+            & (both["expected"] < both["share_ci_high"])).all()
+    # the segment ranking of the planted rhythm is recovered
+    planted = sample.truth["ladder"]["monthly_repeat_probability"]
+    order = both.sort("share_within")[S.SEGMENT].to_list()
+    assert order[-1] == max(planted, key=planted.get)
