@@ -384,3 +384,19 @@ def test_progress_bar_shown_when_asked_and_silent_otherwise(tmp_path, capsys):
     rep.write_all(tmp_path / "loud", progress=True)
     err = capsys.readouterr().err
     assert "deck" in err and "/3 [" in err  # 3 steps: workbook, html, deck (no charts)
+
+
+def test_size_must_be_a_name_or_a_pair(tmp_path):
+    with pytest.raises(TypeError, match=r"size must be \['slide', 'a4'\] or a \(width, "
+                                        r"height\) tuple"):
+        prepare_figure(_chart("x")[0], size=7)
+
+
+def test_check_in_browser_names_the_install_line_without_chromium(tmp_path, monkeypatch):
+    import loyaltylab.report._browser as browser
+
+    monkeypatch.setattr(browser, "find_chromium", lambda: None)
+    page = tmp_path / "r.html"
+    page.write_text("<p>hi</p>")
+    with pytest.raises(FileNotFoundError, match=r"apt-get install -y chromium"):
+        browser.check_in_browser(page)

@@ -79,3 +79,10 @@ def test_check_catches_broken_images_and_script_errors(tmp_path):
 def test_check_in_browser_errors(tmp_path):
     with pytest.raises(ValueError, match=r"is not a file; pass the report.html path"):
         check_in_browser(tmp_path / "nope.html")
+
+
+def test_check_in_browser_times_out_clearly(report_html):
+    with pytest.raises(TimeoutError, match=r"Chromium did not finish within 0.01 s"):
+        check_in_browser(report_html, timeout=0.01)
+    # no probe file is left next to the page
+    assert [p.name for p in report_html.parent.iterdir()] == ["report.html"]

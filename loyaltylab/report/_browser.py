@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -153,7 +154,7 @@ def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = N
                    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000",
                    "--dump-dom", probe.as_uri()]
         procs = [subprocess.Popen(dom_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)]
+                                  text=True, start_new_session=True)]
         shot = Path(screenshot).resolve() if screenshot is not None else None
         if shot is not None:
             shot.parent.mkdir(parents=True, exist_ok=True)
@@ -162,14 +163,18 @@ def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = N
                         f"--window-size={w},{h}", f"--screenshot={shot}",
                         "--virtual-time-budget=10000", html_path.as_uri()]
             procs.append(subprocess.Popen(shot_cmd, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+                                          stderr=subprocess.PIPE, text=True,
+                                          start_new_session=True))
         outputs = []
         try:
             for p in procs:
                 outputs.append(p.communicate(timeout=timeout))
         except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
+            for p in procs:  # the browser and the helper processes it started
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 p.communicate()
             raise TimeoutError(f"Chromium did not finish within {timeout} s on "
                                f"{html_path.name}") from None
