@@ -400,3 +400,14 @@ def test_check_in_browser_names_the_install_line_without_chromium(tmp_path, monk
     page.write_text("<p>hi</p>")
     with pytest.raises(FileNotFoundError, match=r"apt-get install -y chromium"):
         browser.check_in_browser(page)
+
+
+def test_identifier_guard_flags_personal_columns_not_ordinary_names():
+    from loyaltylab.report._excel import check_no_identifiers
+
+    check_no_identifiers(pl.DataFrame({"campaign_name": ["spring"], "product_line": ["a"],
+                                       "account_manager": ["AM01"], "customers": [3]}))
+    for col in ("Customer ID", "order_id", "visitor_id", "Phone Number", "last_name",
+                "street", "e_mail"):
+        with pytest.raises(ValueError, match=rf"\['{col}'\] that identify customers"):
+            check_no_identifiers(pl.DataFrame({col: ["x"]}))
