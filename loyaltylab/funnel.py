@@ -437,12 +437,15 @@ class Ladder:
         return f"Ladder({self.name!r}: {' -> '.join(self.names)})"
 
 
-def _client_rule(client_orders: int, client_lines: int, window: str) -> Condition:
-    return (Count("orders", at_least=client_orders, within=window)
-            | Count("orders", at_least=client_lines, within=window, distinct=S.PRODUCT_LINE))
+def _client_rule(client_orders: int, client_lines: int | None, window: str) -> Condition:
+    by_orders = Count("orders", at_least=client_orders, within=window)
+    if client_lines is None:
+        return by_orders
+    return by_orders | Count("orders", at_least=client_lines, within=window,
+                             distinct=S.PRODUCT_LINE)
 
 
-def offline_ladder(*, client_orders: int = 4, client_lines: int = 2,
+def offline_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
                    client_window: str = "365d", advocate_referrals: int = 1,
                    advocate_window: str = "730d") -> Ladder:
     """The offline ladder suspect -> prospect -> first-time customer -> repeat customer ->
@@ -456,7 +459,9 @@ def offline_ladder(*, client_orders: int = 4, client_lines: int = 2,
     - repeat customer: orders on at least two distinct days (two orders on the same day
       are one purchase occasion);
     - client: a repeat customer with at least ``client_orders`` orders in the trailing
-      ``client_window``, or orders in at least ``client_lines`` product lines in it;
+      ``client_window``, or orders in at least ``client_lines`` product lines in it
+      (``client_lines=None`` drops the product-line rule, for data without
+      ``orders.product_line``);
     - advocate: a client who made at least ``advocate_referrals`` referrals in the
       trailing ``advocate_window``.
 
@@ -478,7 +483,7 @@ def offline_ladder(*, client_orders: int = 4, client_lines: int = 2,
     ], name="offline")
 
 
-def online_ladder(*, client_orders: int = 4, client_lines: int = 2,
+def online_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
                   client_window: str = "365d", advocate_referrals: int = 1,
                   advocate_window: str = "730d") -> Ladder:
     """The online ladder surfer -> first-time visitor -> repeat visitor -> first-time buyer
@@ -577,9 +582,12 @@ def _source_events(data: CRMData, c: Count, as_of: datetime, idx: int) -> pl.Laz
         val = pl.col(date_col).dt.date().cast(pl.String)
     else:
         if c.distinct not in getattr(data, table).columns:
+            hint = (" (for the standard ladders pass client_lines=None to offline_ladder() "
+                    "or online_ladder() to drop the product-line rule)"
+                    if c.distinct == S.PRODUCT_LINE else "")
             raise ValueError(f"{table}.{c.distinct}: the rule '{c}' counts distinct "
                              f"{c.distinct} values but {table} has no such column; "
-                             f"columns: {getattr(data, table).columns}")
+                             f"columns: {getattr(data, table).columns}{hint}")
         val = pl.col(c.distinct).cast(pl.String)
     out = frame.select(pid.alias(_PID), pl.col(date_col).alias(_T),
                        pl.lit(idx, dtype=pl.Int32).alias(_A), val.alias(_V))

@@ -487,3 +487,12 @@ def test_recovers_monthly_repeat_probability_by_segment(sample):
     planted = sample.truth["ladder"]["monthly_repeat_probability"]
     order = both.sort("share_within")[S.SEGMENT].to_list()
     assert order[-1] == max(planted, key=planted.get)
+
+
+def test_orders_without_product_lines(offline):
+    d = offline.replace(orders=offline.orders.drop(S.PRODUCT_LINE))
+    with pytest.raises(ValueError, match="orders.product_line: .* pass client_lines=None"):
+        F.assign_stages(d)
+    st = F.assign_stages(d, F.offline_ladder(client_lines=None))
+    assert row(st, "c8")["stage"] == "repeat_customer"    # only the lines rule made it client
+    assert row(st, "c6")["stage"] == "client"
