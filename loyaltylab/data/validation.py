@@ -16,6 +16,12 @@ rule it breaks):
    not in the customers table (after its own validation);
 10. ``<key>: duplicate`` -- a repeated order or customer id; the first valid row is kept.
 
+Before the rules run, text is cleaned: identifiers and categories lose surrounding blanks,
+and empty text and the null tokens of database and Excel exports (``NULL``, ``null``,
+``#N/A``, ``N/A``, ``NA``) count as missing. (For speed, date and number columns are
+cleaned only when their rejected rows show padding or null tokens; the table is then
+validated again with those columns cleaned, so the result is the same.)
+
 End dates after the as-of date (a complaint resolved, a contract ended, an assignment
 ended after the extract date) are not errors: they are set to null (still open at as_of)
 and counted in the table's warnings.
