@@ -218,9 +218,10 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
         if dtype == pl.String and src == col:
             values = frame.get_column(col)
             if spec_is_id(inp.name, col):
-                # ids: strip when any value is padded (checking is cheaper than stripping)
-                padded = (values.str.starts_with(" ") | values.str.ends_with(" ")
-                          | values.str.starts_with("\t") | values.str.ends_with("\t")).any()
+                # ids are used as they are; the main query checks them for padding and the
+                # table is validated again with them stripped if any is padded (checking is
+                # cheaper than stripping)
+                padded = False
             else:
                 # other text (categories): clean when a sample shows padding or null tokens
                 sample = values.head(2000).drop_nulls()
@@ -383,6 +384,13 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         lf = lf.with_columns([_clean_text(pl.col(c)).alias(t) for c, t in clean_cols.items()])
     lf = lf.with_columns([e.alias(tmp[c]) for c, e in values.items()])
     lf = lf.with_columns(reason.alias(_REASON))
+    pad_watch = [c for c in canon if spec.column(c).is_id and frame.schema[c] == pl.String
+                 and c not in clean_cols]
+    if pad_watch and frame.height:
+        lf = lf.with_columns([
+            (pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ")
+             | pl.col(c).str.starts_with("\t") | pl.col(c).str.ends_with("\t"))
+            .any().alias(f"__pad_{c}") for c in pad_watch])
     try:
         checked = lf.collect()
     except pl.exceptions.PolarsError as exc:
@@ -395,6 +403,8 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         if c in canon:
             watch.setdefault(c, []).append(f"{c}: unknown customer")
     retry = _dirty_failures(frame, reasons_col, labels, watch, clean_cols)
+    if pad_watch and frame.height:
+        retry = retry | {c for c in pad_watch if checked.get_column(f"__pad_{c}")[0]}
     if retry:
         return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
                               customer_ids=customer_ids, _strip=_strip | retry)
