@@ -386,13 +386,17 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     lf = lf.with_columns(reason.alias(_REASON))
     pad_watch = [c for c in canon if spec.column(c).is_id and frame.schema[c] == pl.String
                  and c not in clean_cols]
+    pad_lf = None
     if pad_watch and frame.height:
-        lf = lf.with_columns([
+        pad_lf = frame.lazy().select([
             (pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ")
              | pl.col(c).str.starts_with("\t") | pl.col(c).str.ends_with("\t"))
             .any().alias(f"__pad_{c}") for c in pad_watch])
     try:
-        checked = lf.collect()
+        if pad_lf is None:
+            checked, pads = lf.collect(), None
+        else:  # run the padding check alongside the main query
+            checked, pads = pl.collect_all([lf, pad_lf])
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(f"{inp.source}: could not validate the {inp.name} table "
                           f"({type(exc).__name__}: {str(exc).splitlines()[0]}); check the "
@@ -403,8 +407,8 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         if c in canon:
             watch.setdefault(c, []).append(f"{c}: unknown customer")
     retry = _dirty_failures(frame, reasons_col, labels, watch, clean_cols)
-    if pad_watch and frame.height:
-        retry = retry | {c for c in pad_watch if checked.get_column(f"__pad_{c}")[0]}
+    if pads is not None:
+        retry = retry | {c for c in pad_watch if pads.get_column(f"__pad_{c}")[0]}
     if retry:
         return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
                               customer_ids=customer_ids, _strip=_strip | retry)
