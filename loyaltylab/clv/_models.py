@@ -12,7 +12,6 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from loyaltylab.clv._base import BaseFitter, check_rfm, log1mexp
 from loyaltylab.clv._rfm import FREQUENCY, MONETARY_VALUE, PERIODS, RECENCY, T, WEIGHTS
 from loyaltylab.data import schema as S
-from loyaltylab.exceptions import ConvergenceError
 
 __all__ = ["ShiftedBetaGeo", "BetaGeo", "ParetoNBD", "GammaGamma", "BetaGeoBetaBinom"]
 
@@ -619,8 +618,7 @@ class GammaGamma(BaseFitter):
         self.frequency_spend_correlation_ = (float(np.corrcoef(x, m)[0, 1])
                                              if x.size > 2 and x.std() > 0 else float("nan"))
         d = {"x": x, "m": m, "_w": np.ones(x.size)}
-        mean, var = float(m.mean()), float(m.var()) if m.size > 1 else 1.0
-        self._optimise(d, np.log([2.0, 3.0, max(mean, 1e-3)]))
+        self._optimise(d, np.log([2.0, 3.0, max(float(m.mean()), 1e-3)]))
         return self
 
     def _loglik(self, par: np.ndarray, d: dict[str, np.ndarray]) -> np.ndarray:
@@ -781,5 +779,3 @@ class BetaGeoBetaBinom(BaseFitter):
             pl.Series("expected_purchases", self.conditional_expected_purchases(
                 future, a[FREQUENCY], a[RECENCY], a[PERIODS])))
 
-
-_ = ConvergenceError  # re-exported through the package for users catching it

@@ -12,7 +12,7 @@ from scipy import stats
 from loyaltylab.clv._base import check_rfm
 from loyaltylab.clv._models import BetaGeo, GammaGamma, ParetoNBD
 from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT, MONETARY_VALUE,
-                                 RECENCY, T, TIME_UNITS, _orders_lazy, _unit_days)
+                                 RECENCY, T, _orders_lazy, _unit_days)
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
@@ -363,8 +363,6 @@ def expected_purchases_matrix(model: BetaGeo | ParetoNBD, *, t: float = 1.0,
                          "expected_purchases": np.where((f == 0) & (r > 0), np.nan, e)}
                         ).with_columns(pl.col("expected_purchases").fill_nan(None))
 
-
-_ = TIME_UNITS
 
 
 def _td(unit_days: float) -> timedelta:
