@@ -132,8 +132,9 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
     -----
     Each row is computed by the named metric function of :mod:`loyaltylab.metrics`, so
     it can be reproduced on its own. Customer ids are replaced by a 64-bit hash inside the
-    scorecard (faster grouping and joining; the result holds no ids). Cumulative figures (repeat-purchase rate,
-    cross-line share, referral rate) are measured at each period's end.
+    scorecard (faster grouping and joining; the result holds no ids). Cumulative figures
+    (repeat-purchase rate, cross-line share, referral rate) are measured at each period's
+    end.
 
     Examples
     --------
