@@ -168,6 +168,41 @@ def bench_fit(n: int, repeats: int, lt_python: str | None, folder: Path,
     return rows
 
 
+LIFETIMES_CDNOW = r"""
+import json, sys, time
+import pandas as pd
+from lifetimes import BetaGeoFitter, ParetoNBDFitter
+d = pd.read_csv(sys.argv[1])
+out = {}
+for name, cls in (("BetaGeo", BetaGeoFitter), ("ParetoNBD", ParetoNBDFitter)):
+    t = time.perf_counter()
+    f = cls().fit(d["frequency"], d["recency"], d["T"])
+    out[name] = {"time": time.perf_counter() - t,
+                 "params": {k: round(float(v), 4) for k, v in f.params_.items()}}
+print(json.dumps(out))
+"""
+
+
+def bench_cdnow(repeats: int, lt_python: str | None) -> None:
+    """Both fitters on the published CDNOW summary (2,357 customers)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "cdnow_customers_summary.csv"
+    rfm = pl.read_csv(path)
+    lt = {}
+    if lt_python:
+        p = subprocess.run([lt_python, "-c", LIFETIMES_CDNOW, str(path)], capture_output=True,
+                           text=True, timeout=600)
+        lt = json.loads(p.stdout.strip().splitlines()[-1])
+    for cls in (BetaGeo, ParetoNBD):
+        t, m = median_time(lambda: cls().fit(rfm), repeats)
+        row = {"model": cls.__name__, "customers": rfm.height, "loyaltylab_s": round(t, 3),
+               "params": {k: round(v, 4) for k, v in m.params_.items()},
+               "log_likelihood": round(m.log_likelihood_, 2)}
+        if cls.__name__ in lt:
+            row["lifetimes_s"] = round(lt[cls.__name__]["time"], 3)
+            row["lifetimes_params"] = lt[cls.__name__]["params"]
+        print(json.dumps(row), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -176,7 +211,10 @@ def main() -> None:
     ap.add_argument("--lifetimes-python", default=None)
     ap.add_argument("--skip-rfm", action="store_true")
     ap.add_argument("--skip-fit", action="store_true")
+    ap.add_argument("--skip-cdnow", action="store_true")
     args = ap.parse_args()
+    if not args.skip_cdnow:
+        bench_cdnow(args.repeats, args.lifetimes_python)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if not args.skip_rfm:
