@@ -42,6 +42,17 @@ def plot_calibration_holdout(comparison: pl.DataFrame, *, ax: Axes | None = None
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> cd = ll.datasets.load_cdnow(sample=True)
+    >>> rfm = ll.clv.rfm_summary(cd, calibration_end="1997-09-30",
+    ...                          observation_end="1998-06-30")
+    >>> bg = ll.clv.BetaGeo().fit(rfm)
+    >>> ax = plot_calibration_holdout(ll.clv.holdout_comparison(rfm, model=bg))
+    >>> ax.get_title()
+    'Holdout purchases by calibration frequency, 2,357 customers'
     """
     c = _need(comparison, ["label", "n_customers", "actual", "expected"], "comparison",
               "ll.clv.holdout_comparison")
@@ -79,6 +90,15 @@ def plot_tracking(tracking: pl.DataFrame, *, cumulative: bool = True, ax: Axes |
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> cd = ll.datasets.load_cdnow(sample=True)
+    >>> bg = ll.clv.BetaGeo().fit(ll.clv.rfm_summary(cd, observation_end="1997-09-30"))
+    >>> tr = ll.clv.repeat_tracking(cd, model=bg, calibration_end="1997-09-30")
+    >>> plot_tracking(tr).get_ylabel()
+    'Cumulative repeat purchases'
     """
     t = _need(tracking, ["period", "actual", "expected", "cumulative_actual",
                          "cumulative_expected", "holdout"], "tracking",
@@ -136,6 +156,15 @@ def plot_alive_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> bg = ll.clv.BetaGeo().fit(pl.read_csv("data/cdnow/cdnow_customers_summary.csv"))
+    >>> ax = plot_alive_matrix(ll.clv.probability_alive_matrix(bg, max_frequency=10))
+    >>> ax.images[0].get_array().shape
+    (11, 39)
     """
     m = _need(matrix, ["frequency", "recency", "T", "p_alive"], "matrix",
               "ll.clv.probability_alive_matrix")
@@ -159,6 +188,15 @@ def plot_expected_purchases_matrix(matrix: pl.DataFrame, *, ax: Axes | None = No
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> bg = ll.clv.BetaGeo().fit(pl.read_csv("data/cdnow/cdnow_customers_summary.csv"))
+    >>> m = ll.clv.expected_purchases_matrix(bg, t=39, max_frequency=10)
+    >>> plot_expected_purchases_matrix(m).get_title()
+    'Expected purchases in the next 39 periods'
     """
     m = _need(matrix, ["frequency", "recency", "T", "t", "expected_purchases"], "matrix",
               "ll.clv.expected_purchases_matrix")
@@ -187,6 +225,14 @@ def plot_retention_projection(projection: pl.DataFrame, *, what: str = "survival
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> m = ll.clv.ShiftedBetaGeo().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> ax = plot_retention_projection(m.projection(12), label="regular")
+    >>> len(ax.get_lines())
+    4
     """
     p = _need(projection, ["period", "survival", "retention_rate", "expected_active",
                            "observed_active", "observed_retention", "in_fit"], "projection",
@@ -240,6 +286,19 @@ def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int =
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> s = pl.read_csv("data/cdnow/cdnow_customers_summary_with_transactions.csv")
+    >>> rfm = s.select(frequency="x", recency="t_x", T="T", monetary_value="zbar")
+    >>> bg = ll.clv.BetaGeo().fit(rfm)
+    >>> gg = ll.clv.GammaGamma().fit(rfm.filter(pl.col("frequency") > 0))
+    >>> out = ll.clv.customer_lifetime_value(rfm, purchase_model=bg, spend_model=gg,
+    ...                                      interval=None)
+    >>> plot_clv_distribution(out).get_title()
+    'Customer lifetime value, 2,357 customers'
     """
     c = _need(clv, [column, "cost_exceeds_value"], "clv",
               "ll.clv.customer_lifetime_value")
