@@ -222,7 +222,8 @@ class BaseFitter:
 
     @staticmethod
     def _subsample(data: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
-        out = {k: (v[idx] if k not in ("ux", "inv") else v) for k, v in data.items()}
+        out = {k: v[idx] for k, v in data.items()
+               if k not in ("ux", "inv") and not k.startswith("_tail")}
         if "ux" in data:
             ux, inv = np.unique(out["x"], return_inverse=True)
             out["ux"], out["inv"] = ux, inv

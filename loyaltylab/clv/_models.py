@@ -508,11 +508,34 @@ class ParetoNBD(_RFMModel):
             term2 = np.log(s) - np.log(r + s + x) + lj_tx + log1mexp(diff)
         return term1, term2
 
+    def _prepare(self, frame: Any, weights: str | None) -> tuple[dict[str, np.ndarray], int]:
+        d, n = super()._prepare(frame, weights)
+        # the hypergeometric tail depends on (x, y) only: evaluate it once per distinct pair
+        for y in ("tx", "T"):
+            pairs = np.column_stack([d["x"], d[y]])
+            if pairs.shape[0] > 5000:
+                u, inv = np.unique(pairs, axis=0, return_inverse=True)
+                if u.shape[0] < 0.7 * pairs.shape[0]:
+                    d[f"_tail_{y}"] = (u[:, 0], u[:, 1], inv.ravel())
+        return d, n
+
     def _loglik(self, p: np.ndarray, d: dict[str, np.ndarray]) -> np.ndarray:
         r, alpha, s, beta = p
         ux, inv = d["ux"], d["inv"]
         g = (gammaln(r + ux) - gammaln(r))[inv] + r * np.log(alpha) + s * np.log(beta)
-        term1, term2 = self._parts(p, d["x"], d["tx"], d["T"])
+        x, tx, tt = d["x"], d["tx"], d["T"]
+        lj = {}
+        for y, vals in (("tx", tx), ("T", tt)):
+            key = f"_tail_{y}"
+            if key in d:
+                ux_, uy_, inv_ = d[key]
+                lj[y] = self._log_tail(uy_, ux_, r, alpha, s, beta)[inv_]
+            else:
+                lj[y] = self._log_tail(vals, x, r, alpha, s, beta)
+        term1 = -(r + x) * np.log(alpha + tt) - s * np.log(beta + tt)
+        with np.errstate(all="ignore"):
+            diff = np.minimum(lj["T"] - lj["tx"], 0.0)
+            term2 = np.log(s) - np.log(r + s + x) + lj["tx"] + log1mexp(diff)
         return g + np.logaddexp(term1, term2)
 
     def probability_alive(self, frequency: Any, recency: Any, T_: Any, *,
