@@ -20,8 +20,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/loyaltylab report --out reports
 
+# --dist loadfile: a notebook's cells share one kernel, so they must run on one worker
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 sample: $(STAMP)
 	$(BIN)/python -m loyaltylab.datasets.build_sample
