@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme"]
+__all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme",
+           "run_notebooks", "pseudonymized_copy"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -49,9 +50,6 @@ def update_readme(readme: Path = ROOT / "README.md") -> bool:
     return new != text
 
 
-if __name__ == "__main__":
-    print("README updated" if update_readme() else "README already up to date")
-
 
 def run_notebooks(source: str | Path | None, out: str | Path, *,
                   mapping: str | Path | None = None, as_of: str | None = None,
@@ -83,9 +81,12 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"SOURCE": None if source is None else str(Path(source).resolve()),
-              "MAPPING": None if mapping is None else str(Path(mapping).resolve()),
-              "AS_OF": as_of}
+    params = {"SOURCE": None, "MAPPING": None, "AS_OF": as_of}
+    if source is not None:
+        # The notebooks see a pseudonymised copy of the client's data, never the original:
+        # identifiers hashed, personal columns dropped, the mapping already applied.
+        params["SOURCE"] = str(pseudonymized_copy(source, out_dir / "_data", mapping=mapping,
+                                                  as_of=as_of))
     exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code,
                             exclude_output_prompt=hide_code)
     written = []
@@ -99,3 +100,28 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
         html.write_text(body, encoding="utf-8")
         written.append(html)
     return written
+
+
+def pseudonymized_copy(source: str | Path, folder: str | Path, *,
+                       mapping: str | Path | None = None, as_of: str | None = None,
+                       salt: str | None = None) -> Path:
+    """Load ``source`` with identifiers pseudonymised and personal columns dropped, and write
+    the canonical tables as Parquet files into ``folder`` (which ``ll.load`` reads as is).
+
+    Rows the loader rejected are not copied; the load report says how many and why.
+    """
+    import secrets
+
+    from loyaltylab.data.load import load
+
+    data = load(source, mapping=mapping, as_of=as_of, pseudonymize=True,
+                salt=salt or secrets.token_hex(16))
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in data.tables.items():
+        frame.write_parquet(out / f"{name}.parquet")
+    return out
+
+
+if __name__ == "__main__":
+    print("README updated" if update_readme() else "README already up to date")

@@ -20,7 +20,7 @@ from loyaltylab.report import scan_for_personal_data
 
 NAMES = ["Annegret Vollmer", "Bartholomew Quince", "Cosima Okonkwo"]
 EMAILS = ["annegret.vollmer@example.org", "b.quince@example.com", "cosima.o@example.net"]
-PHONES = ["+49 30 1234567", "+44 20 7946 0958", "+1 415 555 0132"]
+PHONES = ["+49 89 7654321", "+44 20 7946 0958", "+1 415 555 0132"]
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,24 @@ def test_cli_report_unusable_source_exits_2(tmp_path, capsys):
     code = cli.main(["report", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
     assert code == cli.EXIT_UNUSABLE
     assert "error" in capsys.readouterr().err
+
+
+def test_notebook_run_on_client_data_leaks_nothing(client_folder, tmp_path):
+    """`loyaltylab notebooks` executes the series on a client's folder (here the start and
+    reporting notebooks, to keep the suite fast) and renders HTML without any personal value
+    or raw identifier in the executed notebooks or their HTML."""
+    from loyaltylab._notebooks import notebook_paths, run_notebooks
+
+    chosen = [p for p in notebook_paths() if p.name[:2] in ("00", "09")]
+    html = run_notebooks(client_folder, tmp_path / "run", notebooks=chosen, hide_code=True,
+                         progress=False)
+    assert [p.name for p in html] == [p.with_suffix(".html").name for p in chosen]
+    page = html[0].read_text()
+    assert "400" in page  # the notebook ran on the client's 400 customers, not the sample
+    assert "import loyaltylab" not in page  # code hidden for the client-facing copy
+    raw_ids = pl.read_csv(client_folder / "customers.csv", infer_schema=False)[
+        S.CUSTOMER_ID].to_list()
+    outputs = [p for p in (tmp_path / "run").iterdir() if p.suffix in (".html", ".ipynb")]
+    findings = scan_for_personal_data(outputs, needles=[*NAMES, *EMAILS, *PHONES, *raw_ids],
+                                      emails=False, phones=False)
+    assert findings.height == 0, findings
