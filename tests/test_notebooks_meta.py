@@ -42,3 +42,27 @@ def test_notebook_opens_with_a_title_and_has_a_parameters_cell(path):
     assert _notebooks.notebook_title(path)
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+
+
+# Notebooks whose parameters differ from SOURCE / MAPPING / AS_OF, and why.
+PARAMETER_EXCEPTIONS = {
+    "05-repeat-buying-clv.ipynb": {"AS_OF"},  # OBSERVATION_END plays the as-of role
+    "06-contract-retention.ipynb": {"SOURCE", "MAPPING", "AS_OF"},  # published cohorts
+}
+
+
+@pytest.mark.parametrize("path", _notebooks.notebook_paths(), ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(path):
+    import logging
+
+    import papermill as pm
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    assigned = {line.split("=")[0].strip() for line in "".join(cell["source"]).splitlines()
+                if line and not line.startswith((" ", "#", "}", "]")) and "=" in line}
+    seen = set(pm.inspect_notebook(str(path)))
+    assert seen == assigned, f"papermill cannot read {assigned - seen} (no '=' in comments)"
+    expected = {"SOURCE", "MAPPING", "AS_OF"} - PARAMETER_EXCEPTIONS.get(path.name, set())
+    assert expected <= seen
