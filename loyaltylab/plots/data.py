@@ -85,7 +85,7 @@ def plot_load_report(summary: pl.DataFrame, *, ax: Axes | None = None,
     kept = totals["kept"].to_list()[::-1]
     rejected = totals["rejected"].to_list()[::-1]
     ax.barh(tables, kept, color=PALETTE[2], label="kept")
-    ax.barh(tables, rejected, left=kept, color=PALETTE[3], label="rejected")
+    ax.barh(tables, rejected, left=kept, color=PALETTE[5], label="rejected")
     ax.set_xscale("symlog")
     ax.set_xlabel("rows (log scale)")
     ax.legend(loc="lower right")
