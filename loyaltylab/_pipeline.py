@@ -27,12 +27,16 @@ from loyaltylab.data.crmdata import CRMData  # noqa: E402
 from loyaltylab.data.load import load  # noqa: E402
 from loyaltylab.data.overview import activity_over_time, customer_mix, table_overview  # noqa: E402
 from loyaltylab.datasets import data_path  # noqa: E402
-from loyaltylab.exceptions import LoyaltyLabError  # noqa: E402
+from loyaltylab.exceptions import ConvergenceError, LoyaltyLabError  # noqa: E402
 from loyaltylab.report import Footnote, Report  # noqa: E402
 
 __all__ = ["RejectedRowsError", "ReportRun", "load_for_report", "build_report", "run_report"]
 
 INACTIVITY = "180d"
+COX_SAMPLE = 50_000
+"""Above this many customers the Cox model is fitted on a random sample of this size: the
+hazard ratios are already precise there, and lifelines' Schoenfeld residuals grow
+quadratically with the rows. Every customer is still scored for the call list."""
 WILSON = "95% Wilson score interval"
 
 
@@ -168,10 +172,20 @@ def _churn(rep: Report, data: CRMData) -> None:
                               "emails_over_threshold")
                   if c in table.columns and table[c].drop_nulls().n_unique() > 1]
     if candidates:
-        cox = churn.CoxModel(covariates=candidates).fit(table)
+        fit_on = table if table.height <= COX_SAMPLE else table.sample(COX_SAMPLE, seed=0)
+        try:
+            cox = churn.CoxModel(covariates=candidates).fit(fit_on)
+        except ConvergenceError as exc:
+            # a rare level or a near-separating covariate: shrink instead of failing the run
+            cox = churn.CoxModel(covariates=candidates, penalizer=0.1).fit(fit_on)
+            rep.add_text(f"The unpenalised Cox model did not converge ({exc}); the hazard "
+                         f"ratios below are shrunk towards 1 (ridge penalty 0.1).")
+        sampled = (f"fitted on a random {COX_SAMPLE:,} of {table.height:,} customers"
+                   if fit_on.height < table.height else None)
         rep.add_figure(plots.plot_hazard_ratios(cox.summary),
-                       footnote=Footnote(n=table.height, start=start, end=end,
-                                         ci="95% Wald interval", definition=definition))
+                       footnote=Footnote(n=fit_on.height, start=start, end=end,
+                                         ci="95% Wald interval", definition=definition,
+                                         extra=[sampled] if sampled else ()))
         rep.add_text(cox.ph_verdict())
         calls = churn.at_risk_list(table, cox, horizon="90d", top=200)
         rep.add_figure(plots.plot_at_risk_list(calls, top=15),
@@ -179,7 +193,9 @@ def _churn(rep: Report, data: CRMData) -> None:
                                          "Cox model; identifiers pseudonymised"))
     rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
                     "window had not ended by the as-of date are censored, not counted as "
-                    "loyal. Kaplan-Meier and Cox models are fitted with lifelines.",
+                    "loyal. Kaplan-Meier and Cox models are fitted with lifelines; above "
+                    f"{COX_SAMPLE:,} customers the Cox model is fitted on a random sample of "
+                    f"{COX_SAMPLE:,} and then scores every customer.",
                     heading="Churn")
 
 

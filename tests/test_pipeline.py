@@ -139,3 +139,13 @@ def test_notebook_run_on_client_data_leaks_nothing(client_folder, tmp_path):
     findings = scan_for_personal_data(outputs, needles=[*NAMES, *EMAILS, *PHONES, *raw_ids],
                                       emails=False, phones=False)
     assert findings.height == 0, findings
+
+
+def test_large_bases_fit_the_cox_model_on_a_sample_and_say_so(client_folder, monkeypatch):
+    from loyaltylab import _pipeline
+
+    monkeypatch.setattr(_pipeline, "COX_SAMPLE", 150)
+    data = _pipeline.load_for_report(client_folder)
+    rep = _pipeline.build_report(data, progress=False)
+    footnotes = [fn for _, fn in rep.figures if fn and "fitted on a random 150 of" in fn]
+    assert len(footnotes) == 1 and "n = 150 customers" in footnotes[0]
