@@ -201,7 +201,12 @@ def test_cohort_retention_quarter_and_week(data):
     assert w["cohort"].min() == _dt(2023, 1, 9)
 
 
-def test_cohort_retention_matches_brute_force():
+@pytest.mark.parametrize("route", ["packed key", "exact two-column"])
+def test_cohort_retention_matches_brute_force(route, monkeypatch):
+    # both routes: the packed 64-bit sort key (default) and the two-column fallback that
+    # is taken when the period span is too wide to pack or packed ids collide
+    if route == "exact two-column":
+        monkeypatch.setattr("loyaltylab.metrics.retention._PACK_MAX_BITS", 0)
     rng = np.random.default_rng(7)
     n = 400
     cust = rng.integers(0, 80, n)
@@ -648,6 +653,12 @@ def test_inputs_are_not_changed(data):
     M.cohort_retention(data.orders)
     M.scorecard(data)
     assert data.orders.equals(before)
+
+
+def test_cohort_retention_of_no_orders_is_empty_not_an_error(data):
+    r = M.cohort_retention(data.orders.head(0))
+    assert r.height == 0
+    assert r.columns == ["cohort", "period", "cohort_size", "active", "rate"]
 
 
 def test_pandas_orders_for_cohorts(data):
