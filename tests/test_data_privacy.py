@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 
 import polars as pl
 import pytest
@@ -52,8 +53,9 @@ def test_keep_personal_keeps_what_is_listed():
 
 def test_pseudonymised_ids_are_consistent_across_tables():
     data = ll.from_frames(tables(), as_of=AS_OF, pseudonymize=True, salt="pepper")
-    # the hash is BLAKE2b keyed with the salt, 8-byte digest (computed here independently)
-    expected_a = hashlib.blake2b(b"a", key=b"pepper", digest_size=8).hexdigest()
+    # the pseudonym is sha256(salt + "\x1f" + value), first 16 hex digits (computed here
+    # independently with hashlib)
+    expected_a = hashlib.sha256(b"pepper\x1fa").hexdigest()[:16]
     assert hash_id("a", "pepper") == expected_a
     assert data.customers[S.CUSTOMER_ID].to_list()[0] == expected_a
     assert data.referrals[S.REFERRER_ID][0] == expected_a
@@ -94,3 +96,28 @@ def test_load_drops_personal_columns_from_files(tmp_path):
         "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,1\n")
     data = ll.load(tmp_path, as_of=AS_OF)
     assert data.customers.columns == [S.CUSTOMER_ID, S.ACQUIRED_AT]
+
+
+@pytest.mark.parametrize("lookup", [True, False])
+def test_loaded_pseudonyms_equal_hash_id_in_every_table(tmp_path, monkeypatch, lookup):
+    # customer references take their pseudonym from the customers' lookup (an integer
+    # join); without it (a 64-bit collision among customer ids) every id is hashed
+    # directly. Both give hash_id of the raw id, in every table.
+    if not lookup:
+        loader = sys.modules["loyaltylab.data.load"]  # the module, not ll.data.load
+        monkeypatch.setattr(loader, "_distinct", lambda keys: False)
+    (tmp_path / "customers.csv").write_text("customer_id,acquired_at\nC1,2025-01-02\n"
+                                            "C2,2025-01-03\n C3 ,2025-01-04\n")
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                         "O1,C2,2025-02-01,5\nO2,C3,2025-02-02,6\n"
+                                         "O3,C9,2025-02-03,7\n")
+    (tmp_path / "referrals.csv").write_text("referrer_id,referred_id,referred_at\n"
+                                            "C1,C3,2025-01-04\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", pseudonymize=True, salt="pepper")
+    h = {v: hash_id(v, "pepper") for v in ("C1", "C2", "C3", "C9", "O1", "O2", "O3")}
+    assert data.customers[S.CUSTOMER_ID].to_list() == [h["C1"], h["C2"], h["C3"]]
+    assert data.orders[S.CUSTOMER_ID].to_list() == [h["C2"], h["C3"]]
+    assert data.orders[S.ORDER_ID].to_list() == [h["O1"], h["O2"]]
+    assert data.referrals.row(0)[:2] == (h["C1"], h["C3"])
+    rej = data.report.tables["orders"].rejects
+    assert rej[S.ORDER_ID].to_list() == [h["O3"]] and rej[S.CUSTOMER_ID].to_list() == [h["C9"]]

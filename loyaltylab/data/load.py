@@ -21,9 +21,10 @@ the fix. Personal columns are dropped and identifiers can be pseudonymised (see
 from __future__ import annotations
 
 import fnmatch
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 
@@ -32,11 +33,12 @@ from loyaltylab.data import schema as S
 from loyaltylab.data._io import RawTable, list_source, read_db_table, read_excel_sheet, \
     read_file
 from loyaltylab.data._parse import ColumnFormat
-from loyaltylab.data.crmdata import CRMData, LoadReport
+from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
 from loyaltylab.data.mapping import Mapping, read_mapping
-from loyaltylab.data.privacy import drop_personal, id_columns, pseudonymize_frames
-from loyaltylab.data.validation import (VALIDATION_ORDER, TableInput, closest,
-                                        normalize_name, validate_table)
+from loyaltylab.data.privacy import (drop_personal, hash_series, id_columns,
+                                     pseudonymize_frames)
+from loyaltylab.data.validation import (CUSTOMER_REFERENCES, ID_HASH_SEED, VALIDATION_ORDER,
+                                        TableInput, closest, normalize_name, validate_table)
 from loyaltylab.exceptions import MappingError, MissingTableError, SourceError
 
 __all__ = ["load", "from_frames"]
@@ -120,7 +122,7 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
             if t not in S.TABLES:
                 raise ValueError(f"tables: unknown table {t!r}; tables are {list(S.TABLES)}")
     claimed: set[str] = set()
-    raws: dict[str, RawTable] = {}
+    matches: dict[str, list[str]] = {}
     for table in wanted:
         tm = m.table(table)
         if tm.skip:
@@ -131,15 +133,20 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
                 raise _missing_table(table, path, kind, names, m)
             continue
         claimed.update(matched)
-        raws[table] = _read_matched(path, kind, matched, table, m)
+        matches[table] = matched
     report = LoadReport(source=str(path))
     unclaimed = [n for n in names if n not in claimed]
     if unclaimed:
         report.warnings.append(
             f"not loaded (not a canonical table name and not mapped): {unclaimed}")
-    inputs: dict[str, TableInput] = {}
-    for table, raw in raws.items():
-        inputs[table] = _map_table(table, raw, m, keep_personal)
+
+    # Tables are read one at a time, just before they are validated, so that only one
+    # table's raw text is held in memory at once.
+    def reader(table: str) -> Callable[[], TableInput]:
+        return lambda: _map_table(table, _read_matched(path, kind, matches[table], table, m),
+                                  m, keep_personal)
+
+    inputs = {table: reader(table) for table in matches}
     return _build(inputs, report, as_of=as_of, allow_refunds=allow_refunds,
                   pseudonymize=pseudonymize, salt=salt, truth=None)
 
@@ -223,29 +230,40 @@ def from_frames(tables: dict[str, Any], *, as_of: datetime | str | None = None,
 
 # ----------------------------------------------------------------------------- internals
 
-def _build(inputs: dict[str, TableInput], report: LoadReport, *, as_of, allow_refunds,
-           pseudonymize, salt, truth) -> CRMData:
-    """Validate the mapped tables (customers first) and assemble the CRMData."""
+def _build(inputs: dict[str, TableInput | Callable[[], TableInput]], report: LoadReport, *,
+           as_of, allow_refunds, pseudonymize, salt, truth) -> CRMData:
+    """Validate the mapped tables (customers first) and assemble the CRMData.
+
+    ``inputs`` holds each table, or a function that reads it: such tables are read only
+    when their turn comes and their raw text is released once validated (and
+    pseudonymised), which keeps a load's peak memory near that of its largest table.
+    """
     as_of_dt = to_datetime(as_of) if as_of is not None else None
     check_against = as_of_dt or datetime.now(timezone.utc).replace(tzinfo=None)
     if as_of_dt is None:
         report.warnings.append(f"as_of not given: rows dated after the load time "
                                f"({check_against:%Y-%m-%d %H:%M} UTC) were rejected; pass "
                                f"as_of= the extract date")
+    salt_used = (salt if salt is not None else secrets.token_hex(16)) if pseudonymize else None
     frames: dict[str, pl.DataFrame | None] = {}
     customer_ids = None
+    pseudonyms = None
     for name in VALIDATION_ORDER:
         if name not in inputs:
             continue
-        kept, tr = validate_table(inputs[name], as_of=check_against,
+        inp = inputs[name]
+        inp = inp() if callable(inp) else inp
+        kept, tr = validate_table(inp, as_of=check_against,
                                   allow_refunds=allow_refunds, customer_ids=customer_ids)
+        del inp
         if name == S.CUSTOMERS:
             customer_ids = kept.get_column(S.CUSTOMER_ID)
+        if salt_used is not None:
+            kept, pseudonyms = _pseudonymize_table(name, kept, salt_used, pseudonyms)
+            _pseudonymize_rejects(tr, name, salt_used)
         frames[name] = kept
         report.tables[name] = tr
-    if pseudonymize:
-        frames, salt_used = pseudonymize_frames(frames, salt=salt)
-        _pseudonymize_rejects(report, salt_used)
+    if salt_used is not None:
         report.warnings.append("identifiers pseudonymised with a salted hash"
                                + ("" if salt is not None else
                                   " (random salt: pass salt= to get the same hashes on "
@@ -254,15 +272,58 @@ def _build(inputs: dict[str, TableInput], report: LoadReport, *, as_of, allow_re
                    truth=truth)
 
 
-def _pseudonymize_rejects(report: LoadReport, salt: str) -> None:
-    rej = {n: t.rejects for n, t in report.tables.items() if t.rejects is not None}
-    if not rej:
+def _pseudonymize_table(name: str, kept: pl.DataFrame, salt: str,
+                        pseudonyms: pl.DataFrame | None
+                        ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Pseudonymise one validated table; returns it and the customers' pseudonym lookup.
+
+    Customer ids are hashed once, in the customers table, and kept as a lookup keyed by
+    the 64-bit id hash that validation matched them on; the customer references of later
+    tables (all known customers, or they would have been rejected) take their pseudonym
+    from it with an integer join instead of hashing millions of repeated ids. Other ids
+    are hashed directly. Should two customer ids share a 64-bit hash, no lookup is kept
+    and every id is hashed directly.
+    """
+    refs = [c for c in CUSTOMER_REFERENCES.get(name, ()) if c in kept.columns]
+    others = [c for c in id_columns(name) if c in kept.columns and c not in refs]
+    if name == S.CUSTOMERS:
+        raw = kept.get_column(S.CUSTOMER_ID)
+        hashed = hash_series(raw, salt)
+        kept = kept.with_columns(hashed.alias(S.CUSTOMER_ID))
+        others = [c for c in others if c != S.CUSTOMER_ID]
+        keys = raw.hash(ID_HASH_SEED)
+        if _distinct(keys):
+            pseudonyms = pl.DataFrame({"__k": keys, "__p": hashed})
+    for c in others:
+        kept = kept.with_columns(hash_series(kept.get_column(c), salt).alias(c))
+    for c in refs:
+        col = kept.get_column(c)
+        if pseudonyms is None:
+            kept = kept.with_columns(hash_series(col, salt).alias(c))
+            continue
+        mapped = (col.hash(ID_HASH_SEED).to_frame("__k")
+                  .join(pseudonyms, on="__k", how="left", maintain_order="left")
+                  .get_column("__p"))
+        miss = (mapped.is_null() & col.is_not_null()).arg_true()
+        if miss.len():  # not a known customer (cannot happen after validation): hash it
+            mapped = mapped.scatter(miss, hash_series(col.gather(miss), salt))
+        kept = kept.with_columns(mapped.alias(c))
+    return kept, pseudonyms
+
+
+def _distinct(keys: pl.Series) -> bool:
+    """Whether the 64-bit id hashes are all different (no collision among customer ids)."""
+    return keys.n_unique() == keys.len()
+
+
+def _pseudonymize_rejects(tr: TableReport, name: str, salt: str) -> None:
+    if tr.rejects is None:
         return
-    cleaned = {n: f.with_columns([pl.col(c).str.strip_chars() for c in id_columns(n)
-                                  if c in f.columns]) for n, f in rej.items()}
-    hashed, _ = pseudonymize_frames(cleaned, salt=salt)
-    for n, f in hashed.items():
-        report.tables[n].rejects = f
+    f = tr.rejects
+    f = f.with_columns([pl.col(c).str.strip_chars() for c in id_columns(name)
+                        if c in f.columns])
+    hashed, _ = pseudonymize_frames({name: f}, salt=salt)
+    tr.rejects = hashed[name]
 
 
 def _missing_table(table: str, path: Path, kind: str, names: list[str],

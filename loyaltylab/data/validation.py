@@ -47,6 +47,7 @@ from loyaltylab.data.crmdata import TableReport
 from loyaltylab.exceptions import SchemaError
 
 __all__ = ["TableInput", "validate_table", "normalize_name", "closest", "EVENT_COLUMNS",
+           "ID_HASH_SEED",
            "INTERVALS", "CUSTOMER_REFERENCES", "VALIDATION_ORDER", "NULL_TOKENS"]
 
 EVENT_COLUMNS: dict[str, str] = {
@@ -168,7 +169,9 @@ def check_required_columns(inp: TableInput) -> None:
         )
 
 
-_SEED = 20261122  # seed of the 64-bit id hashes used to match ids quickly within a load
+ID_HASH_SEED = 20261122
+"""Seed of the 64-bit id hashes that match ids quickly within a load."""
+_SEED = ID_HASH_SEED
 
 
 NULL_TOKENS = ("NULL", "null", "#N/A", "N/A", "NA")
@@ -383,7 +386,11 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     if clean_cols:
         lf = lf.with_columns([_clean_text(pl.col(c)).alias(t) for c, t in clean_cols.items()])
     lf = lf.with_columns([e.alias(tmp[c]) for c, e in values.items()])
-    lf = lf.with_columns(reason.alias(_REASON))
+    # only the parsed values, the extra columns and the reason leave the query: the raw
+    # text of the canonical columns stays in `frame` (for the rejected rows) and is not
+    # copied into the result
+    lf = lf.with_columns(reason.alias(_REASON)).select(
+        [tmp[c] for c in canon] + extras + [_REASON])
     pad_watch = [c for c in canon if spec.column(c).is_id and frame.schema[c] == pl.String
                  and c not in clean_cols]
     pad_lf = None
