@@ -39,6 +39,8 @@ LAPSED = "lapsed"
 """Name of the lapsed state in transition matrices, projections and stage mixes."""
 
 _PID, _T, _A, _V = "_pid", "_t", "_atom", "_val"
+_KEY = "_key"  # 64-bit hash of _PID: persons are grouped and sorted on it, not on text
+_KEY_SEEDS = (0x10ADDE12, 0x5EED2026, 0x0C0FFEE5)
 _VISITOR_PREFIX = "\x00"
 
 # source name -> (canonical table, person id column, date column, what it is)
@@ -561,7 +563,9 @@ def _visitor_links(ws: pl.LazyFrame) -> pl.LazyFrame:
             .agg(pl.col(S.CUSTOMER_ID).first().alias("_linked")))
 
 
-def _source_events(data: CRMData, c: Count, as_of: datetime, idx: int) -> pl.LazyFrame:
+def _source_events(data: CRMData, c: Count, as_of: datetime, idx: int,
+                   seed: int = _KEY_SEEDS[0], *, text: bool = False) -> pl.LazyFrame:
+    """Events counted by ``c``: person key (and its text when ``text``), time, value."""
     table, id_col, date_col, _ = _SOURCES[c.source]
     frame = getattr(data, table).lazy().filter(pl.col(date_col) <= as_of)
     if c.where is not None:
@@ -579,7 +583,7 @@ def _source_events(data: CRMData, c: Count, as_of: datetime, idx: int) -> pl.Laz
     if c.distinct is None:
         val = pl.lit(None, dtype=pl.String)
     elif c.distinct == "day":
-        val = pl.col(date_col).dt.date().cast(pl.String)
+        val = pl.col(date_col).dt.date()
     else:
         if c.distinct not in getattr(data, table).columns:
             hint = (" (for the standard ladders pass client_lines=None to offline_ladder() "
@@ -588,8 +592,10 @@ def _source_events(data: CRMData, c: Count, as_of: datetime, idx: int) -> pl.Laz
             raise ValueError(f"{table}.{c.distinct}: the rule '{c}' counts distinct "
                              f"{c.distinct} values but {table} has no such column; "
                              f"columns: {getattr(data, table).columns}{hint}")
-        val = pl.col(c.distinct).cast(pl.String)
-    out = frame.select(pid.alias(_PID), pl.col(date_col).alias(_T),
+        val = pl.col(c.distinct)
+    if text:
+        return frame.select(pid.alias(_PID)).filter(pl.col(_PID).is_not_null())
+    out = frame.select(pid.hash(seed).alias(_KEY), pl.col(date_col).alias(_T),
                        pl.lit(idx, dtype=pl.Int32).alias(_A), val.alias(_V))
     if c.distinct is not None:
         out = out.filter(pl.col(_V).is_not_null())
@@ -618,51 +624,58 @@ def _compile(cond: Condition, atoms: list[Count]) -> pl.Expr:
     return out
 
 
+def _in_part(part: tuple[int, int] | None) -> pl.Expr:
+    """Rows of the persons in slice ``part = (k, b)``: key modulo k equals b."""
+    return pl.lit(True) if part is None else (pl.col(_KEY) % part[0]) == part[1]
+
+
 def _within(expr: pl.Expr) -> pl.Expr:
     """Cumulative sum of ``expr`` restarting at each person, on a frame sorted by person
     (a global cumulative sum minus its value where each person's rows begin; no window
     partitioning needed)."""
     cs = expr.cum_sum()
-    first = pl.col(_PID) != pl.col(_PID).shift(1)
+    first = pl.col(_KEY) != pl.col(_KEY).shift(1)
     base = pl.when(first.fill_null(True)).then(cs - expr).otherwise(None).forward_fill()
     return cs - base
 
 
-def _deltas(data: CRMData, c: Count, as_of: datetime, i: int) -> pl.LazyFrame:
+def _deltas(data: CRMData, c: Count, as_of: datetime, i: int, seed: int,
+            part: tuple[int, int] | None = None) -> pl.LazyFrame:
     """Step changes of counted quantity ``i``: +1 when an event enters the count, -1 when
     it leaves a trailing window. The quantity at time t is the sum of steps up to t."""
-    ev = _source_events(data, c, as_of, i)
+    ev = _source_events(data, c, as_of, i, seed).filter(_in_part(part))
     col = f"_d{i}"
     if c.distinct is not None and c.within is None:
         # distinct values since the start: +1 at each value's first occurrence
-        return (ev.group_by(_PID, _V).agg(pl.col(_T).min())
-                .select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)))
+        return (ev.group_by(_KEY, _V).agg(pl.col(_T).min())
+                .select(_KEY, _T, pl.lit(1, dtype=pl.Int32).alias(col)))
     if c.within is None:
-        return ev.select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col))
+        return ev.select(_KEY, _T, pl.lit(1, dtype=pl.Int32).alias(col))
     w = parse_window(c.within)
     if c.distinct is None:
         # an event counts in (t - w, t] for t in [s, s + w)
-        steps = [ev.select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
-                 ev.select(_PID, (pl.col(_T) + w).alias(_T),
+        steps = [ev.select(_KEY, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
+                 ev.select(_KEY, (pl.col(_T) + w).alias(_T),
                            pl.lit(-1, dtype=pl.Int32).alias(col))]
     else:
         # a value counts while covered by [s, s + w) of one of its events: merge the
         # overlapping intervals of each (person, value), +1 at a start, -1 at an end
-        srt = ev.sort(_PID, _V, _T)
-        new = ((pl.col(_PID) != pl.col(_PID).shift(1))
+        srt = ev.sort(_KEY, _V, _T)
+        new = ((pl.col(_KEY) != pl.col(_KEY).shift(1))
                | (pl.col(_V) != pl.col(_V).shift(1))).fill_null(True)
         srt = srt.with_columns(
             (new | ((pl.col(_T) - pl.col(_T).shift(1)) >= w)).fill_null(True)
             .alias("_start"))
         srt = srt.with_columns(pl.col("_start").shift(-1).fill_null(True).alias("_end"))
-        steps = [srt.filter("_start").select(_PID, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
-                 srt.filter("_end").select(_PID, (pl.col(_T) + w).alias(_T),
+        steps = [srt.filter("_start").select(_KEY, _T, pl.lit(1, dtype=pl.Int32).alias(col)),
+                 srt.filter("_end").select(_KEY, (pl.col(_T) + w).alias(_T),
                                            pl.lit(-1, dtype=pl.Int32).alias(col))]
     return pl.concat(steps).filter(pl.col(_T) <= as_of)
 
 
 def _timeline(data: CRMData, ladder: Ladder, as_of: datetime,
-              atoms: list[Count]) -> pl.LazyFrame:
+              atoms: list[Count], seed: int,
+              part: tuple[int, int] | None = None) -> pl.LazyFrame:
     """Per person and time point: the value ``_n<i>`` of every counted quantity (lazy).
 
     Time points are the person's event dates (plus the dates an event leaves a trailing
@@ -672,25 +685,64 @@ def _timeline(data: CRMData, ladder: Ladder, as_of: datetime,
     cols = [f"_d{i}" for i in range(len(atoms))]
     parts = []
     for i, c in enumerate(atoms):
-        d = _deltas(data, c, as_of, i)
-        parts.append(d.select(_PID, _T, *[pl.col(x) if x == f"_d{i}" else
+        d = _deltas(data, c, as_of, i, seed, part)
+        parts.append(d.select(_KEY, _T, *[pl.col(x) if x == f"_d{i}" else
                                           pl.lit(0, dtype=pl.Int32).alias(x) for x in cols]))
     # every listed customer appears on the timeline from acquired_at, even without events
     parts.append(data.customers.lazy()
                  .filter(pl.col(S.ACQUIRED_AT) <= as_of)
-                 .select(pl.col(S.CUSTOMER_ID).alias(_PID), pl.col(S.ACQUIRED_AT).alias(_T),
-                         *[pl.lit(0, dtype=pl.Int32).alias(x) for x in cols]))
+                 .select(pl.col(S.CUSTOMER_ID).hash(seed).alias(_KEY),
+                         pl.col(S.ACQUIRED_AT).alias(_T),
+                         *[pl.lit(0, dtype=pl.Int32).alias(x) for x in cols])
+                 .filter(_in_part(part)))
     steps = (pl.concat(parts, how="vertical")
-             .group_by(_PID, _T).agg([pl.col(x).sum() for x in cols])
-             .sort(_PID, _T))
-    return steps.select(_PID, _T, *[_within(pl.col(f"_d{i}").cast(pl.Int64)).alias(f"_n{i}")
+             .group_by(_KEY, _T).agg([pl.col(x).sum() for x in cols])
+             .sort(_KEY, _T))
+    return steps.select(_KEY, _T, *[_within(pl.col(f"_d{i}").cast(pl.Int32)).alias(f"_n{i}")
                                     for i in range(len(atoms))])
 
 
-def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
-    """One row per person: _pid, _first_seen, and reached_<stage> first-reached dates."""
+def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFrame, int]:
+    """One row per person: _key, _pid, _first_seen, and reached_<stage> first-reached
+    dates; and the seed of the person keys (for :func:`_activity`).
+
+    The last evaluation is remembered (one entry, keyed on the very frames, ladder and
+    date), so a funnel and a transition matrix of the same data and date evaluate the
+    ladder once.
+    """
+    frames = [getattr(data, t) for t in S.TABLES]
+    memo_key = (tuple((id(f), None if f is None else f.shape) for f in frames), id(ladder),
+                as_of)
+    if _MEMO and _MEMO[0] == memo_key:
+        return _MEMO[2].lazy(), _MEMO[3]
+    names_frame, seed = _person_names(data, ladder, as_of)
     atoms = _unique_atoms(ladder)
-    tl = _timeline(data, ladder, as_of, atoms)
+    # Large data are evaluated in slices of persons (by key), each a fraction of the
+    # memory of the whole timeline; a person's events all fall in one slice.
+    events = sum(getattr(data, _SOURCES[c.source][0]).height for c in atoms)
+    slices = max(1, -(-events // _SLICE_EVENTS))
+    parts = [_reached_slice(data, ladder, as_of, atoms, seed,
+                            None if slices == 1 else (slices, b)).collect(engine=_ENGINE)
+             for b in range(slices)]
+    per = pl.concat(parts) if slices > 1 else parts[0]
+    per = per.join(names_frame, on=_KEY, how="left")
+    if per.get_column(_PID).null_count():  # persons outside the customers table
+        per = per.drop(_PID).join(_person_names(data, ladder, as_of, seed=seed,
+                                                everyone=True)[0], on=_KEY, how="left")
+    per = per.select(_KEY, _PID, pl.exclude(_KEY, _PID))
+    _MEMO[:] = [memo_key, frames + [ladder], per, seed]
+    return per.lazy(), seed
+
+
+_SLICE_EVENTS = 8_000_000
+"""Counted events per slice of persons when the ladder is evaluated in slices."""
+
+
+def _reached_slice(data: CRMData, ladder: Ladder, as_of: datetime, atoms: list[Count],
+                   seed: int, part: tuple[int, int] | None) -> pl.LazyFrame:
+    """:func:`_reached` for the persons whose key is ``b`` modulo ``k`` (``part = (k, b)``;
+    everyone when None)."""
+    tl = _timeline(data, ladder, as_of, atoms, seed, part)
     names = ladder.names
     ok: dict[str, pl.Expr] = {}
     for st in ladder.stages:
@@ -700,8 +752,8 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
             cond = cond & pl.col(f"_by_{st.requires}")
         ok[st.name] = cond
         if any(s.requires == st.name for s in ladder.stages):
-            tl = tl.with_columns((_within(cond.cast(pl.Int64)) > 0).alias(f"_by_{st.name}"))
-    per = tl.group_by(_PID).agg(pl.col(_T).min().alias("_first_seen"),
+            tl = tl.with_columns((_within(cond.cast(pl.Int32)) > 0).alias(f"_by_{st.name}"))
+    per = tl.group_by(_KEY).agg(pl.col(_T).min().alias("_first_seen"),
                                 *[pl.col(_T).filter(ok[n]).min().alias(f"_r_{n}")
                                   for n in names])
     # a stage reached only after a higher stage was reached was skipped
@@ -714,15 +766,47 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> pl.LazyFrame:
                        .then(None).otherwise(pl.col(f"_r_{n}")).alias(f"reached_{n}"))
         else:
             out.append(pl.col(f"_r_{n}").alias(f"reached_{n}"))
-    return per.select(_PID, "_first_seen", *out)
+    return per.select(_KEY, "_first_seen", *out)
 
 
-def _activity(data: CRMData, as_of: datetime) -> pl.LazyFrame:
-    """Orders and contacts (the lapse rule's activity), up to as_of."""
-    parts = [data.orders.lazy().select(pl.col(S.CUSTOMER_ID).alias(_PID),
+_ENGINE = "auto"
+_MEMO: list = []
+"""The last ladder evaluation: [key, the objects it was computed from, result, seed]."""
+
+
+def _person_names(data: CRMData, ladder: Ladder, as_of: datetime, *, seed: int | None = None,
+                  everyone: bool = False) -> tuple[pl.DataFrame, int]:
+    """Person key -> person id text (_key, _pid), and the hash seed of the keys.
+
+    Persons are the customers (and, on ladders that count anonymous web sessions, the
+    visitors never identified); with ``everyone`` also anyone else the ladder's sources
+    name (only in data that bypassed validation). The seed is the first of
+    :data:`_KEY_SEEDS` under which no two of these ids share a 64-bit key, so persons
+    are never merged by a hash collision.
+    """
+    parts = [data.customers.select(pl.col(S.CUSTOMER_ID).alias(_PID))]
+    atoms = _unique_atoms(ladder)
+    for i, c in enumerate(atoms):
+        if c.source == "anonymous_sessions" or (everyone and c.source != "customers"):
+            parts.append(_source_events(data, c, as_of, i, text=True).collect())
+    ids = pl.concat(parts).get_column(_PID).drop_nulls()
+    if len(parts) > 1:
+        ids = ids.unique()
+    for s in ((seed,) if seed is not None else _KEY_SEEDS):
+        keys = ids.hash(s)
+        if keys.n_unique() == keys.len() or ids.n_unique() == keys.n_unique():
+            return pl.DataFrame({_KEY: keys, _PID: ids}).unique(_KEY), s
+    raise RuntimeError("loyalty ladder: person ids collide under every 64-bit hash seed")
+
+
+
+
+def _activity(data: CRMData, as_of: datetime, seed: int) -> pl.LazyFrame:
+    """Orders and contacts (the lapse rule's activity), up to as_of, by person key."""
+    parts = [data.orders.lazy().select(pl.col(S.CUSTOMER_ID).hash(seed).alias(_KEY),
                                        pl.col(S.ORDERED_AT).alias(_T))]
     if data.contacts is not None:
-        parts.append(data.contacts.lazy().select(pl.col(S.CUSTOMER_ID).alias(_PID),
+        parts.append(data.contacts.lazy().select(pl.col(S.CUSTOMER_ID).hash(seed).alias(_KEY),
                                                  pl.col(S.CONTACTED_AT).alias(_T)))
     return pl.concat(parts).filter(pl.col(_T) <= as_of)
 
@@ -774,12 +858,12 @@ def _stage_expr(ladder: Ladder, rank: pl.Expr) -> pl.Expr:
 def _person_states(data, ladder, as_of, lapse, dates: Sequence[datetime]) -> pl.LazyFrame:
     """Reached dates at as_of, plus the state at each of ``dates`` (``_s0``, ``_s1`` ...):
     "lapsed" or the stage name (null when not yet on the ladder)."""
-    reached = _reached(data, ladder, as_of)
-    act = _activity(data, as_of)
-    last = act.group_by(_PID).agg(
+    reached, seed = _reached(data, ladder, as_of)
+    act = _activity(data, as_of, seed)
+    last = act.group_by(_KEY).agg(
         [pl.col(_T).filter(pl.col(_T) <= d).max().alias(f"_last{i}")
          for i, d in enumerate(dates)])
-    out = reached.join(last, on=_PID, how="left")
+    out = reached.join(last, on=_KEY, how="left")
     names = ladder.names
     cols = []
     for i, d in enumerate(dates):
@@ -852,6 +936,11 @@ def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     The rules run as one polars lazy query: every counted quantity becomes a series of
     step changes (+1 when an event enters the count, -1 when it leaves a trailing window),
     summed per person along time, so no rolling windows or per-person loops are needed.
+    Persons are grouped and sorted on a 64-bit hash of their id (a seed under which no
+    two known ids collide is chosen first); data with many events are evaluated in
+    slices of persons, which bounds memory (1 million customers and 30 million events:
+    about 20 s and 1.2 GB on two cores). The last evaluation is remembered, so a
+    :func:`funnel` and a :func:`transition_matrix` of the same data and date share it.
 
     Examples
     --------
@@ -867,14 +956,15 @@ def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
 
 
 def _assign(data, ladder, as_of, lapse) -> pl.LazyFrame:
-    reached = _reached(data, ladder, as_of)
-    last = _activity(data, as_of).group_by(_PID).agg(pl.col(_T).max().alias("last_active_at"))
+    reached, seed = _reached(data, ladder, as_of)
+    last = (_activity(data, as_of, seed).group_by(_KEY)
+            .agg(pl.col(_T).max().alias("last_active_at")))
     names = ladder.names
     rank_cols = _stage_columns(ladder)
     skipped = pl.concat_list([
         pl.when(pl.col(f"reached_{n}").is_null() & (pl.col("stage_rank") > k))
         .then(pl.lit(n)).otherwise(None) for k, n in enumerate(names)]).list.drop_nulls()
-    return (reached.join(last, on=_PID, how="left")
+    return (reached.join(last, on=_KEY, how="left")
             .with_columns(rank_cols)
             .with_columns(
                 (pl.col("last_active_at").is_not_null()
@@ -882,7 +972,8 @@ def _assign(data, ladder, as_of, lapse) -> pl.LazyFrame:
                 skipped.alias("skipped"))
             .select(*_ids(ladder), "stage", "stage_rank", "lapsed", "last_active_at",
                     *[f"reached_{n}" for n in names], "skipped")
-            .sort(S.CUSTOMER_ID, nulls_last=True))
+            .sort([S.CUSTOMER_ID] + ([S.VISITOR_ID] if "web_sessions" in ladder.tables
+                                     else []), nulls_last=True))
 
 
 def _stages_with_by(data, ladder, as_of, lapse_after, by):

@@ -496,3 +496,41 @@ def test_orders_without_product_lines(offline):
     st = F.assign_stages(d, F.offline_ladder(client_lines=None))
     assert row(st, "c8")["stage"] == "repeat_customer"    # only the lines rule made it client
     assert row(st, "c6")["stage"] == "client"
+
+
+# ------------------------------------------------------------------ evaluation machinery
+def test_slices_of_persons_give_the_same_stages(sample, monkeypatch):
+    # large data are evaluated in slices of persons (by 64-bit key modulo k): forcing
+    # seven slices on the sample must give exactly the one-pass result, on both ladders
+    for ladder in (F.OFFLINE, F.ONLINE):
+        F._MEMO.clear()
+        whole = F.assign_stages(sample, ladder)
+        F._MEMO.clear()
+        monkeypatch.setattr(F, "_SLICE_EVENTS", max(1, sample.orders.height // 2))
+        sliced = F.assign_stages(sample, ladder)
+        monkeypatch.undo()
+        assert sliced.equals(whole)
+        assert sliced.height > 1000
+
+
+def test_persons_missing_from_customers_are_still_named():
+    # CRMData built by hand can bypass validation: an order of a customer the customers
+    # table lacks still puts that person on the ladder under their own id
+    data = crm([("c1", T0)], orders=[("c1", day(30), "core"), ("ghost", day(20), "core"),
+                                      ("ghost", day(10), "core")])
+    st = F.assign_stages(data)
+    assert sorted(st[S.CUSTOMER_ID].to_list()) == ["c1", "ghost"]
+    assert row(st, "ghost")["stage"] == "repeat_customer"
+
+
+def test_last_evaluation_is_reused_only_for_the_same_data(sample):
+    F._MEMO.clear()
+    first = F.funnel(sample, as_of="2025-06-30")
+    assert F._MEMO  # remembered
+    assert F.funnel(sample, as_of="2025-06-30").equals(first)
+    # other orders (a new frame): evaluated afresh, not served from the memo
+    fewer = sample.replace(orders=sample.orders.filter(pl.col(S.AMOUNT) > 50))
+    smaller = F.funnel(fewer, as_of="2025-06-30")
+    assert smaller["reached"].to_list() != first["reached"].to_list()
+    F._MEMO.clear()
+    assert F.funnel(fewer, as_of="2025-06-30").equals(smaller)
