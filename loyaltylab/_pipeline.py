@@ -189,11 +189,16 @@ def _churn(rep: Report, data: CRMData) -> None:
         rep.add_text(cox.ph_verdict())
         calls = churn.at_risk_list(table, cox, horizon="90d", top=200)
         rep.add_figure(plots.plot_at_risk_list(calls, top=15),
-                       footnote=Footnote(end=end, definition="P(churn in the next 90 days), "
+                       footnote=Footnote(end=end, definition="P(lost in the next 90 days): "
+                                         "BG/NBD given days silent under the "
+                                         f"{INACTIVITY[:-1]}-day rule; drivers from the "
                                          "Cox model; identifiers pseudonymised"))
     rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
                     "window had not ended by the as-of date are censored, not counted as "
-                    "loyal. Kaplan-Meier and Cox models are fitted with lifelines; above "
+                    "loyal. The call list ranks active customers by the chance that the rule "
+                    "declares them churned within 90 days (a BG/NBD model of their buying "
+                    "rhythm, given how long they have been silent). Kaplan-Meier and Cox "
+                    "models are fitted with lifelines; above "
                     f"{COX_SAMPLE:,} customers the Cox model is fitted on a random sample of "
                     f"{COX_SAMPLE:,} and then scores every customer.",
                     heading="Churn")

@@ -70,3 +70,16 @@ def test_cumulative_hazard_calibration_and_call_list():
     ax = plots.plot_at_risk_list(calls, top=2)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["c1", "c2"]  # riskiest on top
     assert [round(p.get_width(), 2) for p in ax.patches] == [0.3, 0.5]
+
+
+def test_call_list_chart_shows_p_lapse_and_silence_when_present():
+    calls = pl.DataFrame({"customer_id": ["c1", "c2", "c3"], "p_churn": [0.3, 0.5, 0.1],
+                          "p_lapse": [0.9, 0.2, 0.0], "silent_days": [170.0, 95.0, 10.0],
+                          "drivers": ["emails (x1.5)", "", "segment=b (x1.2)"]})
+    ax = plots.plot_at_risk_list(calls, top=2)
+    # ranked and drawn by p_lapse: c2 has the higher Cox probability but is drawn below c1
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c2", "c1"]
+    assert [round(p.get_width(), 2) for p in ax.patches] == [0.2, 0.9]
+    labels = [t.get_text() for t in ax.texts]
+    assert "silent 170 d; emails (x1.5)" in labels and "silent 95 d" in labels
+    assert "lost" in ax.get_xlabel()

@@ -534,3 +534,35 @@ def test_last_evaluation_is_reused_only_for_the_same_data(sample):
     assert smaller["reached"].to_list() != first["reached"].to_list()
     F._MEMO.clear()
     assert F.funnel(fewer, as_of="2025-06-30").equals(smaller)
+
+
+def test_compare_groups_matches_statsmodels(sample):
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    c = F.compare_groups(sample, by="reward_scheme",
+                         groups=("every_purchase", "first_time_discount"))
+    assert c["stage"].to_list() == F.OFFLINE.names[:-1]
+    assert c["next_stage"].to_list() == F.OFFLINE.names[1:]
+    f = F.funnel(sample, by="reward_scheme")
+    for row in c.iter_rows(named=True):
+        a = f.filter((pl.col("reward_scheme") == "every_purchase")
+                     & (pl.col("stage") == row["stage"])).row(0, named=True)
+        assert (row["reached_a"], row["converted_a"]) == (a["reached"], a["converted"])
+        k1, n1, k2, n2 = (row["converted_a"], row["reached_a"], row["converted_b"],
+                          row["reached_b"])
+        lo, hi = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb",
+                                            compare="diff")
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=1e-10)
+        z, p = proportions_ztest([k1, k2], [n1, n2])
+        assert (row["z"], row["p_value"]) == pytest.approx((z, p), rel=1e-9)
+        assert row["difference"] == pytest.approx(k1 / n1 - k2 / n2)
+    holm = multipletests(c["p_value"].to_numpy(), method="holm")[1]
+    assert c["p_holm"].to_list() == pytest.approx(list(holm))
+
+
+def test_compare_groups_names_unknown_groups(sample):
+    with pytest.raises(ValueError, match="'gold' is not a value of 'reward_scheme'; values"):
+        F.compare_groups(sample, by="reward_scheme", groups=("gold", "none"))
+    with pytest.raises(ValueError, match="groups: expected two values"):
+        F.compare_groups(sample, by="reward_scheme", groups=("none",))

@@ -75,6 +75,8 @@ class ChurnTableReport:
     n_winbacks : int
         Contract definition: later subscription runs after a gap longer than ``max_gap``
         (win-backs). They do not extend the first lifetime.
+    inactivity_days : float or None
+        Inactivity definition: the window of the rule in days (None for contracts).
     notes : list[str]
         Everything worth knowing, in words.
     """
@@ -93,6 +95,7 @@ class ChurnTableReport:
     n_orders_before_acquisition: int = 0
     n_unknown_customers: int = 0
     n_winbacks: int = 0
+    inactivity_days: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,7 +322,8 @@ def _inactivity_base(data: CRMData, T: datetime, window: timedelta, early_rule: 
             f"after the last order with no new order, observed only where that window "
             f"ended on or before as_of; otherwise censored at as_of. Duration: first order "
             f"to last order + window (churned) or to as_of (censored).")
-    report = ChurnTableReport("inactivity", rule, T)
+    report = ChurnTableReport("inactivity", rule, T,
+                              inactivity_days=window / timedelta(days=1))
     known = orders.filter(pl.col(S.ORDERED_AT) <= T)
     # One pass over the orders: lifetime bounds, order count and early-life orders.
     first = pl.col(S.ORDERED_AT).min()

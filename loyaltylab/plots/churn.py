@@ -239,33 +239,50 @@ def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
 
 def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None = None,
                       title: str | None = None) -> Axes:
-    """The call list: the ``top`` customers most likely to churn, with their main driver.
+    """The call list: the ``top`` customers most likely to be lost, with their main driver.
+
+    Bars show ``p_lapse`` (the chance that the inactivity rule declares the customer
+    churned within the horizon, which accounts for how long they have been silent) when
+    the list has it, else the Cox ``p_churn``.
 
     Parameters
     ----------
     at_risk : pl.DataFrame
-        :func:`~loyaltylab.churn.at_risk_list` output (customer_id, p_churn, drivers).
+        :func:`~loyaltylab.churn.at_risk_list` output (customer_id, p_churn, drivers and,
+        optionally, p_lapse and silent_days).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     _need(at_risk, ["customer_id", "p_churn", "drivers"], "at_risk")
-    t = at_risk.sort("p_churn", descending=True).head(top).reverse()
+    lapse = "p_lapse" in at_risk.columns and at_risk["p_lapse"].null_count() < at_risk.height
+    col = "p_lapse" if lapse else "p_churn"
+    t = at_risk.sort([col, "p_churn"], descending=True, nulls_last=True).head(top).reverse()
     ax = get_ax(ax, figsize=(8, max(2.5, 0.35 * t.height + 1)))
     y = np.arange(t.height)
-    p = t["p_churn"].to_numpy()
+    p = t[col].fill_null(0.0).to_numpy()
     ax.barh(y, p, color="#D55E00", alpha=0.85)
     ax.set_yticks(y)
     ax.set_yticklabels(t["customer_id"].to_list(), fontsize=8)
-    for yi, pi, d in zip(y, p, t["drivers"].to_list()):
+    silent = (t["silent_days"].to_list() if lapse and "silent_days" in t.columns
+              else [None] * t.height)
+    for yi, pi, d, s in zip(y, p, t["drivers"].to_list(), silent):
         first = d.split(", ")[0] if d else ""
-        ax.text(pi + 0.005, yi, first, va="center", fontsize=7, color="#333333")
-    ax.set_xlim(0, min(1.0, float(p.max()) * 1.6 + 0.02))
+        label = f"silent {s:.0f} d" + (f"; {first}" if first else "") if s is not None \
+            else first
+        ax.text(pi + 0.005, yi, label, va="center", fontsize=7, color="#333333")
+    ax.set_xlim(0, min(1.15, float(p.max()) * 1.6 + 0.02))
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_xlabel("probability of churning in the horizon (main driver shown)")
+    if lapse:
+        ax.set_xlabel("probability of being lost in the horizon (days silent, main driver)")
+        note = ("Probability that the inactivity rule declares the customer churned within "
+                "the horizon: BG/NBD chance of no order before the silence reaches the "
+                "window; driver from the Cox model.")
+    else:
+        ax.set_xlabel("probability of churning in the horizon (main driver shown)")
+        note = ("Probability from the Cox model, conditional on being active today; "
+                "driver = covariate raising the hazard most against an average customer.")
     ax.set_title(title or f"Call list: {t.height} active customers most at risk")
-    add_footnote(ax, "Probability from the Cox model, conditional on being active today; "
-                     "driver = covariate raising the hazard most against an average "
-                     "customer.")
+    add_footnote(ax, note)
     return ax
