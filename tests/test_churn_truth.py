@@ -226,3 +226,22 @@ def test_without_the_window_the_list_falls_back_to_cox(call_list_check):
     assert calls["p_churn"].is_sorted(descending=True)
     again = churn.at_risk_list(bare, cox, top=20, inactivity="180d")
     assert again["p_lapse"].null_count() == 0
+
+
+def test_time_split_validation_grades_the_call_list_too():
+    data = ll.datasets.load_sample()
+    v = churn.time_split_validation(data, cutoff=data.as_of - timedelta(days=180),
+                                    horizon="90d",
+                                    covariates=["segment", "reward_scheme", "orders_90d"])
+    pred = v.predictions
+    assert pred.columns == ["customer_id", "p_churn", "p_lapse", "churned"]
+    y = pred["churned"].to_numpy()
+    p = pred["p_lapse"].to_numpy()
+    # Brier = mean squared error, computed here by hand
+    assert v.brier_lapse == pytest.approx(float(np.mean((p - y) ** 2)))
+    assert v.expected_lapses == pytest.approx(float(p.sum()))
+    # silence ranks who is lost next far better than the tenure-based Cox probability
+    assert v.hits(100) >= 70 and v.hits(100) > v.hits(100, by="p_churn") + 40
+    assert v.auc_lapse > v.auc
+    assert abs(v.expected_lapses - y.sum()) < 0.15 * y.sum()
+    assert "call list (p_lapse)" in repr(v)

@@ -285,7 +285,9 @@ class ChurnValidation:
     model : CoxModel
         The model fitted on data up to the cutoff.
     predictions : pl.DataFrame
-        customer_id, p_churn (predicted), churned (0/1 observed after the cutoff).
+        customer_id, p_churn (Cox), p_lapse (the call list's probability, see
+        :func:`at_risk_list`; null for contract tables), churned (0/1 observed after the
+        cutoff).
     calibration : pl.DataFrame
         :func:`calibration_table` of the predictions.
     brier : float
@@ -298,6 +300,10 @@ class ChurnValidation:
         Probability that a churner got a higher prediction than a stayer.
     concordance : float
         Harrell's C of the Cox model on the same customers' full survival data.
+    brier_lapse, auc_lapse : float
+        The same scores for ``p_lapse`` (NaN when it is null).
+    expected_lapses : float
+        Sum of ``p_lapse``: how many customers the call list expected to lose.
     """
 
     cutoff: Any
@@ -310,6 +316,29 @@ class ChurnValidation:
     brier_skill: float
     auc: float
     concordance: float
+    brier_lapse: float = float("nan")
+    auc_lapse: float = float("nan")
+    expected_lapses: float = float("nan")
+
+    def hits(self, n: int = 100, *, by: str = "p_lapse") -> int:
+        """How many of the ``n`` customers ranked highest by ``by`` ("p_lapse" or
+        "p_churn") churned within the horizon.
+
+        Examples
+        --------
+        >>> import loyaltylab as ll
+        >>> from datetime import timedelta
+        >>> data = ll.datasets.load_sample()
+        >>> v = ll.churn.time_split_validation(data, cutoff=data.as_of - timedelta(days=180),
+        ...                                    covariates=["segment", "orders_90d"])
+        >>> v.hits(100, by="p_lapse") > v.hits(100, by="p_churn")
+        True
+        """
+        if by not in ("p_lapse", "p_churn"):
+            raise ValueError(f"by: expected 'p_lapse' or 'p_churn', got {by!r}")
+        ranked = self.predictions.sort([by, S.CUSTOMER_ID], descending=[True, False],
+                                       nulls_last=True)
+        return int(ranked.head(n).get_column("churned").sum())
 
     def __repr__(self) -> str:
         n = self.predictions.height
@@ -317,7 +346,11 @@ class ChurnValidation:
         return (f"ChurnValidation: fitted up to {self.cutoff:%Y-%m-%d}, {n:,} active "
                 f"customers followed {self.horizon_days:g} days ({rate:.1%} churned); "
                 f"Brier {self.brier:.4f} vs {self.brier_reference:.4f} base rate "
-                f"(skill {self.brier_skill:.3f}), AUC {self.auc:.3f}")
+                f"(skill {self.brier_skill:.3f}), AUC {self.auc:.3f}"
+                + ("" if self.expected_lapses != self.expected_lapses else
+                   f"; call list (p_lapse): {self.expected_lapses:.0f} lapses expected, "
+                   f"{int(self.predictions['churned'].sum())} observed, Brier "
+                   f"{self.brier_lapse:.4f}, AUC {self.auc_lapse:.3f}"))
 
 
 def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
@@ -347,7 +380,9 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     -------
     ChurnValidation
         Predictions, calibration table, Brier score (with base-rate reference), AUC and
-        concordance.
+        concordance of the Cox ``p_churn``; Brier, AUC and expected lapses of the call
+        list's ``p_lapse`` (inactivity tables); ``hits(n)`` counts the churners among the
+        first n of either ranking.
 
     Notes
     -----
@@ -373,6 +408,18 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     y = active.get_column("churned").to_numpy()
     preds = pl.DataFrame({S.CUSTOMER_ID: active.get_column(S.CUSTOMER_ID), "p_churn": p,
                           "churned": active.get_column("churned")})
+    window = getattr(getattr(train, "report", None), "inactivity_days", None)
+    lapse = (_lapse_probabilities(train, window, h / timedelta(days=1))
+             if window is not None else None)
+    if lapse is not None:
+        preds = preds.join(lapse.select(S.CUSTOMER_ID, "p_lapse"), on=S.CUSTOMER_ID,
+                           how="left", maintain_order="left")
+    else:
+        preds = preds.with_columns(pl.lit(None, pl.Float64).alias("p_lapse"))
+    preds = preds.select(S.CUSTOMER_ID, "p_churn", "p_lapse", "churned")
+    pl_ = preds.get_column("p_lapse")
+    lapse_scores = ((brier_score(pl_.to_numpy(), y), _auc(pl_.to_numpy(), y), float(pl_.sum()))
+                    if pl_.null_count() == 0 and pl_.len() else (float("nan"),) * 3)
     brier = brier_score(p.to_numpy(), y)
     base = float(model.predict_churn_probability(
         train.filter(pl.col(EVENT) == 0).drop_nulls(subset=model.covariates_),
@@ -383,7 +430,7 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     return ChurnValidation(cut, h / timedelta(days=1), model, preds,
                            calibration_table(p.to_numpy(), y, bins=bins), brier, ref,
                            1 - brier / ref if ref > 0 else float("nan"), _auc(p.to_numpy(), y),
-                           conc)
+                           conc, *lapse_scores)
 
 
 def early_life_hazard(table: Any, *, by: str | None = S.ACQUISITION_CHANNEL,
