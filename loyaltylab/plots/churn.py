@@ -271,8 +271,12 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
         first = d.split(", ")[0] if d else ""
         label = f"silent {s:.0f} d" + (f"; {first}" if first else "") if s is not None \
             else first
-        ax.text(pi + 0.005, yi, label, va="center", fontsize=7, color="#333333")
-    ax.set_xlim(0, min(1.15, float(p.max()) * 1.6 + 0.02))
+        if pi > 0.55:  # a long bar: write inside it, so the label stays in the frame
+            ax.text(pi - 0.01, yi, label, va="center", ha="right", fontsize=7,
+                    color="white")
+        else:
+            ax.text(pi + 0.005, yi, label, va="center", fontsize=7, color="#333333")
+    ax.set_xlim(0, min(1.0, float(p.max()) * 1.6 + 0.02))
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     if lapse:
         ax.set_xlabel("probability of being lost in the horizon (days silent, main driver)")
