@@ -532,6 +532,7 @@ def test_manager_departure_hand_made():
     assert r["numerator"].to_list() == [1, 1]
     assert r["denominator"].to_list() == [2, 2]
     assert r["risk_ratio"][0] == pytest.approx(1.0)
+    assert r["hazard_ratio"][0] == pytest.approx(1.0)
     assert r["departures"][0] == 1
 
 

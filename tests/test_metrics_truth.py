@@ -7,6 +7,8 @@ significant; the sample of 5,000 is too small for some of them.
 
 from __future__ import annotations
 
+import math
+
 from datetime import datetime
 
 import polars as pl
@@ -54,6 +56,11 @@ def test_manager_departure_raises_churn(sim):
     assert r["risk_ratio"][0] > 1.2
     assert r["p_value"][0] < 0.01
     assert r["departures"][0] >= 1
+    # the hazard-ratio scale, computed here by hand: log(1 - p_left) / log(1 - p_stayed),
+    # is further from 1 than the risk ratio and nearer the planted 2.0
+    p1, p0 = r["value"][0], r["value"][1]
+    assert r["hazard_ratio"][0] == pytest.approx(math.log(1 - p1) / math.log(1 - p0))
+    assert r["risk_ratio"][0] < r["hazard_ratio"][0] < 2.5
 
 
 def test_every_purchase_reward_retains_better(sim):
