@@ -220,6 +220,22 @@ def test_padded_values_are_stripped(tmp_path):
     assert data.orders[S.AMOUNT].to_list() == [10.5, 3.0]
 
 
+def test_padded_keys_and_references_are_stripped_everywhere(tmp_path):
+    # keys are checked for padding up front; customer references are not (a padded
+    # reference fails the unknown-customer rule and the table is validated again stripped)
+    write(tmp_path, "customers.csv", "customer_id,acquired_at\nC1,2025-01-01\nC2,2025-01-02\n")
+    write(tmp_path, "orders.csv", "order_id,customer_id,ordered_at,amount\n"
+          "3,C1,2025-05-01,1\n 3 ,C2,2025-05-02,2\n4, C2 ,2025-05-03,3\n")
+    write(tmp_path, "referrals.csv", "referrer_id,referred_id,referred_at\n"
+          "C1 ,\tC2,2025-03-01\n")
+    data = ll.load(tmp_path, as_of="2026-01-01")
+    assert data.orders[S.ORDER_ID].to_list() == ["3", "4"]
+    assert data.orders[S.CUSTOMER_ID].to_list() == ["C1", "C2"]
+    assert data.report.tables["orders"].reasons == {"order_id: duplicate": 1}
+    assert data.referrals.row(0)[:2] == ("C1", "C2")
+    assert data.report.tables["referrals"].rejected == 0
+
+
 def test_thousands_comma_with_decimal_point(tmp_path):
     write(tmp_path, "customers.csv", CUSTOMERS_CSV)
     write(tmp_path, "orders.csv", 'order_id,customer_id,ordered_at,amount\n'

@@ -391,8 +391,12 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     # copied into the result
     lf = lf.with_columns(reason.alias(_REASON)).select(
         [tmp[c] for c in canon] + extras + [_REASON])
+    # Customer references need no padding check: a padded id is not a known customer, so
+    # it fails the unknown-customer rule, and its rejected rows trigger the stripped retry.
+    checked_refs = (CUSTOMER_REFERENCES.get(inp.name, ()) if customer_ids is not None
+                    else ())
     pad_watch = [c for c in canon if spec.column(c).is_id and frame.schema[c] == pl.String
-                 and c not in clean_cols]
+                 and c not in clean_cols and c not in checked_refs]
     pad_lf = None
     if pad_watch and frame.height:
         pad_lf = frame.lazy().select([
