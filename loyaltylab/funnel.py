@@ -14,6 +14,7 @@ flag: a lapsed customer keeps the highest stage reached.
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -714,7 +715,9 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFra
     frames = [getattr(data, t) for t in S.TABLES]
     memo_key = (tuple((id(f), None if f is None else f.shape) for f in frames), id(ladder),
                 as_of)
-    if _MEMO and _MEMO[0] == memo_key:
+    if _MEMO and _MEMO[0] == memo_key and all(
+            (r is None and f is None) or (r is not None and r() is f)
+            for r, f in zip(_MEMO[1], frames + [ladder])):
         return _MEMO[2].lazy(), _MEMO[3]
     names_frame, seed = _person_names(data, ladder, as_of)
     atoms = _unique_atoms(ladder)
@@ -731,7 +734,8 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFra
         per = per.drop(_PID).join(_person_names(data, ladder, as_of, seed=seed,
                                                 everyone=True)[0], on=_KEY, how="left")
     per = per.select(_KEY, _PID, pl.exclude(_KEY, _PID))
-    _MEMO[:] = [memo_key, frames + [ladder], per, seed]
+    _MEMO[:] = [memo_key, [None if f is None else weakref.ref(f) for f in frames + [ladder]],
+                per, seed]
     return per.lazy(), seed
 
 
@@ -772,7 +776,9 @@ def _reached_slice(data: CRMData, ladder: Ladder, as_of: datetime, atoms: list[C
 
 _ENGINE = "auto"
 _MEMO: list = []
-"""The last ladder evaluation: [key, the objects it was computed from, result, seed]."""
+"""The last ladder evaluation: [key, weak references to the frames and ladder it was
+computed from, result, seed]. Weak references: the memo never keeps a dataset alive, and a
+hit needs the very same objects, still alive."""
 
 
 def _person_names(data: CRMData, ladder: Ladder, as_of: datetime, *, seed: int | None = None,

@@ -523,11 +523,17 @@ def test_persons_missing_from_customers_are_still_named():
     assert row(st, "ghost")["stage"] == "repeat_customer"
 
 
-def test_last_evaluation_is_reused_only_for_the_same_data(sample):
+def test_last_evaluation_is_reused_only_for_the_same_data(sample, monkeypatch):
     F._MEMO.clear()
+    evaluations = []
+    real = F._reached_slice
+    monkeypatch.setattr(F, "_reached_slice",
+                        lambda *a, **k: (evaluations.append(1), real(*a, **k))[1])
     first = F.funnel(sample, as_of="2025-06-30")
     assert F._MEMO  # remembered
     assert F.funnel(sample, as_of="2025-06-30").equals(first)
+    F.transition_matrix(sample, start="2024-06-30", end="2025-06-30")
+    assert len(evaluations) == 1  # the second funnel and the matrix reused the first
     # other orders (a new frame): evaluated afresh, not served from the memo
     fewer = sample.replace(orders=sample.orders.filter(pl.col(S.AMOUNT) > 50))
     smaller = F.funnel(fewer, as_of="2025-06-30")
@@ -566,3 +572,16 @@ def test_compare_groups_names_unknown_groups(sample):
         F.compare_groups(sample, by="reward_scheme", groups=("gold", "none"))
     with pytest.raises(ValueError, match="groups: expected two values"):
         F.compare_groups(sample, by="reward_scheme", groups=("none",))
+
+
+def test_the_memo_does_not_keep_data_alive(sample):
+    import gc
+    import weakref
+
+    F._MEMO.clear()
+    copy = sample.replace(orders=sample.orders.clone())
+    F.funnel(copy, as_of="2025-06-30")
+    probe = weakref.ref(copy.orders)
+    del copy
+    gc.collect()
+    assert probe() is None  # nothing in the funnel module holds the orders any more
