@@ -64,6 +64,38 @@ def test_arbitrary_cells_through_from_frames(rows, cust):
     check_accounting(data)
 
 
+@SETTINGS
+@given(rows=st.lists(st.tuples(ids, ids, dates, numbers), min_size=0, max_size=25),
+       cust=st.lists(st.tuples(ids, dates), min_size=0, max_size=8))
+def test_pseudonymised_load_is_the_plain_load_with_hashed_ids(rows, cust):
+    # pseudonymising changes the ids and nothing else: the same rows are kept and rejected
+    # for the same reasons, and every id is hash_id of the plain load's id, in every table
+    from loyaltylab.data.privacy import hash_id
+
+    customers = pl.DataFrame({S.CUSTOMER_ID: [c[0] for c in cust],
+                              S.ACQUIRED_AT: [c[1] for c in cust]},
+                             schema={S.CUSTOMER_ID: pl.String, S.ACQUIRED_AT: pl.String})
+    orders = pl.DataFrame({S.ORDER_ID: [r[0] for r in rows], S.CUSTOMER_ID: [r[1] for r in rows],
+                           S.ORDERED_AT: [r[2] for r in rows], S.AMOUNT: [r[3] for r in rows]},
+                          schema={c: pl.String for c in (S.ORDER_ID, S.CUSTOMER_ID,
+                                                         S.ORDERED_AT, S.AMOUNT)})
+    frames = {"customers": customers, "orders": orders}
+    try:
+        plain = ll.from_frames(frames, as_of=AS_OF)
+    except LoyaltyLabError:
+        return
+    hashed = ll.from_frames(frames, as_of=AS_OF, pseudonymize=True, salt="s")
+    for name in ("customers", "orders"):
+        a, b = plain.report.tables[name], hashed.report.tables[name]
+        assert (a.read, a.kept, a.rejected, a.reasons) == (b.read, b.kept, b.rejected, b.reasons)
+        for col in [c for c in (S.CUSTOMER_ID, S.ORDER_ID) if c in plain.tables[name].columns]:
+            expected = [None if v is None else hash_id(v, "s")
+                        for v in plain.tables[name][col].to_list()]
+            assert hashed.tables[name][col].to_list() == expected
+        others = [c for c in plain.tables[name].columns if c not in (S.CUSTOMER_ID, S.ORDER_ID)]
+        assert hashed.tables[name].select(others).equals(plain.tables[name].select(others))
+
+
 typed_values = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(),
                          st.datetimes(min_value=datetime(1800, 1, 1),
                                       max_value=datetime(2200, 1, 1)),
