@@ -114,6 +114,29 @@ def newcombe_interval(k1, n1, k2, n2, *, confidence: float = 0.95) -> tuple[floa
             float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
 
 
+def holm(p_values) -> list[float | None]:
+    """Holm's (1979) step-down adjustment of a family of p-values.
+
+    Entries that are None or NaN (tests that could not be run) are returned as they are
+    and do not count towards the size of the family.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in holm([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    >>> holm([0.02, None])
+    [0.02, None]
+    """
+    p = list(p_values)
+    tested = sorted((i for i, v in enumerate(p) if v is not None and v == v),
+                    key=lambda i: p[i])
+    m, out, running = len(tested), list(p), 0.0
+    for rank, i in enumerate(tested):
+        running = max(running, min(1.0, (m - rank) * float(p[i])))
+        out[i] = running
+    return out
+
+
 def two_proportion_test(k1, n1, k2, n2) -> tuple[float, float]:
     """Pooled two-sided z-test of p1 == p2; returns (z, p_value).
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from loyaltylab._stats import holm
 from loyaltylab._util import as_polars
 from loyaltylab.churn._table import DAYS_PER_YEAR, DURATION, EVENT
 from loyaltylab.exceptions import NotFittedError
@@ -403,16 +404,4 @@ def logrank_tests(table: Any, *, by: str, duration_col: str = DURATION,
                                      "group_b": pl.String, "test_statistic": pl.Float64,
                                      "df": pl.Int64, "p_value": pl.Float64})
     p = out.get_column("p_value").to_numpy()[1:]
-    holm = _holm(p)
-    return out.with_columns(pl.Series("p_holm", [float(out["p_value"][0]), *holm]))
-
-
-def _holm(p: np.ndarray) -> list[float]:
-    m = len(p)
-    order = np.argsort(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        adj[i] = running
-    return adj.tolist()
+    return out.with_columns(pl.Series("p_holm", [float(out["p_value"][0]), *holm(p)]))
