@@ -713,8 +713,7 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFra
     ladder once.
     """
     frames = [getattr(data, t) for t in S.TABLES]
-    memo_key = (tuple((id(f), None if f is None else f.shape) for f in frames), id(ladder),
-                as_of)
+    memo_key = (tuple(None if f is None else f.shape for f in frames), as_of)
     if _MEMO and _MEMO[0] == memo_key and all(
             (r is None and f is None) or (r is not None and r() is f)
             for r, f in zip(_MEMO[1], frames + [ladder])):
@@ -726,7 +725,7 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFra
     events = sum(getattr(data, _SOURCES[c.source][0]).height for c in atoms)
     slices = max(1, -(-events // _SLICE_EVENTS))
     parts = [_reached_slice(data, ladder, as_of, atoms, seed,
-                            None if slices == 1 else (slices, b)).collect(engine=_ENGINE)
+                            None if slices == 1 else (slices, b)).collect()
              for b in range(slices)]
     per = pl.concat(parts) if slices > 1 else parts[0]
     per = per.join(names_frame, on=_KEY, how="left")
@@ -774,11 +773,10 @@ def _reached_slice(data: CRMData, ladder: Ladder, as_of: datetime, atoms: list[C
     return per.select(_KEY, "_first_seen", *out)
 
 
-_ENGINE = "auto"
 _MEMO: list = []
-"""The last ladder evaluation: [key, weak references to the frames and ladder it was
-computed from, result, seed]. Weak references: the memo never keeps a dataset alive, and a
-hit needs the very same objects, still alive."""
+"""The last ladder evaluation: [shapes of the frames and the date, weak references to the
+frames and ladder it was computed from, result, seed]. A hit needs the very same objects,
+still alive and of the same shapes; the weak references never keep a dataset alive."""
 
 
 def _person_names(data: CRMData, ladder: Ladder, as_of: datetime, *, seed: int | None = None,
@@ -1145,7 +1143,7 @@ def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
     >>> bool((c["ci_low"] <= c["difference"]).all() and (c["difference"] <= c["ci_high"]).all())
     True
     """
-    from loyaltylab._stats import newcombe_interval, two_proportion_test
+    from loyaltylab._stats import holm, newcombe_interval, two_proportion_test
 
     if not isinstance(groups, (tuple, list)) or len(groups) != 2:
         raise ValueError(f"groups: expected two values of {by!r}, e.g. "
@@ -1179,18 +1177,8 @@ def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
         "conversion_a": pl.Float64, "reached_b": pl.Int64, "converted_b": pl.Int64,
         "conversion_b": pl.Float64, "difference": pl.Float64, "ci_low": pl.Float64,
         "ci_high": pl.Float64, "z": pl.Float64, "p_value": pl.Float64})
-    return out.with_columns(pl.Series("p_holm", _holm(out.get_column("p_value").to_list()),
+    return out.with_columns(pl.Series("p_holm", holm(out.get_column("p_value").to_list()),
                                       dtype=pl.Float64))
-
-
-def _holm(p: list[float | None]) -> list[float | None]:
-    """Holm's step-down adjustment of the non-null p-values (nulls stay null)."""
-    idx = sorted((i for i, v in enumerate(p) if v is not None), key=lambda i: p[i])
-    m, out, running = len(idx), [None] * len(p), 0.0
-    for rank, i in enumerate(idx):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def skipped_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
