@@ -19,6 +19,7 @@ from loyaltylab.churn._km import _check_table, _group_labels
 from loyaltylab.churn._parametric import LifetimeModel
 from loyaltylab.churn._table import (DAYS_PER_YEAR, DURATION, END, EVENT, LAST_ACTIVE,
                                      N_ORDERS, START, churn_table)
+from loyaltylab.churn._table import _days as _span_days
 
 __all__ = ["at_risk_list", "calibration_table", "brier_score", "time_split_validation",
            "ChurnValidation", "early_life_hazard"]
@@ -112,15 +113,12 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
     >>> calls["p_churn"].is_sorted(descending=True)
     True
     """
-    report = getattr(table, "report", None)
+    window = (_days(inactivity, "inactivity") if inactivity is not None
+              else _rule_window(table))
     table = _check_table(table, duration_col=model.duration_col, event_col=model.event_col)
     h = _days(horizon, "horizon")
     model._check_fitted()
-    if inactivity is not None:
-        window = _days(inactivity, "inactivity")
-    else:
-        window = getattr(report, "inactivity_days", None)
-    lapse = _lapse_probabilities(table, window, h) if window is not None else None
+    lapse = _lapse_probabilities(table, window, h)
     active = table.filter(pl.col(model.event_col) == 0)
     complete = active.drop_nulls(subset=model.covariates_)
     left_out = active.height - complete.height
@@ -158,16 +156,24 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
 _LAPSE_COLUMNS = (S.CUSTOMER_ID, START, LAST_ACTIVE, END, EVENT, N_ORDERS)
 
 
-def _lapse_probabilities(table: pl.DataFrame, window: float, horizon: float
+def _rule_window(table: Any) -> float | None:
+    """The inactivity window (days) recorded by :func:`churn_table` on ``table.report``;
+    None for contract tables and frames that lost the attribute."""
+    return getattr(getattr(table, "report", None), "inactivity_days", None)
+
+
+def _lapse_probabilities(table: pl.DataFrame, window: float | None, horizon: float
                          ) -> pl.DataFrame | None:
     """customer_id, silent_days, p_alive, p_lapse of the active customers (see
-    :func:`at_risk_list`), or None when the table lacks the columns or BG/NBD cannot be
-    fitted (with a warning saying why)."""
+    :func:`at_risk_list`), or None without an inactivity ``window``, or when the table
+    lacks the columns or BG/NBD cannot be fitted (with a warning saying why)."""
     import warnings
 
     from loyaltylab.clv import BetaGeo
     from loyaltylab.exceptions import LoyaltyLabError
 
+    if window is None:
+        return None
     missing = [c for c in _LAPSE_COLUMNS if c not in table.columns]
     if missing:
         warnings.warn(f"at_risk_list: the table has no {missing} column(s), so p_lapse "
@@ -178,9 +184,9 @@ def _lapse_probabilities(table: pl.DataFrame, window: float, horizon: float
     rfm = table.select(
         S.CUSTOMER_ID, EVENT,
         (pl.col(N_ORDERS) - 1).cast(pl.Float64).alias("frequency"),
-        (_span(pl.col(LAST_ACTIVE) - pl.col(START)) / week).alias("recency"),
-        (_span(pl.lit(as_of) - pl.col(START)) / week).alias("T"),
-        _span(pl.col(END) - pl.col(LAST_ACTIVE)).alias("silent_days"))
+        (_span_days(pl.col(LAST_ACTIVE) - pl.col(START)) / week).alias("recency"),
+        (_span_days(pl.lit(as_of) - pl.col(START)) / week).alias("T"),
+        _span_days(pl.col(END) - pl.col(LAST_ACTIVE)).alias("silent_days"))
     try:
         bg = BetaGeo().fit(rfm.select("frequency", "recency", "T"))
     except (LoyaltyLabError, ValueError) as exc:
@@ -199,10 +205,6 @@ def _lapse_probabilities(table: pl.DataFrame, window: float, horizon: float
     p_lapse = np.where(window - silent <= horizon, no_order, 0.0)
     return pl.DataFrame({S.CUSTOMER_ID: act.get_column(S.CUSTOMER_ID),
                          "silent_days": silent, "p_alive": alive, "p_lapse": p_lapse})
-
-
-def _span(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.total_microseconds().cast(pl.Float64) / 86_400_000_000
 
 
 def calibration_table(predicted: Any, observed: Any, *, bins: int = 10,
@@ -408,9 +410,7 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     y = active.get_column("churned").to_numpy()
     preds = pl.DataFrame({S.CUSTOMER_ID: active.get_column(S.CUSTOMER_ID), "p_churn": p,
                           "churned": active.get_column("churned")})
-    window = getattr(getattr(train, "report", None), "inactivity_days", None)
-    lapse = (_lapse_probabilities(train, window, h / timedelta(days=1))
-             if window is not None else None)
+    lapse = _lapse_probabilities(train, _rule_window(train), h / timedelta(days=1))
     if lapse is not None:
         preds = preds.join(lapse.select(S.CUSTOMER_ID, "p_lapse"), on=S.CUSTOMER_ID,
                            how="left", maintain_order="left")
