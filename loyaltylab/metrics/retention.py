@@ -158,16 +158,17 @@ def _cohort_counts(frame: pl.DataFrame, idx: pl.Expr) -> pl.DataFrame:
         pairs = (pl.DataFrame({"k": keys}).lazy()
                  .filter((pl.col("k") != pl.col("k").shift(1)).fill_null(True))
                  .select(cust.alias("_cu"), ((pl.col("k") % step).cast(pl.Int64) + lo).alias("_p"))
-                 .with_columns(pl.when((pl.col("_cu") != pl.col("_cu").shift(1)).fill_null(True))
-                               .then(pl.col("_p")).forward_fill().alias("_c"))
+                 .with_columns((pl.col("_cu") != pl.col("_cu").shift(1)).fill_null(True)
+                               .alias("_new"))
+                 .with_columns(pl.when("_new").then(pl.col("_p")).forward_fill().alias("_c"))
                  .collect())
-        n_packed = pairs.select(pl.col("_c").is_not_null() & (pl.col("_cu") != pl.col("_cu").shift(1))
-                                .fill_null(True)).to_series().sum()
-        if n_packed == base.select(pl.col("_h").n_unique()).item():
-            return (pairs.lazy().group_by("_c", (pl.col("_p") - pl.col("_c")).alias("period"))
-                    .agg(pl.len().cast(pl.Int64).alias("active")).collect())
-    # exact route: distinct (hash, period) pairs and a window minimum per customer
-    act = base.lazy().unique().with_columns(pl.col("_p").min().over("_h").alias("_c"))
+        packed_ok = pairs.get_column("_new").sum() == base.get_column("_h").n_unique()
+    else:
+        packed_ok = False
+    if packed_ok:
+        act = pairs.lazy()
+    else:  # exact route: distinct (hash, period) pairs and a window minimum per customer
+        act = base.lazy().unique().with_columns(pl.col("_p").min().over("_h").alias("_c"))
     return (act.group_by("_c", (pl.col("_p") - pl.col("_c")).alias("period"))
             .agg(pl.len().cast(pl.Int64).alias("active")).collect())
 
