@@ -46,10 +46,8 @@ def check_accounting(data):
     assert data.customers[S.CUSTOMER_ID].n_unique() == data.customers.height
 
 
-@SETTINGS
-@given(rows=st.lists(st.tuples(ids, ids, dates, numbers), min_size=0, max_size=25),
-       cust=st.lists(st.tuples(ids, dates), min_size=0, max_size=8))
-def test_arbitrary_cells_through_from_frames(rows, cust):
+def text_tables(rows, cust) -> dict[str, pl.DataFrame]:
+    """customers (id, acquired) and orders (id, customer, date, amount) as all-text frames."""
     customers = pl.DataFrame({S.CUSTOMER_ID: [c[0] for c in cust],
                               S.ACQUIRED_AT: [c[1] for c in cust]},
                              schema={S.CUSTOMER_ID: pl.String, S.ACQUIRED_AT: pl.String})
@@ -57,8 +55,15 @@ def test_arbitrary_cells_through_from_frames(rows, cust):
                            S.ORDERED_AT: [r[2] for r in rows], S.AMOUNT: [r[3] for r in rows]},
                           schema={c: pl.String for c in (S.ORDER_ID, S.CUSTOMER_ID,
                                                          S.ORDERED_AT, S.AMOUNT)})
+    return {"customers": customers, "orders": orders}
+
+
+@SETTINGS
+@given(rows=st.lists(st.tuples(ids, ids, dates, numbers), min_size=0, max_size=25),
+       cust=st.lists(st.tuples(ids, dates), min_size=0, max_size=8))
+def test_arbitrary_cells_through_from_frames(rows, cust):
     try:
-        data = ll.from_frames({"customers": customers, "orders": orders}, as_of=AS_OF)
+        data = ll.from_frames(text_tables(rows, cust), as_of=AS_OF)
     except LoyaltyLabError:
         return
     check_accounting(data)
@@ -72,14 +77,7 @@ def test_pseudonymised_load_is_the_plain_load_with_hashed_ids(rows, cust):
     # for the same reasons, and every id is hash_id of the plain load's id, in every table
     from loyaltylab.data.privacy import hash_id
 
-    customers = pl.DataFrame({S.CUSTOMER_ID: [c[0] for c in cust],
-                              S.ACQUIRED_AT: [c[1] for c in cust]},
-                             schema={S.CUSTOMER_ID: pl.String, S.ACQUIRED_AT: pl.String})
-    orders = pl.DataFrame({S.ORDER_ID: [r[0] for r in rows], S.CUSTOMER_ID: [r[1] for r in rows],
-                           S.ORDERED_AT: [r[2] for r in rows], S.AMOUNT: [r[3] for r in rows]},
-                          schema={c: pl.String for c in (S.ORDER_ID, S.CUSTOMER_ID,
-                                                         S.ORDERED_AT, S.AMOUNT)})
-    frames = {"customers": customers, "orders": orders}
+    frames = text_tables(rows, cust)
     try:
         plain = ll.from_frames(frames, as_of=AS_OF)
     except LoyaltyLabError:
