@@ -230,3 +230,23 @@ def test_null_tokens_are_missing_values():
     assert data.complaints[S.RESOLVED_AT].to_list() == [None, datetime(2025, 3, 5)]
     assert data.report.tables["web_sessions"].reasons == {"started_at: missing": 1}
     assert data.web_sessions[S.CUSTOMER_ID].to_list() == [None]
+
+
+@pytest.mark.parametrize("amounts", [["10", "-5", "x", " 7 "], ["10", "-5", "x", "7"]])
+def test_release_frees_the_input_and_changes_nothing_else(amounts):
+    # the loader lets validation drop the raw frame of a table it read itself; the kept
+    # rows and the report must be those of a normal validation (" 7 " also takes the
+    # validate-again-with-stripped-columns path before the release)
+    from loyaltylab.data.validation import TableInput, validate_table
+    ids = pl.Series(S.CUSTOMER_ID, ["a", "b", "c"])
+    frame = orders(amount=amounts, order_id=["1", "2", "3", "2"])  # "2" first valid at row 3
+    as_of = datetime(2025, 12, 31)
+    kept0, rep0 = validate_table(TableInput("orders", frame.clone()), as_of=as_of,
+                                 customer_ids=ids)
+    inp = TableInput("orders", frame.clone())
+    kept1, rep1 = validate_table(inp, as_of=as_of, customer_ids=ids, release=True)
+    assert inp.frame is None
+    assert kept1.equals(kept0) and rep1.reasons == rep0.reasons
+    assert rep1.rejects.equals(rep0.rejects) and rep1.read == 4
+    assert rep0.reasons == {"amount: unparseable number": 1, "amount: negative": 1}
+    assert kept0[S.AMOUNT].to_list() == [10.0, 7.0]

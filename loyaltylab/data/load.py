@@ -252,9 +252,10 @@ def _build(inputs: dict[str, TableInput | Callable[[], TableInput]], report: Loa
         if name not in inputs:
             continue
         inp = inputs[name]
-        inp = inp() if callable(inp) else inp
-        kept, tr = validate_table(inp, as_of=check_against,
-                                  allow_refunds=allow_refunds, customer_ids=customer_ids)
+        owned = callable(inp)  # read here: nobody else holds its raw frame
+        inp = inp() if owned else inp
+        kept, tr = validate_table(inp, as_of=check_against, allow_refunds=allow_refunds,
+                                  customer_ids=customer_ids, release=owned)
         del inp
         if name == S.CUSTOMERS:
             customer_ids = kept.get_column(S.CUSTOMER_ID)
