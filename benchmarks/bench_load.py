@@ -6,6 +6,10 @@ subprocess (so peak memory is that run's own maximum resident set size):
 
 - ``bare orders``: ``pl.read_csv(orders.csv)`` with polars' own type inference;
 - ``bare both``: ``pl.read_csv`` of customers.csv and orders.csv;
+- ``typed both``: the same with ``try_parse_dates=True`` (and ``ignore_errors=True`` for
+  the orders, or the first bad date stops the read): typed columns, no checks, bad values
+  silently null;
+- ``duckdb both``: DuckDB's ``read_csv`` (it sniffs types; ``ignore_errors``) into polars;
 - ``ll.load``: ``ll.load(folder, as_of=...)``: read both files, sniff formats, parse dates
   and numbers, check every rule (missing values, unparseable values, future dates,
   negative amounts, unknown customers, duplicate ids), keep or reject every row.
@@ -41,6 +45,21 @@ n = df.height
 import polars as pl
 c = pl.read_csv(r"{folder}/customers.csv")
 df = pl.read_csv(r"{folder}/orders.csv")
+n = df.height
+""",
+    # what a user would write to get typed columns without loyaltylab: polars' own date
+    # parsing, and DuckDB's sniffing reader; bad values become null or the file fails
+    "typed both": """
+import polars as pl
+c = pl.read_csv(r"{folder}/customers.csv", try_parse_dates=True)
+df = pl.read_csv(r"{folder}/orders.csv", try_parse_dates=True, ignore_errors=True)
+n = df.height
+""",
+    "duckdb both": """
+import duckdb
+con = duckdb.connect()
+c = con.sql("select * from read_csv('{folder}/customers.csv')").pl()
+df = con.sql("select * from read_csv('{folder}/orders.csv', ignore_errors=true)").pl()
 n = df.height
 """,
     "ll.load": """
@@ -160,7 +179,7 @@ def main() -> None:
               f"(runs {', '.join(f'{x:.2f}' for x in secs)})  CPU median "
               f"{statistics.median(cpus):7.2f} s  peak RSS {max(mbs):7.0f} MB", flush=True)
     ll_ = results["ll.load"]
-    for base in ("bare orders", "bare both"):
+    for base in ("bare orders", "bare both", "typed both", "duckdb both"):
         b = results[base]
         print(f"ll.load / {base}: wall {ll_[0] / b[0]:.2f}x, CPU {ll_[1] / b[1]:.2f}x, "
               f"peak memory {ll_[2] / b[2]:.2f}x")

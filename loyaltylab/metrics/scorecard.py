@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 from scipy import stats
 
-from loyaltylab._stats import two_proportion_test
+from loyaltylab._stats import newcombe_interval, two_proportion_test
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
@@ -71,18 +71,16 @@ def _pick(frame: pl.DataFrame, start: datetime) -> dict | None:
     return rows.row(0, named=True) if rows.height else None
 
 
-def _compare(prev: dict | None, cur: dict | None, zc: float) -> dict:
+def _compare(prev: dict | None, cur: dict | None, confidence: float) -> dict:
+    zc = B.zcrit(confidence)
     out = {"change": None, "change_ci_low": None, "change_ci_high": None, "p_value": None}
     if prev is None or cur is None or prev["value"] is None or cur["value"] is None:
         return out
     d = cur["value"] - prev["value"]
     out["change"] = d
     if cur["kind"] == "prop" and None not in (prev["lo"], cur["lo"]):
-        # Newcombe (1998) hybrid score interval for a difference of proportions, method 10
-        p1, l1, u1 = prev["value"], prev["lo"], prev["hi"]
-        p2, l2, u2 = cur["value"], cur["lo"], cur["hi"]
-        out["change_ci_low"] = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
-        out["change_ci_high"] = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+        out["change_ci_low"], out["change_ci_high"] = newcombe_interval(
+            cur["k"], cur["n"], prev["k"], prev["n"], confidence=confidence)
         _, p = two_proportion_test(cur["k"], cur["n"], prev["k"], prev["n"])
         out["p_value"] = None if p != p else p
     elif cur["kind"] in ("mean", "rate") and prev.get("se") is not None \
@@ -157,7 +155,6 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
     cut = B.resolve(data, as_of)
     data = B.hashed_ids(data)  # faster keys; no id appears in the result
     (p0, e0), (p1, e1) = last_complete_periods(cut, period, 2)
-    zc = B.zcrit(confidence)
     rows: list[dict] = []
 
     def add(metric: str, unit: str, prev: dict | None, cur: dict | None,
@@ -165,7 +162,7 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
         row = {"metric": metric, "unit": unit, "previous_period": p0, "current_period": p1,
                "previous": prev["value"] if prev else None,
                "current": cur["value"] if cur else None}
-        row.update(_compare(prev, cur, zc))
+        row.update(_compare(prev, cur, confidence))
         row.update({"previous_ci_low": prev["lo"] if prev else None,
                     "previous_ci_high": prev["hi"] if prev else None,
                     "current_ci_low": cur["lo"] if cur else None,

@@ -163,12 +163,8 @@ def compare_scores(responses: Any, *, metric: str = "nps", between: str = S.SURV
         if method == "wald":
             lo, hi = 100 * d - z * se, 100 * d + z * se
         else:
-            la, ua = (float(v) for v in _stats.wilson_interval(ra["satisfied"], ra["n"],
-                                                               confidence=confidence))
-            lb, ub = (float(v) for v in _stats.wilson_interval(rb["satisfied"], rb["n"],
-                                                               confidence=confidence))
-            lo = 100 * (d - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2))
-            hi = 100 * (d + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2))
+            lo, hi = (100 * v for v in _stats.newcombe_interval(
+                rb["satisfied"], rb["n"], ra["satisfied"], ra["n"], confidence=confidence))
         score_a, score_b = ra["csat"], rb["csat"]
     return pl.DataFrame([{
         "metric": metric, "group_a": str(a), "group_b": str(b), "n_a": ra["n"],
