@@ -66,3 +66,14 @@ def test_papermill_reads_every_parameter(path):
     assert seen == assigned, f"papermill cannot read {assigned - seen} (no '=' in comments)"
     expected = {"SOURCE", "MAPPING", "AS_OF"} - PARAMETER_EXCEPTIONS.get(path.name, set())
     assert expected <= seen
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_client_data_is_pseudonymised_on_load(path):
+    # a notebook run on a client's exports must not print or plot their real ids
+    import re
+
+    code = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))
+                   ["cells"] if c["cell_type"] == "code")
+    calls = re.findall(r"ll\.load\(SOURCE[^)]*\)", code)
+    assert all("pseudonymize=True" in c for c in calls), calls
