@@ -165,6 +165,53 @@ def test_inter_purchase_time(data):
     assert _row(seg, segment="C")["n"] == 0
 
 
+def test_customer_regularity_and_steady_share(data):
+    # c1 gaps 31, 33, 444: mean 169.333, sample sd = sqrt(((31-169.333)^2 + (33-169.333)^2
+    # + (444-169.333)^2) / 2) = sqrt((19136.11 + 18586.78 + 75441.78) / 2) = 237.870,
+    # cv = 237.870 / 169.333 = 1.4047; c3 and c5 have one gap (no cv), c2 and c4 buy on one day only
+    per = M.customer_regularity(data)
+    assert per[S.CUSTOMER_ID].to_list() == ["c1", "c2", "c3", "c4", "c5"]
+    assert per["gaps"].to_list() == [3, 0, 1, 0, 1]
+    c1 = per.row(0, named=True)
+    assert c1["mean_gap_days"] == pytest.approx(508 / 3)
+    assert c1["std_gap_days"] == pytest.approx(237.870, abs=1e-3)
+    assert c1["cv"] == pytest.approx(1.40474, abs=1e-4)
+    assert per["cv"].null_count() == 4
+    # only c1 has >= 2 gaps and 1.40 > 0.5: 0 of 1 steady; with steady_cv=1.5, 1 of 1
+    r = M.purchase_regularity(data)
+    assert r.select("numerator", "denominator").row(0) == (0, 1)
+    assert r["median_gap_days"][0] == pytest.approx(508 / 3)
+    assert M.purchase_regularity(data, steady_cv=1.5)["value"][0] == 1.0
+    assert M.purchase_regularity(data, min_gaps=4)["denominator"][0] == 0
+    seg = M.purchase_regularity(data, by=S.SEGMENT)
+    assert seg[S.SEGMENT].to_list() == ["A", "B", "C"]
+    assert seg["denominator"].to_list() == [1, 0, 0]
+    with pytest.raises(ValueError, match="min_gaps"):
+        M.purchase_regularity(data, min_gaps=1)
+    with pytest.raises(ValueError, match="steady_cv"):
+        M.purchase_regularity(data, steady_cv=0)
+
+
+def test_regularity_separates_random_from_rhythmic_buyers():
+    # 300 buyers with exponential gaps (purchases at random moments: cv 1 in theory) and
+    # 300 buying every 28-32 days (cv about 0.05); gaps are whole days, mean 30
+    rng = np.random.default_rng(11)
+    start = datetime(2020, 1, 1)
+    rows = []
+    for i in range(600):
+        gaps = (rng.exponential(30, 25) if i < 300 else rng.integers(28, 33, 25)).round()
+        days = np.cumsum(np.maximum(gaps, 1))
+        rows += [(f"r{i}" if i < 300 else f"s{i}", start + timedelta(days=float(d)))
+                 for d in days]
+    orders = pl.DataFrame(rows, schema=[S.CUSTOMER_ID, S.ORDERED_AT], orient="row",
+                          ).with_columns(pl.lit(1.0).alias(S.AMOUNT))
+    per = M.customer_regularity(orders).with_columns(
+        pl.col(S.CUSTOMER_ID).str.head(1).alias("kind"))
+    med = dict(per.group_by("kind").agg(pl.col("cv").median()).iter_rows())
+    assert 0.85 < med["r"] < 1.1 and med["s"] < 0.1
+    assert M.purchase_regularity(orders)["value"][0] == pytest.approx(0.5, abs=0.02)
+
+
 def test_cross_line_share(data):
     # lines: c1 {core, acc}, c2 {core}, c3 {svc}, c4 {core}, c5 {premium, core} -> 2/5
     r = M.cross_line_share(data)
@@ -704,3 +751,34 @@ def test_contact_frequency_and_conversion_by_period(data):
     # 2024Q1: c4 02-20 (yes), c1 03-01 (no) -> 1/2
     q1 = _row(c, period_start=_dt(2024, 1, 1))
     assert (q1["numerator"], q1["denominator"]) == (1, 2)
+
+
+def test_biggest_vs_most_profitable_by_hand():
+    # margin 0.5; profit = 0.5 revenue - contacts - acquisition:
+    # a 250 - 0 - 300 = -50, b 200 - 50 - 0 = 150, c 50, d 25, e 50 - 10 = 40; f bought
+    # nothing and is left out. Total profit of buyers: 215.
+    cust = pl.DataFrame({S.CUSTOMER_ID: list("abcdef"), S.ACQUIRED_AT: [_dt(2024, 1, 1)] * 6,
+                         S.ACQUISITION_COST: [300.0, 0, 0, 0, 10, 0]})
+    orders = pl.DataFrame({S.ORDER_ID: list("12345"), S.CUSTOMER_ID: list("abcde"),
+                           S.ORDERED_AT: [_dt(2024, 2, 1)] * 5,
+                           S.AMOUNT: [500.0, 400, 100, 50, 100]})
+    contacts = pl.DataFrame({S.CUSTOMER_ID: ["b"], S.CONTACTED_AT: [_dt(2024, 1, 5)],
+                             S.CHANNEL: ["phone"]})
+    d = CRMData(customers=cust, orders=orders, contacts=contacts, as_of=_dt(2024, 6, 1))
+    kw = {"margin": 0.5, "channel_costs": {"phone": 50.0}}
+    # top 40 % of 5 buyers = 2: by revenue {a, b}, by profit {b, c}, both {b}
+    r = {row["group"]: row for row in M.biggest_vs_most_profitable(d, top=0.4, **kw)
+         .iter_rows(named=True)}
+    rev, prof, both = r["top by revenue"], r["top by profit"], r["in both"]
+    assert (rev["customers"], rev["revenue"], rev["cost_to_serve"], rev["acquisition_cost"],
+            rev["profit"], rev["unprofitable"]) == (2, 900.0, 50.0, 300.0, 100.0, 1)
+    assert rev["share_of_profit"] == pytest.approx(100 / 215)
+    assert (prof["customers"], prof["revenue"], prof["profit"], prof["unprofitable"]) == (
+        2, 500.0, 200.0, 0)
+    assert (both["customers"], both["share_of_top"], both["profit"]) == (1, 0.5, 150.0)
+    # 50 % of 5 = 2.5, rounded up to 3; c and e tie on revenue (100): c wins on its id
+    r3 = M.biggest_vs_most_profitable(d, top=0.5, **kw)
+    assert r3["customers"].to_list() == [3, 3, 2]  # profit top 3 = {b, c, e}; both {b, c}
+    assert r3["revenue"][0] == 1000.0
+    with pytest.raises(ValueError, match="top"):
+        M.biggest_vs_most_profitable(d, top=1.0)

@@ -8,8 +8,8 @@ reconciled with a client's own dashboard.
 """
 
 from loyaltylab.metrics.buying import (
-    average_order_value, cross_line_share, inter_purchase_time, purchase_frequency,
-    repeat_purchase_rate, revenue_per_customer,
+    average_order_value, cross_line_share, customer_regularity, inter_purchase_time,
+    purchase_frequency, purchase_regularity, repeat_purchase_rate, revenue_per_customer,
 )
 from loyaltylab.metrics.contacts import (
     channel_mix, contact_conversion, contact_frequency, contacts_over_time, outbound_response,
@@ -22,7 +22,8 @@ from loyaltylab.metrics.effects import (
 )
 from loyaltylab.metrics.loyalty import BEHAVIOURS, loyalty_index, loyalty_profitability
 from loyaltylab.metrics.profit import (
-    acquisition_payback, customer_profitability, unprofitable_customers, whale_curve,
+    acquisition_payback, biggest_vs_most_profitable, customer_profitability,
+    unprofitable_customers, whale_curve,
 )
 from loyaltylab.metrics.referrals import referral_rate, referrals_per_customer, referred_value
 from loyaltylab.metrics.retention import (
@@ -34,7 +35,7 @@ from loyaltylab.metrics.scorecard import last_complete_periods, scorecard
 __all__ = [
     # buying
     "repeat_purchase_rate", "purchase_frequency", "inter_purchase_time", "cross_line_share",
-    "average_order_value", "revenue_per_customer",
+    "average_order_value", "revenue_per_customer", "purchase_regularity", "customer_regularity",
     # contacts
     "contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
     "contact_conversion",
@@ -44,6 +45,7 @@ __all__ = [
     "complaint_rate", "resolution_time", "retention_by_resolution",
     # profitability
     "customer_profitability", "unprofitable_customers", "whale_curve", "acquisition_payback",
+    "biggest_vs_most_profitable",
     # effects
     "manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
     # loyalty index

@@ -11,7 +11,8 @@ from loyaltylab.data import schema as S
 from loyaltylab.metrics import _base as B
 
 __all__ = ["repeat_purchase_rate", "purchase_frequency", "inter_purchase_time",
-           "cross_line_share", "average_order_value", "revenue_per_customer"]
+           "cross_line_share", "average_order_value", "revenue_per_customer",
+           "purchase_regularity", "customer_regularity"]
 
 
 def repeat_purchase_rate(orders: Any, *, as_of: Any = None,
@@ -279,14 +280,8 @@ def inter_purchase_time(data: Any, *, by: str | Sequence[str] | None = None,
     frame, customers, src = B.orders_and_customers(data, "inter_purchase_time")
     cut = B.resolve(src, as_of)
     keys = B.norm_by(by)
-    days = (B.attach(frame.lazy(), customers, keys)
-            .filter(pl.col(S.ORDERED_AT) <= cut)
-            .select(S.CUSTOMER_ID, *keys, pl.col(S.ORDERED_AT).dt.date().alias("_d"))
-            .unique()
-            .sort([S.CUSTOMER_ID, "_d"])
-            .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(S.CUSTOMER_ID))
-                          .dt.total_days().cast(pl.Float64).alias("_gap"))
-            .filter(pl.col("_gap").is_not_null()))
+    days = _gap_days(B.attach(frame.lazy(), customers, keys)
+                     .filter(pl.col(S.ORDERED_AT) <= cut), keys)
     res = B.group_agg(days, keys, [
         pl.len().alias("n"), pl.col(S.CUSTOMER_ID).n_unique().alias("customers"),
         pl.col("_gap").mean().alias("value"), pl.col("_gap").std().alias("std"),
@@ -355,3 +350,164 @@ def cross_line_share(data: Any, *, by: str | Sequence[str] | None = None, as_of:
     return B.finish_rate(res, keys, confidence=confidence,
                          definition=f"buyers with orders in >= {min_lines} product lines / "
                                     f"buyers")
+
+
+def _gap_days(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Days between consecutive distinct order days of each customer (one row a gap)."""
+    return (lf.select(S.CUSTOMER_ID, *keys, pl.col(S.ORDERED_AT).dt.date().alias("_d"))
+            .unique()
+            .sort([S.CUSTOMER_ID, "_d"])
+            .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(S.CUSTOMER_ID))
+                          .dt.total_days().cast(pl.Float64).alias("_gap"))
+            .filter(pl.col("_gap").is_not_null()))
+
+
+def purchase_regularity(data: Any, *, by: str | Sequence[str] | None = None,
+                        min_gaps: int = 2, steady_cv: float = 0.5, as_of: Any = None,
+                        confidence: float = 0.95) -> pl.DataFrame:
+    """Share of repeat buyers who buy at a steady rhythm.
+
+    A customer's rhythm is the coefficient of variation (CV) of the days between their
+    consecutive purchase days: standard deviation / mean. A buyer with a CV of at most
+    ``steady_cv`` counts as steady. Only buyers with at least ``min_gaps`` gaps (at least
+    ``min_gaps + 1`` purchase days) are judged. :func:`customer_regularity` gives the
+    figures per customer.
+
+    Parameters
+    ----------
+    data : pl.DataFrame, pandas.DataFrame or CRMData
+        Orders with canonical columns, or a CRMData (then ``by`` may name customer
+        attributes).
+    by : str or list of str, optional
+    min_gaps : int
+        Gaps needed before a rhythm is judged (default 2: a standard deviation needs two).
+    steady_cv : float
+        Largest CV that counts as steady (default 0.5).
+    as_of : optional
+    confidence : float
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per ``by`` group:
+
+        - the ``by`` columns
+        - numerator: judged buyers whose CV is at most ``steady_cv``
+        - denominator: judged buyers
+        - value, ci_low, ci_high: share of steady buyers and its Wilson interval
+        - median_cv: median CV of the judged buyers
+        - median_gap_days: median of the judged buyers' mean gaps
+        - definition
+
+    Notes
+    -----
+    If a customer buys at random moments at a constant rate (a Poisson process, as the
+    NBD family of repeat-buying models assumes), the gaps are exponential and their CV is
+    1. A CV well below 1 means the purchases follow a rhythm, such as a monthly
+    restock. The CV of 0.5 is a rule of thumb: gaps that rarely stray more than half
+    their mean from it. With few gaps the CV is noisy, so raise ``min_gaps`` when
+    customers buy often.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab.metrics import purchase_regularity
+    >>> orders = pl.DataFrame({"customer_id": ["a"] * 4 + ["b"] * 4 + ["c"] * 2,
+    ...     "ordered_at": [datetime(2024, 1, 1), datetime(2024, 1, 31),
+    ...                    datetime(2024, 3, 1), datetime(2024, 3, 31),
+    ...                    datetime(2024, 1, 1), datetime(2024, 1, 2),
+    ...                    datetime(2024, 3, 2), datetime(2024, 3, 4),
+    ...                    datetime(2024, 1, 1), datetime(2024, 2, 1)],
+    ...     "amount": [1.0] * 10})
+    >>> purchase_regularity(orders).select("numerator", "denominator", "value")
+    shape: (1, 3)
+    ┌───────────┬─────────────┬───────┐
+    │ numerator ┆ denominator ┆ value │
+    │ ---       ┆ ---         ┆ ---   │
+    │ i64       ┆ i64         ┆ f64   │
+    ╞═══════════╪═════════════╪═══════╡
+    │ 1         ┆ 2           ┆ 0.5   │
+    └───────────┴─────────────┴───────┘
+    """
+    if not isinstance(min_gaps, int) or min_gaps < 2:
+        raise ValueError(f"min_gaps: expected an integer >= 2 (a spread needs two gaps), "
+                         f"got {min_gaps!r}")
+    if not steady_cv > 0:
+        raise ValueError(f"steady_cv: expected a positive number, got {steady_cv!r}")
+    frame, customers, src = B.orders_and_customers(data, "purchase_regularity")
+    cut = B.resolve(src, as_of)
+    keys = B.norm_by(by)
+    lf = B.attach(frame.lazy(), customers, keys).filter(pl.col(S.ORDERED_AT) <= cut)
+    per = (_gap_days(lf, keys).group_by([S.CUSTOMER_ID, *keys])
+           .agg(pl.len().alias("_n"), pl.col("_gap").mean().alias("_mean"),
+                (pl.col("_gap").std() / pl.col("_gap").mean()).alias("_cv"))
+           .filter(pl.col("_n") >= min_gaps))
+    res = B.group_agg(per, keys, [(pl.col("_cv") <= steady_cv).sum().alias("numerator"),
+                                  pl.len().alias("denominator"),
+                                  pl.col("_cv").median().alias("median_cv"),
+                                  pl.col("_mean").median().alias("median_gap_days")])
+    res = B.with_all_groups(res, B.by_groups(customers, keys), keys,
+                            ["numerator", "denominator"])
+    return B.finish_rate(res, keys, confidence=confidence,
+                         definition=f"buyers whose gaps between purchase days have a "
+                                    f"coefficient of variation <= {steady_cv} / buyers with "
+                                    f">= {min_gaps} gaps")
+
+
+def customer_regularity(data: Any, *, as_of: Any = None) -> pl.DataFrame:
+    """Per buyer, the rhythm of their purchases: gaps between purchase days and their CV.
+
+    Parameters
+    ----------
+    data : pl.DataFrame, pandas.DataFrame or CRMData
+    as_of : optional
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per buyer, sorted by customer_id:
+
+        - customer_id
+        - purchase_days: distinct days with an order up to ``as_of``
+        - gaps: purchase_days - 1
+        - mean_gap_days, std_gap_days: mean and sample standard deviation of the gaps
+          (null with fewer than 1 and 2 gaps)
+        - cv: std_gap_days / mean_gap_days (null with fewer than 2 gaps); about 1 for
+          purchases at random moments, near 0 for a fixed rhythm
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab.metrics import customer_regularity
+    >>> orders = pl.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...     "ordered_at": [datetime(2024, 1, 1), datetime(2024, 1, 11),
+    ...                    datetime(2024, 1, 31), datetime(2024, 2, 1)],
+    ...     "amount": [1.0] * 4})
+    >>> customer_regularity(orders).select("customer_id", "gaps", "mean_gap_days",
+    ...                                    pl.col("cv").round(4))
+    shape: (2, 4)
+    ┌─────────────┬──────┬───────────────┬────────┐
+    │ customer_id ┆ gaps ┆ mean_gap_days ┆ cv     │
+    │ ---         ┆ ---  ┆ ---           ┆ ---    │
+    │ str         ┆ u32  ┆ f64           ┆ f64    │
+    ╞═════════════╪══════╪═══════════════╪════════╡
+    │ a           ┆ 2    ┆ 15.0          ┆ 0.4714 │
+    │ b           ┆ 0    ┆ null          ┆ null   │
+    └─────────────┴──────┴───────────────┴────────┘
+    """
+    frame, _, src = B.orders_and_customers(data, "customer_regularity")
+    cut = B.resolve(src, as_of)
+    lf = frame.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
+    days = (lf.group_by(S.CUSTOMER_ID)
+            .agg(pl.col(S.ORDERED_AT).dt.date().n_unique().alias("purchase_days")))
+    gaps = (_gap_days(lf, []).group_by(S.CUSTOMER_ID)
+            .agg(pl.col("_gap").mean().alias("mean_gap_days"),
+                 pl.col("_gap").std().alias("std_gap_days")))
+    return (days.join(gaps, on=S.CUSTOMER_ID, how="left")
+            .with_columns((pl.col("purchase_days") - 1).alias("gaps"),
+                          (pl.col("std_gap_days") / pl.col("mean_gap_days")).alias("cv"))
+            .select(S.CUSTOMER_ID, "purchase_days", "gaps", "mean_gap_days",
+                    "std_gap_days", "cv")
+            .sort(S.CUSTOMER_ID).collect())

@@ -3,6 +3,7 @@ the whale curve, and acquisition payback."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import polars as pl
@@ -12,7 +13,7 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
 
 __all__ = ["customer_profitability", "unprofitable_customers", "whale_curve",
-           "acquisition_payback"]
+           "acquisition_payback", "biggest_vs_most_profitable"]
 
 
 def _check_margin(margin: float) -> float:
@@ -367,3 +368,92 @@ def acquisition_payback(data: CRMData, *, by: str | Sequence[str] | None =
                                    f"buyers observed >= {win.days}d")
     return out.select(*keys, "customers", "mean_acquisition_cost", *B.RATE_COLUMNS,
                       "median_payback_days", "definition")
+
+
+def biggest_vs_most_profitable(data: CRMData, *, top: float = 0.1, margin: float = 1.0,
+                               channel_costs: Mapping[str, float] | None = None,
+                               amount_is_net: bool = True, as_of: Any = None
+                               ) -> pl.DataFrame:
+    """Are the biggest buyers the most profitable? The top buyers by revenue and by profit.
+
+    Parameters
+    ----------
+    data, margin, channel_costs, amount_is_net, as_of : see :func:`customer_profitability`
+    top : float
+        Share of buyers in each top group, in (0, 1) (default 0.1: the top decile).
+        The group size is rounded up, so it has at least one buyer.
+
+    Returns
+    -------
+    pl.DataFrame
+        Three rows, ``group``: "top by revenue", "top by profit" and "in both". Columns:
+
+        - group
+        - customers: buyers in the group
+        - share_of_top: customers / size of a top group (for "in both": how far the two
+          lists agree)
+        - revenue, cost_to_serve, acquisition_cost, profit: sums over the group
+        - share_of_profit: profit / the profit of all buyers
+        - unprofitable: buyers in the group with profit <= 0
+
+    Notes
+    -----
+    A large buyer can earn less than a small one: heavy discounts, many sales visits,
+    costly acquisition or a low-margin mix all cost money that revenue does not show.
+    When the two lists differ a lot, targeting by revenue (the usual "key account" list)
+    rewards the wrong customers. Ties in revenue or profit are broken by customer id.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b", "c", "d"],
+    ...     "acquired_at": [datetime(2024, 1, 1)] * 4,
+    ...     "acquisition_cost": [300.0, 0.0, 0.0, 0.0]})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "3", "4"],
+    ...     "customer_id": ["a", "b", "c", "d"],
+    ...     "ordered_at": [datetime(2024, 1, 2)] * 4, "amount": [500.0, 400.0, 100.0, 50.0]})
+    >>> d = CRMData(customers=customers, orders=orders, as_of=datetime(2024, 6, 1))
+    >>> biggest_vs_most_profitable(d, top=0.5, margin=0.5).select(
+    ...     "group", "customers", "revenue", "profit")
+    shape: (3, 4)
+    ┌────────────────┬───────────┬─────────┬────────┐
+    │ group          ┆ customers ┆ revenue ┆ profit │
+    │ ---            ┆ ---       ┆ ---     ┆ ---    │
+    │ str            ┆ u32       ┆ f64     ┆ f64    │
+    ╞════════════════╪═══════════╪═════════╪════════╡
+    │ top by revenue ┆ 2         ┆ 900.0   ┆ 150.0  │
+    │ top by profit  ┆ 2         ┆ 500.0   ┆ 250.0  │
+    │ in both        ┆ 1         ┆ 400.0   ┆ 200.0  │
+    └────────────────┴───────────┴─────────┴────────┘
+    """
+    if not 0 < top < 1:
+        raise ValueError(f"top: expected a share between 0 and 1 (0.1 = top decile), got "
+                         f"{top!r}")
+    B.check_crm(data, "biggest_vs_most_profitable")
+    cut = B.resolve(data, as_of)
+    lf, _ = _profit_lazy(data, margin=margin, channel_costs=channel_costs,
+                         amount_is_net=amount_is_net, cut=cut)
+    buyers = lf.filter(pl.col("orders") > 0).collect()
+    k = max(1, math.ceil(round(top * buyers.height, 9)))  # round: 0.1 * 30 is 3.0000000000000004
+    total = float(buyers.get_column("profit").sum())
+
+    def best(col: str) -> pl.DataFrame:
+        return buyers.sort([col, S.CUSTOMER_ID], descending=[True, False]).head(k)
+
+    by_rev, by_profit = best("revenue"), best("profit")
+    both = by_rev.join(by_profit.select(S.CUSTOMER_ID), on=S.CUSTOMER_ID, how="semi")
+    cols = ["revenue", "cost_to_serve", "acquisition_cost", "profit"]
+    rows = []
+    for name, g in (("top by revenue", by_rev), ("top by profit", by_profit),
+                    ("in both", both)):
+        sums = {c: float(g.get_column(c).sum()) for c in cols}
+        rows.append({"group": name, "customers": g.height,
+                     "share_of_top": g.height / k if buyers.height else None, **sums,
+                     "share_of_profit": sums["profit"] / total if total else None,
+                     "unprofitable": int((g.get_column("profit") <= 0).sum())})
+    return pl.DataFrame(rows, schema={
+        "group": pl.String, "customers": pl.UInt32, "share_of_top": pl.Float64,
+        "revenue": pl.Float64, "cost_to_serve": pl.Float64, "acquisition_cost": pl.Float64,
+        "profit": pl.Float64, "share_of_profit": pl.Float64, "unprofitable": pl.UInt32})
