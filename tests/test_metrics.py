@@ -456,6 +456,30 @@ def test_retention_by_resolution(data):
     assert r["value"][1] is None
 
 
+def test_retention_by_resolution_by_complaint_category(data):
+    # the same two judged complaints, with categories: c1 "service" (fast, retained),
+    # c3 "product" (slow, lost); c4's later complaint adds a "billing" group that has no
+    # judged complaint, and c1's second complaint (product) does not move c1: the first
+    # complaint decides. Every category x band cell is listed.
+    comp = pl.DataFrame({
+        S.CUSTOMER_ID: ["c1", "c3", "c4", "c1"],
+        S.OPENED_AT: [_dt(2023, 2, 15), _dt(2023, 3, 1), _dt(2024, 3, 5), _dt(2023, 3, 1)],
+        S.RESOLVED_AT: [_dt(2023, 2, 17), _dt(2023, 4, 10), None, _dt(2023, 3, 2)],
+        S.CATEGORY: ["service", "product", "billing", "product"],
+    }, schema_overrides={S.RESOLVED_AT: pl.Datetime("us")})
+    d = CRMData(customers=data.customers, orders=data.orders, complaints=comp, as_of=AS_OF)
+    r = M.retention_by_resolution(d, by=S.CATEGORY, bands=(7,))
+    cells = {(row[S.CATEGORY], row["band"]): (row["numerator"], row["denominator"])
+             for row in r.iter_rows(named=True)}
+    assert cells == {("billing", "<= 7d"): (0, 0), ("billing", "> 7d or open"): (0, 0),
+                     ("product", "<= 7d"): (0, 0), ("product", "> 7d or open"): (0, 1),
+                     ("service", "<= 7d"): (1, 1), ("service", "> 7d or open"): (0, 0)}
+    both = M.retention_by_resolution(d, by=[S.SEGMENT, S.CATEGORY], bands=(7,))
+    assert both.columns[:2] == [S.SEGMENT, S.CATEGORY]
+    assert both.height == 3 * 3 * 2  # segments A, B, C x 3 categories x 2 bands
+    assert both["denominator"].sum() == 2
+
+
 # ------------------------------------------------------------------ profitability
 def test_profitability(data):
     # margin 0.5, e-mail costs 1, phone 5:

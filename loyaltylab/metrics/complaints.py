@@ -182,7 +182,10 @@ def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (7, 30),
     inactive_after : str
         Inactivity that marks a customer as lost; only complaints at least ``horizon`` +
         ``inactive_after`` before ``as_of`` are judged (default 180 days).
-    by, as_of, confidence : see other metrics
+    by : str or list of str, optional
+        Customer attributes, or columns of the complaint (``category``, ``outcome``): the
+        customer's first complaint decides their group.
+    as_of, confidence : see other metrics
 
     Returns
     -------
@@ -245,8 +248,12 @@ def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (7, 30),
     labels.append(f"> {limits[-1]:g}d or open")
     keys = B.norm_by(by)
     comp = _complaints(data, "retention_by_resolution", cut)
+    # by= may name columns of the (first) complaint, such as its category
+    own = [k for k in keys if k in comp.collect_schema().names()
+           and k not in (S.CUSTOMER_ID, S.OPENED_AT, S.RESOLVED_AT)]
     first = (comp.sort(S.OPENED_AT).group_by(S.CUSTOMER_ID)
-             .agg(pl.col(S.OPENED_AT).first(), pl.col(S.RESOLVED_AT).first())
+             .agg(pl.col(S.OPENED_AT).first(), pl.col(S.RESOLVED_AT).first(),
+                  *[pl.col(k).first() for k in own])
              .filter(pl.col(S.OPENED_AT) + hz + lag <= cut)
              .with_columns(B.days_between(S.OPENED_AT, S.RESOLVED_AT).alias("_d")))
     band_idx = pl.lit(len(limits))
@@ -260,12 +267,16 @@ def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (7, 30),
           .with_columns(band_idx.cast(pl.Int64).alias("band_order"),
                         (pl.col(S.OPENED_AT) + hz).alias("_at")))
     ev = B.alive_after(ev, orders, at="_at")
-    res = (B.attach(ev, data.customers, keys)
+    attrs = [k for k in keys if k not in own]
+    res = (B.attach(ev, data.customers, attrs)
            .group_by([*keys, "band_order"])
            .agg(pl.col("retained").sum().alias("numerator"), pl.len().alias("denominator")))
     grid = pl.LazyFrame({"band_order": list(range(len(labels))), "band": labels},
                         schema={"band_order": pl.Int64, "band": pl.String})
-    groups = B.by_groups(data.customers, keys)
+    groups = B.by_groups(data.customers, attrs)
+    if own:
+        values = comp.select(own).unique()
+        groups = (values if groups is None else groups.join(values, how="cross")).select(keys)
     if groups is not None:
         grid = grid.join(groups, how="cross")
     res = B.with_all_groups(res, grid, [*keys, "band_order"], ["numerator", "denominator"])
