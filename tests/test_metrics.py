@@ -806,3 +806,28 @@ def test_biggest_vs_most_profitable_by_hand():
     assert r3["revenue"][0] == 1000.0
     with pytest.raises(ValueError, match="top"):
         M.biggest_vs_most_profitable(d, top=1.0)
+
+
+def test_cost_to_keep_vs_win_by_hand(data):
+    # e-mail 1, phone 5. 2023: c1-c4 acquired (50 + 20 + 100 + 100 = 270), all four have
+    # bought by as_of -> 67.5 to win one; nobody bought in 2022, so nobody was kept.
+    # 2024: c5, c6 acquired (10 + 30 = 40), only c5 bought -> 40 to win one. Kept: 2023
+    # buyers c1, c2, c3 buying again in 2024 -> c1, c3. Retention spend: contacts in 2024
+    # with customers whose first order was before 2024: c1 e-mail 1 + phone 5, c2 phone 5
+    # = 11 (c4 first bought in 2024, c6 never) -> 5.5 per kept customer; ratio 40/5.5.
+    r = M.cost_to_keep_vs_win(data, channel_costs={"email": 1.0, "phone": 5.0})
+    assert r["period_start"].to_list() == [_dt(2023, 1, 1), _dt(2024, 1, 1)]
+    assert r["acquisition_spend"].to_list() == [270.0, 40.0]
+    assert r["customers_won"].to_list() == [4, 1]
+    assert r["cost_to_win"].to_list() == [67.5, 40.0]
+    assert r["retention_spend"].to_list() == [0.0, 11.0]
+    assert r["customers_kept"].to_list() == [0, 2]
+    assert r["cost_to_keep"].to_list() == [None, 5.5]
+    assert r["ratio"][1] == pytest.approx(40 / 5.5) and r["ratio"][0] is None
+    assert r["complete"].to_list() == [True, True]
+    with pytest.raises(SchemaError, match="channel_costs"):
+        M.cost_to_keep_vs_win(data)  # the fixture's contacts carry no cost
+    no_cost = CRMData(customers=data.customers.drop(S.ACQUISITION_COST), orders=data.orders,
+                      contacts=data.contacts, as_of=AS_OF)
+    with pytest.raises(SchemaError, match="acquisition_cost"):
+        M.cost_to_keep_vs_win(no_cost, channel_costs={"email": 1.0})

@@ -22,8 +22,8 @@ from loyaltylab.metrics.effects import (
 )
 from loyaltylab.metrics.loyalty import BEHAVIOURS, loyalty_index, loyalty_profitability
 from loyaltylab.metrics.profit import (
-    acquisition_payback, biggest_vs_most_profitable, customer_profitability,
-    unprofitable_customers, whale_curve,
+    acquisition_payback, biggest_vs_most_profitable, cost_to_keep_vs_win,
+    customer_profitability, unprofitable_customers, whale_curve,
 )
 from loyaltylab.metrics.referrals import referral_rate, referrals_per_customer, referred_value
 from loyaltylab.metrics.retention import (
@@ -45,7 +45,7 @@ __all__ = [
     "complaint_rate", "resolution_time", "retention_by_resolution",
     # profitability
     "customer_profitability", "unprofitable_customers", "whale_curve", "acquisition_payback",
-    "biggest_vs_most_profitable",
+    "biggest_vs_most_profitable", "cost_to_keep_vs_win",
     # effects
     "manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
     # loyalty index

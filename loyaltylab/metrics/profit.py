@@ -10,10 +10,11 @@ import polars as pl
 
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
+from loyaltylab.exceptions import SchemaError
 from loyaltylab.metrics import _base as B
 
 __all__ = ["customer_profitability", "unprofitable_customers", "whale_curve",
-           "acquisition_payback", "biggest_vs_most_profitable"]
+           "acquisition_payback", "biggest_vs_most_profitable", "cost_to_keep_vs_win"]
 
 
 def _check_margin(margin: float) -> float:
@@ -26,6 +27,15 @@ def _check_margin(margin: float) -> float:
 def _contact_costs(data: CRMData, cut, channel_costs: Mapping[str, float] | None
                    ) -> tuple[pl.LazyFrame | None, str]:
     """Per-customer cost to serve from contacts, and how it was computed."""
+    rows, how = _contact_cost_rows(data, cut, channel_costs)
+    if rows is None:
+        return None, how
+    return rows.group_by(S.CUSTOMER_ID).agg(pl.col("_cost").sum().alias("cost_to_serve")), how
+
+
+def _contact_cost_rows(data: CRMData, cut, channel_costs: Mapping[str, float] | None
+                       ) -> tuple[pl.LazyFrame | None, str]:
+    """Contacts up to ``cut`` with their cost in ``_cost``, and how it was computed."""
     if data.contacts is None:
         return None, "no contacts table: cost to serve 0"
     lf = data.contacts.lazy().filter(pl.col(S.CONTACTED_AT) <= cut)
@@ -48,8 +58,7 @@ def _contact_costs(data: CRMData, cut, channel_costs: Mapping[str, float] | None
         how = "contacts.cost"
     else:
         return None, "contacts have no cost and no channel_costs given: cost to serve 0"
-    per = lf.group_by(S.CUSTOMER_ID).agg(cost.fill_null(0.0).sum().alias("cost_to_serve"))
-    return per, how
+    return lf.with_columns(cost.fill_null(0.0).alias("_cost")), how
 
 
 def _profit_lazy(data: CRMData, *, margin: float, channel_costs, amount_is_net: bool,
@@ -457,3 +466,128 @@ def biggest_vs_most_profitable(data: CRMData, *, top: float = 0.1, margin: float
         "group": pl.String, "customers": pl.UInt32, "share_of_top": pl.Float64,
         "revenue": pl.Float64, "cost_to_serve": pl.Float64, "acquisition_cost": pl.Float64,
         "profit": pl.Float64, "share_of_profit": pl.Float64, "unprofitable": pl.UInt32})
+
+
+def cost_to_keep_vs_win(data: CRMData, *, period: str = "year",
+                        channel_costs: Mapping[str, float] | None = None,
+                        as_of: Any = None) -> pl.DataFrame:
+    """What it costs to win a new customer against what it costs to keep one, per period.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs ``customers.acquisition_cost``, and contacts with a cost (``contacts.cost``
+        or ``channel_costs``) for the cost of keeping.
+    period : {"month", "quarter", "year"}
+    channel_costs : mapping channel -> cost, optional
+        Cost per contact by channel, used where ``contacts.cost`` is missing.
+    as_of : optional
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per calendar period with any activity, oldest first:
+
+        - period_start, period_end, complete (the period ended by ``as_of``)
+        - acquisition_spend: acquisition cost of the customers acquired in the period
+        - customers_won: of those, the ones who have bought (by ``as_of``)
+        - cost_to_win: acquisition_spend / customers_won
+        - retention_spend: cost of the contacts in the period with customers who had
+          bought before it
+        - customers_kept: buyers of the previous period who bought again in this one
+        - cost_to_keep: retention_spend / customers_kept
+        - ratio: cost_to_win / cost_to_keep (how many customers the price of winning one
+          would keep)
+        - definition
+
+    Notes
+    -----
+    Both costs are averages over the customers who succeeded: spend on prospects who
+    never bought counts towards the cost of winning, and spend on customers who lapsed
+    anyway counts towards the cost of keeping. Every contact with an existing buyer
+    counts as retention spend, service calls included. Costs that the data do not
+    record, such as discounts, reward programmes and advertising aimed at existing
+    customers, are left out. Add them to ``contacts.cost`` to count them.
+
+    The cost of keeping is a cost per period, and the cost of winning is paid once. With
+    ``period="year"`` the ratio compares winning a customer with a year of keeping one.
+    Shorter periods give larger ratios for the same business.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b", "c"],
+    ...     "acquired_at": [datetime(2023, 1, 1), datetime(2024, 1, 1), datetime(2024, 2, 1)],
+    ...     "acquisition_cost": [50.0, 60.0, 40.0]})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a", "a", "b"],
+    ...     "ordered_at": [datetime(2023, 3, 1), datetime(2024, 3, 1), datetime(2024, 2, 1)],
+    ...     "amount": [10.0] * 3})
+    >>> contacts = pl.DataFrame({"customer_id": ["a"], "contacted_at": [datetime(2024, 2, 1)],
+    ...     "channel": ["phone"], "cost": [5.0]})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2025, 1, 1))
+    >>> cost_to_keep_vs_win(d).filter(pl.col("period_start").dt.year() == 2024).select(
+    ...     "customers_won", "cost_to_win", "customers_kept", "cost_to_keep", "ratio")
+    shape: (1, 5)
+    ┌───────────────┬─────────────┬────────────────┬──────────────┬───────┐
+    │ customers_won ┆ cost_to_win ┆ customers_kept ┆ cost_to_keep ┆ ratio │
+    │ ---           ┆ ---         ┆ ---            ┆ ---          ┆ ---   │
+    │ u32           ┆ f64         ┆ u32            ┆ f64          ┆ f64   │
+    ╞═══════════════╪═════════════╪════════════════╪══════════════╪═══════╡
+    │ 1             ┆ 100.0       ┆ 1              ┆ 5.0          ┆ 20.0  │
+    └───────────────┴─────────────┴────────────────┴──────────────┴───────┘
+    """
+    B.check_crm(data, "cost_to_keep_vs_win")
+    B.require_column(data.customers, S.ACQUISITION_COST, S.CUSTOMERS,
+                     "the cost of winning a customer")
+    cut = B.resolve(data, as_of)
+    start = B.periodize
+    orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
+    first = orders.group_by(S.CUSTOMER_ID).agg(pl.col(S.ORDERED_AT).min().alias("_first"))
+    win = (data.customers.lazy().filter(pl.col(S.ACQUIRED_AT) <= cut)
+           .join(first, on=S.CUSTOMER_ID, how="left")
+           .group_by(start(S.ACQUIRED_AT, period).alias("period_start"))
+           .agg(pl.col(S.ACQUISITION_COST).fill_null(0.0).sum().alias("acquisition_spend"),
+                pl.col("_first").is_not_null().sum().alias("customers_won")))
+    bought = orders.select(S.CUSTOMER_ID, start(S.ORDERED_AT, period).alias("period_start")
+                           ).unique()
+    kept = (bought.with_columns(B.period_end_expr("period_start", period)
+                                .alias("period_start"))
+            .join(bought, on=[S.CUSTOMER_ID, "period_start"], how="semi")
+            .group_by("period_start").agg(pl.len().alias("customers_kept")))
+    rows, how = _contact_cost_rows(data, cut, channel_costs)
+    if rows is None:
+        raise SchemaError(f"the cost of keeping a customer needs what contacts cost: "
+                          f"{how}. Add a cost column to the contacts, or pass "
+                          f"channel_costs={{'email': 0.05, 'phone': 4.0, ...}}.")
+    spend = (rows.with_columns(start(S.CONTACTED_AT, period).alias("period_start"))
+             .join(first, on=S.CUSTOMER_ID, how="inner")
+             .filter(pl.col("_first") < pl.col("period_start"))
+             .group_by("period_start").agg(pl.col("_cost").sum().alias("retention_spend")))
+    periods = pl.concat([f.select("period_start") for f in (win, kept, spend)]).unique()
+    out = (periods.filter(pl.col("period_start") <= cut)
+           .join(win, on="period_start", how="left")
+           .join(spend, on="period_start", how="left")
+           .join(kept, on="period_start", how="left")
+           .with_columns(pl.col("acquisition_spend", "retention_spend").fill_null(0.0),
+                         pl.col("customers_won", "customers_kept").fill_null(0)
+                         .cast(pl.UInt32))
+           .with_columns(B.period_end_expr("period_start", period).alias("period_end"))
+           .with_columns((pl.col("period_end") <= cut).alias("complete"),
+                         _per("acquisition_spend", "customers_won").alias("cost_to_win"),
+                         _per("retention_spend", "customers_kept").alias("cost_to_keep"))
+           .with_columns(_per("cost_to_win", "cost_to_keep").alias("ratio"),
+                         pl.lit(f"cost to win = acquisition cost of the customers acquired "
+                                f"in the period / those of them who bought; cost to keep = "
+                                f"cost of contacts with earlier buyers ({how}) / buyers of "
+                                f"the previous period who bought again").alias("definition"))
+           .sort("period_start"))
+    return out.select("period_start", "period_end", "complete", "acquisition_spend",
+                      "customers_won", "cost_to_win", "retention_spend", "customers_kept",
+                      "cost_to_keep", "ratio", "definition").collect()
+
+
+def _per(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den))
