@@ -77,3 +77,20 @@ def test_client_data_is_pseudonymised_on_load(path):
                    ["cells"] if c["cell_type"] == "code")
     calls = re.findall(r"ll\.load\(SOURCE[^)]*\)", code)
     assert all("pseudonymize=True" in c for c in calls), calls
+
+
+def test_business_change_date_can_be_set_for_client_data(tmp_path):
+    # on a client's data there is no planted change: CHANGE_DATE (a string, as papermill
+    # and the command line pass it) must drive the before/after comparison
+    import logging
+
+    import papermill as pm
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    out = tmp_path / "ladder.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "03-loyalty-ladder.ipynb"), str(out),
+                        parameters={"CHANGE_DATE": "2024-06-01"}, progress_bar=False,
+                        cwd=str(ROOT / "notebooks"))
+    text = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]
+                   for o in c.get("outputs", []))
+    assert "change on 2024-06-01, windows of 365 days" in text
