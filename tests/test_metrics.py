@@ -831,3 +831,44 @@ def test_cost_to_keep_vs_win_by_hand(data):
                       contacts=data.contacts, as_of=AS_OF)
     with pytest.raises(SchemaError, match="acquisition_cost"):
         M.cost_to_keep_vs_win(no_cost, channel_costs={"email": 1.0})
+
+
+def test_follow_up_rate_by_hand():
+    # purchase days (window 7d, closed by 2024-12-31): a 01-01 (first order 10:00; the
+    # phone call at 01-08 10:00 is exactly 7d later: counted), a 02-01 12:00 (the e-mail at
+    # the same instant is not after it, the inbound call is not outbound: missed), b 01-10
+    # 09:00 (e-mail 01-12 00:00, 1.625 days later); c 12-28 is still inside its window.
+    cust = pl.DataFrame({S.CUSTOMER_ID: ["a", "b", "c"], S.ACQUIRED_AT: [_dt(2024, 1, 1)] * 3,
+                         S.SEGMENT: ["X", "X", "Y"]})
+    orders = pl.DataFrame({
+        S.ORDER_ID: list("12345"), S.CUSTOMER_ID: ["a", "a", "a", "b", "c"],
+        S.ORDERED_AT: [_dt(2024, 1, 1, 10), _dt(2024, 1, 1, 15), _dt(2024, 2, 1, 12),
+                       _dt(2024, 1, 10, 9), _dt(2024, 12, 28)],
+        S.AMOUNT: [1.0] * 5})
+    contacts = pl.DataFrame({
+        S.CUSTOMER_ID: ["a", "a", "a", "b", "b"],
+        S.CONTACTED_AT: [_dt(2024, 1, 8, 10), _dt(2024, 2, 1, 12), _dt(2024, 2, 3),
+                         _dt(2024, 1, 12), _dt(2024, 8, 1)],
+        S.CHANNEL: ["phone", "email", "phone", "email", "phone"],
+        S.DIRECTION: ["outbound", "outbound", "inbound", "outbound", "outbound"],
+        S.CAMPAIGN: ["after_sale", "news", None, "news", "win_back"]})
+    d = CRMData(customers=cust, orders=orders, contacts=contacts, as_of=_dt(2024, 12, 31))
+    r = M.follow_up_rate(d)
+    assert r.select("numerator", "denominator").row(0) == (2, 3)
+    assert r["median_days"][0] == pytest.approx((7 + 1.625) / 2)
+    assert r["window_days"][0] == 7
+    assert M.follow_up_rate(d, channels="phone")["numerator"][0] == 1
+    assert M.follow_up_rate(d, campaign=["after_sale"])["numerator"][0] == 1
+    assert M.follow_up_rate(d, within="1d")["numerator"][0] == 0
+    first = M.follow_up_rate(d, after="first_purchase")
+    assert first.select("numerator", "denominator").row(0) == (2, 2)
+    # lapses (180d silent, 90d window): a from 2024-07-31, b from 2024-07-08 09:00 (the phone
+    # call on 08-01 follows it up); c bought on 12-28 and is not lapsed
+    lapse = M.follow_up_rate(d, after="lapse")
+    assert lapse.select("numerator", "denominator").row(0) == (1, 2)
+    assert lapse["median_days"][0] == pytest.approx(23.625)  # 07-08 09:00 to 08-01 00:00
+    seg = M.follow_up_rate(d, by=S.SEGMENT)
+    assert seg.select(S.SEGMENT, "numerator", "denominator").rows() == [("X", 2, 3),
+                                                                       ("Y", 0, 0)]
+    with pytest.raises(ValueError, match="after"):
+        M.follow_up_rate(d, after="complaint")

@@ -12,7 +12,7 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
 
 __all__ = ["contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
-           "contact_conversion"]
+           "contact_conversion", "follow_up_rate"]
 
 _UNKNOWN = "unknown"
 
@@ -477,4 +477,140 @@ def outbound_response(data: CRMData, *, window: Any = "14d",
     return B.finish_rate(res, keys, confidence=confidence,
                          definition=f"outbound contacts followed within {win.days}d by an "
                                     f"inbound contact or an order / outbound contacts",
+                         extra=[pl.lit(win.days).alias("window_days")])
+
+
+_FOLLOW_UP_DEFAULT_WINDOW = {"purchase": "7d", "first_purchase": "7d", "lapse": "90d"}
+
+
+def follow_up_rate(data: CRMData, *, after: str = "purchase", within: Any = None,
+                   inactive_after: Any = "180d", campaign: str | Sequence[str] | None = None,
+                   channels: str | Sequence[str] | None = None,
+                   by: str | Sequence[str] | None = None, as_of: Any = None,
+                   confidence: float = 0.95) -> pl.DataFrame:
+    """Share of purchases, or of lapses, that the business followed up with an outbound
+    contact.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs contacts with a direction column.
+    after : {"purchase", "first_purchase", "lapse"}
+        What should be followed up:
+
+        - "purchase": every purchase day of a customer (a call for feedback after a sale);
+        - "first_purchase": a customer's first purchase only (bonding early);
+        - "lapse": a buyer falling silent. The lapse starts when ``inactive_after`` has
+          passed since their last order.
+    within : str, optional
+        How soon the follow-up must come: after the order ("7d" by default), or after the
+        start of the lapse ("90d" by default).
+    inactive_after : str
+        Silence that makes a buyer lapsed (``after="lapse"`` only; default 180 days).
+    campaign, channels : str or list of str, optional
+        Count only outbound contacts of these campaigns or channels (for example the
+        after-sale call campaign, or ``("phone", "visit")`` to leave out newsletters).
+    by : str or list of str, optional
+        Customer attributes.
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per ``by`` group:
+
+        - the ``by`` columns
+        - numerator: events followed by a matching outbound contact of the same customer
+          strictly after the event and within ``within``
+        - denominator: events whose window had closed by ``as_of``
+        - value, ci_low, ci_high: follow-up rate and Wilson interval
+        - median_days: median days from the event to the follow-up, among those followed
+        - window_days, definition
+
+    Notes
+    -----
+    Our definition. A purchase day is a customer's first order of that calendar day. A
+    lapse counts only for buyers whose silence lasted through the whole window; a buyer
+    who ordered again counts as active, not as a lapse that was followed up. Mass
+    e-mails count as follow-up unless ``campaign`` or ``channels`` leave them out.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab import CRMData
+    >>> customers = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "acquired_at": [datetime(2024, 1, 1)] * 2})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a", "a", "b"],
+    ...     "ordered_at": [datetime(2024, 1, 2), datetime(2024, 3, 1), datetime(2024, 1, 5)],
+    ...     "amount": [1.0] * 3})
+    >>> contacts = pl.DataFrame({"customer_id": ["a", "b"],
+    ...     "contacted_at": [datetime(2024, 1, 4), datetime(2024, 8, 1)],
+    ...     "channel": ["phone", "email"], "direction": ["outbound", "outbound"]})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2024, 12, 31))
+    >>> follow_up_rate(d).select("numerator", "denominator", "median_days")
+    shape: (1, 3)
+    ┌───────────┬─────────────┬─────────────┐
+    │ numerator ┆ denominator ┆ median_days │
+    │ ---       ┆ ---         ┆ ---         │
+    │ i64       ┆ i64         ┆ f64         │
+    ╞═══════════╪═════════════╪═════════════╡
+    │ 1         ┆ 3           ┆ 2.0         │
+    └───────────┴─────────────┴─────────────┘
+    >>> follow_up_rate(d, after="lapse").select("numerator", "denominator")
+    shape: (1, 2)
+    ┌───────────┬─────────────┐
+    │ numerator ┆ denominator │
+    │ ---       ┆ ---         │
+    │ i64       ┆ i64         │
+    ╞═══════════╪═════════════╡
+    │ 1         ┆ 2           │
+    └───────────┴─────────────┘
+    """
+    if after not in _FOLLOW_UP_DEFAULT_WINDOW:
+        raise ValueError(f"after: expected 'purchase', 'first_purchase' or 'lapse', got "
+                         f"{after!r}")
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, "follow_up_rate", "follow-up of purchases and lapses", cut)
+    B.require_column(data.contacts, S.DIRECTION, S.CONTACTS, "follow-up rates")
+    win = B.as_timedelta(within if within is not None else _FOLLOW_UP_DEFAULT_WINDOW[after],
+                         "within")
+    keys = B.norm_by(by)
+    out_c = lf.filter(pl.col(S.DIRECTION) == "outbound")
+    for col, wanted in ((S.CAMPAIGN, campaign), (S.CHANNEL, channels)):
+        if wanted is None:
+            continue
+        B.require_column(data.contacts, col, S.CONTACTS, f"follow-up by {col}")
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        out_c = out_c.filter(pl.col(col).is_in(values))
+    orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
+    if after == "lapse":
+        lag = B.as_timedelta(inactive_after, "inactive_after")
+        events = (B.buyers(orders, cut)
+                  .select(S.CUSTOMER_ID, (pl.col("last_order") + lag).alias("_t"))
+                  .filter(pl.col("_t") + win <= cut))
+        what = f"buyers silent for {lag.days}d"
+    else:
+        day = pl.col(S.ORDERED_AT).dt.truncate("1d")
+        events = (orders.group_by(S.CUSTOMER_ID, day.alias("_day"))
+                  .agg(pl.col(S.ORDERED_AT).min().alias("_t")))
+        if after == "first_purchase":
+            events = events.group_by(S.CUSTOMER_ID).agg(pl.col("_t").min())
+        events = events.select(S.CUSTOMER_ID, "_t").filter(pl.col("_t") + win <= cut)
+        what = "first purchases" if after == "first_purchase" else "purchase days"
+    nxt = _next_event(events, out_c.select(S.CUSTOMER_ID, S.CONTACTED_AT), left_on="_t",
+                      right_on=S.CONTACTED_AT, name="_next", strict=True)
+    nxt = nxt.with_columns((pl.col("_next") <= pl.col("_t") + win).fill_null(False)
+                           .alias("_hit"))
+    res = B.group_agg(B.attach(nxt, data.customers, keys), keys, [
+        pl.col("_hit").sum().alias("numerator"), pl.len().alias("denominator"),
+        B.days_between("_t", "_next").filter(pl.col("_hit")).median().alias("median_days")])
+    res = B.with_all_groups(res, B.by_groups(data.customers, keys), keys,
+                            ["numerator", "denominator"])
+    filters = "".join(f", {c} in {v!r}" for c, v in (("campaign", campaign),
+                                                      ("channel", channels)) if v is not None)
+    return B.finish_rate(res, keys, confidence=confidence,
+                         definition=f"{what} followed within {win.days}d by an outbound "
+                                    f"contact{filters} / {what} whose window had closed",
                          extra=[pl.lit(win.days).alias("window_days")])
