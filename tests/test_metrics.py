@@ -572,6 +572,40 @@ def test_scorecard(data):
     assert sc["current_period"][0] == _dt(2024, 1, 1)
 
 
+def test_scorecard_survey_rows_by_hand(data):
+    # 2023 (previous): c1 answers nps 2 then 9 (only the last counts), c2 10, c3 3 ->
+    # promoters c1, c2, detractor c3: NPS = (2 - 1) / 3 * 100 = 33.3. 2024 (current):
+    # c1 10, c3 8 -> (1 - 0) / 2 * 100 = 50. CSAT (4-5 of 5): 2023 c1 5, c2 2 -> 1/2;
+    # 2024 c1 4, c2 5, c3 1 -> 2/3. An answer dated 2025 is outside both periods.
+    a = [("c1", "nps", _dt(2023, 3, 1), 2), ("c1", "nps", _dt(2023, 9, 1), 9),
+         ("c2", "nps", _dt(2023, 5, 1), 10), ("c3", "nps", _dt(2023, 6, 1), 3),
+         ("c1", "nps", _dt(2024, 3, 1), 10), ("c3", "nps", _dt(2024, 6, 1), 8),
+         ("c4", "nps", _dt(2025, 1, 1), 0),
+         ("c1", "csat", _dt(2023, 3, 1), 5), ("c2", "csat", _dt(2023, 5, 1), 2),
+         ("c1", "csat", _dt(2024, 3, 1), 4), ("c2", "csat", _dt(2024, 3, 1), 5),
+         ("c3", "csat", _dt(2024, 6, 1), 1)]
+    surveys = pl.DataFrame({S.CUSTOMER_ID: [r[0] for r in a], S.SURVEY: ["s"] * len(a),
+                            S.ITEM: [r[1] for r in a], S.ANSWERED_AT: [r[2] for r in a],
+                            S.SCORE: [float(r[3]) for r in a]})
+    d = data.replace(surveys=surveys)
+    rows = {r["metric"]: r for r in M.scorecard(d, period="year").iter_rows(named=True)}
+    n = rows["Net Promoter Score"]
+    assert n["unit"] == "points"
+    assert (n["previous"], n["current"]) == pytest.approx((100 / 3, 50.0))
+    assert (n["n_previous"], n["n_current"]) == (3, 2)
+    # the change interval combines the two standard errors of survey.nps
+    se0 = ll.survey.nps(pl.DataFrame({S.ITEM: ["nps"] * 3, S.SCORE: [9.0, 10.0, 3.0]}))
+    se1 = ll.survey.nps(pl.DataFrame({S.ITEM: ["nps"] * 2, S.SCORE: [10.0, 8.0]}))
+    half = 1.959964 * np.hypot(se0["se"][0], se1["se"][0])
+    assert (n["change_ci_low"], n["change_ci_high"]) == pytest.approx(
+        (50 - 100 / 3 - half, 50 - 100 / 3 + half), rel=1e-5)
+    c = rows["Satisfied customers (CSAT)"]
+    assert (c["previous"], c["current"]) == pytest.approx((1 / 2, 2 / 3))
+    lo, hi = confint_proportions_2indep(2, 3, 1, 2, method="newcomb", compare="diff")
+    assert (c["change_ci_low"], c["change_ci_high"]) == pytest.approx((lo, hi))
+    assert "Net Promoter Score" not in M.scorecard(data)["metric"].to_list()
+
+
 def test_scorecard_leaves_out_rows_for_missing_tables(data):
     d = CRMData(customers=data.customers, orders=data.orders.drop(S.PRODUCT_LINE),
                 as_of=AS_OF)

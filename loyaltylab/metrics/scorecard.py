@@ -21,6 +21,7 @@ from loyaltylab.metrics.complaints import complaint_rate, resolution_time
 from loyaltylab.metrics.contacts import contact_conversion, contact_frequency
 from loyaltylab.metrics.referrals import referral_rate
 from loyaltylab.metrics.retention import defection_rate
+from loyaltylab.survey.scores import csat, nps
 
 __all__ = ["scorecard", "last_complete_periods"]
 
@@ -71,6 +72,25 @@ def _pick(frame: pl.DataFrame, start: datetime) -> dict | None:
     return rows.row(0, named=True) if rows.height else None
 
 
+def _survey_score(surveys: pl.DataFrame, item: str, start: datetime, end: datetime,
+                  confidence: float) -> dict | None:
+    """NPS (points, as a mean) or CSAT (share satisfied) of each customer's last answer to
+    ``item`` in [start, end); None without answers."""
+    ans = (surveys.filter((pl.col(S.ITEM) == item) & pl.col(S.SCORE).is_not_null()
+                          & (pl.col(S.ANSWERED_AT) >= start) & (pl.col(S.ANSWERED_AT) < end))
+           .sort(S.ANSWERED_AT).unique(subset=[S.CUSTOMER_ID], keep="last",
+                                       maintain_order=True))
+    if ans.height == 0:
+        return None
+    if item == "nps":
+        r = nps(ans, item=item, confidence=confidence).row(0, named=True)
+        return {"value": r["nps"], "lo": r["ci_low"], "hi": r["ci_high"], "se": r["se"],
+                "n": r["n"], "kind": "mean"}
+    r = csat(ans, item=item, confidence=confidence).row(0, named=True)
+    return {"value": r["satisfied"] / r["n"], "lo": r["ci_low"] / 100,
+            "hi": r["ci_high"] / 100, "k": r["satisfied"], "n": r["n"], "kind": "prop"}
+
+
 def _compare(prev: dict | None, cur: dict | None, confidence: float) -> dict:
     zc = B.zcrit(confidence)
     out = {"change": None, "change_ci_low": None, "change_ci_high": None, "p_value": None}
@@ -99,8 +119,9 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
     Parameters
     ----------
     data : CRMData
-        Rows that need a table the data lacks (contacts, referrals, complaints) or a
-        column (product_line) are left out.
+        Rows that need a table the data lacks (contacts, referrals, complaints, surveys) or
+        a column (product_line) are left out. The survey rows need answers to the items
+        ``nps`` (0-10) and ``csat`` (1-5).
     period : {"month", "quarter", "year"}
         Length of the compared periods; the current period is the last one that ended by
         ``as_of``.
@@ -113,7 +134,7 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
         One row per headline figure:
 
         - metric: the figure's name; unit: "count", "currency", "share", "orders",
-          "per customer-month"
+          "per customer-month", "points" (NPS)
         - previous_period, current_period: start dates of the compared periods
         - previous, current: the figure in each period
         - change: current - previous
@@ -246,6 +267,20 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
                         .row(0, named=True))
         add("Complaints resolved within 7 days", "share", _prop(fast[0]), _prop(fast[1]),
             "resolution_time(fast_within='7d') of complaints opened in the period")
+    if data.surveys is not None:
+        items = set(data.surveys.get_column(S.ITEM).drop_nulls().unique().to_list())
+        if "nps" in items:
+            add("Net Promoter Score", "points", *[
+                _survey_score(data.surveys, "nps", s, e, confidence) for s, e in
+                ((p0, e0), (p1, e1))],
+                "survey.nps(item='nps'): each customer's last answer in the period; change "
+                "interval from the two standard errors")
+        if "csat" in items:
+            add("Satisfied customers (CSAT)", "share", *[
+                _survey_score(data.surveys, "csat", s, e, confidence) for s, e in
+                ((p0, e0), (p1, e1))],
+                "survey.csat(item='csat', top_box=2): share answering 4 or 5 of 5, each "
+                "customer's last answer in the period")
     schema = {"metric": pl.String, "unit": pl.String, "previous_period": pl.Datetime("us"),
               "current_period": pl.Datetime("us"), "previous": pl.Float64,
               "current": pl.Float64, "change": pl.Float64, "change_ci_low": pl.Float64,
