@@ -27,12 +27,13 @@ from loyaltylab._util import (attach_by, normalize_by, parse_window, period_ever
                               resolve_as_of, to_datetime)
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
+from loyaltylab.exceptions import SchemaError
 
 __all__ = [
     "Condition", "Count", "All", "AnyOf", "Not", "Stage", "Ladder", "LadderError",
     "offline_ladder", "online_ladder", "OFFLINE", "ONLINE", "LAPSED",
     "assign_stages", "funnel", "compare_groups", "skipped_stages", "stage_jumps",
-    "time_to_stage",
+    "time_to_stage", "attention_by_stage",
     "time_to_stage_curves", "transition_matrix", "project_mix", "advocacy_outlook",
     "business_change_effect", "stage_mix",
 ]
@@ -1812,3 +1813,103 @@ def stage_mix(data: CRMData, ladder: Ladder = OFFLINE, *, every: str = "month",
                              pl.col("state").replace_strict(order, return_dtype=pl.Int64)
                              .alias("_k"))
             .sort("date", "_k").select("date", "state", "n", "share"))
+
+
+def attention_by_stage(data: CRMData, ladder: Ladder = OFFLINE, *, window: str = "365d",
+                       as_of: Any = None, direction: str | None = "outbound",
+                       lapse_after: str = "365d", confidence: float = 0.95) -> pl.DataFrame:
+    """How much contact each ladder stage gets: persons by their state at the start of
+    ``window``, and the contacts they received during it.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs contacts.
+    ladder : Ladder
+    window : str
+        The period measured, ending at ``as_of`` (default a year).
+    as_of : optional
+    direction : str or None
+        Count only contacts in this direction (default "outbound": the attention the
+        business gives); None counts all.
+    lapse_after : str
+        As in :func:`assign_stages`; lapsed persons form their own row.
+    confidence : float
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per state (ladder stages in order, then "lapsed"):
+
+        - state, stage_rank (null for lapsed)
+        - persons: persons in that state at ``as_of - window``
+        - contacts: contacts they received in the window
+        - value, ci_low, ci_high: contacts per person-month, with the exact (Garwood)
+          Poisson interval
+        - contacted: persons with at least one contact in the window
+        - contacted_share: contacted / persons
+        - spend_per_person: contact cost per person (``contacts.cost``; null without it)
+        - definition
+
+    Notes
+    -----
+    The stage is fixed at the start of the window, so a contact that moved a prospect up
+    counts for the prospects. Persons who were not yet known at the start are left out.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> a = ll.funnel.attention_by_stage(ll.datasets.load_sample())
+    >>> a.columns[:4]
+    ['state', 'stage_rank', 'persons', 'contacts']
+    """
+    from loyaltylab.metrics._base import DAYS_PER_MONTH, poisson_ci
+
+    data = _ensure_data(data)
+    data.require(S.CONTACTS, purpose="attention by ladder stage")
+    w = parse_window(window, name="window")
+    _, ladder, cut, _ = _prepare(data, ladder, as_of, lapse_after)
+    start = cut - w
+    st = (assign_stages(data, ladder, as_of=start, lapse_after=lapse_after)
+          .select(S.CUSTOMER_ID, pl.when(pl.col("lapsed")).then(pl.lit(LAPSED))
+                  .otherwise(pl.col("stage").cast(pl.String)).alias("state")))
+    c = data.contacts.lazy().filter((pl.col(S.CONTACTED_AT) > start)
+                                    & (pl.col(S.CONTACTED_AT) <= cut))
+    if direction is not None:
+        if S.DIRECTION not in data.contacts.columns:
+            raise SchemaError(f"attention by ladder stage with direction={direction!r} needs "
+                              f"contacts.{S.DIRECTION}; pass direction=None to count all "
+                              f"contacts")
+        c = c.filter(pl.col(S.DIRECTION) == direction)
+    has_cost = S.CONTACT_COST in data.contacts.columns
+    per = (c.group_by(S.CUSTOMER_ID)
+           .agg(pl.len().alias("_n"),
+                (pl.col(S.CONTACT_COST).fill_null(0.0).sum() if has_cost
+                 else pl.lit(None, dtype=pl.Float64)).alias("_cost"))
+           .collect())
+    months = w.total_seconds() / 86400 / DAYS_PER_MONTH
+    joined = st.join(per, on=S.CUSTOMER_ID, how="left", nulls_equal=False)
+    res = (joined.group_by("state")
+           .agg(pl.len().cast(pl.Int64).alias("persons"),
+                pl.col("_n").fill_null(0).sum().cast(pl.Int64).alias("contacts"),
+                (pl.col("_n").fill_null(0) > 0).sum().cast(pl.Int64).alias("contacted"),
+                (pl.col("_cost").fill_null(0.0).sum() if has_cost
+                 else pl.lit(None, dtype=pl.Float64)).alias("_spend")))
+    grid = pl.DataFrame({"state": _states(ladder)})
+    res = (grid.join(res, on="state", how="left")
+           .with_columns(pl.col("persons", "contacts", "contacted").fill_null(0),
+                         (pl.col("persons") * months).alias("_exposure")))
+    res = poisson_ci(res, "contacts", "_exposure", confidence=confidence)
+    rank = {s: i for i, s in enumerate(ladder.names)}
+    return res.with_columns(
+        pl.col("state").replace_strict(rank, default=None, return_dtype=pl.Int64)
+        .alias("stage_rank"),
+        pl.when(pl.col("persons") > 0).then(pl.col("contacted") / pl.col("persons"))
+        .alias("contacted_share"),
+        pl.when(pl.col("persons") > 0).then(pl.col("_spend") / pl.col("persons"))
+        .alias("spend_per_person"),
+        pl.lit(f"{direction or 'all'} contacts in ({start:%Y-%m-%d}, {cut:%Y-%m-%d}] per "
+               f"person-month, persons by their state on {start:%Y-%m-%d}")
+        .alias("definition"),
+    ).select("state", "stage_rank", "persons", "contacts", "value", "ci_low", "ci_high",
+             "contacted", "contacted_share", "spend_per_person", "definition")

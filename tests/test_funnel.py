@@ -585,3 +585,47 @@ def test_the_memo_does_not_keep_data_alive(sample):
     del copy
     gc.collect()
     assert probe() is None  # nothing in the funnel module holds the orders any more
+
+
+def test_attention_by_stage_counts_contacts_of_each_state_by_hand():
+    from scipy import stats
+
+    # window (2024-01-01, 2024-12-31]: a gets two outbound contacts (and one inbound),
+    # b's only contact is before the window, c gets none. States at 2024-01-01 come from
+    # assign_stages; the contact counts, exposure and intervals are checked here.
+    cust = pl.DataFrame({S.CUSTOMER_ID: ["a", "b", "c"],
+                         S.ACQUIRED_AT: [datetime(2023, 1, 1)] * 3})
+    orders = pl.DataFrame({S.ORDER_ID: ["1", "2", "3"], S.CUSTOMER_ID: ["a", "b", "b"],
+                           S.ORDERED_AT: [datetime(2023, 2, 1), datetime(2023, 2, 1),
+                                          datetime(2023, 3, 1)], S.AMOUNT: [1.0] * 3,
+                           S.PRODUCT_LINE: ["x", "x", "y"]})
+    contacts = pl.DataFrame({
+        S.CUSTOMER_ID: ["a", "a", "a", "b"],
+        S.CONTACTED_AT: [datetime(2024, 2, 1), datetime(2024, 3, 1), datetime(2024, 4, 1),
+                         datetime(2023, 12, 1)],
+        S.CHANNEL: ["phone"] * 4,
+        S.DIRECTION: ["outbound", "outbound", "inbound", "outbound"],
+        S.CONTACT_COST: [5.0, 5.0, 1.0, 5.0]})
+    referrals = pl.DataFrame({S.REFERRER_ID: ["b"], S.REFERRED_ID: ["c"],
+                              S.REFERRED_AT: [datetime(2022, 1, 1)]})  # too old to count
+    d = CRMData(customers=cust, orders=orders, contacts=contacts, referrals=referrals,
+                as_of=datetime(2024, 12, 31))
+    states = F.assign_stages(d, as_of=datetime(2024, 1, 1), lapse_after="730d")
+    state_of = {r[S.CUSTOMER_ID]: str(r["stage"]) for r in states.iter_rows(named=True)}
+    assert len({state_of["a"], state_of["b"]}) == 2  # a bought once, b twice
+    r = F.attention_by_stage(d, window="365d", lapse_after="730d")
+    assert r["state"].to_list() == [*F.OFFLINE.names, "lapsed"]
+    rows = {row["state"]: row for row in r.iter_rows(named=True)}
+    months = 365 / 30.4375
+    a = rows[state_of["a"]]
+    assert (a["persons"], a["contacts"], a["contacted"]) == (1, 2, 1)
+    assert a["value"] == pytest.approx(2 / months)
+    assert a["ci_low"] == pytest.approx(stats.chi2.ppf(0.025, 4) / 2 / months)
+    assert a["ci_high"] == pytest.approx(stats.chi2.ppf(0.975, 6) / 2 / months)
+    assert a["spend_per_person"] == pytest.approx(10.0)
+    b = rows[state_of["b"]]
+    assert (b["persons"], b["contacts"], b["contacted_share"]) == (1, 0, 0.0)
+    assert sum(row["persons"] for row in rows.values()) == 3
+    assert rows["lapsed"]["stage_rank"] is None
+    every = F.attention_by_stage(d, window="365d", lapse_after="730d", direction=None)
+    assert every.filter(pl.col("state") == state_of["a"])["contacts"][0] == 3
