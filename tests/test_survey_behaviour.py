@@ -124,6 +124,51 @@ def test_behaviour_link_errors():
         ll.survey.link_to_behaviour(pl.DataFrame())
 
 
+def test_behaviour_link_with_customer_attributes_matches_a_hand_built_design():
+    # NPS plus the reward programme (text: one indicator per level against the reference)
+    # and acquisition cost (numeric): the same coefficients as statsmodels on a design
+    # built here with pandas, clustered by customer as the link does
+    import pandas as pd
+    import statsmodels.api as sm
+
+    data = ll.datasets.load_sample()
+    link = ll.survey.link_to_behaviour(
+        data, outcome="repurchase", window="180d",
+        attributes=["reward_scheme", "acquisition_cost"],
+        reference={"reward_scheme": "first_time_discount"})
+    assert link.terms_ == ["nps", "reward_scheme=every_purchase", "reward_scheme=none",
+                           "acquisition_cost"]
+    use = (link.answers_.filter(pl.col("status") == "linked", pl.col("nps").is_not_null())
+           .join(data.customers.select(S.CUSTOMER_ID, S.REWARD_SCHEME, S.ACQUISITION_COST),
+                 on=S.CUSTOMER_ID).to_pandas())
+    X = pd.DataFrame({
+        "nps": use["nps"],
+        "every": (use[S.REWARD_SCHEME] == "every_purchase").astype(float),
+        "none": (use[S.REWARD_SCHEME] == "none").astype(float),
+        "cost": use[S.ACQUISITION_COST].astype(float)})
+    groups = pd.factorize(use[S.CUSTOMER_ID])[0]
+    ref = sm.Logit(use["outcome"].astype(float), sm.add_constant(X)).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+    odds = link.odds_ratios
+    assert odds["coef"].to_list() == pytest.approx(list(ref.params[1:]), rel=1e-6)
+    assert odds["se"].to_list() == pytest.approx(list(ref.bse[1:]), rel=1e-6)
+    assert link.n_ == len(use) and link.n_excluded_ == 0
+    # the default reference is the most frequent level
+    default = ll.survey.BehaviourLink(attributes=["reward_scheme"]).fit(data)
+    top = (link.answers_.filter(pl.col("status") == "linked").join(
+        data.customers.select(S.CUSTOMER_ID, S.REWARD_SCHEME), on=S.CUSTOMER_ID)
+        .get_column(S.REWARD_SCHEME).value_counts(sort=True)[S.REWARD_SCHEME][0])
+    assert f"reward_scheme={top}" not in default.terms_
+    with pytest.raises(ValueError, match="not columns of the customers table"):
+        ll.survey.BehaviourLink(attributes=["shoe_size"]).fit(data)
+    with pytest.raises(ValueError, match="no answers at level"):
+        ll.survey.BehaviourLink(attributes=["segment"], reference={"segment": "x"}).fit(data)
+    with pytest.raises(ValueError, match="not among the attributes"):
+        ll.survey.BehaviourLink(reference={"segment": "price"})
+    with pytest.raises(ValueError, match="single predictor and no attributes"):
+        ll.survey.BehaviourLink(attributes=["segment"], reliability=0.8)
+
+
 # ------------------------------------------------- planted effects of make_crm (truth.md)
 
 @pytest.fixture(scope="module", params=[2026, 7])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -240,6 +240,14 @@ class BehaviourLink:
         Survey waves to use (all by default).
     predictors : list of str
         Items used as predictors (default ``["nps"]``).
+    attributes : list of str
+        Customer attributes added as predictors, such as the reward programme a customer
+        is in (``reward_scheme``) or their ``segment``. Text attributes enter as one
+        indicator per level against a reference level; an empty value is its own level
+        "(missing)". Numeric attributes enter as they are, and responses where they are
+        empty are left out of the fit (counted in ``n_excluded_``).
+    reference : dict, optional
+        Attribute -> reference level (default: the attribute's most frequent level).
     outcome : {"repurchase", "referral", "churn"}
         The behaviour (see :func:`answers_with_outcomes`).
     window : str
@@ -273,6 +281,11 @@ class BehaviourLink:
         Held-out calibration: bin, n, mean_predicted, observed, ci_low, ci_high (Wilson).
     params_ : dict
         Term -> logit coefficient of ``result_`` (uncorrected).
+    terms_ : list of str
+        The predictors, then one term per attribute (``"reward_scheme=every_purchase"``
+        for a level of a text attribute).
+    n_excluded_ : int
+        Linked responses left out because a numeric attribute was empty.
     n_, n_events_, n_test_ : int
         Responses fitted, positive outcomes among them, held-out responses.
 
@@ -291,16 +304,26 @@ class BehaviourLink:
                  window: Any = "180d", test_share: float = 0.3, seed: int = 0,
                  bins: int = 10, reliability: Any = None,
                  confidence: float = 0.95, definition: str = "inactivity",
-                 inactivity: Any = "180d") -> None:
+                 inactivity: Any = "180d", attributes: Sequence[str] = (),
+                 reference: Mapping[str, Any] | None = None) -> None:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome: expected one of {list(OUTCOMES)}, got {outcome!r}")
         if not 0 < test_share < 1:
             raise ValueError(f"test_share: expected a share in (0, 1), got {test_share}")
         if reliability is not None:
             _reliability(reliability)
-            if len(predictors) != 1:
+            if len(predictors) != 1 or attributes:
                 raise ValueError("reliability: the correction applies to a single "
-                                 f"predictor, got {list(predictors)}")
+                                 f"predictor and no attributes, got {list(predictors)} and "
+                                 f"attributes {list(attributes)}")
+        if isinstance(attributes, str):
+            attributes = [attributes]
+        unknown_ref = set(reference or {}) - set(attributes)
+        if unknown_ref:
+            raise ValueError(f"reference: {sorted(unknown_ref)} are not among the attributes "
+                             f"{list(attributes)}")
+        self.attributes = list(attributes)
+        self.reference = dict(reference or {})
         self.survey = survey
         self.predictors = list(predictors)
         self.outcome = outcome
@@ -334,11 +357,13 @@ class BehaviourLink:
             raise ValueError(f"link_to_behaviour: only {use.height} responses can be linked "
                              f"to a {self.window} window before as_of; use a shorter window "
                              f"or earlier survey waves")
+        use, extra = self._attribute_terms(use, data)
         y = use.get_column(OUTCOME).to_numpy().astype(float)
         if y.min() == y.max():
             raise ValueError(f"outcome {self.outcome!r}: every linked response has outcome "
                              f"{int(y[0])}; nothing to predict")
-        X = sm.add_constant(use.select(self.predictors).to_pandas(), has_constant="add")
+        self.terms_ = [*self.predictors, *extra]
+        X = sm.add_constant(use.select(self.terms_).to_pandas(), has_constant="add")
         groups = use.get_column(S.CUSTOMER_ID).to_numpy()
         repeat = len(np.unique(groups)) < len(groups)
         model = sm.Logit(y, X)
@@ -368,6 +393,43 @@ class BehaviourLink:
         self.params_ = {str(k): float(v) for k, v in self.result_.params.items()}
         return self
 
+    def _attribute_terms(self, use: pl.DataFrame, data: CRMData
+                         ) -> tuple[pl.DataFrame, list[str]]:
+        """``use`` with a column per attribute term, and the term names."""
+        self.n_excluded_ = 0
+        if not self.attributes:
+            return use, []
+        customers = data.customers
+        missing = [a for a in self.attributes if a not in customers.columns]
+        if missing:
+            have = [c for c in customers.columns if c != S.CUSTOMER_ID]
+            raise ValueError(f"attributes: {missing} are not columns of the customers table; "
+                             f"it has {have}")
+        use = use.join(customers.select(S.CUSTOMER_ID, *self.attributes),
+                       on=S.CUSTOMER_ID, how="left")
+        terms: list[str] = []
+        for a in self.attributes:
+            col = use.get_column(a)
+            if col.dtype.is_numeric():
+                before = use.height
+                use = use.filter(pl.col(a).is_not_null())
+                self.n_excluded_ += before - use.height
+                use = use.with_columns(pl.col(a).cast(pl.Float64))
+                terms.append(a)
+                continue
+            text = pl.col(a).cast(pl.String).fill_null("(missing)")
+            levels = use.select(text.alias("v")).get_column("v").value_counts(sort=True)
+            names = levels.get_column("v").to_list()
+            ref = self.reference.get(a, names[0] if names else None)
+            if ref not in names:
+                raise ValueError(f"reference: {a} has no answers at level {ref!r}; its "
+                                 f"levels are {sorted(names)}")
+            for level in sorted(n for n in names if n != ref):
+                term = f"{a}={level}"
+                use = use.with_columns((text == level).cast(pl.Float64).alias(term))
+                terms.append(term)
+        return use, terms
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "result_"):
             raise NotFittedError("This BehaviourLink is not fitted yet; call .fit(data) "
@@ -380,7 +442,8 @@ class BehaviourLink:
         Returns
         -------
         pl.DataFrame
-            - term: predictor (per one scale point)
+            - term: predictor (per one scale point), or attribute term (a level against
+              the reference level, or per unit of a numeric attribute)
             - coef: log odds ratio (corrected when ``reliability`` is given)
             - se: its standard error
             - odds_ratio: exp(coef)
@@ -391,7 +454,7 @@ class BehaviourLink:
         z = _stats.z_value(self.confidence)
         params, bse, pv = self.result_.params, self.result_.bse, self.result_.pvalues
         rows = []
-        for term in self.predictors:
+        for term in self.terms_:
             c, s = float(params[term]), float(bse[term])
             if self.reliability is not None:
                 c, s = _correct(c, s, self.reliability)
@@ -406,7 +469,7 @@ class BehaviourLink:
         if not hasattr(self, "result_"):
             return f"BehaviourLink(outcome={self.outcome!r}, window={self.window!r}): not fitted"
         return (f"BehaviourLink: {self.outcome} within {self.window} on "
-                f"{', '.join(self.predictors)}; fitted on {self.n_:,} responses of "
+                f"{', '.join(self.predictors + self.attributes)}; fitted on {self.n_:,} responses of "
                 f"{self.n_customers_:,} customers ({self.n_events_:,} with the outcome); "
                 f"held-out AUC {self.auc_:.3f} on {self.n_test_:,} responses")
 
