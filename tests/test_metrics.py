@@ -906,3 +906,46 @@ def test_follow_up_rate_by_hand():
                                                                        ("Y", 0, 0)]
     with pytest.raises(ValueError, match="after"):
         M.follow_up_rate(d, after="complaint")
+
+
+def test_channel_responsiveness_by_hand():
+    # a: 10 phone calls all answered by an order two days later, 10 e-mails never ->
+    # phone best, and clearly (Wilson 10/10 low 0.722 > 0/10 high 0.278). b: 2 calls (below
+    # min_contacts) and 3 e-mails, one answered -> e-mail best, not "clearly" (nothing to
+    # compare). c: one answer in three on each channel -> tie, broken by the name: email.
+    t0 = _dt(2023, 1, 1)
+    rows, orders = [], []
+
+    def plan(cust, channel, n, answered, offset):
+        for i in range(n):
+            t = t0 + timedelta(days=20 * i + offset)
+            rows.append((cust, t, channel))
+            if i < answered:
+                orders.append((cust, t + timedelta(days=2)))
+
+    plan("a", "phone", 10, 10, 0)
+    plan("a", "email", 10, 0, 10)
+    plan("b", "phone", 2, 0, 0)
+    plan("b", "email", 3, 1, 10)
+    plan("c", "phone", 3, 1, 0)
+    plan("c", "email", 3, 1, 10)
+    cust = pl.DataFrame({S.CUSTOMER_ID: ["a", "b", "c"], S.ACQUIRED_AT: [_dt(2022, 1, 1)] * 3})
+    od = pl.DataFrame({S.ORDER_ID: [str(i) for i in range(len(orders))],
+                       S.CUSTOMER_ID: [o[0] for o in orders],
+                       S.ORDERED_AT: [o[1] for o in orders], S.AMOUNT: [1.0] * len(orders)})
+    ct = pl.DataFrame({S.CUSTOMER_ID: [r[0] for r in rows], S.CONTACTED_AT: [r[1] for r in rows],
+                       S.CHANNEL: [r[2] for r in rows], S.DIRECTION: ["outbound"] * len(rows)})
+    d = CRMData(customers=cust, orders=od, contacts=ct, as_of=_dt(2024, 6, 1))
+    # a 7-day window: an order answering a call (day 2 after it) is 12 days after the
+    # e-mail before it, so it does not answer that e-mail
+    r = M.channel_responsiveness(d, window="7d", lookback="730d", min_contacts=3)
+    got = {(x[S.CUSTOMER_ID], x[S.CHANNEL]): (x["numerator"], x["denominator"], x["best"],
+                                              x["clearly_best"]) for x in r.iter_rows(named=True)}
+    assert got == {("a", "email"): (0, 10, False, False), ("a", "phone"): (10, 10, True, True),
+                   ("b", "email"): (1, 3, True, False), ("b", "phone"): (0, 2, False, False),
+                   ("c", "email"): (1, 3, True, False), ("c", "phone"): (1, 3, False, False)}
+    a_phone = r.filter(pl.col(S.CUSTOMER_ID) == "a", pl.col(S.CHANNEL) == "phone")
+    lo, _ = proportion_confint(10, 10, method="wilson")
+    assert a_phone["ci_low"][0] == pytest.approx(lo)
+    with pytest.raises(ValueError, match="min_contacts"):
+        M.channel_responsiveness(d, min_contacts=0)

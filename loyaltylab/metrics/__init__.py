@@ -12,8 +12,8 @@ from loyaltylab.metrics.buying import (
     purchase_frequency, purchase_regularity, repeat_purchase_rate, revenue_per_customer,
 )
 from loyaltylab.metrics.contacts import (
-    channel_mix, contact_conversion, contact_frequency, contacts_over_time, follow_up_rate,
-    outbound_response,
+    channel_mix, channel_responsiveness, contact_conversion, contact_frequency,
+    contacts_over_time, follow_up_rate, outbound_response,
 )
 from loyaltylab.metrics.complaints import (
     complaint_rate, resolution_time, retention_by_resolution,
@@ -39,7 +39,7 @@ __all__ = [
     "average_order_value", "revenue_per_customer", "purchase_regularity", "customer_regularity",
     # contacts
     "contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
-    "contact_conversion", "follow_up_rate",
+    "contact_conversion", "follow_up_rate", "channel_responsiveness",
     # referrals
     "referral_rate", "referrals_per_customer", "referred_value",
     # complaints

@@ -12,7 +12,7 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
 
 __all__ = ["contact_frequency", "contacts_over_time", "channel_mix", "outbound_response",
-           "contact_conversion", "follow_up_rate"]
+           "contact_conversion", "follow_up_rate", "channel_responsiveness"]
 
 _UNKNOWN = "unknown"
 
@@ -402,6 +402,32 @@ def contact_conversion(data: CRMData, *, window: Any = "30d",
                          extra=[pl.lit(win.days).alias("window_days")])
 
 
+def _answered(data: CRMData, fn: str, window: Any, lookback: Any, as_of: Any,
+              keys: list[str]) -> tuple[pl.LazyFrame, Any]:
+    """Outbound contacts whose response window closed by as_of, with ``keys`` attached and
+    ``_hit``: answered by an inbound contact or an order within ``window``."""
+    cut = B.resolve(data, as_of)
+    lf = _contacts(data, fn, "response to outbound contacts", cut)
+    B.require_column(data.contacts, S.DIRECTION, S.CONTACTS, "response to outbound contacts")
+    win = B.as_timedelta(window, "window")
+    back = B.as_timedelta(lookback, "lookback")
+    out_c = lf.filter((pl.col(S.DIRECTION) == "outbound")
+                      & (pl.col(S.CONTACTED_AT) + win <= cut)
+                      & (pl.col(S.CONTACTED_AT) > cut - win - back))
+    out_c = B.attach(out_c.select(S.CUSTOMER_ID, S.CONTACTED_AT,
+                                  *[k for k in keys if k in data.contacts.columns]),
+                     data.customers, keys)
+    replies = pl.concat([
+        lf.filter(pl.col(S.DIRECTION) == "inbound").select(
+            S.CUSTOMER_ID, pl.col(S.CONTACTED_AT).alias("_t")),
+        data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut).select(
+            S.CUSTOMER_ID, pl.col(S.ORDERED_AT).alias("_t"))])
+    nxt = _next_event(out_c, replies, left_on=S.CONTACTED_AT, right_on="_t", name="_next",
+                      strict=True)
+    return nxt.with_columns((pl.col("_next") <= pl.col(S.CONTACTED_AT) + win)
+                            .fill_null(False).alias("_hit")), win
+
+
 def outbound_response(data: CRMData, *, window: Any = "14d",
                       by: str | Sequence[str] | None = (S.CHANNEL,), lookback: Any = "365d",
                       as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
@@ -452,28 +478,10 @@ def outbound_response(data: CRMData, *, window: Any = "14d",
     >>> outbound_response(d)["value"].to_list()
     [0.5]
     """
-    cut = B.resolve(data, as_of)
-    lf = _contacts(data, "outbound_response", "response to outbound contacts", cut)
-    B.require_column(data.contacts, S.DIRECTION, S.CONTACTS, "response to outbound contacts")
-    win = B.as_timedelta(window, "window")
-    back = B.as_timedelta(lookback, "lookback")
     keys = B.norm_by(by)
-    out_c = lf.filter((pl.col(S.DIRECTION) == "outbound")
-                      & (pl.col(S.CONTACTED_AT) + win <= cut)
-                      & (pl.col(S.CONTACTED_AT) > cut - win - back))
-    out_c = B.attach(out_c.select(S.CUSTOMER_ID, S.CONTACTED_AT,
-                                  *[k for k in keys if k in data.contacts.columns]),
-                     data.customers, keys)
-    replies = pl.concat([
-        lf.filter(pl.col(S.DIRECTION) == "inbound").select(
-            S.CUSTOMER_ID, pl.col(S.CONTACTED_AT).alias("_t")),
-        data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut).select(
-            S.CUSTOMER_ID, pl.col(S.ORDERED_AT).alias("_t"))])
-    nxt = _next_event(out_c, replies, left_on=S.CONTACTED_AT, right_on="_t", name="_next",
-                      strict=True)
-    res = B.group_agg(nxt, keys, [
-        (pl.col("_next") <= pl.col(S.CONTACTED_AT) + win).fill_null(False).sum()
-        .alias("numerator"), pl.len().alias("denominator")])
+    nxt, win = _answered(data, "outbound_response", window, lookback, as_of, keys)
+    res = B.group_agg(nxt, keys, [pl.col("_hit").sum().alias("numerator"),
+                                  pl.len().alias("denominator")])
     return B.finish_rate(res, keys, confidence=confidence,
                          definition=f"outbound contacts followed within {win.days}d by an "
                                     f"inbound contact or an order / outbound contacts",
@@ -614,3 +622,97 @@ def follow_up_rate(data: CRMData, *, after: str = "purchase", within: Any = None
                          definition=f"{what} followed within {win.days}d by an outbound "
                                     f"contact{filters} / {what} whose window had closed",
                          extra=[pl.lit(win.days).alias("window_days")])
+
+
+def channel_responsiveness(data: CRMData, *, window: Any = "14d", lookback: Any = "730d",
+                           min_contacts: int = 3, as_of: Any = None,
+                           confidence: float = 0.95) -> pl.DataFrame:
+    """Per customer and channel: how often the customer answers outbound contacts, and the
+    channel they answer best.
+
+    The same response as :func:`outbound_response` (an inbound contact or an order within
+    ``window``), counted per customer and channel, for a contact plan that uses the
+    channels each customer is receptive to.
+
+    Parameters
+    ----------
+    data : CRMData
+        Needs contacts with direction and channel columns.
+    window : str
+        Response window (default "14d").
+    lookback : str
+        Outbound contacts made in this window before ``as_of - window`` (default two
+        years).
+    min_contacts : int
+        Contacts a channel needs before it can be a customer's best channel.
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per customer and channel with outbound contacts, sorted by customer and
+        channel:
+
+        - customer_id, channel
+        - numerator: contacts answered; denominator: contacts
+        - value, ci_low, ci_high: the customer's response rate on the channel, Wilson
+          interval
+        - best: the channel with the highest rate among the customer's channels with at
+          least ``min_contacts`` contacts (ties: more contacts, then channel name); false
+          everywhere for a customer without such a channel
+        - clearly_best: ``best``, and its interval lies above the intervals of all the
+          customer's other channels with ``min_contacts`` contacts; with few contacts this
+          is rarely true, which is the honest answer
+        - definition
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime, timedelta
+    >>> from loyaltylab import CRMData
+    >>> t = [datetime(2024, 1, 1) + timedelta(days=30 * i) for i in range(6)]
+    >>> customers = pl.DataFrame({"customer_id": ["a"], "acquired_at": [datetime(2023, 1, 1)]})
+    >>> orders = pl.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a"] * 3,
+    ...     "ordered_at": [t[0] + timedelta(days=2), t[1] + timedelta(days=2),
+    ...                    t[2] + timedelta(days=2)], "amount": [1.0] * 3})
+    >>> contacts = pl.DataFrame({"customer_id": ["a"] * 6, "contacted_at": t,
+    ...     "channel": ["phone"] * 3 + ["email"] * 3, "direction": ["outbound"] * 6})
+    >>> d = CRMData(customers=customers, orders=orders, contacts=contacts,
+    ...             as_of=datetime(2025, 1, 1))
+    >>> channel_responsiveness(d).select("channel", "numerator", "denominator", "best")
+    shape: (2, 4)
+    ┌─────────┬───────────┬─────────────┬───────┐
+    │ channel ┆ numerator ┆ denominator ┆ best  │
+    │ ---     ┆ ---       ┆ ---         ┆ ---   │
+    │ str     ┆ i64       ┆ i64         ┆ bool  │
+    ╞═════════╪═══════════╪═════════════╪═══════╡
+    │ email   ┆ 0         ┆ 3           ┆ false │
+    │ phone   ┆ 3         ┆ 3           ┆ true  │
+    └─────────┴───────────┴─────────────┴───────┘
+    """
+    if not isinstance(min_contacts, int) or min_contacts < 1:
+        raise ValueError(f"min_contacts: expected a positive integer, got {min_contacts!r}")
+    if data.contacts is not None:
+        B.require_column(data.contacts, S.CHANNEL, S.CONTACTS, "channel responsiveness")
+    nxt, win = _answered(data, "channel_responsiveness", window, lookback, as_of, [S.CHANNEL])
+    per = (nxt.group_by(S.CUSTOMER_ID, S.CHANNEL)
+           .agg(pl.col("_hit").sum().alias("numerator"), pl.len().alias("denominator")))
+    out = B.finish_rate(per, [S.CUSTOMER_ID, S.CHANNEL], confidence=confidence,
+                        definition=f"outbound contacts of the customer on the channel "
+                                   f"answered within {win.days}d by an inbound contact or an "
+                                   f"order / those contacts")
+    eligible = pl.col("denominator") >= min_contacts
+    best = (out.filter(eligible)
+            .sort([S.CUSTOMER_ID, "value", "denominator", S.CHANNEL],
+                  descending=[False, True, True, False])
+            .group_by(S.CUSTOMER_ID, maintain_order=True)
+            .agg(pl.col(S.CHANNEL).first().alias("_best")))
+    out = (out.join(best, on=S.CUSTOMER_ID, how="left", maintain_order="left")
+           .with_columns((pl.col(S.CHANNEL) == pl.col("_best")).fill_null(False).alias("best")))
+    # the highest upper bound among the customer's other eligible channels
+    other_hi = (pl.when(eligible & ~pl.col("best")).then(pl.col("ci_high"))
+                .max().over(S.CUSTOMER_ID))
+    out = out.with_columns((pl.col("best") & (pl.col("ci_low") > other_hi))
+                           .fill_null(False).alias("clearly_best"))
+    return out.select(S.CUSTOMER_ID, S.CHANNEL, "numerator", "denominator", "value",
+                      "ci_low", "ci_high", "best", "clearly_best", "definition")
