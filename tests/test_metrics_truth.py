@@ -104,7 +104,11 @@ def test_contractual_defection_equals_truth_and_sits_in_band(sim):
 
 def test_scorecard_on_simulation_is_complete(sim):
     sc = M.scorecard(sim)
-    assert sc.height == 14
+    assert sc.height == 16  # 14 behaviour figures, NPS and CSAT
+    nps = sc.filter(pl.col("unit") == "points")
+    assert nps["metric"].to_list() == ["Net Promoter Score"]
+    assert nps["current"].is_between(-100, 100).all()
+    assert (nps["current_ci_low"] <= nps["current"]).all()
     assert sc.filter(pl.col("unit") == "share")["current"].is_between(0, 1).all()
     shares = sc.filter(pl.col("unit") == "share")
     assert (shares["current_ci_low"] <= shares["current"]).all()
