@@ -949,3 +949,60 @@ def test_channel_responsiveness_by_hand():
     assert a_phone["ci_low"][0] == pytest.approx(lo)
     with pytest.raises(ValueError, match="min_contacts"):
         M.channel_responsiveness(d, min_contacts=0)
+
+
+def test_departure_reasons_by_hand():
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    # judging date 2025-01-01 - 180d = 2024-07-05; active = an order in (2024-01-07,
+    # 2024-07-05]: c1-c8 (2024-03-01). c1-c5 order again later (stay); c6, c7, c8 leave.
+    ids = [f"c{i}" for i in range(1, 9)]
+    cust = pl.DataFrame({S.CUSTOMER_ID: ids, S.ACQUIRED_AT: [_dt(2023, 1, 1)] * 8})
+    od = [(c, _dt(2024, 3, 1)) for c in ids] + [(c, _dt(2024, 9, 1)) for c in ids[:5]]
+    orders = pl.DataFrame({S.ORDER_ID: [str(i) for i in range(len(od))],
+                           S.CUSTOMER_ID: [o[0] for o in od], S.ORDERED_AT: [o[1] for o in od],
+                           S.AMOUNT: [1.0] * len(od)})
+    # complaints in the window: c1 (fixed in 1 day), c6 (never fixed), c7 (10 days); c5's
+    # is before the window and c4's after the judging date
+    comp = pl.DataFrame({
+        S.CUSTOMER_ID: ["c1", "c6", "c7", "c5", "c4"],
+        S.OPENED_AT: [_dt(2024, 2, 1), _dt(2024, 2, 1), _dt(2024, 2, 1), _dt(2023, 12, 1),
+                      _dt(2024, 8, 1)],
+        S.RESOLVED_AT: [_dt(2024, 2, 2), None, _dt(2024, 2, 11), _dt(2023, 12, 2),
+                        _dt(2024, 8, 2)]}, schema_overrides={S.RESOLVED_AT: pl.Datetime("us")})
+    asg = pl.DataFrame({S.CUSTOMER_ID: ["c8", "c2"], S.ACCOUNT_MANAGER: ["M", "M"],
+                        S.ASSIGNED_FROM: [_dt(2023, 1, 1)] * 2,
+                        S.ASSIGNED_TO: [_dt(2024, 5, 1)] * 2,
+                        S.END_REASON: [S.MANAGER_LEFT] * 2})
+    # c3: 30 e-mails in 180 days (5.1 a month); c1: one outbound call
+    ct = [("c3", _dt(2024, 1, 10) + timedelta(days=5 * i), "email") for i in range(30)]
+    ct.append(("c1", _dt(2024, 4, 1), "phone"))
+    contacts = pl.DataFrame({S.CUSTOMER_ID: [r[0] for r in ct],
+                             S.CONTACTED_AT: [r[1] for r in ct], S.CHANNEL: [r[2] for r in ct],
+                             S.DIRECTION: ["outbound"] * len(ct)})
+    surveys = pl.DataFrame({S.CUSTOMER_ID: ["c6", "c4"], S.SURVEY: ["s", "s"],
+                            S.ITEM: ["nps", "nps"], S.ANSWERED_AT: [_dt(2024, 4, 1)] * 2,
+                            S.SCORE: [3.0, 9.0]})
+    d = CRMData(customers=cust, orders=orders, complaints=comp, assignments=asg,
+                contacts=contacts, surveys=surveys, as_of=_dt(2025, 1, 1))
+    r = {row["reason"]: row for row in M.departure_reasons(d).iter_rows(named=True)}
+    counts = {k: (v["customers"], v["departed"]) for k, v in r.items()}
+    assert counts == {"complained": (3, 2), "complaint not resolved within 7d": (2, 2),
+                      "account manager left": (2, 1), "more than 4 e-mails a month": (1, 0),
+                      "no outbound contact": (6, 3), "detractor answer (NPS 0-6)": (1, 1)}
+    # complained: 2/3 left against 1/5 -> risk ratio 10/3; Katz interval as statsmodels
+    c = r["complained"]
+    t = Table2x2(np.array([[2, 1], [1, 4]]))
+    assert c["risk_ratio"] == pytest.approx(t.riskratio)
+    assert (c["rr_ci_low"], c["rr_ci_high"]) == pytest.approx(t.riskratio_confint(0.05))
+    _, p = proportions_ztest([2, 1], [3, 5])
+    assert c["p_value"] == pytest.approx(p)
+    assert c["rate_without"] == pytest.approx(1 / 5)
+    assert c["share_of_departures"] == pytest.approx(2 / 3)  # 3 customers left in all
+    assert r["account manager left"]["risk_ratio"] == pytest.approx((1 / 2) / (2 / 6))
+    assert r["detractor answer (NPS 0-6)"]["risk_ratio"] == pytest.approx(1 / (2 / 7))
+    # a zero count leaves the ratio undefined rather than 0 or infinite
+    assert r["more than 4 e-mails a month"]["risk_ratio"] is None
+    assert r["no outbound contact"]["risk_ratio"] is None
+    only_orders = CRMData(customers=cust, orders=orders, as_of=_dt(2025, 1, 1))
+    assert M.departure_reasons(only_orders).height == 0

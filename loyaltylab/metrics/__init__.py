@@ -19,7 +19,7 @@ from loyaltylab.metrics.complaints import (
     complaint_rate, resolution_time, retention_by_resolution,
 )
 from loyaltylab.metrics.effects import (
-    email_dose_response, manager_departure_churn, reward_scheme_comparison,
+    departure_reasons, email_dose_response, manager_departure_churn, reward_scheme_comparison,
 )
 from loyaltylab.metrics.loyalty import BEHAVIOURS, loyalty_index, loyalty_profitability
 from loyaltylab.metrics.profit import (
@@ -49,6 +49,7 @@ __all__ = [
     "biggest_vs_most_profitable", "cost_to_keep_vs_win",
     # effects
     "manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
+    "departure_reasons",
     # loyalty index
     "loyalty_index", "loyalty_profitability", "BEHAVIOURS",
     # scorecard

@@ -10,12 +10,13 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from loyaltylab._stats import two_proportion_test
+from loyaltylab._stats import two_proportion_test, wilson_exprs
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
 
-__all__ = ["manager_departure_churn", "reward_scheme_comparison", "email_dose_response"]
+__all__ = ["manager_departure_churn", "reward_scheme_comparison", "email_dose_response",
+           "departure_reasons"]
 
 
 def _nan_to_none(x: float) -> float | None:
@@ -433,3 +434,148 @@ def email_dose_response(data: CRMData, *, bands: Sequence[float] = (0, 2, 4, 6, 
     return out.select("band", "band_low", *B.RATE_COLUMNS, "mean_emails",
                       "odds_ratio_per_email", "or_ci_low", "or_ci_high", "trend_p_value",
                       "definition")
+
+
+def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: Any = "180d",
+                      fast_within: Any = "7d", email_threshold: float = 4.0,
+                      as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
+    """Why customers leave, read from the data: what happened to the customers who then
+    left, against those who stayed.
+
+    The customers active in the ``lookback`` before ``as_of - inactive_after`` (the
+    judging date) are followed for ``inactive_after``. Those with no order in that time
+    have left. For each event that can shake a customer's trust, the departure rate of
+    the customers it happened to (in the ``lookback`` up to the judging date) is compared
+    with the rate of the others.
+
+    Parameters
+    ----------
+    data : CRMData
+        Orders; each optional table adds its events: complaints, assignments (with
+        ``end_reason``), contacts (with channel and direction), surveys (an ``nps``
+        item).
+    lookback : str
+        The window in which a customer must have ordered, and in which events count.
+    inactive_after : str
+        Silence after the judging date that counts as leaving (default 180 days).
+    fast_within : str
+        A complaint not resolved within this long counts as slow (default 7 days).
+    email_threshold : float
+        Outbound e-mails per month above which a customer counts as over-contacted.
+    as_of, confidence : see other metrics
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per event the data can show, in this order: "complained", "complaint
+        not resolved within <fast_within>", "account manager left", "more than
+        <email_threshold> e-mails a month", "no outbound contact", "detractor answer
+        (NPS 0-6)". Columns:
+
+        - reason
+        - customers: active customers the event happened to
+        - departed: of them, the ones who left
+        - departure_rate, ci_low, ci_high: departed / customers, Wilson interval
+        - rate_without: departure rate of the active customers it did not happen to
+        - risk_ratio, rr_ci_low, rr_ci_high: departure_rate / rate_without, with the
+          interval on the log scale (Katz; null when a count is 0)
+        - p_value: two-proportion z-test
+        - share_of_departures: departed / all who left (how much of the loss the event
+          accompanies; the events overlap, so the shares do not add up to 1)
+        - definition
+
+    Notes
+    -----
+    These are associations, not causes: a customer who was already drifting away may
+    also get fewer contacts. Exit interviews, where they exist, are the direct evidence;
+    this table is what the data alone can say, and a way to choose what to ask. For
+    effects adjusted for each other, fit the Cox models of :mod:`loyaltylab.churn`.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> r = ll.metrics.departure_reasons(ll.datasets.load_sample())
+    >>> r["reason"].to_list()[:3]
+    ['complained', 'complaint not resolved within 7d', 'account manager left']
+    """
+    B.check_crm(data, "departure_reasons")
+    cut = B.resolve(data, as_of)
+    lag = B.as_timedelta(inactive_after, "inactive_after")
+    back = B.as_timedelta(lookback, "lookback")
+    fast = B.as_timedelta(fast_within, "fast_within")
+    judge = cut - lag
+    start = judge - back
+
+    def inside(col: str) -> pl.Expr:
+        return (pl.col(col) > start) & (pl.col(col) <= judge)
+
+    orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
+    later = (orders.filter(pl.col(S.ORDERED_AT) > judge).select(S.CUSTOMER_ID).unique()
+             .with_columns(pl.lit(False).alias("_left")))
+    base = (orders.filter(inside(S.ORDERED_AT)).select(S.CUSTOMER_ID).unique()
+            .join(later, on=S.CUSTOMER_ID, how="left")
+            .with_columns(pl.col("_left").fill_null(True))).collect()
+    events: list[tuple[str, pl.LazyFrame, bool]] = []  # (reason, customers, complement)
+    if data.complaints is not None:
+        comp = data.complaints.lazy().filter(inside(S.OPENED_AT))
+        events.append(("complained", comp.select(S.CUSTOMER_ID), False))
+        if S.RESOLVED_AT in data.complaints.columns:
+            slow = comp.filter(pl.col(S.RESOLVED_AT).is_null()
+                               | (pl.col(S.RESOLVED_AT) > pl.col(S.OPENED_AT) + fast))
+            events.append((f"complaint not resolved within {fast.days}d",
+                           slow.select(S.CUSTOMER_ID), False))
+    if data.assignments is not None and S.END_REASON in data.assignments.columns:
+        left = data.assignments.lazy().filter(
+            (pl.col(S.END_REASON) == S.MANAGER_LEFT) & inside(S.ASSIGNED_TO))
+        events.append(("account manager left", left.select(S.CUSTOMER_ID), False))
+    if data.contacts is not None and S.DIRECTION in data.contacts.columns:
+        out = data.contacts.lazy().filter((pl.col(S.DIRECTION) == "outbound")
+                                          & inside(S.CONTACTED_AT))
+        if S.CHANNEL in data.contacts.columns:
+            months = back.total_seconds() / 86400 / B.DAYS_PER_MONTH
+            heavy = (out.filter(pl.col(S.CHANNEL) == "email").group_by(S.CUSTOMER_ID)
+                     .agg(pl.len().alias("_n")).filter(pl.col("_n") / months > email_threshold))
+            events.append((f"more than {email_threshold:g} e-mails a month",
+                           heavy.select(S.CUSTOMER_ID), False))
+        events.append(("no outbound contact", out.select(S.CUSTOMER_ID), True))
+    if data.surveys is not None:
+        det = data.surveys.lazy().filter((pl.col(S.ITEM) == "nps") & (pl.col(S.SCORE) <= 6)
+                                         & inside(S.ANSWERED_AT))
+        if data.surveys.get_column(S.ITEM).eq("nps").any():
+            events.append(("detractor answer (NPS 0-6)", det.select(S.CUSTOMER_ID), False))
+    total_left = int(base.get_column("_left").sum())
+    z = B.zcrit(confidence)
+    rows = []
+    for reason, who, complement in events:
+        hit = set(who.unique().collect().get_column(S.CUSTOMER_ID).to_list())
+        flag = base.get_column(S.CUSTOMER_ID).is_in(list(hit))
+        if complement:
+            flag = ~flag
+        left = base.get_column("_left")
+        n1, k1 = int(flag.sum()), int((flag & left).sum())
+        n0, k0 = int((~flag).sum()), int((~flag & left).sum())
+        p1 = k1 / n1 if n1 else None
+        p0 = k0 / n0 if n0 else None
+        rr = lo = hi = None
+        if k1 and k0 and n1 and n0:
+            rr = p1 / p0
+            se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+            lo, hi = rr * math.exp(-z * se), rr * math.exp(z * se)
+        _, p = two_proportion_test(k1, n1, k0, n0) if n1 and n0 else (None, float("nan"))
+        rows.append({"reason": reason, "customers": n1, "departed": k1,
+                     "departure_rate": p1, "rate_without": p0, "risk_ratio": rr,
+                     "rr_ci_low": lo, "rr_ci_high": hi, "p_value": _nan_to_none(p),
+                     "share_of_departures": k1 / total_left if total_left else None})
+    schema = {"reason": pl.String, "customers": pl.Int64, "departed": pl.Int64,
+              "departure_rate": pl.Float64, "rate_without": pl.Float64,
+              "risk_ratio": pl.Float64, "rr_ci_low": pl.Float64, "rr_ci_high": pl.Float64,
+              "p_value": pl.Float64, "share_of_departures": pl.Float64}
+    out = pl.DataFrame(rows, schema=schema)
+    out = out.with_columns(*wilson_exprs("departed", "customers", confidence=confidence)
+                           ).with_columns(
+        pl.lit(f"customers with an order in ({start:%Y-%m-%d}, {judge:%Y-%m-%d}]; left = no "
+               f"order in the {lag.days}d after; events in the same window")
+        .alias("definition"))
+    return out.select("reason", "customers", "departed", "departure_rate", "ci_low",
+                      "ci_high", "rate_without", "risk_ratio", "rr_ci_low", "rr_ci_high",
+                      "p_value", "share_of_departures", "definition")
