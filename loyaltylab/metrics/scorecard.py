@@ -269,18 +269,16 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
             "resolution_time(fast_within='7d') of complaints opened in the period")
     if data.surveys is not None:
         items = set(data.surveys.get_column(S.ITEM).drop_nulls().unique().to_list())
-        if "nps" in items:
-            add("Net Promoter Score", "points", *[
-                _survey_score(data.surveys, "nps", s, e, confidence) for s, e in
-                ((p0, e0), (p1, e1))],
-                "survey.nps(item='nps'): each customer's last answer in the period; change "
-                "interval from the two standard errors")
-        if "csat" in items:
-            add("Satisfied customers (CSAT)", "share", *[
-                _survey_score(data.surveys, "csat", s, e, confidence) for s, e in
-                ((p0, e0), (p1, e1))],
-                "survey.csat(item='csat', top_box=2): share answering 4 or 5 of 5, each "
-                "customer's last answer in the period")
+        for item, name, unit, how in (
+                ("nps", "Net Promoter Score", "points",
+                 "survey.nps(item='nps'): each customer's last answer in the period; change "
+                 "interval from the two standard errors"),
+                ("csat", "Satisfied customers (CSAT)", "share",
+                 "survey.csat(item='csat', top_box=2): share answering 4 or 5 of 5, each "
+                 "customer's last answer in the period")):
+            if item in items:
+                add(name, unit, *[_survey_score(data.surveys, item, s, e, confidence)
+                                  for s, e in ((p0, e0), (p1, e1))], how)
     schema = {"metric": pl.String, "unit": pl.String, "previous_period": pl.Datetime("us"),
               "current_period": pl.Datetime("us"), "previous": pl.Float64,
               "current": pl.Float64, "change": pl.Float64, "change_ci_low": pl.Float64,
