@@ -92,7 +92,9 @@ def make_data(n_customers: int, n_orders: int, n_contacts: int, seed: int = 11) 
     opened = times(owner)
     resolved = opened + (rng.exponential(8.0, n_c) * DAY_US).astype("timedelta64[us]")
     complaints = pl.DataFrame({S.CUSTOMER_ID: ids.gather(owner), S.OPENED_AT: opened,
-                               S.RESOLVED_AT: resolved})
+                               S.RESOLVED_AT: resolved,
+                               S.CATEGORY: pick(["product", "service", "delivery", "billing"],
+                                                n_c)})
     return CRMData(customers=customers, orders=orders, contacts=contacts,
                    referrals=referrals, complaints=complaints, as_of=AS_OF)
 
@@ -171,8 +173,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scorecard-repeats", type=int, default=1)
     ap.add_argument("--skip-pandas", action="store_true")
-    ap.add_argument("--only", choices=["scorecard", "cohort"], default=None,
-                    help="run one of the two parts")
+    ap.add_argument("--only", choices=["scorecard", "cohort", "new"], default=None,
+                    help="run one part; 'new' times the metrics added on 2026-11-26")
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -183,10 +185,13 @@ def main() -> None:
     print(f"peak RSS after generating: {peak_rss_gb():.2f} GB")
 
     # ---------------------------------------------------------------- scorecard
-    if args.only != "cohort":
-        run_scorecard(data, args)
-    if args.only != "scorecard":
-        run_cohort(data, args)
+    if args.only == "new":
+        run_new(data)
+    else:
+        if args.only != "cohort":
+            run_scorecard(data, args)
+        if args.only != "scorecard":
+            run_cohort(data, args)
     print(f"\npeak RSS {peak_rss_gb():.2f} GB")
 
 
@@ -206,6 +211,32 @@ def run_scorecard(data: CRMData, args) -> None:
     for name, fn in parts.items():
         t_p, _ = timed(fn, 1)
         print(f"  {name:<22} {t_p:6.2f} s")
+
+
+def run_new(data: CRMData) -> None:
+    """One timed run of each metric added on 2026-11-26 (no peer: each is a few lazy
+    queries; the point is that none of them falls off a cliff at scale)."""
+    M = ll.metrics
+    parts = {
+        "purchase_regularity": lambda: M.purchase_regularity(data),
+        "customer_regularity": lambda: M.customer_regularity(data),
+        "biggest_vs_most_profitable": lambda: M.biggest_vs_most_profitable(data, margin=0.4),
+        "cost_to_keep_vs_win": lambda: M.cost_to_keep_vs_win(data),
+        "retention_by_resolution(category)": lambda: M.retention_by_resolution(
+            data, by=S.CATEGORY),
+        "follow_up_rate(purchase)": lambda: M.follow_up_rate(data),
+        "follow_up_rate(lapse)": lambda: M.follow_up_rate(data, after="lapse"),
+        "channel_responsiveness": lambda: M.channel_responsiveness(data),
+        "departure_reasons": lambda: M.departure_reasons(data),
+        "attention_by_stage": lambda: ll.funnel.attention_by_stage(
+            data, ll.funnel.offline_ladder(client_lines=None)),
+    }
+    print("\nmetrics added on 2026-11-26, one run each:")
+    for name, fn in parts.items():
+        gc.collect()
+        t_p, out = timed(fn, 1)
+        print(f"  {name:<36} {t_p:6.2f} s  ({out.height:,} rows; peak RSS so far "
+              f"{peak_rss_gb():.2f} GB)", flush=True)
 
 
 def run_cohort(data: CRMData, args) -> None:

@@ -547,8 +547,8 @@ def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: 
     z = B.zcrit(confidence)
     rows = []
     for reason, who, complement in events:
-        hit = set(who.unique().collect().get_column(S.CUSTOMER_ID).to_list())
-        flag = base.get_column(S.CUSTOMER_ID).is_in(list(hit))
+        hit = who.unique().collect().get_column(S.CUSTOMER_ID)
+        flag = base.get_column(S.CUSTOMER_ID).is_in(hit.implode())
         if complement:
             flag = ~flag
         left = base.get_column("_left")
