@@ -77,3 +77,17 @@ def test_given_axes_is_used(data):
     fig, ax = plt.subplots()
     out = P.plot_defection(M.defection_rate(data, period="quarter"), ax=ax)
     assert out is ax
+
+
+def test_departure_reasons_chart_draws_each_defined_ratio(data):
+    r = M.departure_reasons(data)
+    ax = P.plot_departure_reasons(r)
+    shown = r.filter(pl.col("rr_ci_low").is_not_null())
+    # one point per defined ratio, at the ratio, top row first
+    xs = ax.collections[1].get_offsets()[:, 0]
+    assert list(xs) == pytest.approx(shown["risk_ratio"].to_list()[::-1])
+    assert [t.get_text() for t in ax.get_yticklabels()] == shown["reason"].to_list()[::-1]
+    assert ax.get_xscale() == "log"
+    missing = r.with_columns(pl.lit(None, dtype=pl.Float64).alias("rr_ci_low")).head(1)
+    ax2 = P.plot_departure_reasons(pl.concat([shown, missing]))
+    assert r["reason"][0] in ax2.figure._loyaltylab_footnote

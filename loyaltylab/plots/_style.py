@@ -76,3 +76,35 @@ def add_footnote(ax: Axes, text: str) -> None:
     fig = ax.figure
     fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7, color="#444444")
     fig._loyaltylab_footnote = text  # type: ignore[attr-defined]
+
+
+def forest(ax: Axes, labels: list[str], estimate, low, high, *,
+           truth: dict[str, float] | None = None) -> None:
+    """Draw ratios with their intervals on a log axis, first label at the top; a ratio
+    whose interval lies above 1 is orange, below 1 blue, across 1 grey."""
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    est, lo, hi = (np.asarray(v, dtype=float)[::-1] for v in (estimate, low, high))
+    names = list(labels)[::-1]
+    y = np.arange(len(names))
+    colors = np.where(lo > 1, "#D55E00", np.where(hi < 1, "#0072B2", "#777777"))
+    ax.hlines(y, lo, hi, colors=colors, lw=2)
+    ax.scatter(est, y, c=colors, zorder=3, s=30, label="estimate, 95 % CI")
+    if truth:
+        ty = [i for i, c in enumerate(names) if c in truth]
+        ax.scatter([truth[names[i]] for i in ty], ty, marker="D", facecolors="none",
+                   edgecolors="black", zorder=4, s=40, label="true value")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    extra = list(truth.values()) if truth else []
+    lo_all = float(np.nanmin(np.r_[lo, extra]))
+    hi_all = float(np.nanmax(np.r_[hi, extra]))
+    ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
+             if lo_all / 1.3 <= t <= hi_all * 1.3]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)

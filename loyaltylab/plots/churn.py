@@ -8,10 +8,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from loyaltylab.plots._style import add_footnote, color_cycle, get_ax
+from loyaltylab.plots._style import add_footnote, color_cycle, forest, get_ax
 
 __all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
            "plot_calibration", "plot_at_risk_list"]
@@ -149,30 +148,8 @@ def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
     """
     _need(summary, ["covariate", "hazard_ratio", "hr_ci_low", "hr_ci_high"], "summary")
     ax = get_ax(ax, figsize=(8, max(2.5, 0.45 * summary.height + 1)))
-    s = summary.reverse()
-    y = np.arange(s.height)
-    hr = s["hazard_ratio"].to_numpy()
-    lo, hi = s["hr_ci_low"].to_numpy(), s["hr_ci_high"].to_numpy()
-    colors = np.where(lo > 1, "#D55E00", np.where(hi < 1, "#0072B2", "#777777"))
-    ax.hlines(y, lo, hi, colors=colors, lw=2)
-    ax.scatter(hr, y, c=colors, zorder=3, s=30, label="estimate, 95 % CI")
-    if truth:
-        ty = [i for i, c in enumerate(s["covariate"].to_list()) if c in truth]
-        tx = [truth[s["covariate"][i]] for i in ty]
-        ax.scatter(tx, ty, marker="D", facecolors="none", edgecolors="black", zorder=4,
-                   s=40, label="true value")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.axvline(1.0, color="black", lw=0.8)
-    ax.set_xscale("log")
-    lo_all = float(np.nanmin(np.r_[lo, list(truth.values()) if truth else []]))
-    hi_all = float(np.nanmax(np.r_[hi, list(truth.values()) if truth else []]))
-    ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
-             if lo_all / 1.3 <= t <= hi_all * 1.3]
-    ax.set_xticks(ticks)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks(y)
-    ax.set_yticklabels(s["covariate"].to_list())
+    forest(ax, summary["covariate"].to_list(), summary["hazard_ratio"].to_numpy(),
+           summary["hr_ci_low"].to_numpy(), summary["hr_ci_high"].to_numpy(), truth=truth)
     ax.set_xlabel("hazard ratio (log scale): above 1 churns sooner, below 1 stays longer")
     ax.set_title(title or f"What drives churn: hazard ratios of {summary.height} covariates")
     return ax

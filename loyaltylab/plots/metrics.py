@@ -9,11 +9,12 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, get_ax
+from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, forest, get_ax
 
 __all__ = ["plot_contact_frequency", "plot_rate_bars", "plot_conversion",
            "plot_cohort_heatmap", "plot_defection", "plot_whale_curve",
-           "plot_resolution_retention", "plot_dose_response", "plot_scorecard"]
+           "plot_resolution_retention", "plot_dose_response", "plot_scorecard",
+           "plot_departure_reasons"]
 
 _RATE_COLS = {"numerator", "denominator", "value", "ci_low", "ci_high", "definition"}
 
@@ -400,4 +401,46 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     add_footnote(ax, "Intervals: Wilson for shares, Newcombe hybrid score for changes in "
                      "shares, Student-t / normal for means, exact Poisson for contact rates. "
                      "p: two-proportion or z-test of the change.")
+    return ax
+
+
+def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,
+                           title: str | None = None) -> Axes:
+    """Forest plot of :func:`loyaltylab.metrics.departure_reasons`: how much more often
+    customers left after each event (risk ratio, log scale, with its interval).
+
+    Rows whose ratio is undefined (a zero count) are left out and named in the footnote.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from loyaltylab.plots import plot_departure_reasons
+    >>> r = pl.DataFrame({"reason": ["account manager left", "complained"],
+    ...                   "customers": [60, 170], "risk_ratio": [1.6, 1.0],
+    ...                   "rr_ci_low": [1.0, 0.7], "rr_ci_high": [2.4, 1.4]})
+    >>> [t.get_text() for t in plot_departure_reasons(r).get_yticklabels()]
+    ['complained', 'account manager left']
+    """
+    _need(result, ["reason", "customers", "risk_ratio", "rr_ci_low", "rr_ci_high"],
+          "plot_departure_reasons")
+    shown = result.filter(pl.col("rr_ci_low").is_not_null())
+    ax = get_ax(ax, figsize=(8, max(2.5, 0.45 * shown.height + 1)))
+    if shown.height:
+        forest(ax, shown["reason"].to_list(), shown["risk_ratio"].to_numpy(),
+               shown["rr_ci_low"].to_numpy(), shown["rr_ci_high"].to_numpy())
+        for y, (n, hi) in enumerate(zip(shown["customers"].to_list()[::-1],
+                                        shown["rr_ci_high"].to_list()[::-1])):
+            ax.annotate(f"n = {n:,}", (hi, y), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="#555555")
+    ax.set_xlabel("customers who left, with the event / without it (log scale)")
+    ax.set_title(title or "What happened before customers left")
+    missing = result.filter(pl.col("rr_ci_low").is_null())["reason"].to_list()
+    note = "Associations, not causes: each row compares customers with and without the event."
+    if missing:
+        note += f" Not shown (a zero count): {', '.join(missing)}."
+    add_footnote(ax, note)
     return ax
