@@ -445,6 +445,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     n_rejected = reasons_col.len() - reasons_col.null_count()
     out_cols = [pl.col(tmp[c]).alias(c) for c in canon] + [pl.col(c) for c in extras]
     kept = checked.select(out_cols)
+    read = frame.height
     if n_rejected:
         bad = reasons_col.is_not_null()
         idx = bad.arg_true()
@@ -456,7 +457,6 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         counts = codes.value_counts(sort=False)
         by_code = {int(c): int(n) for c, n in counts.iter_rows()}
         reasons = {labels[c]: by_code[c] for c in sorted(by_code)}
-        read = frame.height
         if release:
             # the raw text of parsed columns is no longer needed: freeing it before the
             # kept rows are copied lets the copy reuse that memory (fewer page faults)
@@ -465,7 +465,6 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         # a lazy filter copies the columns in parallel (about a third faster than eager)
         kept = kept.lazy().filter(~bad).collect()
     else:
-        read = frame.height
         rejects = None
         reasons = {}
 

@@ -352,14 +352,19 @@ def cross_line_share(data: Any, *, by: str | Sequence[str] | None = None, as_of:
                                     f"buyers")
 
 
-def _gap_days(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Days between consecutive distinct order days of each customer (one row a gap)."""
+def _purchase_days(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Each customer's distinct order days, with ``_gap``: days since their previous
+    order day (null on the first)."""
     return (lf.select(S.CUSTOMER_ID, *keys, pl.col(S.ORDERED_AT).dt.date().alias("_d"))
             .unique()
             .sort([S.CUSTOMER_ID, "_d"])
             .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(S.CUSTOMER_ID))
-                          .dt.total_days().cast(pl.Float64).alias("_gap"))
-            .filter(pl.col("_gap").is_not_null()))
+                          .dt.total_days().cast(pl.Float64).alias("_gap")))
+
+
+def _gap_days(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Days between consecutive distinct order days of each customer (one row a gap)."""
+    return _purchase_days(lf, keys).filter(pl.col("_gap").is_not_null())
 
 
 def purchase_regularity(data: Any, *, by: str | Sequence[str] | None = None,
@@ -499,14 +504,13 @@ def customer_regularity(data: Any, *, as_of: Any = None) -> pl.DataFrame:
     """
     frame, _, src = B.orders_and_customers(data, "customer_regularity")
     cut = B.resolve(src, as_of)
-    lf = frame.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
-    days = (lf.group_by(S.CUSTOMER_ID)
-            .agg(pl.col(S.ORDERED_AT).dt.date().n_unique().alias("purchase_days")))
-    gaps = (_gap_days(lf, []).group_by(S.CUSTOMER_ID)
-            .agg(pl.col("_gap").mean().alias("mean_gap_days"),
-                 pl.col("_gap").std().alias("std_gap_days")))
-    return (days.join(gaps, on=S.CUSTOMER_ID, how="left")
-            .with_columns((pl.col("purchase_days") - 1).alias("gaps"),
+    # one pass over the distinct order days; mean and std skip the first day's null gap
+    per = (_purchase_days(frame.lazy().filter(pl.col(S.ORDERED_AT) <= cut), [])
+           .group_by(S.CUSTOMER_ID)
+           .agg(pl.len().alias("purchase_days"),
+                pl.col("_gap").mean().alias("mean_gap_days"),
+                pl.col("_gap").std().alias("std_gap_days")))
+    return (per.with_columns((pl.col("purchase_days") - 1).alias("gaps"),
                           (pl.col("std_gap_days") / pl.col("mean_gap_days")).alias("cv"))
             .select(S.CUSTOMER_ID, "purchase_days", "gaps", "mean_gap_days",
                     "std_gap_days", "cv")

@@ -600,12 +600,11 @@ def follow_up_rate(data: CRMData, *, after: str = "purchase", within: Any = None
                   .filter(pl.col("_t") + win <= cut))
         what = f"buyers silent for {lag.days}d"
     else:
-        day = pl.col(S.ORDERED_AT).dt.truncate("1d")
-        events = (orders.group_by(S.CUSTOMER_ID, day.alias("_day"))
-                  .agg(pl.col(S.ORDERED_AT).min().alias("_t")))
-        if after == "first_purchase":
-            events = events.group_by(S.CUSTOMER_ID).agg(pl.col("_t").min())
-        events = events.select(S.CUSTOMER_ID, "_t").filter(pl.col("_t") + win <= cut)
+        # a purchase day starts with its first order; the first purchase is the first order
+        groups = ([S.CUSTOMER_ID] if after == "first_purchase" else
+                  [S.CUSTOMER_ID, pl.col(S.ORDERED_AT).dt.truncate("1d").alias("_day")])
+        events = (orders.group_by(groups).agg(pl.col(S.ORDERED_AT).min().alias("_t"))
+                  .select(S.CUSTOMER_ID, "_t").filter(pl.col("_t") + win <= cut))
         what = "first purchases" if after == "first_purchase" else "purchase days"
     nxt = _next_event(events, out_c.select(S.CUSTOMER_ID, S.CONTACTED_AT), left_on="_t",
                       right_on=S.CONTACTED_AT, name="_next", strict=True)

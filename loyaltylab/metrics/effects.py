@@ -538,12 +538,12 @@ def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: 
             events.append((f"more than {email_threshold:g} e-mails a month",
                            heavy.select(S.CUSTOMER_ID), False))
         events.append(("no outbound contact", out.select(S.CUSTOMER_ID), True))
-    if data.surveys is not None:
+    if data.surveys is not None and data.surveys.get_column(S.ITEM).eq("nps").any():
         det = data.surveys.lazy().filter((pl.col(S.ITEM) == "nps") & (pl.col(S.SCORE) <= 6)
                                          & inside(S.ANSWERED_AT))
-        if data.surveys.get_column(S.ITEM).eq("nps").any():
-            events.append(("detractor answer (NPS 0-6)", det.select(S.CUSTOMER_ID), False))
-    total_left = int(base.get_column("_left").sum())
+        events.append(("detractor answer (NPS 0-6)", det.select(S.CUSTOMER_ID), False))
+    left = base.get_column("_left")
+    total_left = int(left.sum())
     z = B.zcrit(confidence)
     rows = []
     for reason, who, complement in events:
@@ -551,7 +551,6 @@ def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: 
         flag = base.get_column(S.CUSTOMER_ID).is_in(hit.implode())
         if complement:
             flag = ~flag
-        left = base.get_column("_left")
         n1, k1 = int(flag.sum()), int((flag & left).sum())
         n0, k0 = int((~flag).sum()), int((~flag & left).sum())
         p1 = k1 / n1 if n1 else None

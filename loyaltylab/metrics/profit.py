@@ -543,16 +543,16 @@ def cost_to_keep_vs_win(data: CRMData, *, period: str = "year",
     B.require_column(data.customers, S.ACQUISITION_COST, S.CUSTOMERS,
                      "the cost of winning a customer")
     cut = B.resolve(data, as_of)
-    start = B.periodize
     orders = data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
     first = orders.group_by(S.CUSTOMER_ID).agg(pl.col(S.ORDERED_AT).min().alias("_first"))
     win = (data.customers.lazy().filter(pl.col(S.ACQUIRED_AT) <= cut)
            .join(first, on=S.CUSTOMER_ID, how="left")
-           .group_by(start(S.ACQUIRED_AT, period).alias("period_start"))
+           .group_by(B.periodize(S.ACQUIRED_AT, period).alias("period_start"))
            .agg(pl.col(S.ACQUISITION_COST).fill_null(0.0).sum().alias("acquisition_spend"),
                 pl.col("_first").is_not_null().sum().alias("customers_won")))
-    bought = orders.select(S.CUSTOMER_ID, start(S.ORDERED_AT, period).alias("period_start")
-                           ).unique()
+    bought = (orders.select(S.CUSTOMER_ID,
+                            B.periodize(S.ORDERED_AT, period).alias("period_start"))
+              .unique())
     kept = (bought.with_columns(B.period_end_expr("period_start", period)
                                 .alias("period_start"))
             .join(bought, on=[S.CUSTOMER_ID, "period_start"], how="semi")
@@ -562,7 +562,7 @@ def cost_to_keep_vs_win(data: CRMData, *, period: str = "year",
         raise SchemaError(f"the cost of keeping a customer needs what contacts cost: "
                           f"{how}. Add a cost column to the contacts, or pass "
                           f"channel_costs={{'email': 0.05, 'phone': 4.0, ...}}.")
-    spend = (rows.with_columns(start(S.CONTACTED_AT, period).alias("period_start"))
+    spend = (rows.with_columns(B.periodize(S.CONTACTED_AT, period).alias("period_start"))
              .join(first, on=S.CUSTOMER_ID, how="inner")
              .filter(pl.col("_first") < pl.col("period_start"))
              .group_by("period_start").agg(pl.col("_cost").sum().alias("retention_spend")))

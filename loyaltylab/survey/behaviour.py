@@ -418,7 +418,8 @@ class BehaviourLink:
                 terms.append(a)
                 continue
             text = pl.col(a).cast(pl.String).fill_null("(missing)")
-            levels = use.select(text.alias("v")).get_column("v").value_counts(sort=True)
+            levels = (use.select(text.alias("v")).get_column("v").value_counts()
+                      .sort(["count", "v"], descending=[True, False]))  # ties: by name
             names = levels.get_column("v").to_list()
             ref = self.reference.get(a, names[0] if names else None)
             if ref not in names:
@@ -469,8 +470,8 @@ class BehaviourLink:
         if not hasattr(self, "result_"):
             return f"BehaviourLink(outcome={self.outcome!r}, window={self.window!r}): not fitted"
         return (f"BehaviourLink: {self.outcome} within {self.window} on "
-                f"{', '.join(self.predictors + self.attributes)}; fitted on {self.n_:,} responses of "
-                f"{self.n_customers_:,} customers ({self.n_events_:,} with the outcome); "
+                f"{', '.join(self.predictors + self.attributes)}; fitted on {self.n_:,} "
+                f"responses of {self.n_customers_:,} customers ({self.n_events_:,} with the outcome); "
                 f"held-out AUC {self.auc_:.3f} on {self.n_test_:,} responses")
 
 
