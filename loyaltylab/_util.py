@@ -12,7 +12,7 @@ import polars as pl
 from loyaltylab.data import schema as S
 
 __all__ = ["as_polars", "to_datetime", "resolve_as_of", "parse_window", "period_every",
-           "attach_by", "normalize_by"]
+           "attach_by", "normalize_by", "safe_text"]
 
 _PERIODS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 
@@ -136,3 +136,28 @@ def attach_by(frame: pl.DataFrame | pl.LazyFrame, customers: pl.DataFrame | None
     if isinstance(frame, pl.LazyFrame):
         return frame.join(attrs.lazy(), on=key, how="left")
     return frame.join(attrs, on=key, how="left")
+
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def safe_text(text: Any, limit: int = 60) -> str:
+    """Client text (a header, a file or sheet name) made safe to echo in a message.
+
+    ANSI escape sequences are removed; other control and invisible formatting characters
+    (newlines, tabs, bidi overrides, zero-width spaces) are shown as escapes such as
+    ``\\n`` or ``\\u202e``; the result is cut to ``limit`` characters with "…".
+
+    Examples
+    --------
+    >>> safe_text("Umsatz\\x1b[31m (EUR)\\n")
+    'Umsatz (EUR)\\\\n'
+    >>> safe_text("x" * 80, limit=10)
+    'xxxxxxxxx…'
+    """
+    s = _ANSI.sub("", str(text))
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    if len(s) > limit:
+        s = s[:max(limit - 1, 0)] + "…"
+    return s
