@@ -66,3 +66,298 @@ def test_draft_reports_a_missing_required_table(tmp_path):
     text = draft_mapping(tmp_path)
     assert "REQUIRED table 'customers' not found" in text
     assert "Not matched to any table (ignored unless you map them): ['stuff.csv']" in text
+
+
+# ------------------------------------------------------------------ strict types
+
+import pytest  # noqa: E402
+
+from loyaltylab.cli import main  # noqa: E402
+from loyaltylab.exceptions import MappingError  # noqa: E402
+
+CLEAN = EURO.parent / "clean"
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"tables": {"contacts": {"skip": "false"}}},
+     r"^mapping: \[tables\.contacts\] skip must be true or false, got the string 'false' "
+     r"\(write true or false without quotes\)$"),
+    ({"tables": {"contacts": {"skip": 1}}}, r"skip must be true or false, got the integer 1"),
+    ({"tables": {"orders": {"delimiter": 5}}},
+     r"\[tables\.orders\] delimiter must be one character, got the integer 5$"),
+    ({"tables": {"orders": {"delimiter": ";;"}}}, r"delimiter must be one character, got "
+                                                  r"the string ';;'"),
+    ({"defaults": {"delimiter": "\\t"}}, r"\[defaults\] delimiter must be one character, "
+                                         r"got .*write \"\\t\" in double quotes for a tab"),
+    ({"defaults": {"delimiter": ""}}, r"delimiter must be one character, got an empty "
+                                      r"string"),
+    ({"tables": {"orders": {"encoding": "utf9"}}},
+     r"\[tables\.orders\] encoding must be a text encoding such as 'utf-8'.*got the "
+     r"string 'utf9'"),
+    ({"defaults": {"encoding": "rot13"}}, r"encoding must be a text encoding"),
+    ({"defaults": {"encoding": 8}}, r"encoding must be a text encoding.*the integer 8"),
+    ({"tables": {"orders": {"quote": "''"}}},
+     r"quote must be one character, or \"\" for no quoting, got the string \"''\""),
+    ({"tables": {"orders": {"header_row": -1}}},
+     r"\[tables\.orders\] header_row must be a whole number, 0 or more .*got the integer "
+     r"-1 \(the first line is 0\)"),
+    ({"defaults": {"header_row": True}}, r"header_row must be a whole number.*got the "
+                                         r"boolean true"),
+    ({"defaults": {"header_row": 1.0}}, r"header_row must be .*got the number 1\.0"),
+    ({"defaults": {"header_row": "2"}}, r"header_row must be .*got the string '2'"),
+    ({"tables": {"orders": {"source": 5}}},
+     r"\[tables\.orders\] source must be a string or a list of strings, got the integer 5"),
+    ({"tables": {"orders": {"source": []}}}, r"source must be .*got an empty list"),
+    ({"tables": {"orders": {"source": ["a.csv", 3]}}},
+     r"source must be .*got the list \['a\.csv', 3\]"),
+    ({"tables": {"orders": {"sheet": {"a": 1}}}},
+     r"sheet must be a string or a list of strings, got a table with the keys \['a'\]"),
+    ({"tables": {"orders": {"columns": "Betrag"}}},
+     r"\[tables\.orders\] columns must be a table .*got the string 'Betrag'"),
+    ({"tables": {"orders": {"columns": {"amount": 5}}}},
+     r"\[tables\.orders\.columns\] amount must be the client column name as a string, got "
+     r"the integer 5"),
+    ({"tables": {"orders": {"columns": {"amount": " "}}}},
+     r"\[tables\.orders\.columns\] amount must be the client column name"),
+    ({"tables": {"orders": {"formats": {"ordered_at": "%d.%m.%Y"}}}},
+     r"\[tables\.orders\.formats\] ordered_at must be a table"),
+    ({"tables": {"orders": {"formats": {"ordered_at": {"dayfirst": "yes"}}}}},
+     r"\[tables\.orders\.formats\.ordered_at\] dayfirst must be true or false, got the "
+     r"string 'yes'"),
+    ({"tables": {"orders": {"formats": {"ordered_at": {"date_fromat": "%d"}}}}},
+     r"unknown setting 'date_fromat' in \[tables\.orders\.formats\.ordered_at\].*Did you "
+     r"mean 'date_format'\?"),
+    ({"tables": {"contacts": {"values": {"direction": "inbound"}}}},
+     r"\[tables\.contacts\.values\] direction must be a table"),
+    ({"tables": {"contacts": {"values": {"direction": {"Ein": 1}}}}},
+     r"\[tables\.contacts\.values\.direction\] 'Ein' must be a string \(the canonical "
+     r"value\), got the integer 1"),
+    ({"tables": {"contacts": {"values": {"direction": {"Ein": True}}}}},
+     r"'Ein' must be a string .*got the boolean true"),
+    ({"defaults": {"decimal": ";"}}, r"\[defaults\] decimal must be \".\" or \",\", got "
+                                     r"the string ';'"),
+    ({"defaults": {"thousands": "x"}}, r"\[defaults\] thousands must be .*got the string "
+                                       r"'x'"),
+    ({"defaults": {"decimal": ",", "thousands": ","}},
+     r"\[defaults\] decimal and thousands are both ','; they must differ"),
+    ({"defaults": {"date_format": 5}},
+     r"date_format must be a string or a list of strings .*got the integer 5"),
+    ({"defaults": {"date_format": []}}, r"date_format must be .*got an empty list"),
+    ({"tables": {"orders": {"dayfirst": 0}}}, r"\[tables\.orders\] dayfirst must be true "
+                                              r"or false, got the integer 0"),
+    ({"defaults": {"timezone": 1}}, r"timezone must be an IANA time zone .*the integer 1"),
+    ({"defaults": ["x"]}, r"\[defaults\] must be a table of settings, got the list"),
+    ({"tables": 3}, r"\[tables\] must hold one \[tables\.<table>\] section per table, got "
+                    r"the integer 3"),
+    ({"tables": {"orders": 5}}, r"\[tables\.orders\] must be a table of settings, got the "
+                                r"integer 5"),
+])
+def test_every_value_is_type_checked(mapping, message):
+    with pytest.raises(MappingError, match=message):
+        read_mapping(mapping)
+
+
+def test_good_values_of_every_type_parse():
+    m = read_mapping({
+        "defaults": {"delimiter": "\t", "encoding": "latin-1", "quote": "", "header_row": 0,
+                     "thousands": " ", "date_format": ["%d.%m.%Y", "excel"]},
+        "tables": {"orders": {"source": ["a.csv", "b.csv"], "quote": "'", "header_row": 2,
+                              "skip": False, "thousands": ""},
+                   "contacts": {"skip": True, "sheet": "Kontakte"}}})
+    assert m.delimiter == "\t" and m.encoding == "latin-1" and m.header_row == 0
+    assert m.read_options("orders") == {"delimiter": "\t", "encoding": "latin-1",
+                                        "quote": "'", "header_row": 2}
+    # "" = no quoting, passed on as None; an unmapped table takes the defaults
+    assert m.read_options("surveys")["quote"] is None
+    assert read_mapping({}).read_options("orders")["quote"] == '"'
+    assert m.table("contacts").skip and m.table("contacts").source == ["Kontakte"]
+    assert m.defaults.date_format == ["%d.%m.%Y", "excel"]
+
+
+@pytest.mark.parametrize("table", ["customers", "orders"])
+def test_required_tables_cannot_be_skipped(table):
+    with pytest.raises(MappingError, match=rf"\[tables\.{table}\] skip = true, but the "
+                       rf"{table} table is required .*remove the skip line"):
+        read_mapping({"tables": {table: {"skip": True}}})
+    assert not read_mapping({"tables": {table: {"skip": False}}}).table(table).skip
+
+
+def test_type_errors_name_the_mapping_file(tmp_path):
+    p = tmp_path / "client.toml"
+    p.write_text('[tables.contacts]\nskip = "false"\n', encoding="utf-8")
+    with pytest.raises(MappingError, match=r"^client\.toml: \[tables\.contacts\] skip must "
+                       r"be true or false, got the string 'false'"):
+        read_mapping(p)
+
+
+def test_control_characters_are_never_echoed_raw():
+    for mapping in ({"tables": {"orders": {"sou\x1brce": "x"}}},
+                    {"tables": {"ord\rers": {}}},
+                    {"tables": {"orders": {"columns": {"amo\u202eunt": "x"}}}},
+                    {"tables": {"orders": {"delimiter": "\x07\x07"}}},
+                    {"tables": {"contacts": {"values": {"direction": {"E\x1b[31m": 1}}}}}):
+        with pytest.raises(MappingError) as exc:
+            read_mapping(mapping)
+        text = str(exc.value)
+        assert not any(ch in text for ch in "\x1b\r\x07\u202e"), text
+        assert "\\x1b" in text or "\\r" in text or "\\u202e" in text or "\\x07" in text
+
+
+def test_validate_exits_2_with_one_line_per_mapping_error(tmp_path, capsys):
+    cases = {
+        'skip = "false"': "[tables.contacts] skip must be true or false, got the string "
+                          "'false'",
+        "delimiter = 5": "[tables.contacts] delimiter must be one character, got the "
+                         "integer 5",
+        'encoding = "utf9"': "[tables.contacts] encoding must be a text encoding",
+        "header_row = -2": "[tables.contacts] header_row must be a whole number",
+        'values = { direction = { Ein = 1 } }': "[tables.contacts.values.direction] 'Ein' "
+                                                "must be a string",
+    }
+    for line, expected in cases.items():
+        p = tmp_path / "m.toml"
+        p.write_text(f"[tables.contacts]\n{line}\n", encoding="utf-8")
+        assert main(["validate", str(CLEAN), "--mapping", str(p)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("loyaltylab validate: error: m.toml: ")
+        assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    p.write_text("[tables.orders]\nskip = true\n", encoding="utf-8")
+    assert main(["validate", str(CLEAN), "--mapping", str(p)]) == 2
+    assert "the orders table is required" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ value maps, copies
+
+def _contacts_folder(tmp_path, directions, extra_col="", extra_vals=None):
+    (tmp_path / "customers.csv").write_text("customer_id,acquired_at\nC1,2025-01-01\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    head = "customer_id,contacted_at,channel,direction" + (f",{extra_col}" if extra_col
+                                                           else "")
+    rows = [f"C1,2025-03-{i + 1:02d},phone,{d}" + (f",{extra_vals[i]}" if extra_col else "")
+            for i, d in enumerate(directions)]
+    (tmp_path / "contacts.csv").write_bytes(("\n".join([head] + rows) + "\n")
+                                            .encode("utf-8"))
+    return tmp_path
+
+
+def test_value_maps_ignore_case_and_blanks(tmp_path):
+    _contacts_folder(tmp_path, [" eingehend", "EINGEHEND ", "Ausgehend", "ausgehend  ",
+                                "Einge\u0301hend"])
+    mapping = {"tables": {"contacts": {"values": {"direction": {
+        " Eingehend ": "inbound", "ausGEHEND": "outbound"}}}}}
+    data = ll.load(tmp_path, mapping=mapping, as_of="2025-12-31")
+    tr = data.report.tables["contacts"]
+    assert data.contacts["direction"].to_list() == ["inbound", "inbound", "outbound",
+                                                    "outbound"]
+    # a value the map does not cover is listed with its count (and rejected: direction)
+    assert tr.reasons == {"direction: not inbound/outbound": 1}
+    assert any(w.startswith("contacts.direction: 1 value not in the value map: "
+                            "'Einge\u0301hend' (1) (rows with them are rejected") for w in tr.warnings)
+
+
+def test_value_map_keys_that_collide_after_folding(tmp_path):
+    with pytest.raises(MappingError, match=r"\[tables\.contacts\.values\.direction\] keys "
+                       r"'Eingehend' and 'EINGEHEND ' are the same value once blanks and "
+                       r"case are ignored .*map to 'inbound' and 'outbound'"):
+        read_mapping({"tables": {"contacts": {"values": {"direction": {
+            "Eingehend": "inbound", "EINGEHEND ": "outbound"}}}}})
+    # the same target twice is harmless
+    m = read_mapping({"tables": {"contacts": {"values": {"direction": {
+        "Eingehend": "inbound", "eingehend": "inbound"}}}}})
+    assert m.table("contacts").values["direction"] == {"Eingehend": "inbound"}
+
+
+def test_values_not_in_the_value_map_are_counted(tmp_path):
+    segs = ["Gold"] * 3 + ["Silber"] * 2 + ["Bronze", "gold", "", "NULL", "max@example.com",
+                                            "Tel\x1b[2J"]
+    (tmp_path / "customers.csv").write_bytes(
+        ("customer_id,acquired_at,Gruppe\n" + "".join(
+            f"C{i},2025-01-01,{s}\n" for i, s in enumerate(segs))).encode())
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={"tables": {"customers": {
+        "columns": {"segment": "Gruppe"}, "values": {"segment": {"GOLD": "gold",
+                                                                 "Blei": ""}}}}})
+    seg = data.customers["segment"].to_list()
+    assert seg[:3] == ["gold"] * 3 and seg[6] == "gold" and seg[3] == "Silber"
+    warning = next(w for w in data.report.tables["customers"].warnings
+                   if "value map" in w)
+    assert warning.startswith("customers.segment: 4 values not in the value map: "
+                              "'Silber' (2), ")
+    # 'gold' is already the canonical value; blanks and null tokens are not values
+    assert "'gold'" not in warning and "NULL" not in warning
+    assert "'Bronze' (1)" in warning and "<a personal value, not shown> (1)" in warning
+    assert "max@example.com" not in warning and "\x1b" not in warning
+    assert "'Tel\\x1b[2J' (1)" in warning
+    assert "(kept as they are; add them under [tables.customers.values.segment])" in warning
+
+
+def test_value_map_to_empty_means_missing(tmp_path):
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at,segment\nC1,2025-01-01,unbekannt\nC2,2025-01-01,A\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={"tables": {"customers": {
+        "values": {"segment": {"Unbekannt": "", "a": "A"}}}}})
+    assert data.customers["segment"].to_list() == [None, "A"]
+    assert not any("value map" in w for w in data.report.tables["customers"].warnings)
+
+
+def test_value_map_on_numbers_read_from_a_workbook(tmp_path):
+    import polars as pl
+    path = tmp_path / "crm.xlsx"
+    with __import__("xlsxwriter").Workbook(path) as wb:
+        for name, frame in {
+            "customers": pl.DataFrame({"customer_id": ["C1"], "acquired_at": ["2025-01-01"]}),
+            "orders": pl.DataFrame({"order_id": ["1"], "customer_id": ["C1"],
+                                    "ordered_at": ["2025-02-01"], "amount": [3.0]}),
+            "contacts": pl.DataFrame({"customer_id": ["C1"] * 3,
+                                      "contacted_at": ["2025-03-01"] * 3,
+                                      "channel": ["phone"] * 3,
+                                      "direction": [1.0, 2.0, 3.0]})}.items():
+            frame.write_excel(wb, worksheet=name)
+    data = ll.load(path, as_of="2025-12-31", mapping={"tables": {"contacts": {"values": {
+        "direction": {"1": "inbound", "2": "outbound"}}}}})
+    assert data.contacts["direction"].to_list() == ["inbound", "outbound"]
+    assert any("contacts.direction: 1 value not in the value map: '3' (1)" in w
+               for w in data.report.tables["contacts"].warnings)
+
+
+def test_one_client_column_feeds_two_canonical_columns(tmp_path):
+    (tmp_path / "customers.csv").write_text(
+        "KundenNr,Seit,Kundengruppe,kind\nC1,2025-01-01,Handel,x\nC2,2025-01-02,Privat,y\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={"tables": {"customers": {
+        "columns": {"customer_id": "KundenNr", "acquired_at": "Seit",
+                    "segment": "Kundengruppe", "kind": "Kundengruppe"},
+        "values": {"kind": {"handel": "distributor", "privat": "consumer"}}}}})
+    c = data.customers
+    assert c["segment"].to_list() == ["Handel", "Privat"]
+    assert c["kind"].to_list() == ["distributor", "consumer"]
+    # the client's own "kind" column, shadowed by the mapped one, is kept under a new name
+    assert c["kind_client"].to_list() == ["x", "y"]
+
+
+def test_mapped_column_matching_two_client_columns_is_an_error(tmp_path):
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at,Betrag,BETRAG\nC1,2025-01-01,1,2\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    with pytest.raises(MappingError, match=r"acquisition_cost = 'betrag', but customers\.csv "
+                       r"has several columns of that name .*: 'Betrag', 'BETRAG'; write "
+                       r"the exact one"):
+        ll.load(tmp_path, mapping={"tables": {"customers": {"columns": {
+            "acquisition_cost": "betrag"}}}})
+
+
+def test_unknown_client_column_with_control_characters_is_escaped(tmp_path):
+    (tmp_path / "customers.csv").write_bytes(
+        b"customer_id,acquired_at,Betr\x1b[31mag\nC1,2025-01-01,1\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,C1,2025-02-01,3\n")
+    with pytest.raises(MappingError) as exc:
+        ll.load(tmp_path, mapping={"tables": {"customers": {"columns": {
+            "acquisition_cost": "Betrag"}}}})
+    assert "\x1b" not in str(exc.value) and "'Betr\\x1b[31mag'" in str(exc.value)

@@ -21,6 +21,7 @@ the fix. Personal columns are dropped and identifiers can be pseudonymised (see
 from __future__ import annotations
 
 import fnmatch
+import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,11 +31,11 @@ import polars as pl
 
 from loyaltylab._util import as_polars, to_datetime
 from loyaltylab.data import schema as S
-from loyaltylab.data._io import RawTable, list_source, read_db_table, read_excel_sheet, \
-    read_file
+from loyaltylab.data._io import (EXCEL_SUFFIXES, TEXT_SUFFIXES, RawTable, list_source,
+                                 read_db_table, read_excel_sheet, read_file)
 from loyaltylab.data._parse import ColumnFormat
 from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
-from loyaltylab.data.mapping import Mapping, read_mapping
+from loyaltylab.data.mapping import Mapping, fold_value, read_mapping, show
 from loyaltylab.data.privacy import (drop_personal, hash_series, id_columns,
                                      pseudonymize_frames)
 from loyaltylab.data.validation import (CUSTOMER_REFERENCES, ID_HASH_SEED, VALIDATION_ORDER,
@@ -379,16 +380,35 @@ def _match_source(table: str, wanted: list[str] | None, names: list[str], kind: 
 def _read_matched(path: Path, kind: str, matched: list[str], table: str,
                   m: Mapping) -> RawTable:
     tm = m.table(table)
+    opts = m.read_options(table)
+    header_row = opts.pop("header_row")
+    if header_row is not None and tm.header_row is not None and kind in ("sqlite",
+                                                                         "duckdb"):
+        raise MappingError(f"{m.origin}: [tables.{table}] header_row = {header_row}, but "
+                           f"the {table} table comes from a database table, which has no "
+                           f"header row; remove the header_row line.")
+    at_row = {} if header_row is None else {"header_row": header_row}
+    if tm.sheet and kind != "folder":
+        raise MappingError(f"{m.origin}: [tables.{table}] has both source and sheet; in a "
+                           f"workbook or database, source names the sheet or table: keep "
+                           f"one of them.")
     parts = []
     for name in matched:
-        if kind == "folder":
-            parts.append(read_file(path / name, delimiter=tm.delimiter or m.delimiter,
-                                   encoding=tm.encoding or m.encoding, quote=tm.quote))
-        elif kind == "file":
-            parts.append(read_file(path, delimiter=tm.delimiter or m.delimiter,
-                                   encoding=tm.encoding or m.encoding, quote=tm.quote))
+        if kind in ("folder", "file"):
+            file = path / name if kind == "folder" else path
+            if tm.sheet:
+                if file.suffix.lower() not in EXCEL_SUFFIXES:
+                    raise MappingError(f"{m.origin}: [tables.{table}] sheet = "
+                                       f"{tm.sheet}, but {show(name)} is not an Excel "
+                                       f"workbook; remove the sheet line.")
+                parts.extend(read_file(file, sheet=sheet, **at_row) for sheet in tm.sheet)
+                continue
+            if file.suffix.lower() in TEXT_SUFFIXES:
+                parts.append(read_file(file, **opts, **at_row))
+            else:
+                parts.append(read_file(file, **at_row))
         elif kind == "workbook":
-            parts.append(read_excel_sheet(path, name))
+            parts.append(read_excel_sheet(path, name, **at_row))
         else:
             parts.append(read_db_table(path, kind, name))
     if len(parts) == 1:
@@ -405,7 +425,14 @@ def _read_matched(path: Path, kind: str, matched: list[str], table: str,
 
 def _map_table(table: str, raw: RawTable, m: Mapping,
                keep_personal: tuple[str, ...] | list[str]) -> TableInput:
-    """Rename client columns to canonical ones, apply value maps, drop personal columns."""
+    """Rename client columns to canonical ones, apply value maps, drop personal columns.
+
+    A client column mapped to several canonical columns is renamed to the first and
+    copied to the others. Value maps are matched the way the data is (blanks stripped,
+    case folded): they are expanded here to the exact values present in the column, so
+    validation replaces values by exact match; values the map does not cover are counted
+    in a warning.
+    """
     spec = S.TABLES[table]
     tm = m.table(table)
     frame = raw.frame
@@ -413,21 +440,28 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
         raise SourceError(f"{raw.source}: no columns; re-export the {table} table with a "
                           f"header row.")
     cols = list(frame.columns)
-    rename: dict[str, str] = {}
+    feeds: dict[str, list[str]] = {}  # client column -> the canonical columns it feeds
     original: dict[str, str] = {}
     for canon, client in tm.columns.items():
         if client not in cols:
             hit = [c for c in cols if normalize_name(c) == normalize_name(client)]
+            if len(hit) > 1:
+                raise MappingError(
+                    f"{m.origin}: [tables.{table}.columns] {canon} = {show(client)}, but "
+                    f"{raw.source} has several columns of that name once case and spaces "
+                    f"are ignored: {', '.join(show(c) for c in hit)}; write the exact one.")
             if not hit:
                 guess = closest(client, cols)
                 raise MappingError(
-                    f"{m.origin}: [tables.{table}.columns] {canon} = {client!r}, but "
-                    f"{raw.source} has no column {client!r}; its columns are {cols[:15]}."
-                    + (f" Did you mean {guess!r}?" if guess else ""))
+                    f"{m.origin}: [tables.{table}.columns] {canon} = {show(client)}, but "
+                    f"{raw.source} has no column {show(client)}; its columns are "
+                    f"{cols[:15]}." + (f" Did you mean {show(guess)}?" if guess else ""))
             client = hit[0]
-        rename[client] = canon
+        feeds.setdefault(client, []).append(canon)
         original[canon] = client
-    mapped_canon = set(rename.values())
+    rename = {client: canons[0] for client, canons in feeds.items()}
+    copies = [(canons[0], c) for canons in feeds.values() for c in canons[1:]]
+    mapped_canon = set(original)
     for c in cols:
         if c in rename:
             continue
@@ -439,20 +473,88 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
         elif n in spec.names or c in spec.names:
             rename[c] = f"{c}_client"  # a client column shadowed by a mapped one
     frame = frame.rename(rename)
+    if copies:
+        frame = frame.with_columns([pl.col(src).alias(dst) for src, dst in copies])
     notes = list(raw.notes)
     frame, dropped = drop_personal(frame, keep=tuple(keep_personal),
                                    protected=tuple(spec.names))
     if dropped:
         notes.append(f"dropped personal columns {dropped} (pass keep_personal=[...] to "
                      f"keep them)")
-    for canon in tm.values:
-        if spec.column(canon).dtype != pl.String:
-            raise MappingError(f"{m.origin}: [tables.{table}.values.{canon}]: value maps "
-                               f"apply to text columns only; {canon} is "
-                               f"{spec.column(canon).dtype}. Use formats for dates and "
-                               f"numbers.")
+    values: dict[str, dict[str, str | None]] = {}
+    for canon, vmap in tm.values.items():
+        if canon not in frame.columns:
+            notes.append(f"{table}.{canon}: the mapping has a value map for it, but the "
+                         f"table has no {canon} column; map one under "
+                         f"[tables.{table}.columns]")
+            continue
+        values[canon], note = _expand_value_map(table, canon, frame.get_column(canon),
+                                                vmap)
+        if note:
+            notes.append(note)
     formats: dict[str, ColumnFormat] = {"*": m.defaults.merged(tm.table_format)}
     formats.update(tm.formats)
     return TableInput(name=table, frame=frame, source=raw.source, formats=formats,
                       hint_comma=raw.hint_comma, original_names=original, warnings=notes,
-                      values=dict(tm.values))
+                      values=values)
+
+
+_VALUES_SHOWN = 5
+
+
+def _expand_value_map(table: str, canon: str, column: pl.Series,
+                      vmap: dict[str, str | None]
+                      ) -> tuple[dict[str, str | None], str | None]:
+    """The value map keyed by the exact values of ``column`` that it covers, and a
+    warning listing (with row counts) the values it does not cover.
+
+    Keys and values are compared by :func:`~loyaltylab.data.mapping.fold_value`
+    (stripped, NFC, case-folded). The work is done on the column's distinct values (one
+    pass over the column), so the validated load still replaces by exact match.
+    """
+    from loyaltylab.data.validation import NULL_TOKENS, _DIRECTION_SYNONYMS, _to_text
+    dtype = column.dtype
+    counts = column.rename("v").value_counts(name="n")
+    if dtype != pl.String:
+        try:
+            counts = counts.with_columns(
+                _to_text("v", dtype, counts.get_column("v")).alias("v"))
+        except TypeError:  # nested values: validation says what is wrong
+            return {}, None
+    counts = counts.group_by("v").agg(pl.col("n").sum()).drop_nulls("v")
+    folded = {fold_value(k): v for k, v in vmap.items()}
+    known = {fold_value(v) for v in vmap.values() if v is not None}
+    if canon == S.DIRECTION:
+        known |= set(S.DIRECTIONS) | set(_DIRECTION_SYNONYMS)
+    skip = {fold_value(t) for t in NULL_TOKENS} | {""}
+    out: dict[str, str | None] = {}
+    missed: list[tuple[int, str]] = []
+    for value, n in counts.iter_rows():
+        f = fold_value(value)
+        if f in folded:
+            out[value] = folded[f]
+            out[value.strip()] = folded[f]
+        elif f not in known and f not in skip:
+            missed.append((n, value.strip()))
+    if not missed:
+        return out, None
+    missed.sort(key=lambda t: (-t[0], t[1]))
+    shown = ", ".join(f"{_show_value(v)} ({n:,})" for n, v in missed[:_VALUES_SHOWN])
+    more = f", and {len(missed) - _VALUES_SHOWN:,} more" if len(missed) > _VALUES_SHOWN \
+        else ""
+    fate = ("rows with them are rejected" if canon == S.DIRECTION else
+            "kept as they are")
+    word = "value" if len(missed) == 1 else "values"
+    return out, (f"{table}.{canon}: {len(missed):,} {word} not in the value map: {shown}"
+                 f"{more} ({fate}; add them under [tables.{table}.values.{canon}])")
+
+
+def _show_value(value: str) -> str:
+    """A client value for a message: escaped, and masked when it looks personal."""
+    if _PERSONAL_VALUE.search(value):
+        return "<a personal value, not shown>"
+    return show(value, limit=40)
+
+
+_PERSONAL_VALUE = re.compile(r"[^@\s]+@[^@\s]+\.\w+|(?:\d[\s./-]?){7,}|"
+                             r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,}")

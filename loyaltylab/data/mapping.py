@@ -12,8 +12,11 @@ Format
 
     # Settings for every table (each can be overridden per table or per column).
     [defaults]
-    delimiter = ";"            # CSV field separator (sniffed when absent)
+    delimiter = ";"            # CSV field separator, one character (sniffed when absent)
     encoding = "latin-1"       # "utf-8" (BOM or not), "latin-1", "cp1252", "utf-16", ...
+    quote = '"'                # quote character of CSV fields; "" = fields are never quoted
+    header_row = 2             # 0-based line (CSV) or row (sheet) of the header; detected
+                               # when absent (a title line above the header is skipped)
     decimal = ","              # decimal separator of numbers: "." or ","
     thousands = "."            # thousands separator to strip
     date_format = "%d.%m.%Y"   # strftime format(s); a list tries each; "excel" = serials
@@ -24,6 +27,7 @@ Format
     source = "Bestellungen.csv"    # file name (or list / glob pattern) in a folder, sheet
                                    # of a workbook, or table of a database; default: the
                                    # canonical table name
+    # sheet = "Orders"             # with source = "shop.xlsx" in a folder: the sheet(s)
 
     [tables.orders.columns]        # canonical column = "client column"
     order_id = "BestellNr"
@@ -44,40 +48,329 @@ Format
 Canonical names on the left are checked: a misspelt table, column or setting raises
 :class:`~loyaltylab.exceptions.MappingError` with the closest valid name. Client columns
 that are not mapped keep their own name (a column already named like a canonical column,
-after normalising case and spaces, is matched automatically).
+after normalising case and spaces, is matched automatically). One client column may feed
+several canonical columns (``segment = "Kundengruppe"`` and ``kind = "Kundengruppe"``):
+each gets a copy.
+
+Every value is type-checked, and a wrong one raises a MappingError naming the setting,
+the type expected and the value found (``[tables.orders] skip must be true or false,
+got the string 'false'``):
+
+==============  ==========================================================
+setting         expected
+==============  ==========================================================
+source, sheet   a string or a list of strings
+columns         a table of strings (canonical column = "client column")
+formats         a table of tables of the format settings below
+values          a table of tables of strings (client value = canonical value)
+skip            true or false (customers and orders can never be skipped)
+delimiter       one character
+encoding        a text encoding Python knows (``codecs.lookup``)
+quote           one character, or "" for none
+header_row      a whole number, 0 or more
+decimal         "." or ","
+thousands       ".", ",", " ", "'" or "" (no grouping)
+date_format     a string or a list of strings
+dayfirst        true or false
+timezone        an IANA time zone such as "Europe/Berlin"
+==============  ==========================================================
+
+Value maps match the way the data is matched: surrounding blanks are ignored on both
+sides and matching is **case-insensitive** (``"eingehend"`` and ``"EINGEHEND "`` in the
+data both match the key ``Eingehend``; keys are also compared in Unicode NFC form). Two
+keys of one value map that differ only in case or blanks but map to different values are
+an error. Values of a mapped column that the value map does not cover are kept as they
+are and listed, with their row counts, in the table's warnings of the load report.
 '''
 
 from __future__ import annotations
 
+import codecs
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
+
 import polars as pl
 
 from loyaltylab.data import schema as S
 from loyaltylab.data._parse import ColumnFormat
 from loyaltylab.exceptions import MappingError
 
-__all__ = ["Mapping", "TableMapping", "read_mapping", "draft_mapping", "FORMAT_KEYS"]
+__all__ = ["Mapping", "TableMapping", "read_mapping", "draft_mapping", "FORMAT_KEYS",
+           "ValueType", "check_value", "check_keys", "DEFAULT_KEYS", "TABLE_KEYS",
+           "fold_value", "show"]
+
+
+# ------------------------------------------------------------------ showing values
+
+def show(value: Any, limit: int = 60) -> str:
+    """A value as it may appear in a message: quoted, control characters escaped, cut.
+
+    Text from client files (headers, values) can hold control characters (a carriage
+    return, an ANSI escape, a right-to-left override) that would garble a terminal or a
+    log; ``repr`` escapes them.
+
+    Examples
+    --------
+    >>> print(show("Betrag\\x1b[31m"))
+    'Betrag\\x1b[31m'
+    >>> print(show("x" * 80, limit=10))
+    'xxxxxxx...'
+    """
+    if isinstance(value, str):
+        text = repr(value)
+        if len(text) > limit:
+            text = repr(value[:max(1, limit - 3)])[:-1] + "...'"
+        return text
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _describe(value: Any) -> str:
+    """``the string 'false'``, ``the integer 5``, ... for 'got ...' in messages."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {show(value)}" if value else "an empty string"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, list):
+        return f"the list {show(value)}" if value else "an empty list"
+    if isinstance(value, dict):
+        return f"a table with the keys {show(list(value))}" if value else "an empty table"
+    return f"the {type(value).__name__} {show(value)}"
+
+
+# ------------------------------------------------------------------ value types
+
+@dataclass(frozen=True)
+class ValueType:
+    """The expected type of a mapping value, for :func:`check_value`.
+
+    Attributes
+    ----------
+    expected : str
+        How a message names it: ``"true or false"``, ``"one character"``.
+    check : callable
+        ``check(value)`` returns None when the value is fine, else a hint to append to
+        the message ("" for none).
+
+    Examples
+    --------
+    >>> positive = ValueType("a number above 0", lambda v: None if (
+    ...     isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0) else "")
+    >>> check_value(0, positive, key="cost", where="[defaults]")
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.MappingError: mapping: [defaults] cost must be a number above 0, got the integer 0
+    """
+
+    expected: str
+    check: Callable[[Any], str | None]
+
+
+def check_value(value: Any, expected: ValueType, *, key: str, where: str,
+                origin: str = "mapping") -> Any:
+    """Check one mapping value against its expected type; return it or raise.
+
+    Parameters
+    ----------
+    value
+        The value as read from TOML.
+    expected : ValueType
+        What it must be (e.g. ``BOOL``, ``CHAR``; see :data:`TABLE_KEYS`).
+    key : str
+        The setting's name, for the message.
+    where : str
+        The section it is in (``"[tables.orders]"``), for the message.
+    origin : str
+        The mapping file's name, for the message.
+
+    Raises
+    ------
+    MappingError
+        ``<origin>: <where> <key> must be <expected>, got <value>`` plus a hint.
+
+    Examples
+    --------
+    >>> check_value(True, BOOL, key="skip", where="[tables.contacts]")
+    True
+    >>> check_value("false", BOOL, key="skip", where="[tables.orders]", origin="m.toml")
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.MappingError: m.toml: [tables.orders] skip must be true or false, got the string 'false' (write true or false without quotes)
+    """
+    hint = expected.check(value)
+    if hint is None:
+        return value
+    raise MappingError(f"{origin}: {where} {key} must be {expected.expected}, got "
+                       f"{_describe(value)}" + (f" ({hint})" if hint else ""))
+
+
+def check_keys(d: dict, allowed, *, where: str, origin: str = "mapping") -> None:
+    """Raise MappingError for a key of ``d`` not in ``allowed`` (closest name suggested).
+
+    Examples
+    --------
+    >>> check_keys({"delimeter": ";"}, TABLE_KEYS, where="[tables.orders]")
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.MappingError: mapping: unknown setting 'delimeter' in [tables.orders]; settings are [...]. Did you mean 'delimiter'?
+    """
+    for k in d:
+        if k not in allowed:
+            raise MappingError(f"{origin}: unknown setting {show(k)} in {where}; settings "
+                               f"are {list(allowed)}.{_suggest(str(k), list(allowed))}")
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _bool(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str) and v.strip().lower() in ("true", "false", "yes", "no"):
+        return "write true or false without quotes"
+    return ""
+
+
+def _char(v: Any) -> str | None:
+    if _is_str(v) and len(v) == 1:
+        return None
+    if v in ("\\t", "tab", "TAB"):
+        return 'write "\\t" in double quotes for a tab'
+    return ""
+
+
+def _quote(v: Any) -> str | None:
+    return None if _is_str(v) and len(v) <= 1 else ""
+
+
+def _encoding(v: Any) -> str | None:
+    if not _is_str(v):
+        return ""
+    try:
+        info = codecs.lookup(v)
+    except LookupError:
+        return "see https://docs.python.org/3/library/codecs.html#standard-encodings"
+    return None if getattr(info, "_is_text_encoding", True) else ""
+
+
+def _row_index(v: Any) -> str | None:
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return "the first line is 0"
+    return ""
+
+
+def _strings(v: Any) -> str | None:
+    if _is_str(v) and v:
+        return None
+    if isinstance(v, list) and v and all(_is_str(s) and s for s in v):
+        return None
+    return ""
+
+
+def _date_formats(v: Any) -> str | None:
+    if _strings(v) is None:
+        return None
+    return ""
+
+
+def _timezone(v: Any) -> str | None:
+    if not _is_str(v) or not v:
+        return ""
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(v)
+    except Exception:  # noqa: BLE001 - any failure means: not a zone
+        return "see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
+    return None
+
+
+def _one_of(*options: str) -> Callable[[Any], str | None]:
+    return lambda v: None if _is_str(v) and v in options else ""
+
+
+def _table(v: Any) -> str | None:
+    return None if isinstance(v, dict) else ""
+
+
+def _nonempty_str(v: Any) -> str | None:
+    return None if _is_str(v) and v.strip() else ""
+
+
+def _value_target(v: Any) -> str | None:
+    return None if _is_str(v) else 'write "" to read the value as missing'
+
+
+BOOL = ValueType("true or false", _bool)
+CHAR = ValueType("one character", _char)
+QUOTE = ValueType('one character, or "" for no quoting', _quote)
+ENCODING = ValueType("a text encoding such as 'utf-8', 'latin-1', 'cp1252' or 'utf-16'",
+                     _encoding)
+ROW_INDEX = ValueType("a whole number, 0 or more (0-based: the first line is 0)",
+                      _row_index)
+NAMES = ValueType("a string or a list of strings", _strings)
+DATE_FORMATS = ValueType("a string or a list of strings (strftime formats such as "
+                         "'%d.%m.%Y', or 'excel')", _date_formats)
+TIMEZONE = ValueType("an IANA time zone such as 'Europe/Berlin' or 'UTC'", _timezone)
+DECIMAL = ValueType('"." or ","', _one_of(".", ","))
+THOUSANDS = ValueType('".", ",", " ", "\'" or "" (no grouping)',
+                      _one_of(".", ",", " ", "'", "", "\u00a0", "\u202f"))
+TABLE = ValueType("a table ([section] or { key = value })", _table)
+CLIENT_COLUMN = ValueType("the client column name as a string", _nonempty_str)
+VALUE_TARGET = ValueType("a string (the canonical value)", _value_target)
 
 FORMAT_KEYS = ("date_format", "dayfirst", "timezone", "decimal", "thousands")
-_READ_KEYS = ("delimiter", "encoding", "quote")
-_TABLE_KEYS = ("source", "columns", "formats", "values", "skip", "sheet") + FORMAT_KEYS \
-    + _READ_KEYS
+"""Settings that say how to read dates and numbers (table or column level)."""
 
+_FORMAT_TYPES: dict[str, ValueType] = {
+    "date_format": DATE_FORMATS, "dayfirst": BOOL, "timezone": TIMEZONE,
+    "decimal": DECIMAL, "thousands": THOUSANDS,
+}
+_READ_TYPES: dict[str, ValueType] = {
+    "delimiter": CHAR, "encoding": ENCODING, "quote": QUOTE, "header_row": ROW_INDEX,
+}
+DEFAULT_KEYS: dict[str, ValueType] = {**_READ_TYPES, **_FORMAT_TYPES}
+"""Settings of ``[defaults]`` and their types."""
+TABLE_KEYS: dict[str, ValueType] = {
+    "source": NAMES, "sheet": NAMES, "columns": TABLE, "formats": TABLE, "values": TABLE,
+    "skip": BOOL, **_READ_TYPES, **_FORMAT_TYPES,
+}
+"""Settings of ``[tables.<table>]`` and their types (nested tables are checked item by
+item: ``columns`` values are client column names, ``formats`` hold format settings,
+``values`` hold tables of strings)."""
+
+
+# ------------------------------------------------------------------ parsed mapping
 
 @dataclass
 class TableMapping:
-    """The mapping of one canonical table."""
+    """The mapping of one canonical table.
+
+    ``source`` names the file, sheet or database table(s); ``sheet`` the sheet(s) to read
+    inside an Excel file of a folder (when both are given). ``quote`` and ``header_row``
+    None mean: take the default. ``values`` maps are keyed by the stripped client value
+    and matched with :func:`fold_value`.
+    """
 
     source: list[str] | None = None
+    sheet: list[str] | None = None
     columns: dict[str, str] = field(default_factory=dict)
     formats: dict[str, ColumnFormat] = field(default_factory=dict)
     table_format: ColumnFormat = field(default_factory=ColumnFormat)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)
     delimiter: str | None = None
     encoding: str | None = None
-    quote: str | None = '"'
+    quote: str | None = None
+    header_row: int | None = None
     skip: bool = False
 
 
@@ -89,11 +382,35 @@ class Mapping:
     defaults: ColumnFormat = field(default_factory=ColumnFormat)
     delimiter: str | None = None
     encoding: str | None = None
+    quote: str | None = None
+    header_row: int | None = None
     origin: str = "mapping"
 
     def table(self, name: str) -> TableMapping:
         """The mapping of table ``name`` (an empty one when not mapped)."""
         return self.tables.get(name, TableMapping())
+
+    def read_options(self, name: str) -> dict[str, Any]:
+        """How to read table ``name``: delimiter, encoding, quote (None = no quoting) and
+        header_row (None = detect), table settings over the defaults."""
+        tm = self.table(name)
+        quote = tm.quote if tm.quote is not None else self.quote
+        quote = '"' if quote is None else (quote or None)
+        return {"delimiter": tm.delimiter or self.delimiter,
+                "encoding": tm.encoding or self.encoding, "quote": quote,
+                "header_row": tm.header_row if tm.header_row is not None
+                else self.header_row}
+
+
+def fold_value(value: str) -> str:
+    """How value-map keys and data values are compared: stripped, NFC, case-folded.
+
+    Examples
+    --------
+    >>> fold_value(" Eingehend "), fold_value("EINGEHEND")
+    ('eingehend', 'eingehend')
+    """
+    return unicodedata.normalize("NFC", str(value).strip()).casefold()
 
 
 def _suggest(word: str, options) -> str:
@@ -103,38 +420,53 @@ def _suggest(word: str, options) -> str:
 
 
 def _format(d: dict, where: str, origin: str) -> ColumnFormat:
-    for k in d:
-        if k not in FORMAT_KEYS:
-            raise MappingError(f"{origin}: unknown setting {k!r} in {where}; settings are "
-                               f"{list(FORMAT_KEYS)}.{_suggest(k, FORMAT_KEYS)}")
+    check_keys(d, FORMAT_KEYS, where=where, origin=origin)
+    for k, v in d.items():
+        check_value(v, _FORMAT_TYPES[k], key=k, where=where, origin=origin)
     fmt = ColumnFormat(**{k: d[k] for k in FORMAT_KEYS if k in d})
-    if fmt.decimal is not None and fmt.decimal not in (".", ","):
-        raise MappingError(f"{origin}: {where} decimal must be \".\" or \",\", got "
-                           f"{fmt.decimal!r}")
-    if fmt.dayfirst is not None and not isinstance(fmt.dayfirst, bool):
-        raise MappingError(f"{origin}: {where} dayfirst must be true or false, got "
-                           f"{fmt.dayfirst!r}")
-    if fmt.date_format is not None and not isinstance(fmt.date_format, (str, list)):
-        raise MappingError(f"{origin}: {where} date_format must be a string or a list of "
-                           f"strings, got {fmt.date_format!r}")
-    if fmt.timezone is not None:
-        try:
-            from zoneinfo import ZoneInfo
-            ZoneInfo(fmt.timezone)
-        except Exception:  # noqa: BLE001
-            raise MappingError(f"{origin}: {where} timezone {fmt.timezone!r} is not an "
-                               f"IANA time zone such as 'Europe/Berlin' or 'UTC'.") from None
+    if fmt.decimal is not None and fmt.thousands is not None \
+            and fmt.decimal == fmt.thousands:
+        raise MappingError(f"{origin}: {where} decimal and thousands are both "
+                           f"{fmt.decimal!r}; they must differ (e.g. decimal = \",\", "
+                           f"thousands = \".\")")
     return fmt
+
+
+def _value_map(col: str, vm: Any, where: str, origin: str) -> dict[str, str | None]:
+    """Check a value map; keys are stripped (``""`` targets become None: missing)."""
+    check_value(vm, TABLE, key=col, where=where, origin=origin)
+    here = f"{where[:-1]}.{col}]"
+    out: dict[str, str | None] = {}
+    first: dict[str, str] = {}
+    for k, v in vm.items():
+        check_value(v, VALUE_TARGET, key=show(k), where=here, origin=origin)
+        target = None if v == "" else v
+        f = fold_value(k)
+        if f in first:
+            if out[first[f]] != target:
+                raise MappingError(
+                    f"{origin}: {here} keys {show(first[f])} and {show(k)} are the same "
+                    f"value once blanks and case are ignored (value maps match without "
+                    f"regard to case), but map to {show(out[first[f]])} and "
+                    f"{show(target)}; keep one of them.")
+            continue
+        first[f] = k.strip()
+        out[k.strip()] = target
+    return out
 
 
 def read_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     """Parse a mapping file path or dict into a :class:`Mapping` (None gives an empty one).
 
+    Every value is checked against its type (see the module docstring).
+
     Raises
     ------
     MappingError
-        The file is missing or not valid TOML, or names an unknown table, column or
-        setting (the message suggests the closest valid name).
+        The file is missing or not valid TOML; it names an unknown table, column or
+        setting (the message suggests the closest valid name); a value has the wrong type
+        (the message names the setting, the type expected and the value); a required
+        table is skipped.
 
     Examples
     --------
@@ -146,6 +478,10 @@ def read_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     Traceback (most recent call last):
     ...
     loyaltylab.exceptions.MappingError: mapping: unknown table 'order' under [tables]; ...
+    >>> read_mapping({"tables": {"contacts": {"skip": "false"}}})
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.MappingError: mapping: [tables.contacts] skip must be true or false, got the string 'false' (write true or false without quotes)
     """
     if mapping is None:
         return Mapping()
@@ -173,59 +509,91 @@ def read_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
                         f"{type(mapping).__name__}")
     for k in data:
         if k not in ("defaults", "tables"):
-            raise MappingError(f"{origin}: unknown section [{k}]; sections are [defaults] "
-                               f"and [tables.<table>].{_suggest(k, ['defaults', 'tables'])}")
-    defaults = dict(data.get("defaults", {}))
-    out = Mapping(origin=origin, delimiter=defaults.pop("delimiter", None),
-                  encoding=defaults.pop("encoding", None))
-    defaults.pop("quote", None)
-    out.defaults = _format(defaults, "[defaults]", origin)
-    for name, t in dict(data.get("tables", {})).items():
+            raise MappingError(f"{origin}: unknown section [{show(k)[1:-1]}]; sections are "
+                               f"[defaults] and [tables.<table>]."
+                               f"{_suggest(str(k), ['defaults', 'tables'])}")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise MappingError(f"{origin}: [defaults] must be a table of settings, got "
+                           f"{_describe(defaults)}")
+    tables = data.get("tables", {})
+    if not isinstance(tables, dict):
+        raise MappingError(f"{origin}: [tables] must hold one [tables.<table>] section per "
+                           f"table, got {_describe(tables)}")
+    check_keys(defaults, DEFAULT_KEYS, where="[defaults]", origin=origin)
+    for k, v in defaults.items():
+        check_value(v, DEFAULT_KEYS[k], key=k, where="[defaults]", origin=origin)
+    out = Mapping(origin=origin, delimiter=defaults.get("delimiter"),
+                  encoding=defaults.get("encoding"), quote=defaults.get("quote"),
+                  header_row=defaults.get("header_row"))
+    out.defaults = _format({k: v for k, v in defaults.items() if k in FORMAT_KEYS},
+                           "[defaults]", origin)
+    for name, t in tables.items():
         if name not in S.TABLES:
-            raise MappingError(f"{origin}: unknown table {name!r} under [tables]; tables "
+            raise MappingError(f"{origin}: unknown table {show(name)} under [tables]; tables "
                                f"are {list(S.TABLES)}.{_suggest(name, S.TABLES)}")
-        if not isinstance(t, dict):
-            raise MappingError(f"{origin}: [tables.{name}] must be a table of settings")
-        for k in t:
-            if k not in _TABLE_KEYS:
-                raise MappingError(f"{origin}: unknown setting {k!r} in [tables.{name}]; "
-                                   f"settings are {list(_TABLE_KEYS)}."
-                                   f"{_suggest(k, _TABLE_KEYS)}")
-        spec = S.TABLES[name]
-        tm = TableMapping()
-        src = t.get("source", t.get("sheet"))
-        if src is not None:
-            tm.source = [src] if isinstance(src, str) else [str(s) for s in src]
-        cols = dict(t.get("columns", {}))
-        for canon, client in cols.items():
-            if canon not in spec.names:
-                raise MappingError(
-                    f"{origin}: [tables.{name}.columns] names {canon!r}, which is not a "
-                    f"canonical {name} column; columns are {spec.names} (write canonical = "
-                    f"\"client column\").{_suggest(canon, spec.names)}")
-            if not isinstance(client, str):
-                raise MappingError(f"{origin}: [tables.{name}.columns] {canon} must be the "
-                                   f"client column name as a string, got {client!r}")
-        tm.columns = cols
-        tm.table_format = _format({k: t[k] for k in FORMAT_KEYS if k in t},
-                                  f"[tables.{name}]", origin)
-        for col, f in dict(t.get("formats", {})).items():
-            if col not in spec.names:
-                raise MappingError(f"{origin}: [tables.{name}.formats.{col}]: {col!r} is not "
-                                   f"a canonical {name} column.{_suggest(col, spec.names)}")
-            tm.formats[col] = _format(dict(f), f"[tables.{name}.formats.{col}]", origin)
-        for col, vm in dict(t.get("values", {})).items():
-            if col not in spec.names:
-                raise MappingError(f"{origin}: [tables.{name}.values.{col}]: {col!r} is not "
-                                   f"a canonical {name} column.{_suggest(col, spec.names)}")
-            tm.values[col] = {str(k): (None if v == "" else str(v)) for k, v in
-                              dict(vm).items()}
-        tm.delimiter = t.get("delimiter")
-        tm.encoding = t.get("encoding")
-        tm.quote = t.get("quote", '"')
-        tm.skip = bool(t.get("skip", False))
-        out.tables[name] = tm
+        out.tables[name] = _table_mapping(name, t, origin)
     return out
+
+
+def _table_mapping(name: str, t: Any, origin: str) -> TableMapping:
+    where = f"[tables.{name}]"
+    if not isinstance(t, dict):
+        raise MappingError(f"{origin}: {where} must be a table of settings, got "
+                           f"{_describe(t)}")
+    check_keys(t, TABLE_KEYS, where=where, origin=origin)
+    for k, v in t.items():
+        check_value(v, TABLE_KEYS[k], key=k, where=where, origin=origin)
+    spec = S.TABLES[name]
+    tm = TableMapping()
+    if t.get("skip", False):
+        if name in S.REQUIRED_TABLES:
+            raise MappingError(f"{origin}: {where} skip = true, but the {name} table is "
+                               f"required (customers and orders are always loaded); "
+                               f"remove the skip line.")
+        tm.skip = True
+
+    def names(v: Any) -> list[str] | None:
+        return None if v is None else ([v] if isinstance(v, str) else list(v))
+
+    if "source" in t:
+        tm.source = names(t["source"])
+        tm.sheet = names(t.get("sheet"))
+    else:
+        tm.source = names(t.get("sheet"))
+    for canon, client in t.get("columns", {}).items():
+        if canon not in spec.names:
+            raise MappingError(
+                f"{origin}: [tables.{name}.columns] names {show(canon)}, which is not a "
+                f"canonical {name} column; columns are {spec.names} (write canonical = "
+                f"\"client column\").{_suggest(canon, spec.names)}")
+        check_value(client, CLIENT_COLUMN, key=canon, where=f"[tables.{name}.columns]",
+                    origin=origin)
+        tm.columns[canon] = client
+    tm.table_format = _format({k: t[k] for k in FORMAT_KEYS if k in t}, where, origin)
+    for col, f in t.get("formats", {}).items():
+        if col not in spec.names:
+            raise MappingError(f"{origin}: [tables.{name}.formats.{show(col)[1:-1]}]: "
+                               f"{show(col)} is not a canonical {name} column."
+                               f"{_suggest(col, spec.names)}")
+        check_value(f, TABLE, key=col, where=f"[tables.{name}.formats]", origin=origin)
+        tm.formats[col] = _format(f, f"[tables.{name}.formats.{col}]", origin)
+    for col, vm in t.get("values", {}).items():
+        if col not in spec.names:
+            raise MappingError(f"{origin}: [tables.{name}.values.{show(col)[1:-1]}]: "
+                               f"{show(col)} is not a canonical {name} column."
+                               f"{_suggest(col, spec.names)}")
+        if spec.column(col).dtype != pl.String:
+            raise MappingError(f"{origin}: [tables.{name}.values.{col}]: value maps "
+                               f"apply to text columns only; {col} is "
+                               f"{spec.column(col).dtype}. Use formats for dates and "
+                               f"numbers.")
+        tm.values[col] = _value_map(col, vm, f"[tables.{name}.values]", origin)
+    tm.delimiter = t.get("delimiter")
+    tm.encoding = t.get("encoding")
+    tm.quote = t.get("quote")
+    tm.header_row = t.get("header_row")
+    return tm
 
 
 # ------------------------------------------------------------------ drafting a mapping
