@@ -10,6 +10,7 @@ import polars as pl
 
 from loyaltylab._util import as_polars
 from loyaltylab.data import schema as S
+from loyaltylab.data.privacy import neutralize_formulas
 
 __all__ = ["export_tables", "sanitize_sheet_names", "check_no_identifiers",
            "IDENTIFIER_COLUMNS"]
@@ -20,6 +21,10 @@ not carry them; aggregate first."""
 
 _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _MAX_SHEET = 31
+
+_WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
+                     "strings_to_numbers": False}
+"""Text stays text: no cell written from a string becomes a formula, a link or a number."""
 
 _HEADER_FORMAT = {"bold": True, "bg_color": "#DCE6F1", "font_color": "#1F1F1F",
                   "bottom": 2, "border_color": "#0072B2", "text_wrap": True,
@@ -97,11 +102,13 @@ def _as_text(value: Any) -> str | None:
 
 
 def _excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Nested and object columns as text; time zones dropped (Excel has none)."""
+    """Nested, object and categorical columns as text; time zones dropped (Excel has none)."""
     fixes = []
     for col, dtype in frame.schema.items():
         if dtype.is_nested() or dtype == pl.Object:
             fixes.append(pl.col(col).map_elements(_as_text, return_dtype=pl.String))
+        elif isinstance(dtype, (pl.Categorical, pl.Enum)):
+            fixes.append(pl.col(col).cast(pl.String))
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             fixes.append(pl.col(col).dt.replace_time_zone(None))
         elif dtype == pl.Duration:
@@ -143,6 +150,12 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
                   notes: Mapping[str, str] | None = None,
                   allow_identifiers: bool = False) -> dict[str, str]:
     """Write tables to an Excel workbook, one formatted sheet per table.
+
+    Client text is written as text, never as a formula or a link: text cells that a
+    spreadsheet would run (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return) get a leading apostrophe (see
+    :func:`loyaltylab.data.privacy.neutralize_formulas`), and the workbook is written with
+    xlsxwriter's ``strings_to_formulas`` and ``strings_to_urls`` off.
 
     Each sheet has a bold, shaded, wrapped header row that stays frozen when scrolling, an
     autofilter, column widths fitted to the content, thousands separators on counts,
@@ -186,21 +199,20 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
         df = as_polars(frame, name=str(title))
         if not allow_identifiers:
             check_no_identifiers(df, name=str(title))
-        frames[str(title)] = _excel_ready(df)
+        frames[str(title)] = neutralize_formulas(_excel_ready(df))
     titles = list(frames)
     reserved = ["About"] if notes else []
     sheet_names = sanitize_sheet_names(reserved + titles)[len(reserved):]
     mapping = dict(zip(titles, sheet_names))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with xlsxwriter.Workbook(str(path)) as wb:
+    with xlsxwriter.Workbook(str(path), _WORKBOOK_OPTIONS) as wb:
         wb.set_properties({"title": path.stem, "creator": "loyaltylab"})
         if notes:
-            about = pl.DataFrame({"sheet": sheet_names,
-                                  "rows": [frames[t].height for t in titles],
-                                  "note": [notes.get(t, "") for t in titles]},
-                                 schema={"sheet": pl.String, "rows": pl.Int64,
-                                         "note": pl.String})
+            about = neutralize_formulas(pl.DataFrame(
+                {"sheet": sheet_names, "rows": [frames[t].height for t in titles],
+                 "note": [notes.get(t, "") for t in titles]},
+                schema={"sheet": pl.String, "rows": pl.Int64, "note": pl.String}))
             about.write_excel(workbook=wb, worksheet="About", header_format=_HEADER_FORMAT,
                               column_formats={"rows": "#,##0"},
                               column_widths={"sheet": 230, "rows": 70, "note": 700},
