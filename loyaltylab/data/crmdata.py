@@ -37,7 +37,8 @@ class TableReport:
     Attributes
     ----------
     read, kept, rejected : int
-        Row counts. ``read == kept + rejected`` always holds.
+        Row counts. ``read == kept + rejected + excluded`` always holds (``excluded``
+        sums the rows excluded by the mapping's rules).
     reasons : dict[str, int]
         Rejection reason -> number of rows rejected for it (a row counts once, under its
         first reason).
@@ -48,6 +49,9 @@ class TableReport:
         File, sheet or database table the rows came from.
     warnings : list[str]
         Things worth knowing that did not reject rows (dropped personal columns, ...).
+    excluded : dict[str, dict]
+        Rows the mapping's rules excluded (cancelled, test, lost, ...): rule name ->
+        ``{"n": rows, "amount": their amount or None}``.
     """
 
     read: int = 0
@@ -57,11 +61,16 @@ class TableReport:
     rejects: pl.DataFrame | None = None
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    excluded: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready summary: read, kept, rejected and reasons."""
-        return {"read": self.read, "kept": self.kept, "rejected": self.rejected,
-                "reasons": dict(self.reasons)}
+        """The JSON-ready summary: read, kept, rejected and reasons, and ``excluded``
+        (rule -> ``{"n", "amount"}``) when the mapping's rules excluded rows."""
+        out = {"read": self.read, "kept": self.kept, "rejected": self.rejected,
+               "reasons": dict(self.reasons)}
+        if self.excluded:
+            out["excluded"] = {k: dict(v) for k, v in self.excluded.items()}
+        return out
 
 
 @dataclass
@@ -150,6 +159,9 @@ class LoadReport:
                          f"rejected {t.rejected:>7,}")
             for reason, n in t.reasons.items():
                 lines.append(f"      {n:>7,} x {reason}{_examples(t.rejects, reason)}")
+            for rule, e in t.excluded.items():
+                amount = "" if e.get("amount") is None else f", amount {e['amount']:,.2f}"
+                lines.append(f"      excluded by rule {rule}: {e['n']:,} rows{amount}")
             for w in t.warnings:
                 lines.append(f"      note: {w}")
         for w in self.warnings:

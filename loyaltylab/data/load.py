@@ -30,6 +30,7 @@ from typing import Any, Callable
 import polars as pl
 
 from loyaltylab._util import as_polars, to_datetime
+from loyaltylab.data import _rules
 from loyaltylab.data import schema as S
 from loyaltylab.data._io import (EXCEL_SUFFIXES, TEXT_SUFFIXES, RawTable, list_source,
                                  read_db_table, read_excel_sheet, read_file)
@@ -130,7 +131,8 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
             continue
         matched = _match_source(table, tm.source, names, kind, path, m)
         if not matched:
-            if table in S.REQUIRED_TABLES:
+            derivable = table == S.CUSTOMERS and _rules.customer_key_needs(tm.rules)
+            if table in S.REQUIRED_TABLES and not derivable:
                 raise _missing_table(table, path, kind, names, m)
             continue
         claimed.update(matched)
@@ -143,11 +145,14 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
 
     # Tables are read one at a time, just before they are validated, so that only one
     # table's raw text is held in memory at once.
+    key_salt = salt if salt is not None else secrets.token_hex(16)  # e-mail/phone keys
+
     def reader(table: str) -> Callable[[], TableInput]:
         return lambda: _map_table(table, _read_matched(path, kind, matches[table], table, m),
-                                  m, keep_personal)
+                                  m, keep_personal, salt=key_salt)
 
     inputs = {table: reader(table) for table in matches}
+    inputs = _rules.wire_customers(inputs, m.table(S.CUSTOMERS).rules, source=path.name)
     return _build(inputs, report, as_of=as_of, allow_refunds=allow_refunds,
                   pseudonymize=pseudonymize, salt=salt, truth=None)
 
@@ -257,6 +262,7 @@ def _build(inputs: dict[str, TableInput | Callable[[], TableInput]], report: Loa
         inp = inp() if owned else inp
         kept, tr = validate_table(inp, as_of=check_against, allow_refunds=allow_refunds,
                                   customer_ids=customer_ids, release=owned)
+        _rules.account(tr, inp.excluded)  # read = kept + rejected + excluded by rules
         del inp
         if name == S.CUSTOMERS:
             customer_ids = kept.get_column(S.CUSTOMER_ID)
@@ -424,7 +430,8 @@ def _read_matched(path: Path, kind: str, matched: list[str], table: str,
 
 
 def _map_table(table: str, raw: RawTable, m: Mapping,
-               keep_personal: tuple[str, ...] | list[str]) -> TableInput:
+               keep_personal: tuple[str, ...] | list[str], *,
+               salt: str | None = None) -> TableInput:
     """Rename client columns to canonical ones, apply value maps, drop personal columns.
 
     A client column mapped to several canonical columns is renamed to the first and
@@ -439,6 +446,10 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     if frame.width == 0:
         raise SourceError(f"{raw.source}: no columns; re-export the {table} table with a "
                           f"header row.")
+    ruled = _rules.apply(frame, tm.rules, table=table, source=raw.source, origin=m.origin,
+                         fmt=m.defaults.merged(tm.table_format), hint_comma=raw.hint_comma,
+                         amount_column=tm.columns.get(S.AMOUNT, S.AMOUNT), salt=salt)
+    frame = ruled.frame
     cols = list(frame.columns)
     feeds: dict[str, list[str]] = {}  # client column -> the canonical columns it feeds
     original: dict[str, str] = {}
@@ -475,7 +486,7 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     frame = frame.rename(rename)
     if copies:
         frame = frame.with_columns([pl.col(src).alias(dst) for src, dst in copies])
-    notes = list(raw.notes)
+    notes = list(raw.notes) + ruled.notes
     frame, dropped = drop_personal(frame, keep=tuple(keep_personal),
                                    protected=tuple(spec.names))
     if dropped:
@@ -496,7 +507,8 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     formats.update(tm.formats)
     return TableInput(name=table, frame=frame, source=raw.source, formats=formats,
                       hint_comma=raw.hint_comma, original_names=original, warnings=notes,
-                      values=values)
+                      values=values, excluded=ruled.excluded,
+                      row_numbers=ruled.row_numbers)
 
 
 _VALUES_SHOWN = 5

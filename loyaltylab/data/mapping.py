@@ -95,6 +95,7 @@ from typing import Any, Callable
 import polars as pl
 
 from loyaltylab.data import schema as S
+from loyaltylab.data import _rules
 from loyaltylab.data._parse import ColumnFormat
 from loyaltylab.exceptions import MappingError
 
@@ -347,6 +348,9 @@ TABLE_KEYS: dict[str, ValueType] = {
 """Settings of ``[tables.<table>]`` and their types (nested tables are checked item by
 item: ``columns`` values are client column names, ``formats`` hold format settings,
 ``values`` hold tables of strings)."""
+# the vocabulary that says what counts (where, derive, lines, ...): checked by _rules
+TABLE_KEYS.update({k: ValueType("a rule of the mapping vocabulary (see above)",
+                                lambda v: None) for k in _rules.RULE_KEYS})
 
 
 # ------------------------------------------------------------------ parsed mapping
@@ -372,6 +376,7 @@ class TableMapping:
     quote: str | None = None
     header_row: int | None = None
     skip: bool = False
+    rules: "_rules.TableRules | None" = None
 
 
 @dataclass
@@ -507,6 +512,8 @@ def read_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     else:
         raise TypeError(f"mapping: expected a path to a TOML file or a dict, got "
                         f"{type(mapping).__name__}")
+    from loyaltylab.data.presets import expand
+    data = expand(data, origin)  # preset = "shopify" (top level or per table)
     for k in data:
         if k not in ("defaults", "tables"):
             raise MappingError(f"{origin}: unknown section [{show(k)[1:-1]}]; sections are "
@@ -593,6 +600,7 @@ def _table_mapping(name: str, t: Any, origin: str) -> TableMapping:
     tm.encoding = t.get("encoding")
     tm.quote = t.get("quote")
     tm.header_row = t.get("header_row")
+    tm.rules = _rules.parse_table_rules(name, t, origin)
     return tm
 
 

@@ -131,6 +131,11 @@ class TableInput:
     values : dict[str, dict[str, str]]
         Value maps of text columns (client value -> canonical value), applied after
         stripping blanks; unmapped values are kept.
+    excluded : dict[str, dict]
+        Rows the mapping's rules excluded before validation: rule -> ``{"n", "amount"}``
+        (see :mod:`loyaltylab.data._rules`).
+    row_numbers : pl.Series or None
+        Source row number of each row of ``frame`` when rules removed or merged rows.
     """
 
     name: str
@@ -141,6 +146,8 @@ class TableInput:
     original_names: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    excluded: dict[str, dict] = field(default_factory=dict)
+    row_numbers: pl.Series | None = None
 
     def fmt(self, column: str) -> ColumnFormat:
         base = self.formats.get("*", ColumnFormat())
@@ -453,7 +460,9 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         text = codes.replace_strict(dict(enumerate(labels)), return_dtype=pl.String)
         rejects = (frame.gather(idx)
                    .select([_raw_text(c, frame.schema[c]) for c in frame.columns])
-                   .with_columns(idx.cast(pl.Int64).alias(_ROW), text.alias(_REASON)))
+                   .with_columns((idx.cast(pl.Int64) if inp.row_numbers is None else
+                                  inp.row_numbers.gather(idx)).alias(_ROW),
+                                 text.alias(_REASON)))
         counts = codes.value_counts(sort=False)
         by_code = {int(c): int(n) for c, n in counts.iter_rows()}
         reasons = {labels[c]: by_code[c] for c in sorted(by_code)}

@@ -1,0 +1,173 @@
+"""Built-in mapping presets for the exports of common platforms (Shopify, HubSpot, Stripe).
+
+A preset is a mapping (TOML, one file per platform in this folder) that encodes the
+platform's documented export layout and its revenue rule: which rows count, how the
+amount is computed, which column links customers and orders. Each file cites the
+documentation page it encodes in its header comment.
+
+Use one in a mapping, for every table it defines or for one table, and override anything:
+
+.. code-block:: toml
+
+    preset = "shopify"            # all of the preset's tables
+
+    [tables.orders]
+    preset = "shopify"            # or only this table's part of it
+    source = "my_orders.csv"      # settings written here win over the preset's
+
+:func:`detect_preset` recognises a platform from a file's headers.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from loyaltylab.exceptions import MappingError
+
+__all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table"]
+
+PRESETS = ("shopify", "hubspot", "stripe")
+"""Names of the built-in presets."""
+
+
+@lru_cache(maxsize=None)
+def _read(name: str) -> dict:
+    text = resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_preset(name: str) -> dict:
+    """The mapping dict of preset ``name`` (a fresh copy), with its ``[preset]`` metadata.
+
+    Examples
+    --------
+    >>> p = load_preset("shopify")
+    >>> p["preset"]["docs"][0]
+    'https://help.shopify.com/en/manual/fulfillment/managing-orders/exporting-orders'
+    >>> sorted(p["tables"])
+    ['customers', 'orders']
+    >>> load_preset("shopfy")
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.MappingError: mapping: unknown preset 'shopfy'; presets are \
+['shopify', 'hubspot', 'stripe']. Did you mean 'shopify'?
+    """
+    return copy.deepcopy(_read(_check_name(name, "mapping")))
+
+
+def _check_name(name: Any, origin: str) -> str:
+    if not isinstance(name, str) or name.strip().lower() not in PRESETS:
+        from loyaltylab.data.validation import closest
+        guess = closest(str(name), list(PRESETS), cutoff=0.4) if isinstance(name, str) \
+            else None
+        raise MappingError(f"{origin}: unknown preset {name!r}; presets are "
+                           f"{list(PRESETS)}." + (f" Did you mean {guess!r}?" if guess
+                                                 else ""))
+    return name.strip().lower()
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: tables merge key by key, other values are replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def expand(data: dict, origin: str = "mapping") -> dict:
+    """Resolve the ``preset`` keys of a mapping dict into plain mapping settings.
+
+    A top-level ``preset = "name"`` (or a list of names) lays the presets' tables and
+    defaults under the mapping; ``preset = "name"`` inside ``[tables.<table>]`` lays that
+    one table of the preset under it. Settings written in the mapping win.
+
+    Examples
+    --------
+    >>> m = expand({"preset": "shopify",
+    ...             "tables": {"orders": {"source": "my_orders.csv"}}})
+    >>> m["tables"]["orders"]["source"], m["tables"]["orders"]["lines"]
+    ('my_orders.csv', {'key': 'Name', 'amount': 'once'})
+    >>> expand({"tables": {"orders": {"preset": "hubspot"}}})["tables"]["orders"][
+    ...     "columns"]["ordered_at"]
+    'Close Date'
+    """
+    if not isinstance(data, dict):
+        return data
+    tables = data.get("tables")
+    has_table_presets = isinstance(tables, dict) and any(
+        isinstance(t, dict) and "preset" in t for t in tables.values())
+    if "preset" not in data and not has_table_presets:
+        return data
+    out = {k: v for k, v in data.items() if k != "preset"}
+    if "preset" in data:
+        names = data["preset"] if isinstance(data["preset"], list) else [data["preset"]]
+        base: dict = {}
+        for name in names:
+            p = load_preset(_check_name(name, origin))
+            p.pop("preset", None)
+            base = _merge(base, p)
+        out = _merge(base, out)
+    tables = out.get("tables")
+    if isinstance(tables, dict):
+        new = {}
+        for tname, t in tables.items():
+            if isinstance(t, dict) and "preset" in t:
+                name = _check_name(t["preset"], origin)
+                part = load_preset(name).get("tables", {}).get(tname)
+                if part is None:
+                    raise MappingError(f"{origin}: [tables.{tname}] preset = {name!r}, but "
+                                       f"the {name} preset has no {tname} table; its "
+                                       f"tables are {sorted(load_preset(name)['tables'])}")
+                t = _merge(part, {k: v for k, v in t.items() if k != "preset"})
+            new[tname] = t
+        out["tables"] = new
+    return out
+
+
+def _norm(name: str) -> str:
+    from loyaltylab.data.validation import normalize_name
+    return normalize_name(name)
+
+
+def detect_table(columns: list[str]) -> tuple[str, str] | None:
+    """``(preset, table)`` whose export headers ``columns`` holds, or None.
+
+    Every header the preset lists for the table must be present (case and spacing are
+    forgiven); when several match, the one with the most listed headers wins.
+
+    Examples
+    --------
+    >>> detect_table(["Name", "Email", "Financial Status", "Total", "Created at",
+    ...               "Lineitem quantity", "Lineitem name", "Refunded Amount"])
+    ('shopify', 'orders')
+    """
+    have = {_norm(c) for c in columns}
+    best: tuple[int, str, str] | None = None
+    for name in PRESETS:
+        for table, needed in _read(name).get("preset", {}).get("detect", {}).items():
+            if all(_norm(c) in have for c in needed):
+                if best is None or len(needed) > best[0]:
+                    best = (len(needed), name, table)
+    return None if best is None else (best[1], best[2])
+
+
+def detect_preset(columns: list[str]) -> str | None:
+    """The preset whose export headers ``columns`` holds (see :func:`detect_table`).
+
+    Examples
+    --------
+    >>> detect_preset(["Record ID", "Deal Name", "Deal Stage", "Close Date", "Amount",
+    ...                "Pipeline"])
+    'hubspot'
+    >>> detect_preset(["order_id", "customer_id"]) is None
+    True
+    """
+    hit = detect_table(columns)
+    return None if hit is None else hit[0]

@@ -1,0 +1,435 @@
+"""Synthetic platform exports in the layout the platforms write, with the revenue truth.
+
+:func:`make_platform_export` writes a folder of files the way Shopify, HubSpot or Stripe
+export them (headers, one row per line item, statuses, refunds, test orders, guest
+checkouts, multi-valued associations), and returns what a faithful load must find: the
+revenue to the cent, the orders and customers kept, and the rows each rule of the preset
+excludes. The same folder loads with ``ll.load(folder, mapping={"preset": platform})``.
+
+All personal data (names, e-mail addresses, phone numbers, addresses) is invented.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PLATFORMS", "PlatformExport", "make_platform_export"]
+
+PLATFORMS = ("shopify", "hubspot", "stripe")
+
+_FIRST = ["Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ida", "Jonas",
+          "Lena", "Max", "Nora", "Oskar", "Paula", "Rosa", "Sven", "Tilda"]
+_LAST = ["Berg", "Falk", "Hahn", "Koch", "Lang", "Meyer", "Roth", "Stein", "Vogel", "Wolf"]
+_PRODUCTS = [("Coffee beans 1 kg", 2490), ("Espresso cups (2)", 1800),
+             ("Milk frother", 3999), ("Filter papers", 450), ("Grinder", 8900),
+             ("Tea sampler", 1250)]
+
+
+@dataclass
+class PlatformExport:
+    """A written platform export and its truth.
+
+    Attributes
+    ----------
+    platform : str
+        ``"shopify"``, ``"hubspot"`` or ``"stripe"``.
+    path : Path
+        The folder holding the export files.
+    files : list[str]
+        The files written.
+    as_of : datetime
+        The extract date (every event is before it).
+    truth : dict
+        - ``revenue``: the revenue a faithful load keeps, rounded to the cent;
+        - ``orders``: orders (deals, payments) kept;
+        - ``customers``: customers kept;
+        - ``excluded``: rule name -> ``{"n": rows, "amount": amount or None}`` for the
+          orders table, in the preset's rule order;
+        - ``read``: table -> rows in the file (line items for Shopify).
+    """
+
+    platform: str
+    path: Path
+    files: list[str]
+    as_of: datetime
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _csv(path: Path, header: list[str], rows: list[dict[str, Any]], *,
+         newline: str = "\n") -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator=newline)
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else r.get(c) for c in header])
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _people(rng: np.random.Generator, n: int) -> list[dict[str, str]]:
+    out = []
+    for i in range(n):
+        first = _FIRST[int(rng.integers(len(_FIRST)))]
+        last = _LAST[int(rng.integers(len(_LAST)))]
+        out.append({"first": first, "last": last,
+                    "email": f"{first.lower()}.{last.lower()}{i}@example.com",
+                    "phone": f"+49 30 {1000000 + i * 7919:07d}"})
+    return out
+
+
+def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 40,
+                         seed: int = 0) -> PlatformExport:
+    """Write a synthetic export of ``platform`` into folder ``path``; return its truth.
+
+    Parameters
+    ----------
+    platform : str
+        One of :data:`PLATFORMS`.
+    path : str or Path
+        Folder to write into (created).
+    n_customers : int
+        Customers (contacts) to simulate; orders are about three per customer.
+    seed : int
+        Seed of ``np.random.default_rng``.
+
+    Returns
+    -------
+    PlatformExport
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> exp = make_platform_export("shopify", tempfile.mkdtemp(), n_customers=12)
+    >>> data = ll.load(exp.path, mapping={"preset": "shopify"}, as_of=exp.as_of)
+    >>> round(data.orders["amount"].sum(), 2) == exp.truth["revenue"]
+    True
+    """
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform: expected one of {list(PLATFORMS)}, got {platform!r}")
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe}[platform]
+    return make(folder, rng, n_customers)
+
+
+_START = datetime(2024, 1, 1)
+_AS_OF = datetime(2026, 1, 1)
+
+
+def _when(rng: np.random.Generator, days: int = 700) -> datetime:
+    return _START + timedelta(seconds=int(rng.integers(0, days * 86400)))
+
+
+# ------------------------------------------------------------------------------ Shopify
+
+_SHOPIFY_ORDER_HEADER = [
+    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
+    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total",
+    "Discount Code", "Discount Amount", "Shipping Method", "Created at",
+    "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem compare at price",
+    "Lineitem sku", "Lineitem requires shipping", "Lineitem taxable",
+    "Lineitem fulfillment status", "Billing Name", "Billing Street", "Billing Address1",
+    "Billing Address2", "Billing Company", "Billing City", "Billing Zip",
+    "Billing Province", "Billing Country", "Billing Phone", "Shipping Name",
+    "Shipping Street", "Shipping Address1", "Shipping Address2", "Shipping Company",
+    "Shipping City", "Shipping Zip", "Shipping Province", "Shipping Country",
+    "Shipping Phone", "Notes", "Note Attributes", "Cancelled at", "Payment Method",
+    "Payment Reference", "Refunded Amount", "Vendor", "Outstanding Balance", "Employee",
+    "Location", "Device ID", "Id", "Tags", "Risk Level", "Source", "Lineitem discount",
+    "Tax 1 Name", "Tax 1 Value", "Tax 2 Name", "Tax 2 Value", "Tax 3 Name", "Tax 3 Value",
+    "Tax 4 Name", "Tax 4 Value", "Tax 5 Name", "Tax 5 Value", "Phone", "Receipt Number",
+    "Duties", "Billing Province Name", "Shipping Province Name", "Payment ID",
+    "Payment Terms Name", "Next Payment Due At", "Payment References",
+]
+_SHOPIFY_CUSTOMER_HEADER = [
+    "First Name", "Last Name", "Email", "Accepts Marketing", "Company", "Address1",
+    "Address2", "City", "Province", "Province Code", "Country", "Country Code", "Zip",
+    "Phone", "Total Spent", "Total Orders", "Tags", "Note", "Tax Exempt",
+]
+# the preset's rules, in its order, and the kind of order each one excludes
+_SHOPIFY_RULES = [
+    ("cancelled", "cancelled"),
+    ("test order (Bogus Gateway)", "test_bogus"),
+    ("test order (tagged test)", "test_tag"),
+    ("not paid (pending, authorized, voided or refunded)", "unpaid"),
+    ("no e-mail address (anonymous sale)", "anonymous"),
+]
+
+
+def _shopify(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    people = _people(rng, n)
+    registered = [i for i in range(n) if i % 4 != 3]  # every fourth is a guest
+    kinds = (["paid"] * 10 + ["partial"] * 3 + ["unpaid"] * 3 + ["cancelled"] * 2
+             + ["test_bogus", "test_tag", "anonymous"])
+    rows: list[dict[str, Any]] = []
+    revenue = 0
+    excluded: dict[str, dict] = {name: {"n": 0, "amount": 0} for name, _ in _SHOPIFY_RULES}
+    first_order: dict[int, datetime] = {}
+    kept_orders = 0
+    number = 1000
+    for cust in range(n):
+        for _ in range(1 + int(rng.integers(0, 5))):
+            number += 1
+            kind = kinds[int(rng.integers(len(kinds)))]
+            created = _when(rng)
+            lines = [_PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
+                     for _ in range(1 + int(rng.integers(0, 3)))]
+            qty = [1 + int(rng.integers(0, 3)) for _ in lines]
+            subtotal = sum(p * q for (_, p), q in zip(lines, qty))
+            discount = int(rng.choice([0, 0, 0, 500, 1000]))
+            discount = min(discount, subtotal // 2)
+            shipping = 495 if subtotal < 5000 else 0
+            total = subtotal - discount + shipping
+            taxes = round(total * 19 / 119)
+            status, refunded, cancelled_at, method, tags = "paid", 0, None, "Shopify Payments", ""
+            if kind == "partial":
+                status, refunded = "partially_refunded", int(rng.integers(1, total))
+            elif kind == "unpaid":
+                status = str(rng.choice(["pending", "authorized", "voided", "refunded"]))
+                refunded = total if status == "refunded" else 0
+            elif kind == "cancelled":
+                status, refunded = "refunded", total
+                cancelled_at = created + timedelta(hours=int(rng.integers(1, 48)))
+            elif kind == "test_bogus":
+                method = "bogus"
+            elif kind == "test_tag":
+                tags = str(rng.choice(["Test", "wholesale, test", "TEST"]))
+            email = people[cust]["email"]
+            # Shopify keeps the address as typed: case and blanks vary between orders
+            email = str(rng.choice([email, email.upper(), f" {email} ", email.title()]))
+            if kind == "anonymous":
+                email = ""
+            net = total - refunded
+            rule = {"cancelled": "cancelled", "test_bogus": "test order (Bogus Gateway)",
+                    "test_tag": "test order (tagged test)",
+                    "unpaid": "not paid (pending, authorized, voided or refunded)",
+                    "anonymous": "no e-mail address (anonymous sale)"}.get(kind)
+            if rule is None:
+                revenue += net
+                kept_orders += 1
+                first_order[cust] = min(created, first_order.get(cust, created))
+            else:
+                excluded[rule]["n"] += 1
+                excluded[rule]["amount"] += net
+            offset = str(rng.choice(["+0100", "+0200", "-0500", "+0000"]))
+            stamp = created.strftime("%Y-%m-%d %H:%M:%S ") + offset
+            order = {
+                "Name": f"#{number}", "Email": email, "Financial Status": status,
+                "Paid at": stamp if status in ("paid", "partially_refunded") else "",
+                "Fulfillment Status": "fulfilled", "Accepts Marketing": "no",
+                "Currency": "EUR", "Subtotal": _money(subtotal),
+                "Shipping": _money(shipping), "Taxes": _money(taxes),
+                "Total": _money(total), "Discount Code": "WELCOME" if discount else "",
+                "Discount Amount": _money(discount), "Shipping Method": "Standard",
+                "Created at": stamp,
+                "Billing Name": f"{people[cust]['first']} {people[cust]['last']}",
+                "Billing Street": "Hauptstrasse 1", "Billing City": "Berlin",
+                "Billing Zip": "10115", "Billing Country": "DE",
+                "Billing Phone": people[cust]["phone"],
+                "Shipping Name": f"{people[cust]['first']} {people[cust]['last']}",
+                "Shipping Street": "Hauptstrasse 1", "Shipping City": "Berlin",
+                "Shipping Zip": "10115", "Shipping Country": "DE",
+                "Cancelled at": (cancelled_at.strftime("%Y-%m-%d %H:%M:%S ") + offset
+                                 if cancelled_at else ""),
+                "Payment Method": method, "Refunded Amount": _money(refunded),
+                "Outstanding Balance": "0.00", "Id": str(5_000_000_000 + number),
+                "Tags": tags, "Risk Level": "Low", "Source": "web",
+                "Device ID": str(int(rng.integers(1, 9))),
+                "Phone": people[cust]["phone"] if rng.random() < 0.3 else "",
+            }
+            for j, ((pname, price), q) in enumerate(zip(lines, qty)):
+                line = dict(order) if j == 0 else {"Name": f"#{number}"}
+                line.update({"Lineitem quantity": q, "Lineitem name": pname,
+                             "Lineitem price": _money(price),
+                             "Lineitem sku": f"SKU-{_PRODUCTS.index((pname, price))}",
+                             "Lineitem requires shipping": "true",
+                             "Lineitem taxable": "true",
+                             "Lineitem fulfillment status": "fulfilled",
+                             "Lineitem discount": "0.00", "Vendor": "Kaffeehaus"})
+                rows.append(line)
+    _csv(folder / "orders_export_1.csv", _SHOPIFY_ORDER_HEADER, rows)
+    crows = []
+    for i in registered:
+        p = people[i]
+        crows.append({"First Name": p["first"], "Last Name": p["last"],
+                      "Email": p["email"], "Accepts Marketing": "yes", "City": "Berlin",
+                      "Country": "Germany", "Country Code": "DE", "Zip": "10115",
+                      "Phone": p["phone"], "Total Spent": "0.00", "Total Orders": "0",
+                      "Tax Exempt": "no"})
+    _csv(folder / "customers_export.csv", _SHOPIFY_CUSTOMER_HEADER, crows)
+    # customers kept: registered ones with a kept order, and guests with a kept order;
+    # registered customers without any kept order have no date and are excluded
+    customers = len(first_order)
+    undated = sum(1 for i in registered if i not in first_order)
+    truth = {"revenue": revenue / 100, "orders": kept_orders, "customers": customers,
+             "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k, v in excluded.items() if v["n"]},
+             "customers_undated": undated,
+             "read": {"orders": len(rows), "customers": len(crows)},
+             "lines_merged": len(rows) - (number - 1000)}
+    return PlatformExport("shopify", folder, ["orders_export_1.csv", "customers_export.csv"],
+                          _AS_OF, truth)
+
+
+# ------------------------------------------------------------------------------ HubSpot
+
+_HUBSPOT_DEAL_HEADER = ["Record ID", "Deal Name", "Pipeline", "Deal Stage", "Close Date",
+                        "Create Date", "Amount", "Deal owner", "Associated Contact IDs",
+                        "Associated Company IDs"]
+_HUBSPOT_CONTACT_HEADER = ["Record ID", "First Name", "Last Name", "Email", "Phone Number",
+                           "Lifecycle Stage", "Create Date", "Contact owner",
+                           "Last Activity Date"]
+
+
+def _hubspot(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    people = _people(rng, n)
+    ids = [str(51_000 + 37 * i) for i in range(n)]
+    created = [_when(rng, 380) for _ in range(n)]
+    stages = (["Closed Won"] * 6 + ["Closed Lost"] * 3
+              + ["Appointment Scheduled", "Contract Sent", "Decision Maker Bought-In"])
+    deals, revenue, kept = [], 0, 0
+    excluded = {"not won (lost or open deal)": {"n": 0, "amount": 0},
+                "no associated contact": {"n": 0, "amount": 0}}
+    first: dict[int, datetime] = {}
+    did = 9_000_000
+    for i in range(n):
+        for _ in range(int(rng.integers(0, 4))):
+            did += 1
+            stage = stages[int(rng.integers(len(stages)))]
+            amount = int(rng.integers(50_00, 20_000_00))
+            # some deals close before the contact record was created (CRM migration)
+            close = created[i] + timedelta(days=int(rng.integers(-60, 300)))
+            contacts = ids[i]
+            r = rng.random()
+            if r < 0.15:
+                other = int(rng.integers(n))
+                contacts = f"{ids[i]};{ids[other]}" if other != i else ids[i]
+            elif r < 0.2 and stage == "Closed Won":
+                contacts = ""
+            if stage != "Closed Won":
+                excluded["not won (lost or open deal)"]["n"] += 1
+                excluded["not won (lost or open deal)"]["amount"] += amount
+            elif not contacts:
+                excluded["no associated contact"]["n"] += 1
+                excluded["no associated contact"]["amount"] += amount
+            else:
+                revenue += amount
+                kept += 1
+                first[i] = min(close, first.get(i, close))
+            deals.append({"Record ID": str(did), "Deal Name": f"Deal {did}",
+                          "Pipeline": "Sales Pipeline", "Deal Stage": stage,
+                          "Close Date": close.strftime("%Y-%m-%d %H:%M"),
+                          "Create Date": (close - timedelta(days=20)).strftime(
+                              "%Y-%m-%d %H:%M"),
+                          "Amount": _money(amount).rstrip("0").rstrip("."),
+                          "Deal owner": "Sam Seller",
+                          "Associated Contact IDs": contacts,
+                          "Associated Company IDs": ""})
+    _csv(folder / "hubspot-crm-exports-all-deals-2025-12-31.csv", _HUBSPOT_DEAL_HEADER, deals)
+    crows = [{"Record ID": ids[i], "First Name": people[i]["first"],
+              "Last Name": people[i]["last"], "Email": people[i]["email"],
+              "Phone Number": people[i]["phone"],
+              "Lifecycle Stage": "Customer" if i in first else str(
+                  rng.choice(["Lead", "Subscriber", "Opportunity"])),
+              "Create Date": created[i].strftime("%Y-%m-%d %H:%M"),
+              "Contact owner": "Sam Seller", "Last Activity Date": ""} for i in range(n)]
+    _csv(folder / "hubspot-crm-exports-all-contacts-2025-12-31.csv",
+         _HUBSPOT_CONTACT_HEADER, crows)
+    earlier = sum(1 for i, d in first.items() if d < created[i])
+    truth = {"revenue": revenue / 100, "orders": kept, "customers": n,
+             "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k, v in excluded.items() if v["n"]},
+             "read": {"orders": len(deals), "customers": n},
+             "acquired_before_record": earlier}
+    return PlatformExport("hubspot", folder,
+                          ["hubspot-crm-exports-all-deals-2025-12-31.csv",
+                           "hubspot-crm-exports-all-contacts-2025-12-31.csv"], _AS_OF, truth)
+
+
+# ------------------------------------------------------------------------------- Stripe
+
+_STRIPE_PAYMENT_HEADER = [
+    "id", "Created date (UTC)", "Amount", "Amount Refunded", "Currency", "Captured",
+    "Converted Amount", "Converted Amount Refunded", "Converted Currency",
+    "Decline Reason", "Description", "Fee", "Refunded date (UTC)", "Statement Descriptor",
+    "Status", "Seller Message", "Taxes On Fee", "Card ID", "Customer ID",
+    "Customer Description", "Customer Email", "Invoice ID", "Transfer",
+]
+_STRIPE_CUSTOMER_HEADER = ["id", "Description", "Email", "Name", "Created (UTC)",
+                           "Delinquent", "Currency", "Plan", "Status"]
+_STRIPE_RULES = ["failed or not completed", "not captured", "fully refunded",
+                 "no Stripe customer (one-off payment)"]
+
+
+def _stripe(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    people = _people(rng, n)
+    ids = [f"cus_{''.join(rng.choice(list('ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'), 14))}"
+           for _ in range(n)]
+    created = [_when(rng, 380) for _ in range(n)]
+    kinds = ["paid"] * 8 + ["partial"] * 2 + ["refunded", "failed", "uncaptured", "guest"]
+    pays, revenue, kept = [], 0, 0
+    excluded = {k: {"n": 0, "amount": 0} for k in _STRIPE_RULES}
+    for i in range(n):
+        for _ in range(int(rng.integers(0, 5))):
+            kind = kinds[int(rng.integers(len(kinds)))]
+            amount = int(rng.integers(5_00, 300_00))
+            when = created[i] + timedelta(minutes=int(rng.integers(1, 300 * 1440)))
+            status, refunded, captured, cust = "Paid", 0, "true", ids[i]
+            if kind == "partial":
+                refunded = int(rng.integers(1, amount))
+            elif kind == "refunded":
+                status, refunded = "Refunded", amount
+            elif kind == "failed":
+                status = "Failed"
+            elif kind == "uncaptured":
+                status, captured = "Uncaptured", "false"
+            elif kind == "guest":
+                cust = ""
+            net = amount - refunded
+            rule = {"failed": "failed or not completed",
+                    "uncaptured": "failed or not completed",
+                    "refunded": "fully refunded",
+                    "guest": "no Stripe customer (one-off payment)"}.get(kind)
+            if rule is None:
+                revenue += net
+                kept += 1
+            else:
+                excluded[rule]["n"] += 1
+                excluded[rule]["amount"] += net
+            pid = f"ch_{''.join(rng.choice(list('abcdefghijkmnopqrstuvwxyz0123456789'), 24))}"
+            pays.append({"id": pid, "Created date (UTC)": when.strftime("%Y-%m-%d %H:%M:%S"),
+                         "Amount": _money(amount), "Amount Refunded": _money(refunded),
+                         "Currency": "eur", "Captured": captured,
+                         "Converted Amount": _money(amount),
+                         "Converted Amount Refunded": _money(refunded),
+                         "Converted Currency": "eur",
+                         "Decline Reason": "card_declined" if status == "Failed" else "",
+                         "Description": "Subscription update", "Fee": _money(amount // 40),
+                         "Status": status, "Customer ID": cust,
+                         "Customer Email": people[i]["email"] if cust else "",
+                         "Customer Description": f"{people[i]['first']} {people[i]['last']}"
+                         if cust else ""})
+    _csv(folder / "unified_payments.csv", _STRIPE_PAYMENT_HEADER, pays)
+    crows = [{"id": ids[i], "Description": "", "Email": people[i]["email"],
+              "Name": f"{people[i]['first']} {people[i]['last']}",
+              "Created (UTC)": created[i].strftime("%Y-%m-%d %H:%M:%S"),
+              "Delinquent": "false", "Currency": "eur", "Plan": "", "Status": ""}
+             for i in range(n)]
+    _csv(folder / "unified_customers.csv", _STRIPE_CUSTOMER_HEADER, crows)
+    truth = {"revenue": revenue / 100, "orders": kept, "customers": n,
+             "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k, v in excluded.items() if v["n"]},
+             "read": {"orders": len(pays), "customers": n}}
+    return PlatformExport("stripe", folder, ["unified_payments.csv", "unified_customers.csv"],
+                          _AS_OF, truth)
