@@ -83,7 +83,8 @@ def test_a_missing_table_skips_its_capability_and_the_rest_is_produced(client_fo
             (folder / path.name).write_bytes(path.read_bytes())
     result = run_report(folder, out=tmp_path / "out", progress=False)
     skipped = dict(result.skipped)
-    assert "Survey scores" in skipped and "'surveys' table" in skipped["Survey scores"]
+    assert "Survey scores" in skipped and "a surveys table" in skipped["Survey scores"]
+    assert skipped["Survey scores"].startswith("This section would show what customers say")
     assert len(result.report.figures) >= 10
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Survey scores" in html
@@ -149,3 +150,328 @@ def test_large_bases_fit_the_cox_model_on_a_sample_and_say_so(client_folder, mon
     rep = _pipeline.build_report(data, progress=False)
     footnotes = [fn for _, fn in rep.figures if fn and "fitted on a random 150 of" in fn]
     assert len(footnotes) == 1 and "n = 150 customers" in footnotes[0]
+
+
+# =========================================================================== client shapes
+# A plain client export: customers (customer_id, acquired_at), orders (order_id,
+# customer_id, ordered_at, amount) and one contacts file, written with polars the way a
+# client's system would, with non-English values. Optional tables and columns are added per
+# test to check that they change what is shown, never whether the run finishes.
+
+import logging  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from loyaltylab import _pipeline as P  # noqa: E402
+from loyaltylab.exceptions import ConvergenceError  # noqa: E402
+
+SEGMENTS = ["Privatkunde", "Großkunde", "Ärzte & Praxen"]
+REGIONS = ["Île-de-France", "Bayern", "Łódź"]
+
+
+def minimal_export(folder: Path, *, n: int = 200, seed: int = 3, contacts: bool = True,
+                   referrals: bool = False, surveys: bool = False, complaints: bool = False,
+                   columns: tuple[str, ...] = ()) -> Path:
+    """Write a small client export into ``folder`` and return it."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    start, end = datetime(2023, 1, 1), datetime(2025, 6, 29, 17, 45)
+    ids = [f"KD-{i:04d}-ü" for i in range(n)]
+    acquired = [start + timedelta(days=int(d)) for d in rng.integers(0, 500, n)]
+    rows = []
+    for cid, acq in zip(ids, acquired):
+        rate, life = rng.gamma(1.0, 1 / 40), rng.exponential(400)
+        t = acq
+        while True:
+            t = t + timedelta(days=float(rng.exponential(1 / rate)) + 1)
+            if t > min(end, acq + timedelta(days=life)):
+                break
+            rows.append((f"B-{len(rows) + 1}", cid, t.strftime("%Y-%m-%d %H:%M"),
+                         round(float(rng.gamma(2, 30)), 2)))
+    rows.append(("B-last", ids[0], end.strftime("%Y-%m-%d %H:%M"), 12.5))
+    customers = {"customer_id": ids, "acquired_at": [a.strftime("%Y-%m-%d") for a in acquired]}
+    if "kind" in columns:
+        customers["kind"] = rng.choice(["Verbraucher", "business partner"], n).tolist()
+    if "segment" in columns:
+        customers["segment"] = rng.choice(SEGMENTS, n).tolist()
+    if "region" in columns:
+        customers["region"] = rng.choice(REGIONS, n).tolist()
+    pl.DataFrame(customers).write_csv(folder / "customers.csv")
+    pl.DataFrame(rows, schema=["order_id", "customer_id", "ordered_at", "amount"],
+                 orient="row").write_csv(folder / "orders.csv")
+
+    def some(m: int, days: int = 880) -> tuple[list[str], list[str]]:
+        who = [ids[i] for i in rng.integers(0, n, m)]
+        when = [(start + timedelta(days=int(d))).strftime("%Y-%m-%d")
+                for d in rng.integers(0, days, m)]
+        return who, when
+
+    if contacts:
+        who, when = some(2 * n)
+        pl.DataFrame({"customer_id": who, "contacted_at": when,
+                      "channel": rng.choice(["Téléphone", "E-Mail", "Brief/Straße"],
+                                            2 * n).tolist()}).write_csv(folder / "contacts.csv")
+    if referrals:
+        who, when = some(n // 4)
+        pl.DataFrame({"referrer_id": who, "referred_id": [ids[i] for i in
+                                                          rng.integers(0, n, n // 4)],
+                      "referred_at": when}).write_csv(folder / "referrals.csv")
+    if surveys:
+        who, when = some(n)
+        pl.DataFrame({"customer_id": who, "survey": "Zufriedenheit 2024", "item": "nps",
+                      "answered_at": when, "score": rng.integers(0, 11, n).tolist()}
+                     ).write_csv(folder / "surveys.csv")
+    if complaints:
+        who, when = some(n // 5)
+        pl.DataFrame({"customer_id": who, "opened_at": when}).write_csv(
+            folder / "complaints.csv")
+    return folder
+
+
+def _build(folder: Path, **kwargs):
+    data = P.load_for_report(folder, **kwargs)
+    rep, errors = P._build(data, title="t", progress=False, date_note=None,
+                           sections=P.SECTIONS)
+    return data, rep, errors
+
+
+def _texts(rep) -> list[str]:
+    return [i.text for i in rep._state.items if hasattr(i, "text")]
+
+
+@pytest.fixture(scope="module")
+def minimal(tmp_path_factory) -> Path:
+    return minimal_export(tmp_path_factory.mktemp("minimal"))
+
+
+def test_report_on_a_minimal_client_export_finishes_with_exit_0(minimal, tmp_path, capsys):
+    # the run that stopped on the absent optional column `kind` now finishes
+    code = cli.main(["report", str(minimal), "--out", str(tmp_path / "out"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == cli.EXIT_OK, out
+    assert (tmp_path / "out" / "report.html").exists()
+    assert "skipped Survey scores: This section would show" in out
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "the date of the last event in the data" in html
+    assert "The top rung, advocate, is not shown: it needs a referrals table" in html
+    assert "no grouping column" in html
+    assert "KD-0001" not in html  # identifiers pseudonymised
+
+
+def test_minimal_export_shows_every_section_it_can(minimal):
+    data, rep, errors = _build(minimal)
+    assert errors == []
+    skipped = dict(rep.skipped)
+    assert set(skipped) == {"Survey scores", "Measure everything: complaint handling"}
+    titles = " | ".join(t for t, _ in rep.figures)
+    for needle in ("Loyalty scorecard", "Loyalty ladder", "Retention", "Call list",
+                   "Contact-to-sale conversion", "still active"):
+        assert needle in titles, titles
+
+
+def test_the_measuring_date_is_the_end_of_the_last_event_day(minimal):
+    data, rep, _ = _build(minimal)
+    # last order 2025-06-29 17:45 -> measured at the end of that day
+    assert data.as_of == datetime(2025, 6, 30)
+    assert _texts(rep)[0] == (
+        "Figures are measured at the end of 29 June 2025, the date of the last event in the "
+        "data (taken as the extract date), so a period ending that day counts as complete.")
+
+
+def test_the_sample_scorecard_compares_the_last_two_complete_years():
+    # the sample's last events fall at 00:00 on 31 Dec 2025: 2025 is complete
+    from loyaltylab import metrics
+
+    data = P.load_for_report(None)
+    assert data.as_of == datetime(2026, 1, 1)
+    card = metrics.scorecard(data, period="year")
+    assert card["current_period"][0] == datetime(2025, 1, 1)
+    assert card["previous_period"][0] == datetime(2024, 1, 1)
+
+
+def test_a_given_date_means_the_end_of_that_day(minimal):
+    data = P.load_for_report(minimal, as_of="2025-06-29")
+    assert data.as_of == datetime(2025, 6, 30)
+    assert data.report.n_rejected == 0  # the order at 17:45 that day is not "after as_of"
+    when, why = P.measuring_date(data, "2025-06-29")
+    assert why == ("Figures are measured at the end of 29 June 2025, the date given when "
+                   "the report was run.")
+    assert P.measuring_date(data, "2025-03-01T12:00")[0] == datetime(2025, 3, 1, 12)
+
+
+@pytest.mark.parametrize("shape", [
+    dict(contacts=False),
+    dict(referrals=True),
+    dict(surveys=True),
+    dict(complaints=True),
+    dict(columns=("kind",)),
+    dict(columns=("region",)),
+    dict(columns=("segment", "region", "kind"), referrals=True, surveys=True,
+         complaints=True),
+], ids=["no-contacts", "referrals", "surveys", "complaints", "kind", "region", "everything"])
+def test_every_client_shape_finishes_and_shows_what_its_data_support(tmp_path, shape):
+    folder = minimal_export(tmp_path / "src", n=150, seed=5, **shape)
+    data, rep, errors = _build(folder)
+    assert errors == []
+    skipped = dict(rep.skipped)
+    titles = " | ".join(t for t, _ in rep.figures)
+    texts = " | ".join(_texts(rep))
+    assert "Loyalty ladder" in titles and "Retention" in titles
+    assert ("Survey scores" in skipped) != bool(shape.get("surveys"))
+    assert ("Measure everything: complaint handling" in skipped) != bool(
+        shape.get("complaints"))
+    assert ("Measure everything: contacts and conversion" in skipped) == (
+        shape.get("contacts") is False)
+    assert ("advocate, is not shown" in texts) != bool(shape.get("referrals"))
+    if shape.get("contacts") is False:
+        assert "The rung prospect is not shown: it needs a contacts table" in texts
+    for col, words in (("kind", "kind"), ("region", "region"), ("segment", "segment")):
+        shown = any(t.lower().startswith(f"customers by {words}") for t, _ in rep.figures)
+        assert shown == (col in shape.get("columns", ())), titles
+    if shape.get("surveys"):
+        assert "Net Promoter" in titles or "NPS" in titles
+
+
+def test_a_missing_required_column_ends_the_run_with_exit_2(minimal, tmp_path, capsys):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for path in minimal.glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    pl.read_csv(folder / "orders.csv").drop("amount").write_csv(folder / "orders.csv")
+    code = cli.main(["report", str(folder), "--out", str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_UNUSABLE
+    assert "amount" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3
+
+
+def test_a_model_that_does_not_converge_keeps_the_summary_and_says_why(minimal, monkeypatch):
+    from loyaltylab import clv
+
+    def fail(self, *args, **kwargs):
+        raise ConvergenceError("BetaGeo: the optimiser did not converge after 200 steps")
+
+    monkeypatch.setattr(clv.BetaGeo, "fit", fail)
+    _, rep, errors = _build(minimal)
+    assert errors == []
+    assert "Repeat buying in the data" in rep.tables  # the data summary is still shown
+    assert "BG/NBD parameters" not in rep.tables
+    reason = dict(rep.skipped)["Repeat buying and customer value: buying model"]
+    assert reason.startswith("The repeat-buying summary above is shown without the model. "
+                             "The model could not be fitted to these data")
+    assert "optimiser" not in reason  # plain words, not the library's message
+    assert any(t.startswith("Loyalty ladder") for t, _ in rep.figures)  # the run went on
+
+
+def test_a_singular_fit_removes_only_the_drivers_and_the_call_list(tmp_path, monkeypatch):
+    from loyaltylab import churn
+
+    def singular(self, *args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(churn.CoxModel, "fit", singular)
+    folder = minimal_export(tmp_path / "src", n=150, columns=("segment",))
+    _, rep, errors = _build(folder)
+    assert errors == []
+    reason = dict(rep.skipped)["Churn and retention: drivers of churn"]
+    assert "no unique answer" in reason and "too few customers" in reason
+    titles = [t for t, _ in rep.figures]
+    assert any(t.startswith("Retention") for t in titles)
+    assert not any(t.startswith("Call list") for t in titles)
+
+
+def test_an_unexpected_error_in_one_section_is_logged_and_the_run_goes_on(minimal,
+                                                                          monkeypatch,
+                                                                          caplog):
+    from loyaltylab import metrics
+
+    def broken(*args, **kwargs):
+        raise KeyError("weird")
+
+    monkeypatch.setattr(metrics, "scorecard", broken)
+    with caplog.at_level(logging.ERROR, logger="loyaltylab.report"):
+        _, rep, errors = _build(minimal)
+    assert errors == ["Measure everything: scorecard: KeyError: 'weird'"]
+    assert dict(rep.skipped)["Measure everything: scorecard"] == (
+        "This part could not be produced: KeyError: 'weird'.")
+    assert "Traceback" in caplog.text or caplog.records[0].exc_info
+    assert any(t.startswith("Defection") for t, _ in rep.figures)
+    assert any(t.startswith("Retention") for t, _ in rep.figures)
+
+
+def test_a_whole_section_failing_does_not_stop_the_others(minimal, monkeypatch):
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    sections = tuple(P.Section(s.name, s.shows, s.needs, broken if i == 0 else s.run)
+                     for i, s in enumerate(P.SECTIONS))
+    data = P.load_for_report(minimal)
+    rep, errors = P._build(data, title="t", progress=False, date_note=None,
+                           sections=sections)
+    assert errors == ["Data overview: this section: RuntimeError: boom"]
+    assert any(t.startswith("Loyalty ladder") for t, _ in rep.figures)
+
+
+def test_section_skip_reason_names_what_it_shows_and_needs(minimal):
+    data = P.load_for_report(minimal)
+    surveys = [s for s in P.SECTIONS if s.name == "Survey scores"][0]
+    assert surveys.skip_reason(data) == (
+        "This section would show what customers say: the net promoter score and survey "
+        "scores over time. It needs a surveys table (customer id, item, answered at and "
+        "score), which this dataset does not have.")
+    overview = P.SECTIONS[0]
+    assert overview.skip_reason(data) is None
+    no_amount = data.replace(orders=data.orders.drop(S.AMOUNT))
+    assert "the amount column of the orders table" in overview.skip_reason(no_amount)
+
+
+# ------------------------------------------------------------------ ladder without tables
+def test_the_ladder_without_referrals_is_the_ladder_without_its_top_rung():
+    from loyaltylab import datasets, funnel
+
+    data = datasets.load_sample()
+    ladder, notes = P.ladder_for_data(data.replace(referrals=None))
+    assert ladder.names == funnel.OFFLINE.names[:-1]
+    assert notes == ["The top rung, advocate, is not shown: it needs a referrals table (its "
+                     "rule: referrals >= 1 within 730d), which this dataset does not have."]
+    assert P.ladder_for_data(data) == (funnel.OFFLINE, [])
+
+
+def test_the_ladder_without_contacts_or_product_lines_changes_only_those_rules():
+    from loyaltylab import datasets, funnel
+
+    data = datasets.load_sample()
+    data = data.replace(contacts=None, referrals=None,
+                        orders=data.orders.drop(S.PRODUCT_LINE))
+    ladder, notes = P.ladder_for_data(data)
+    assert ladder.names == ["suspect", "first_time_customer", "repeat_customer", "client"]
+    assert str(ladder.stage("suspect").rule) == "listed as a customer and no orders"
+    assert str(ladder.stage("client").rule) == "orders >= 4 within 365d"
+    assert any("The rung prospect is not shown: it needs a contacts table" in n for n in notes)
+    assert any("because the data have no product line column in the orders table" in n
+               for n in notes)
+    fun = funnel.funnel(data, ladder, as_of=datetime(2026, 1, 1))
+    # everyone is a suspect; without contacts, nobody is counted as a prospect
+    assert fun["stage"].to_list() == ladder.names
+    assert fun["reached"][0] == data.customers.height
+
+
+# ------------------------------------------------------------------ call list
+def test_the_call_list_is_not_led_by_customers_near_the_churn_threshold():
+    from loyaltylab import churn
+
+    data = P.load_for_report(None)
+    table = churn.churn_table(data, inactivity=P.INACTIVITY)
+    cox = churn.CoxModel(covariates=[S.SEGMENT, S.REWARD_SCHEME, "orders_90d"]).fit(table)
+    by_rule = churn.at_risk_list(table, cox, horizon=P.HORIZON, top=100)
+    calls = P.call_list(table, cox, top=100)
+    assert calls["p_stopped"].is_sorted(descending=True)
+    assert calls["rank"].to_list() == list(range(1, 101))
+    assert np.allclose(calls["p_stopped"], 1 - calls["p_alive"])
+    # the rule's own ranking only lists customers within 90 days of the 180-day mark;
+    # ranked by their rhythm, customers far from it who broke their rhythm appear too
+    assert by_rule["silent_days"].min() >= 90
+    assert calls["silent_days"].min() < 90
+    near = lambda f: int((f["silent_days"] >= 150).sum())  # noqa: E731
+    assert near(calls) < near(by_rule)

@@ -218,9 +218,10 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
                       title: str | None = None) -> Axes:
     """The call list: the ``top`` customers most likely to be lost, with their main driver.
 
-    Bars show ``p_lapse`` (the chance that the inactivity rule declares the customer
-    churned within the horizon, which accounts for how long they have been silent) when
-    the list has it, else the Cox ``p_churn``.
+    Bars show ``p_stopped`` (1 - BG/NBD ``p_alive``, the ranking of the report's call list)
+    when the list has it, else ``p_lapse`` (the chance that the inactivity rule declares the
+    customer churned within the horizon, which accounts for how long they have been silent)
+    when it has that, else the Cox ``p_churn``.
 
     Parameters
     ----------
@@ -233,8 +234,11 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
     matplotlib.axes.Axes
     """
     _need(at_risk, ["customer_id", "p_churn", "drivers"], "at_risk")
-    lapse = "p_lapse" in at_risk.columns and at_risk["p_lapse"].null_count() < at_risk.height
-    col = "p_lapse" if lapse else "p_churn"
+    stopped = ("p_stopped" in at_risk.columns
+               and at_risk["p_stopped"].null_count() < at_risk.height)
+    lapse = stopped or ("p_lapse" in at_risk.columns
+                        and at_risk["p_lapse"].null_count() < at_risk.height)
+    col = "p_stopped" if stopped else "p_lapse" if lapse else "p_churn"
     t = at_risk.sort([col, "p_churn"], descending=True, nulls_last=True).head(top).reverse()
     ax = get_ax(ax, figsize=(8, max(2.5, 0.35 * t.height + 1)))
     y = np.arange(t.height)
@@ -255,7 +259,12 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
             ax.text(pi + 0.005, yi, label, va="center", fontsize=7, color="#333333")
     ax.set_xlim(0, min(1.0, float(p.max()) * 1.6 + 0.02))
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    if lapse:
+    if stopped:
+        ax.set_xlabel("probability of having stopped buying (days silent, main driver)")
+        note = ("Chance that the customer has stopped buying, judged against their own "
+                "buying rhythm (BG/NBD), not their distance to the churn rule's threshold; "
+                "driver from the Cox model.")
+    elif lapse:
         ax.set_xlabel("probability of being lost in the horizon (days silent, main driver)")
         note = ("Probability that the inactivity rule declares the customer churned within "
                 "the horizon: BG/NBD chance of no order before the silence reaches the "
