@@ -538,7 +538,10 @@ def _expand_value_map(table: str, canon: str, column: pl.Series,
     known = {fold_value(v) for v in vmap.values() if v is not None}
     if canon == S.DIRECTION:
         known |= set(S.DIRECTIONS) | set(_DIRECTION_SYNONYMS)
+    from loyaltylab.data import privacy
     skip = {fold_value(t) for t in NULL_TOKENS} | {""}
+    if hasattr(privacy, "PLACEHOLDER"):  # a masked personal value is not a category
+        skip.add(fold_value(privacy.PLACEHOLDER))
     out: dict[str, str | None] = {}
     missed: list[tuple[int, str]] = []
     for value, n in counts.iter_rows():

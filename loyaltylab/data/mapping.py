@@ -86,6 +86,7 @@ are and listed, with their row counts, in the table's warnings of the load repor
 from __future__ import annotations
 
 import codecs
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -606,60 +607,200 @@ def _table_mapping(name: str, t: Any, origin: str) -> TableMapping:
 
 # ------------------------------------------------------------------ drafting a mapping
 
+# Names are compared after folding (see _fold_name): accents removed, lower snake case.
+# German umlauts are also tried spelt out (ä -> ae), so both "auftraege" and "auftrage"
+# match "Aufträge".
 _TABLE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    S.CUSTOMERS: ("customer", "clients", "client", "accounts", "kunden", "kunde",
-                  "stammdaten", "members"),
-    S.ORDERS: ("order", "sales", "transactions", "purchases", "invoices", "bestellungen",
-               "auftraege", "umsaetze", "verkaeufe"),
-    S.CONTACTS: ("contact", "interactions", "activities", "touchpoints", "kontakte",
-                 "aktivitaeten"),
-    S.REFERRALS: ("referral", "recommendations", "empfehlungen"),
-    S.SURVEYS: ("survey", "responses", "answers", "nps", "umfragen", "befragung"),
-    S.COMPLAINTS: ("complaint", "tickets", "beschwerden", "reklamationen"),
-    S.SUBSCRIPTIONS: ("subscription", "contracts", "vertraege", "abos", "abonnements"),
-    S.ASSIGNMENTS: ("assignment", "account_managers", "betreuung", "betreuer"),
-    S.WEB_SESSIONS: ("sessions", "visits", "web", "besuche", "web_session"),
+    S.CUSTOMERS: (
+        "customer", "clients", "client", "accounts", "members",
+        "kunden", "kunde", "stammdaten", "kundenstamm",                      # de
+        "clientele", "fichier_clients",                                      # fr
+        "kunder", "kund", "kundregister",                                    # sv
+        "kunderegister",                                                     # da, no
+        "klanten", "klant", "klantenbestand",                                # nl
+        "clientes", "cliente",                                               # es, pt
+        "clienti",                                                           # it
+        "klienci", "klient", "kontrahenci",                                  # pl
+    ),
+    S.ORDERS: (
+        "order", "sales", "transactions", "purchases", "invoices",
+        "bestellungen", "auftraege", "umsaetze", "verkaeufe", "rechnungen",  # de
+        "commandes", "commande", "ventes", "factures", "achats",             # fr
+        "ordrar", "bestallningar", "forsaljning", "fakturor", "kop",         # sv
+        "ordrer", "bestillinger", "salg", "fakturaer", "kob", "kjop",        # da, no
+        "bestellingen", "verkopen", "facturen", "aankopen",                  # nl
+        "pedidos", "ventas", "facturas", "compras",                          # es
+        "ordini", "vendite", "fatture", "acquisti",                          # it
+        "encomendas", "vendas", "faturas",                                   # pt
+        "zamowienia", "sprzedaz", "faktury", "zakupy",                       # pl
+    ),
+    S.CONTACTS: (
+        "contact", "interactions", "activities", "touchpoints",
+        "kontakte", "aktivitaeten",                                          # de
+        "contacts_clients", "historique_contacts",                           # fr
+        "kontakter", "aktiviteter",                                          # sv, da, no
+        "contacten", "activiteiten",                                         # nl
+        "contactos", "interacciones", "actividades",                         # es
+        "contatti", "interazioni", "attivita",                               # it
+        "contatos", "interacoes",                                            # pt
+        "kontakty", "interakcje",                                            # pl
+    ),
+    S.REFERRALS: ("referral", "recommendations", "empfehlungen", "parrainages",
+                  "rekommendationer", "anbefalinger", "aanbevelingen", "referidos",
+                  "recomendaciones", "raccomandazioni", "indicacoes", "polecenia"),
+    S.SURVEYS: ("survey", "responses", "answers", "nps", "umfragen", "befragung",
+                "enquetes", "sondages", "enkater", "undersokningar", "undersogelser",
+                "undersokelser", "encuestas", "sondaggi", "questionari", "inqueritos",
+                "pesquisas", "ankiety"),
+    S.COMPLAINTS: ("complaint", "tickets", "beschwerden", "reklamationen", "reclamations",
+                   "plaintes", "reklamationer", "klagomal", "klager", "reklamasjoner",
+                   "klachten", "reclamaciones", "quejas", "reclami", "reclamacoes",
+                   "reklamacje", "skargi"),
+    S.SUBSCRIPTIONS: ("subscription", "contracts", "vertraege", "abos", "abonnements",
+                      "contrats", "abonnemang", "prenumerationer", "avtal",
+                      "abonnementer", "abonnementen", "contracten", "suscripciones",
+                      "contratos", "abbonamenti", "contratti", "assinaturas",
+                      "subskrypcje", "abonamenty", "umowy"),
+    S.ASSIGNMENTS: ("assignment", "account_managers", "betreuung", "betreuer",
+                    "affectations", "tilldelningar", "toewijzingen", "asignaciones",
+                    "assegnazioni", "atribuicoes", "przypisania"),
+    S.WEB_SESSIONS: ("sessions", "visits", "web", "besuche", "web_session", "visites",
+                     "besok", "besog", "bezoeken", "sessies", "visitas", "sesiones",
+                     "visite", "sessioni", "sessoes", "wizyty", "sesje"),
 }
 _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    S.CUSTOMER_ID: ("cust_id", "client_id", "customer_no", "customer_number", "kundennr",
-                    "kunden_nr", "kunden_id", "kundennummer", "kdnr", "account_id"),
-    S.ACQUIRED_AT: ("created_at", "created", "signup_date", "registered", "first_seen",
-                    "since", "customer_since", "anlagedatum", "kunde_seit", "erstellt"),
-    S.KIND: ("type", "customer_type", "kundenart", "art", "typ"),
-    S.SEGMENT: ("segment", "tier", "class", "kundensegment"),
-    S.ACQUISITION_CHANNEL: ("channel", "source", "acquisition", "herkunft", "quelle"),
-    S.REGION: ("region", "country", "area", "gebiet", "land"),
-    S.ACCOUNT_MANAGER: ("manager", "owner", "sales_rep", "betreuer", "berater"),
-    S.ACQUISITION_COST: ("cac", "acquisition_costs", "akquisekosten"),
-    S.REWARD_SCHEME: ("loyalty_scheme", "reward", "bonusprogramm", "programm"),
-    S.ORDER_ID: ("order_no", "order_number", "invoice_id", "invoice_no", "bestellnr",
-                 "bestellnummer", "auftragsnr", "belegnr", "transaction_id"),
-    S.ORDERED_AT: ("order_date", "date", "purchase_date", "bestelldatum", "datum",
-                   "auftragsdatum", "belegdatum", "transaction_date"),
-    S.AMOUNT: ("value", "total", "revenue", "sales", "net_amount", "betrag", "umsatz",
-               "wert", "summe", "amount_eur", "betrag_eur"),
+    S.CUSTOMER_ID: (
+        "cust_id", "client_id", "customer_no", "customer_number", "account_id",
+        "kundennr", "kunden_nr", "kunden_id", "kundennummer", "kdnr",            # de
+        "id_client", "numero_client", "no_client", "num_client", "code_client",  # fr
+        "ref_client", "n_client",
+        "kundnummer", "kundnr", "kund_id",                                       # sv
+        "kundenummer", "kundenr", "kunde_id",                                    # da, no
+        "klantnummer", "klantnr", "klant_id",                                    # nl
+        "id_cliente", "numero_cliente", "codigo_cliente", "n_cliente",           # es, pt
+        "num_cliente", "codice_cliente", "cod_cliente",                          # it
+        "numer_klienta", "id_klienta", "nr_klienta", "kod_klienta",              # pl
+    ),
+    S.ACQUIRED_AT: (
+        "created_at", "created", "signup_date", "registered", "first_seen", "since",
+        "customer_since",
+        "anlagedatum", "kunde_seit", "erstellt", "registriert_am",               # de
+        "date_creation", "date_de_creation", "date_inscription",                 # fr
+        "date_d_inscription", "client_depuis",
+        "kund_sedan", "skapad", "registrerad", "registreringsdatum",             # sv
+        "kunde_siden", "oprettet", "oprettelsesdato", "opprettet", "registrert", # da, no
+        "klant_sinds", "aangemaakt", "registratiedatum", "aanmaakdatum",         # nl
+        "fecha_alta", "fecha_de_alta", "fecha_registro", "cliente_desde",        # es, pt
+        "data_registrazione", "cliente_dal", "data_creazione", "data_iscrizione",  # it
+        "data_cadastro", "data_registo", "data_registro", "data_criacao",        # pt
+        "data_rejestracji", "klient_od", "data_utworzenia",                      # pl
+    ),
+    S.KIND: ("type", "customer_type", "kundenart", "art", "typ", "type_client",
+             "type_de_client", "kundtyp", "kundetype", "klanttype", "soort", "tipo",
+             "tipo_cliente", "tipo_de_cliente", "typ_klienta", "rodzaj"),
+    S.SEGMENT: ("segment", "tier", "class", "kundensegment", "kundsegment",
+                "kundesegment", "klantsegment", "segmento"),
+    S.ACQUISITION_CHANNEL: ("channel", "source", "acquisition", "herkunft", "quelle",
+                            "origine", "canal_d_acquisition", "kalla", "ursprung",
+                            "kilde", "herkomst", "bron", "origen", "fuente", "fonte",
+                            "origem", "zrodlo", "kanal_pozyskania"),
+    S.REGION: ("region", "country", "area", "gebiet", "land", "pays", "regio", "pais",
+               "regione", "paese", "regiao", "kraj", "wojewodztwo"),
+    S.ACCOUNT_MANAGER: ("manager", "owner", "sales_rep", "betreuer", "berater",
+                        "commercial", "responsable", "saljare", "saelger", "selger",
+                        "accountmanager", "vendedor", "gestor", "referente",
+                        "opiekun"),
+    S.ACQUISITION_COST: ("cac", "acquisition_costs", "akquisekosten",
+                         "cout_d_acquisition", "anskaffningskostnad", "acquisitiekosten",
+                         "coste_de_adquisicion", "costo_di_acquisizione",
+                         "custo_de_aquisicao", "koszt_pozyskania"),
+    S.REWARD_SCHEME: ("loyalty_scheme", "reward", "bonusprogramm", "programm",
+                      "programme_fidelite", "lojalitetsprogram", "loyaliteitsprogramma",
+                      "programa_de_fidelizacion", "programma_fedelta",
+                      "programa_de_fidelidade", "program_lojalnosciowy"),
+    S.ORDER_ID: (
+        "order_no", "order_number", "invoice_id", "invoice_no", "transaction_id",
+        "bestellnr", "bestellnummer", "auftragsnr", "auftragsnummer", "belegnr",  # de
+        "rechnungsnummer",
+        "numero_commande", "no_commande", "num_commande", "id_commande",         # fr
+        "n_commande", "reference_commande", "numero_facture",
+        "ordernummer", "ordernr", "order_nr", "fakturanummer",                   # sv
+        "ordrenummer", "ordrenr",                                                # da, no
+        "bestelnummer", "factuurnummer",                                         # nl
+        "numero_pedido", "id_pedido", "n_pedido", "numero_factura",              # es
+        "numero_ordine", "id_ordine", "n_ordine", "numero_fattura",              # it
+        "numero_encomenda", "numero_fatura", "n_encomenda",                      # pt
+        "numer_zamowienia", "nr_zamowienia", "id_zamowienia", "numer_faktury",   # pl
+    ),
+    S.ORDERED_AT: (
+        "order_date", "date", "purchase_date", "transaction_date", "invoice_date",
+        "bestelldatum", "datum", "auftragsdatum", "belegdatum", "rechnungsdatum",  # de
+        "date_commande", "date_de_commande", "date_facture", "date_achat",        # fr
+        "date_vente",
+        "orderdatum", "bestallningsdatum", "fakturadatum", "kopdatum",           # sv, nl
+        "ordredato", "dato", "bestillingsdato", "fakturadato", "kobsdato",       # da, no
+        "besteldatum", "factuurdatum", "aankoopdatum",                           # nl
+        "fecha", "fecha_pedido", "fecha_de_pedido", "fecha_compra",              # es
+        "fecha_factura", "fecha_venta",
+        "data", "data_ordine", "data_dell_ordine", "data_acquisto",              # it
+        "data_fattura",
+        "data_pedido", "data_do_pedido", "data_encomenda", "data_compra",        # pt
+        "data_zamowienia", "data_zakupu", "data_sprzedazy",                      # pl
+    ),
+    S.AMOUNT: (
+        "value", "total", "revenue", "sales", "net_amount", "amount_eur",
+        "betrag", "umsatz", "wert", "summe", "betrag_eur", "gesamtbetrag",       # de
+        "montant", "montant_total", "montant_ttc", "montant_ht",                 # fr
+        "chiffre_d_affaires",
+        "belopp", "summa", "totalt", "varde",                                    # sv
+        "belob", "vaerdi", "belop", "verdi",                                     # da, no
+        "bedrag", "totaal", "omzet", "waarde",                                   # nl
+        "importe", "monto", "valor", "importe_total",                            # es
+        "importo", "totale", "valore",                                           # it
+        "montante", "valor_total",                                               # pt
+        "kwota", "wartosc", "suma", "wartosc_brutto", "kwota_brutto",            # pl
+    ),
     S.PRODUCT_LINE: ("product", "category", "product_group", "sparte", "warengruppe",
-                     "produktlinie"),
-    S.DISCOUNT: ("rebate", "rabatt", "nachlass"),
-    S.CONTACTED_AT: ("contact_date", "date", "timestamp", "time", "datetime", "kontaktdatum",
-                     "datum", "zeitpunkt", "zeit"),
-    S.CHANNEL: ("medium", "kanal", "contact_type", "kontaktart"),
-    S.DIRECTION: ("richtung", "in_out", "inbound_outbound"),
-    S.CAMPAIGN: ("campaign_name", "kampagne", "aktion"),
-    S.CONTACT_COST: ("cost", "kosten"),
-    S.REFERRER_ID: ("referrer", "recommender", "werber", "empfehler"),
-    S.REFERRED_ID: ("referred", "new_customer", "geworbener"),
+                     "produktlinie", "categorie", "gamme", "famille", "produktkategori",
+                     "varugrupp", "kategori", "varegruppe", "produktgruppe",
+                     "productgroep", "categoria", "linea_de_producto", "familia",
+                     "linea_prodotto", "linha_de_produto", "kategoria",
+                     "grupa_produktow"),
+    S.DISCOUNT: ("rebate", "rabatt", "nachlass", "remise", "reduction", "rabais", "rabat",
+                 "korting", "descuento", "sconto", "desconto", "znizka"),
+    S.CONTACTED_AT: ("contact_date", "date", "timestamp", "time", "datetime",
+                     "kontaktdatum", "datum", "zeitpunkt", "zeit", "date_contact",
+                     "date_du_contact", "tidpunkt", "kontaktdato", "dato", "tidspunkt",
+                     "contactdatum", "tijdstip", "fecha_contacto", "fecha", "data_contatto",
+                     "data", "data_contato", "data_contacto", "data_kontaktu"),
+    S.CHANNEL: ("medium", "kanal", "contact_type", "kontaktart", "canal", "kanaal",
+                "canale"),
+    S.DIRECTION: ("richtung", "in_out", "inbound_outbound", "sens", "riktning",
+                  "retning", "richting", "direccion", "sentido", "direzione", "direcao",
+                  "kierunek"),
+    S.CAMPAIGN: ("campaign_name", "kampagne", "aktion", "campagne", "kampanj",
+                 "kampagne", "campana", "campagna", "campanha", "kampania"),
+    S.CONTACT_COST: ("cost", "kosten", "cout", "kostnad", "omkostning", "kostnad",
+                     "coste", "costo", "custo", "koszt"),
+    S.REFERRER_ID: ("referrer", "recommender", "werber", "empfehler", "parrain"),
+    S.REFERRED_ID: ("referred", "new_customer", "geworbener", "filleul"),
     S.REFERRED_AT: ("referral_date", "date", "datum"),
-    S.SURVEY: ("survey_name", "wave", "welle", "umfrage"),
-    S.ITEM: ("question", "frage", "question_id"),
+    S.SURVEY: ("survey_name", "wave", "welle", "umfrage", "enquete", "encuesta"),
+    S.ITEM: ("question", "frage", "question_id", "fraga", "sporsmal", "vraag", "pregunta",
+             "domanda", "pergunta", "pytanie"),
     S.ANSWERED_AT: ("response_date", "date", "antwortdatum", "datum"),
-    S.SCORE: ("answer", "rating", "value", "antwort", "bewertung", "wert"),
-    S.COMMENT: ("text", "remark", "verbatim", "kommentar", "bemerkung"),
+    S.SCORE: ("answer", "rating", "value", "antwort", "bewertung", "wert", "note",
+              "reponse", "svar", "antwoord", "respuesta", "risposta", "resposta",
+              "odpowiedz", "ocena"),
+    S.COMMENT: ("text", "remark", "verbatim", "kommentar", "bemerkung", "commentaire",
+                "opmerking", "comentario", "commento", "komentarz"),
     S.RESPONSE_SECONDS: ("duration", "duration_seconds", "dauer"),
     S.OPENED_AT: ("created_at", "opened", "date", "eingang", "eroeffnet"),
     S.RESOLVED_AT: ("closed_at", "resolved", "closed", "erledigt", "geschlossen"),
-    S.CATEGORY: ("type", "reason", "kategorie", "grund"),
-    S.OUTCOME: ("result", "resolution", "ergebnis"),
+    S.CATEGORY: ("type", "reason", "kategorie", "grund", "categorie", "kategori",
+                 "categoria", "motivo", "kategoria"),
+    S.OUTCOME: ("result", "resolution", "ergebnis", "resultat", "resultaat", "resultado",
+                "risultato", "wynik"),
     S.STARTED_AT: ("start", "start_date", "begin", "beginn", "vertragsbeginn"),
     S.ENDED_AT: ("end", "end_date", "cancelled_at", "ende", "vertragsende", "kuendigung"),
     S.PLAN: ("tariff", "product", "tarif"),
@@ -668,34 +809,200 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     S.END_REASON: ("reason", "grund", "end_reason"),
     S.VISITOR_ID: ("cookie_id", "visitor", "session_visitor", "besucher_id", "client_id"),
 }
+# A bare "id" or "number" is the key of the table it is in.
+_KEY_SYNONYMS = ("id", "nr", "no", "number", "nummer", "numero", "numer")
+_ID_TOKENS = frozenset(_KEY_SYNONYMS) | {"num", "n", "code", "kod", "codigo", "codice",
+                                         "ref", "key"}
+_SPELL = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "ł": "l", "œ": "oe", "đ": "d",
+                        "þ": "th", "ð": "d", "ı": "i"})
+_UMLAUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def _fold_name(name: str, *, umlauts: bool = False) -> str:
+    """A header folded for comparison: accents removed (NFKD), lower snake case.
+
+    Examples
+    --------
+    >>> _fold_name("Date de création"), _fold_name("Numer klienta"), _fold_name("Straße")
+    ('date_de_creation', 'numer_klienta', 'strasse')
+    >>> _fold_name("Aufträge", umlauts=True)
+    'auftraege'
+    """
+    from loyaltylab.data.validation import normalize_name
+    s = str(name).replace("\ufeff", "").strip()
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    if umlauts:
+        s = s.translate(_UMLAUT)
+    s = unicodedata.normalize("NFKD", s.translate(_SPELL))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return normalize_name(s)
+
+
+def _id_stem(n: str) -> str | None:
+    """The part of an identifier name before its id word (``order`` of ``order_id``),
+    None when the name has no id word; ``""`` for a bare ``id``."""
+    tokens = n.split("_")
+    if not any(t in _ID_TOKENS for t in tokens):
+        return None
+    return "_".join(t for t in tokens if t not in _ID_TOKENS)
 
 
 def _similarity(client: str, options: tuple[str, ...]) -> float:
+    """How well a client name matches a canonical name (``options[0]``, 1.0 when equal)
+    or one of its synonyms (at most 0.95). Names that both name an identifier must agree
+    on what it identifies: ``Device ID`` is not ``order_id``."""
     import difflib
 
-    from loyaltylab.data.validation import normalize_name
-    n = normalize_name(client)
+    names = {_fold_name(client), _fold_name(client, umlauts=True)}
     best = 0.0
-    for o in options:
-        r = 1.0 if n == o else difflib.SequenceMatcher(None, n, o).ratio()
-        if o != options[0]:
-            r = min(r, 0.95)  # a synonym match is good, never "exact"
-        best = max(best, r)
+    for n in names:
+        for o in options:
+            if n == o:
+                r = 1.0
+            else:
+                r = difflib.SequenceMatcher(None, n, o).ratio()
+                stems = (_id_stem(n), _id_stem(o))
+                if r < 1.0 and None not in stems and stems[0] and stems[1] \
+                        and difflib.SequenceMatcher(None, *stems).ratio() < 0.75 \
+                        and not (stems[0].startswith(stems[1])
+                                 or stems[1].startswith(stems[0])):
+                    r = 0.0  # different things identified
+            if o != options[0]:
+                r = min(r, 0.95)  # a synonym match is good, never "exact"
+            best = max(best, r)
     return best
 
 
 def _q(s: str) -> str:
-    import json
-    return json.dumps(s, ensure_ascii=False)
+    """A TOML basic string; control and format characters written as escapes."""
+    out = ['"']
+    for ch in str(s):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\t":
+            out.append("\\t")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+def _safe(text: str) -> str:
+    """Text for a comment line: control and format characters escaped, one line."""
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+                   else ch for ch in str(text))
+
+
+_PERSONAL_WORDS = {"e-mail": "e-mail addresses", "name": "names", "phone": "phone numbers",
+                   "address": "addresses", "city": "places of residence",
+                   "postcode": "postcodes", "birth date": "birth dates",
+                   "bank account": "bank accounts", "national id": "national id numbers"}
+
+
+def _personal(name: str, column: pl.Series) -> str | None:
+    """What personal data a column holds ("e-mail addresses"), "" when it is personal
+    but the kind is unknown, None when it is not personal (by header or by content)."""
+    from loyaltylab.data import privacy
+    if privacy.is_personal(name):
+        try:  # the kind of a personal header, where the privacy module tells it
+            kind = privacy._header_kind(privacy._words(name))
+        except Exception:  # noqa: BLE001
+            kind = None
+        return _PERSONAL_WORDS.get(kind, "")
+    kinds_of = getattr(privacy, "personal_kinds", None)
+    if kinds_of is None or column.dtype != pl.String:
+        return None
+    sample = column.drop_nulls().head(500)
+    sample = sample.filter(sample.str.strip_chars() != "")
+    if sample.len() == 0:
+        return None
+    try:
+        kinds = kinds_of(sample)
+    except Exception:  # noqa: BLE001 - a content check must never stop the draft
+        return None
+    if sum(kinds.values()) * 2 < sample.len():
+        return None
+    return " and ".join(f"{k} found in the values" for k in kinds)
+
+
+def _date_share(values: pl.Series) -> float:
+    """Share of a column's sample that reads as dates (Excel serials only when typed)."""
+    from loyaltylab.data._parse import EXCEL, date_expr, sample_values, sniff_date_formats
+    dtype = values.dtype
+    if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+        return 1.0
+    nonnull = values.drop_nulls()
+    if dtype.is_numeric() and dtype != pl.Boolean:
+        if nonnull.len() == 0:
+            return 0.0
+        num = nonnull.cast(pl.Float64)
+        return float(((num >= 20000) & (num <= 80000)).mean())  # 1954 .. 2119
+    if dtype != pl.String:
+        return 0.0
+    sample = sample_values(values, n=200)
+    if sample.len() == 0:
+        return 1.0  # empty: nothing speaks against it
+    formats, _ = sniff_date_formats(sample)
+    formats = [f for f in formats if f[0] != EXCEL]
+    if not formats:
+        return 0.0
+    parsed = sample.to_frame("v").select(date_expr("v", formats)).to_series()
+    return 1.0 - parsed.null_count() / sample.len()
+
+
+def _number_share(values: pl.Series, hint_comma: bool) -> float:
+    from loyaltylab.data._parse import number_expr, sample_values
+    dtype = values.dtype
+    if dtype == pl.Boolean:
+        return 0.0
+    if dtype.is_numeric():
+        return 1.0
+    if dtype != pl.String:
+        return 0.0
+    sample = sample_values(values, n=200)
+    if sample.len() == 0:
+        return 1.0
+    parsed = sample.to_frame("v").select(
+        number_expr("v", sample, ColumnFormat(), hint_comma=hint_comma)).to_series()
+    return 1.0 - parsed.null_count() / sample.len()
+
+
+def _distinct_share(values: pl.Series) -> float:
+    s = values.drop_nulls().head(5000)
+    return 1.0 if s.len() == 0 else s.n_unique() / s.len()
+
+
+def _fits(table: str, col: str, values: pl.Series, hint_comma: bool) -> str | None:
+    """None when the sample's content suits canonical ``table.col``, else why not."""
+    dtype = S.TABLES[table].column(col).dtype
+    if isinstance(dtype, pl.Datetime):
+        share = _date_share(values)
+        return None if share >= 0.8 else f"only {share:.0%} of the sample reads as dates"
+    if dtype == pl.Float64:
+        share = _number_share(values, hint_comma)
+        return None if share >= 0.8 else f"only {share:.0%} of the sample reads as numbers"
+    if S.TABLES[table].key[:1] == (col,):
+        if values.dtype.is_float() or isinstance(values.dtype, pl.Datetime):
+            return "holds numbers or dates, not identifiers"
+        share = _distinct_share(values)
+        if share < 0.5:
+            return f"only {share:.0%} of the sample's values are distinct"
+    return None
 
 
 def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
     """A first draft of a TOML mapping file for ``source``, for the user to correct.
 
     Files (sheets, database tables) are matched to canonical tables and their columns to
-    canonical columns by name similarity (``difflib``, with common English and German
-    synonyms); the delimiter, encoding, decimal separator and date format are sniffed from
-    the first ``sample_rows`` rows. Every guess that is not an exact name match is marked
+    canonical columns by name (``difflib`` similarity with synonyms in English, German,
+    French, Swedish, Danish, Norwegian, Dutch, Spanish, Italian, Portuguese and Polish,
+    accents folded), and by content: a date column must read as dates in the sample, an
+    amount as numbers, and a table's key must be mostly distinct. Personal columns (by
+    header or content, see :mod:`loyaltylab.data.privacy`) are never proposed; they are
+    listed with a comment saying they are dropped on load. The delimiter, encoding,
+    header row, decimal separator and date format are sniffed from the first
+    ``sample_rows`` rows. Every guess that is not an exact name match is marked
     ``# CHECK`` with its similarity.
 
     Returns
@@ -720,7 +1027,6 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
     from loyaltylab.data._io import (list_source, read_db_table, read_excel_sheet,
                                      read_file)
     from loyaltylab.data._parse import sample_values, sniff_date_formats, sniff_decimal
-    from loyaltylab.data.privacy import is_personal
     from loyaltylab.data.validation import normalize_name
 
     path = Path(source)
@@ -753,13 +1059,17 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
         used_tables.add(table)
 
     lines = [
-        f"# loyaltylab mapping for {path.name}: a DRAFT written by `loyaltylab init-mapping`.",
+        f"# loyaltylab mapping for {_safe(path.name)}: a DRAFT written by "
+        f"`loyaltylab init-mapping`.",
         "# Lines marked CHECK are guesses: correct them, then run",
-        f"#   loyaltylab validate {path} --mapping <this file>",
+        f"#   loyaltylab validate {_safe(path)} --mapping <this file>",
         "# Format: [tables.<canonical table>] source = client file/sheet/table;",
         "# [tables.<table>.columns] canonical_column = \"Client column\";",
         "# [tables.<table>.values.<column>] \"client value\" = \"canonical value\";",
-        "# formats: delimiter, encoding, decimal, thousands, date_format, dayfirst, timezone.",
+        "# formats: delimiter, encoding, header_row, decimal, thousands, date_format, "
+        "dayfirst, timezone.",
+        "# Personal columns (names, e-mail, phone, address, ...) are dropped on load; pass",
+        "# keep_personal=[...] to ll.load to keep one.",
         "",
         "[defaults]",
         "# timezone = \"Europe/Berlin\"   # zone of timestamps written without an offset",
@@ -775,27 +1085,47 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
         lines.append(f"[tables.{table}]")
         lines.append(f"source = {_q(name)}{mark}")
         if isinstance(raw, Exception):
-            lines.append(f"# could not read it: {str(raw).splitlines()[0]}")
+            first = str(raw).splitlines()[0] if str(raw) else type(raw).__name__
+            lines.append(f"# could not read it: {_safe(first)}")
             lines.append("")
             continue
         for note in raw.notes:
-            if note.startswith("read as "):
-                lines.append(f"encoding = {_q(note[8:].split(' ')[0])}")
+            hit = re.match(r"(?:not valid UTF-8: )?read as ([\w.-]+)", note)
+            if hit:
+                lines.append(f"encoding = {_q(hit.group(1))}")
+                break
         if raw.notes and any("delimited" in n for n in raw.notes):
             sep = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
             word = next(n for n in raw.notes if "delimited" in n).split("-")[0]
             lines.append(f"delimiter = {_q(sep.get(word, ','))}")
+        header_row = getattr(raw, "header_row", None)
+        if header_row:
+            lines.append(f"header_row = {int(header_row)}  # the header is on line "
+                         f"{int(header_row) + 1} (0-based {int(header_row)}); "
+                         f"lines above it are skipped. CHECK")
         frame = raw.frame
         cols = list(frame.columns)
+        personal = {c: p for c in cols
+                    if (p := _personal(c, frame.get_column(c))) is not None}
         cand = []
         for c in cols:
+            if c in personal:
+                continue  # never proposed as a canonical column
             for col in spec.names:
-                cand.append((_similarity(c, (col,) + _COLUMN_SYNONYMS.get(col, ())), col, c))
-        cand.sort(reverse=True)
+                syn = (col,) + _COLUMN_SYNONYMS.get(col, ())
+                if spec.key[:1] == (col,):
+                    syn = syn + _KEY_SYNONYMS
+                cand.append((_similarity(c, syn), col, c))
+        cand.sort(key=lambda t: (-t[0], cols.index(t[2]), spec.names.index(t[1])))
         col_of: dict[str, tuple[str, float]] = {}
         used: set[str] = set()
+        unfit: dict[str, str] = {}
         for score, col, c in cand:
             if score < 0.6 or col in col_of or c in used:
+                continue
+            why = _fits(table, col, frame.get_column(c), raw.hint_comma)
+            if why:
+                unfit.setdefault(col, f"{show(c)} looks like it by name, but {why}")
                 continue
             col_of[col] = (c, score)
             used.add(c)
@@ -828,18 +1158,19 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
                 c, score = col_of[col]
                 note = (f"  # {req}" if score >= 1.0 else
                         f"  # {req}; CHECK: guessed ({score:.2f})")
+                if spec.key[:1] == (col,) and _distinct_share(frame.get_column(c)) < 0.8:
+                    note += "; CHECK: some values repeat (one row per line item?)"
                 lines.append(f"{col} = {_q(c)}{note}")
             else:
+                why = f"; not {_safe(unfit[col])}" if col in unfit else ""
                 lines.append(f"# {col} = \"<client column>\"  # {req}: "
-                             f"{spec.column(col).description}")
-        extra = [c for c in cols if c not in used]
-        if extra:
-            personal = [c for c in extra if is_personal(c)]
-            kept = [c for c in extra if c not in personal]
-            if kept:
-                lines.append(f"# not mapped, kept as extra columns: {kept}")
-            if personal:
-                lines.append(f"# personal data, dropped on load: {personal}")
+                             f"{spec.column(col).description}{why}")
+        kept = [c for c in cols if c not in used and c not in personal]
+        if kept:
+            lines.append(f"# not mapped, kept as extra columns: {kept}")
+        for c, what in personal.items():
+            lines.append(f"# {_q(c)}: personal data" + (f" ({what})" if what else "")
+                         + ", dropped on load; keep_personal to keep")
         for col, f in date_fmt.items():
             lines.append("")
             lines.append(f"[tables.{table}.formats.{col}]")
@@ -854,10 +1185,7 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
                 lines.append(f"[tables.{table}.values.{S.DIRECTION}]  # client value = "
                              f"inbound/outbound; CHECK")
                 for v in todo:
-                    low = v.lower()
-                    guess = ("inbound" if low.startswith(("ein", "in", "rein")) else
-                             "outbound" if low.startswith(("aus", "out", "raus")) else
-                             None)
+                    guess = _direction_guess(v)
                     lines.append(f"{_q(v)} = \"{guess}\"" if guess else
                                  f"# {_q(v)} = \"inbound\" or \"outbound\"?  # CHECK: "
                                  f"unknown value; rows with it are rejected")
@@ -871,3 +1199,24 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
         lines.append(f"# REQUIRED table {t!r} not found: add [tables.{t}] source = "
                      f"\"<file>\" and its columns")
     return "\n".join(lines) + "\n"
+
+
+_INBOUND = ("ein", "in", "rein", "entrant", "entrante", "inkommand", "indgaaende",
+            "indgaende", "innkommende", "inkomend", "binnenkomend", "arrivo", "entrata",
+            "przychodz", "recu", "recibid", "recebid", "ricevut")
+_OUTBOUND = ("aus", "out", "raus", "sortant", "salient", "utgaende", "udgaaende",
+             "udgaende", "uitgaand", "uscita", "uscent", "wychodz", "emis", "enviad")
+
+
+def _direction_guess(value: str) -> str | None:
+    """inbound/outbound for a client's direction word in one of the supported
+    languages, None when unsure."""
+    low = _fold_name(value)
+    low = low.removeprefix("in_").replace("_", "")  # "in uscita", "in arrivo"
+    for word in _OUTBOUND:  # "utgaende" before "in": no inbound word starts with "ut"
+        if low.startswith(word):
+            return "outbound"
+    for word in _INBOUND:
+        if low.startswith(word):
+            return "inbound"
+    return None
