@@ -11,6 +11,8 @@ from typing import Any
 import polars as pl
 
 from loyaltylab.data import schema as S
+from loyaltylab.data.privacy import (PLACEHOLDER, is_personal, mask_personal_values,
+                                     neutralize_formulas, personal_values)
 from loyaltylab.exceptions import MissingTableError
 
 __all__ = ["CRMData", "LoadReport", "TableReport"]
@@ -71,6 +73,37 @@ class TableReport:
         if self.excluded:
             out["excluded"] = {k: dict(v) for k, v in self.excluded.items()}
         return out
+
+    def shareable_rejects(self) -> pl.DataFrame | None:
+        """The rejected rows made fit to leave the building (None when there are none).
+
+        - columns whose header denotes personal data (names, e-mail, phone, address,
+          ...) are left out, also those kept on load with ``keep_personal``;
+        - text cells holding an e-mail address, a phone number or an IBAN read
+          ``"(personal data removed)"``;
+        - text cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
+          ``-``, ``@``, a tab or a carriage return) get a leading single quote, except
+          plain numbers such as ``-12.50`` (see
+          :func:`~loyaltylab.data.privacy.neutralize_formulas`).
+
+        Identifiers are pseudonymised when the load was (``pseudonymize=True``).
+
+        Examples
+        --------
+        >>> rej = pl.DataFrame({"order_id": ["=1+1"], "amount": ["-5"], "Name": ["Ann"],
+        ...                     "note": ["ann@example.org"], "_row": [3],
+        ...                     "_reason": ["amount: negative"]})
+        >>> TableReport(rejected=1, rejects=rej).shareable_rejects().row(0)
+        ("'=1+1", '-5', '(personal data removed)', 3, 'amount: negative')
+        """
+        if self.rejects is None or self.rejects.height == 0:
+            return None
+        frame = self.rejects
+        frame = frame.drop([c for c in frame.columns
+                            if c not in ("_row", "_reason") and is_personal(c)])
+        texts = [c for c, t in frame.schema.items() if t == pl.String and c != "_reason"]
+        frame, _ = mask_personal_values(frame, columns=texts)
+        return neutralize_formulas(frame)
 
 
 @dataclass
@@ -136,15 +169,19 @@ class LoadReport:
     def write_rejects(self, directory: str | Path) -> list[Path]:
         """Write each table's rejected rows with their reasons to ``DIR/<table>_rejects.csv``.
 
-        Returns the paths written (none when nothing was rejected).
+        The files are deliverables a consultant may forward: personal columns are left
+        out, personal values masked and spreadsheet formulas neutralised (see
+        :meth:`TableReport.shareable_rejects`); identifiers are pseudonymised when the load
+        was. Returns the paths written (none when nothing was rejected).
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, t in self.tables.items():
-            if t.rejects is not None and t.rejects.height:
+            frame = t.shareable_rejects()
+            if frame is not None:
                 path = out / f"{name}_rejects.csv"
-                t.rejects.write_csv(path)
+                frame.write_csv(path)
                 written.append(path)
         return written
 
@@ -169,7 +206,7 @@ class LoadReport:
         return "\n".join(lines)
 
 
-# Columns whose values are never echoed in printed reports.
+# Columns whose values are never echoed in printed reports (nor any personal header).
 _NEVER_PRINTED = (S.COMMENT,) + tuple(S.PERSONAL_COLUMNS)
 
 
@@ -177,7 +214,8 @@ def _examples(rejects: pl.DataFrame | None, reason: str, k: int = 3) -> str:
     """" (rows 4, 17: '31.02.2025', 'gestern')" for the first k rows with this reason.
 
     The value shown is that of the column the reason names ("amount: negative" -> amount),
-    never a comment or personal column.
+    never a comment or personal column, and never a value that holds personal data (an
+    e-mail address, phone number or IBAN, shown as "(personal data)").
     """
     if rejects is None or "_reason" not in rejects.columns or "_row" not in rejects.columns:
         return ""
@@ -187,9 +225,12 @@ def _examples(rejects: pl.DataFrame | None, reason: str, k: int = 3) -> str:
     nums = ", ".join(str(r) for r in rows.get_column("_row").to_list())
     label = "row" if rows.height == 1 else "rows"
     col = reason.split(":", 1)[0].strip()
-    if col in rows.columns and col not in _NEVER_PRINTED:
-        vals = ", ".join("empty" if v is None else repr(str(v)[:30])
-                         for v in rows.get_column(col).cast(pl.String).to_list())
+    if col in rows.columns and col not in _NEVER_PRINTED and not is_personal(col):
+        values = rows.get_column(col).cast(pl.String)
+        hidden = personal_values(values) | (values == PLACEHOLDER).fill_null(False)
+        vals = ", ".join("empty" if v is None else "(personal data)" if h
+                         else repr(str(v)[:30])
+                         for v, h in zip(values.to_list(), hidden.to_list()))
         return f"  ({label} {nums}: {vals})"
     return f"  ({label} {nums})"
 

@@ -37,8 +37,8 @@ from loyaltylab.data._io import (EXCEL_SUFFIXES, TEXT_SUFFIXES, RawTable, list_s
 from loyaltylab.data._parse import ColumnFormat
 from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
 from loyaltylab.data.mapping import Mapping, fold_value, read_mapping, show
-from loyaltylab.data.privacy import (drop_personal, hash_series, id_columns,
-                                     pseudonymize_frames)
+from loyaltylab.data.privacy import (hash_series, id_columns, pseudonymize_frames,
+                                     screen_personal)
 from loyaltylab.data.validation import (CUSTOMER_REFERENCES, ID_HASH_SEED, VALIDATION_ORDER,
                                         TableInput, closest, normalize_name, validate_table)
 from loyaltylab.exceptions import MappingError, MissingTableError, SourceError
@@ -487,11 +487,9 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     if copies:
         frame = frame.with_columns([pl.col(src).alias(dst) for src, dst in copies])
     notes = list(raw.notes) + ruled.notes
-    frame, dropped = drop_personal(frame, keep=tuple(keep_personal),
-                                   protected=tuple(spec.names))
-    if dropped:
-        notes.append(f"dropped personal columns {dropped} (pass keep_personal=[...] to "
-                     f"keep them)")
+    frame, privacy_notes = screen_personal(frame, table, keep=tuple(keep_personal),
+                                           original=original)
+    notes.extend(privacy_notes)
     values: dict[str, dict[str, str | None]] = {}
     for canon, vmap in tm.values.items():
         if canon not in frame.columns:

@@ -114,11 +114,16 @@ DIRECTIONS = ("inbound", "outbound")
 MANAGER_LEFT = "manager_left"
 """Value of ``assignments.end_reason`` when the account manager left the firm."""
 
-PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "email", "e_mail",
-                    "mail", "phone", "telephone", "mobile", "address", "street",
-                    "postcode", "zip", "birth_date", "date_of_birth", "iban")
-"""Column names (after normalisation to lower snake case) treated as personal data and
-dropped on load unless the user keeps them explicitly."""
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "contact_name",
+                    "contact_person", "email", "e_mail", "mail", "phone", "telephone",
+                    "mobile", "fax", "address", "street", "house_number", "postcode", "zip",
+                    "city", "birth_date", "date_of_birth", "iban", "bank_account",
+                    "tax_id", "social_security_number")
+"""Typical English names (lower snake case) of columns that hold personal data. They and
+their equivalents in German, French, Swedish, Danish, Norwegian, Dutch, Spanish, Italian,
+Portuguese and Polish ("Vorname", "Code postal", "Födelsedatum", ...) are recognised by
+:func:`loyaltylab.data.privacy.is_personal` and dropped on load unless the user keeps them
+explicitly; e-mail addresses, phone numbers and IBANs are also recognised by content."""
 
 _STR = pl.String
 _TS = pl.Datetime("us")
