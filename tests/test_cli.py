@@ -98,3 +98,33 @@ def test_entry_point_runs_as_a_process():
                            str(FIX / "nope")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "no such file or folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_init_mapping_of_a_messy_export_validates(tmp_path, capsys):
+    src = tmp_path / "export"
+    src.mkdir()
+    (src / "Kunden.csv").write_bytes(
+        "Kundenliste\r\nStand 03.03.2025\r\nKundennummer;Vorname;E-Mail;Kunde seit\r\n"
+        "K1;Anna;anna@example.org;01.02.2025\r\nK2;Ben;ben@example.org;03.02.2025\r\n"
+        .encode("cp1252"))
+    (src / "Commandes.csv").write_text(
+        "N° de commande;Numéro client;Date de commande;Montant TTC\n"
+        "F1;K1;03/02/2025;12,50\nF2;K2;04/02/2025;1.234,00\n", encoding="utf-8")
+    out = tmp_path / "m.toml"
+    assert main(["init-mapping", str(src), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "header_row = 2" in text
+    assert '# "Vorname": personal data (names), dropped on load' in text
+    assert '# "E-Mail": personal data (e-mail addresses), dropped on load' in text
+    assert 'order_id = "N° de commande"' in text and 'customer_id = "Kundennummer"' in text
+    capsys.readouterr()
+    assert main(["validate", str(src), "--mapping", str(out), "--as-of", "2025-12-31",
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tables"]["orders"]["kept"] == 2 and doc["tables"]["customers"]["kept"] == 2
+
+
+def test_init_mapping_of_a_missing_source_exits_2(tmp_path, capsys):
+    assert main(["init-mapping", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "no such file or folder" in err and "Traceback" not in err

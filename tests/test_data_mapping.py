@@ -549,3 +549,109 @@ def test_direction_words_in_several_languages():
                  "In uscita", "Wychodzące", "outbound"):
         assert _direction_guess(word) == "outbound", word
     assert _direction_guess("Unbekannt") is None
+
+
+# ------------------------------------------------------------------ header_row, sheet
+
+ORDERS_CSV = "order_id,customer_id,ordered_at,amount\n7,1,2025-02-03,1.5\n"
+
+
+def test_header_row_of_a_csv_file(tmp_path):
+    (tmp_path / "customers.csv").write_bytes(
+        b"Report: customers\r\nExported 2025-03-03;by;admin\r\nKundennummer;Anlagedatum\r\n"
+        b"1;01.02.2025\r\n2;03.02.2025\r\n")
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV)
+    mapping = {"tables": {"customers": {"header_row": 2, "columns": {
+        "customer_id": "Kundennummer", "acquired_at": "Anlagedatum"}}}}
+    data = ll.load(tmp_path, mapping=mapping, as_of="2025-12-31")
+    assert data.customers["customer_id"].to_list() == ["1", "2"]
+    assert data.report.tables["customers"].read == 2
+    # [defaults] header_row applies to every file without its own
+    (tmp_path / "orders.csv").write_text("Orders\n\n" + ORDERS_CSV)
+    mapping["defaults"] = {"header_row": 2}
+    del mapping["tables"]["customers"]["header_row"]
+    data = ll.load(tmp_path, mapping=mapping, as_of="2025-12-31")
+    assert data.orders["order_id"].to_list() == ["7"]
+    assert data.customers["customer_id"].to_list() == ["1", "2"]
+
+
+def _workbook(path, sheets: dict[str, list[list]]):
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+
+
+def test_header_row_of_a_sheet(tmp_path):
+    import datetime as dt
+    path = tmp_path / "crm.xlsx"
+    _workbook(path, {
+        "Kunden": [["Kundenliste"], ["Stand: 03.03.2025"], [],
+                   ["Kundennummer", "Anlagedatum"],
+                   ["K1", dt.datetime(2025, 2, 1)], ["K2", dt.datetime(2025, 2, 3)]],
+        "orders": [["order_id", "customer_id", "ordered_at", "amount"],
+                   ["7", "K1", dt.datetime(2025, 2, 3), 1.5]]})
+    data = ll.load(path, as_of="2025-12-31", mapping={"tables": {"customers": {
+        "source": "Kunden", "header_row": 3,
+        "columns": {"customer_id": "Kundennummer", "acquired_at": "Anlagedatum"}}}})
+    assert data.customers["customer_id"].to_list() == ["K1", "K2"]
+    # the draft finds the header row of the sheet and writes it
+    text = draft_mapping(path)
+    m = read_mapping(tomllib.loads(text))
+    assert m.table("customers").header_row == 3
+    assert m.table("customers").columns == {"customer_id": "Kundennummer",
+                                            "acquired_at": "Anlagedatum"}
+
+
+def test_sheet_of_a_workbook_in_a_folder(tmp_path):
+    import datetime as dt
+    _workbook(tmp_path / "shop.xlsx", {
+        "Info": [["nothing here"]],
+        "Kunden": [["customer_id", "acquired_at"], ["K1", dt.datetime(2025, 2, 1)]]})
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                         "7,K1,2025-02-03,1.5\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={"tables": {"customers": {
+        "source": "shop.xlsx", "sheet": "Kunden"}}})
+    assert data.customers["customer_id"].to_list() == ["K1"]
+    with pytest.raises(MappingError, match=r"\[tables\.orders\] sheet = \['Orders'\], but "
+                       r"'orders\.csv' is not an Excel workbook; remove the sheet line"):
+        ll.load(tmp_path, mapping={"tables": {
+            "customers": {"source": "shop.xlsx", "sheet": "Kunden"},
+            "orders": {"source": "orders.csv", "sheet": "Orders"}}})
+
+
+def test_source_and_sheet_in_a_workbook_is_an_error(tmp_path):
+    import datetime as dt
+    path = tmp_path / "crm.xlsx"
+    _workbook(path, {"customers": [["customer_id", "acquired_at"],
+                                   ["K1", dt.datetime(2025, 2, 1)]],
+                     "orders": [["order_id", "customer_id", "ordered_at", "amount"],
+                                ["7", "K1", dt.datetime(2025, 2, 3), 1.5]]})
+    with pytest.raises(MappingError, match=r"\[tables\.orders\] has both source and sheet; "
+                       r"in a workbook or database, source names the sheet or table"):
+        ll.load(path, mapping={"tables": {"orders": {"source": "orders",
+                                                     "sheet": "orders"}}})
+
+
+def test_header_row_of_a_database_table_is_an_error(tmp_path):
+    import sqlite3
+    path = tmp_path / "crm.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("create table customers (customer_id text, acquired_at text)")
+    con.execute("insert into customers values ('C1', '2025-01-01')")
+    con.execute("create table orders (order_id text, customer_id text, ordered_at text, "
+                "amount real)")
+    con.execute("insert into orders values ('1', 'C1', '2025-02-01', 3.0)")
+    con.commit()
+    con.close()
+    with pytest.raises(MappingError, match=r"\[tables\.orders\] header_row = 1, but the "
+                       r"orders table comes from a database table, which has no header "
+                       r"row; remove the header_row line"):
+        ll.load(path, mapping={"tables": {"orders": {"header_row": 1}}})
+    # a default header_row is for the files and sheets, not database tables
+    data = ll.load(path, mapping={"defaults": {"header_row": 1}}, as_of="2025-12-31")
+    assert data.orders.height == 1

@@ -1098,7 +1098,7 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
             sep = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
             word = next(n for n in raw.notes if "delimited" in n).split("-")[0]
             lines.append(f"delimiter = {_q(sep.get(word, ','))}")
-        header_row = getattr(raw, "header_row", None)
+        header_row = _header_row_of(raw)
         if header_row:
             lines.append(f"header_row = {int(header_row)}  # the header is on line "
                          f"{int(header_row) + 1} (0-based {int(header_row)}); "
@@ -1199,6 +1199,17 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
         lines.append(f"# REQUIRED table {t!r} not found: add [tables.{t}] source = "
                      f"\"<file>\" and its columns")
     return "\n".join(lines) + "\n"
+
+
+def _header_row_of(raw) -> int:
+    """The 0-based line or row of the header the reader found (0: the first)."""
+    if getattr(raw, "header_row", 0):
+        return int(raw.header_row)
+    for note in raw.notes:  # "header found on line 3" / "header found in row 4"
+        hit = re.match(r"header found (?:on line|in row) (\d+)", note)
+        if hit:
+            return int(hit.group(1)) - 1
+    return 0
 
 
 _INBOUND = ("ein", "in", "rein", "entrant", "entrante", "inkommand", "indgaaende",
