@@ -4,12 +4,17 @@
 - :func:`load_sample`: the committed simulated sample in ``data/sample``.
 - :func:`load_cdnow`: the real CDNOW transaction log (full or the 1/10th sample).
 - :func:`load_donations`: the BG/BB donations table.
+- :func:`make_client_export`, :func:`client_export_corpus`: the simulator's truth written
+  as real client exports (languages, CSV conventions, workbooks, databases, broken rows,
+  planted personal data), with what a faithful load must give (:class:`ClientExport`).
 """
 
 from loyaltylab.datasets._bundled import (data_path, load_cdnow, load_donations,
                                           load_sample)
+from loyaltylab.datasets._exports import (ClientExport, client_export_corpus,
+                                          make_client_export)
 from loyaltylab.datasets._simulate import make_crm
 from loyaltylab.datasets._truth_tools import truth_episodes
 
 __all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path",
-           "truth_episodes"]
+           "truth_episodes", "make_client_export", "client_export_corpus", "ClientExport"]

@@ -1,0 +1,1081 @@
+"""Synthetic client exports: the truth of :func:`make_crm`, written the way real systems do.
+
+A consultant rarely gets ``customers.csv`` with canonical columns. :func:`make_client_export`
+takes the tables of a small :func:`~loyaltylab.datasets.make_crm` business and writes them
+as one client might have exported them: German, French, Swedish, Dutch, Spanish or English
+headers and file names; CSV with any delimiter, encoding, line ending, decimal and date
+convention; an Excel workbook with a title above the header, numbers stored partly as
+text and a totals row; Parquet files; a SQLite or DuckDB database. Personal columns (names,
+e-mail addresses, phones, streets, IBANs) are planted under localised headers, and a known
+number of broken rows (an impossible date, a missing or unknown customer, a repeated order
+number, a totals row). The returned :class:`ClientExport` says what a faithful load must
+give: the canonical tables, the rows rejected by reason, and the personal strings that must
+not survive it. :func:`client_export_corpus` draws many such exports of varied shapes.
+
+Building one messy export
+-------------------------
+A German CSV export saved on an old Mac (CR line endings, cp1252), semicolons, decimal
+commas with thousands points, day-first dates, a title line above the header and a totals
+row under the orders:
+
+>>> import tempfile, loyaltylab as ll
+>>> ex = ll.datasets.make_client_export(
+...     tempfile.mkdtemp(), seed=7, language="de", fmt="csv", delimiter=";",
+...     encoding="cp1252", line_ending="\\r", decimal="de", dates="dmy", title_rows=2,
+...     totals_row=True, tables=("contacts",), personal_columns=("full_name", "email"),
+...     n_broken=4, n_customers=30)
+>>> sorted(p.name for p in ex.path.iterdir())
+['Bestellungen.csv', 'Kontakte.csv', 'Kunden.csv']
+>>> ex.mapping["tables"]["orders"]["columns"]["amount"]
+'Betrag'
+>>> ex.path.joinpath("Bestellungen.csv").read_bytes().count(b"\\n")
+0
+>>> ex.rejected["orders"]
+{'ordered_at: unparseable date': 1, 'customer_id: missing': 1, \
+'customer_id: unknown customer': 1, 'order_id: duplicate': 1, 'totals row': 1}
+
+Load it with the mapping a user would write for it (``ex.mapping``); the kept rows are
+the truth, every broken row is rejected, and no planted personal string survives:
+
+>>> data = ll.load(ex.path, mapping=ex.mapping, as_of=ex.as_of, pseudonymize=True)
+>>> round(data.orders["amount"].sum(), 2) == round(ex.truth["orders"]["amount"].sum(), 2)
+True
+>>> data.report.tables["orders"].rejected == sum(ex.rejected["orders"].values())
+True
+>>> any(p in str(data.report) for p in ex.personal)
+False
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from loyaltylab.data import schema as S
+
+__all__ = ["ClientExport", "make_client_export", "client_export_corpus", "LANGUAGES",
+           "FORMATS", "DELIMITERS", "ENCODINGS", "LINE_ENDINGS", "DECIMALS", "DATE_STYLES",
+           "OPTIONAL_TABLES", "REASON_TOTALS"]
+
+# ------------------------------------------------------------------ vocabulary
+LANGUAGES = ("en", "de", "fr", "sv", "nl", "es")
+FORMATS = ("csv", "xlsx", "parquet", "sqlite", "duckdb")
+DELIMITERS = (",", ";", "\t", "|")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
+LINE_ENDINGS = ("\n", "\r\n", "\r")
+#: Number styles: plain 1234.56; en 1,234.56; de 1.234,56; fr 1 234,56 (space or no-break
+#: space); comma 1234,56; ch 1'234.56.
+DECIMALS = ("plain", "en", "de", "fr", "comma", "ch")
+#: Date styles: strftime formats as written in the export.
+DATE_STYLES = {"iso": "%Y-%m-%d", "iso_time": "%Y-%m-%d %H:%M:%S", "dmy": "%d.%m.%Y",
+               "dmy_slash": "%d/%m/%Y", "dmy_dash": "%d-%m-%Y", "mdy": "%m/%d/%Y"}
+OPTIONAL_TABLES = (S.CONTACTS, S.REFERRALS, S.SURVEYS, S.COMPLAINTS)
+#: Key of :attr:`ClientExport.rejected` for totals rows (the loader's wording may differ:
+#: match it on the word "total").
+REASON_TOTALS = "totals row"
+
+_COMMA_DECIMALS = ("de", "fr", "comma")
+_OPTIONAL_COLUMNS = {
+    S.CUSTOMERS: (S.SEGMENT, S.REGION, S.KIND, S.ACQUISITION_CHANNEL, S.ACQUISITION_COST,
+                  S.REWARD_SCHEME),
+    S.ORDERS: (S.PRODUCT_LINE, S.DISCOUNT),
+    S.CONTACTS: (S.DIRECTION, S.CAMPAIGN, S.CONTACT_COST),
+    S.REFERRALS: (),
+    S.SURVEYS: (),
+    S.COMPLAINTS: (S.RESOLVED_AT, S.CATEGORY, S.OUTCOME),
+}
+_REQUIRED_COLUMNS = {t: tuple(S.TABLES[t].required_names) for t in _OPTIONAL_COLUMNS}
+_MONEY = {S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST}
+_PERSONAL_KEYS = ("full_name", "first_name", "last_name", "email", "phone", "street", "iban")
+
+# Headers and table names as each language's systems write them. The canonical column of
+# `customer_id` is the same header in every table (as in real exports).
+_L: dict[str, dict[str, Any]] = {
+    "en": dict(
+        tables={S.CUSTOMERS: "Customers", S.ORDERS: "Orders", S.CONTACTS: "Contacts",
+                S.REFERRALS: "Referrals", S.SURVEYS: "Survey answers",
+                S.COMPLAINTS: "Complaints"},
+        cols={S.CUSTOMER_ID: "Customer No", S.ACQUIRED_AT: "Customer since",
+              S.SEGMENT: "Segment", S.REGION: "Sales region", S.KIND: "Customer type",
+              S.ACQUISITION_CHANNEL: "Source", S.ACQUISITION_COST: "Acquisition cost",
+              S.REWARD_SCHEME: "Loyalty programme", S.ORDER_ID: "Order No",
+              S.ORDERED_AT: "Order date", S.AMOUNT: "Order total",
+              S.PRODUCT_LINE: "Product line", S.DISCOUNT: "Discount",
+              S.CONTACTED_AT: "Contact date", S.CHANNEL: "Channel",
+              S.DIRECTION: "Direction", S.CAMPAIGN: "Campaign", S.CONTACT_COST: "Cost",
+              S.REFERRER_ID: "Referred by", S.REFERRED_ID: "New customer",
+              S.REFERRED_AT: "Referral date", S.SURVEY: "Survey", S.ITEM: "Question",
+              S.ANSWERED_AT: "Answered on", S.SCORE: "Answer", S.OPENED_AT: "Opened",
+              S.RESOLVED_AT: "Closed", S.CATEGORY: "Category", S.OUTCOME: "Outcome"},
+        personal={"full_name": "Name", "first_name": "First name",
+                  "last_name": "Last name", "email": "E-mail", "phone": "Phone",
+                  "street": "Street", "iban": "IBAN"},
+        directions=("Inbound", "Outbound"), totals="Total", title="Sales report",
+        exported="Exported on", workbook="CRM export",
+        first=("Oliver", "Amelia", "Harry", "Isabella", "George", "Charlotte"),
+        last=("Whitfield", "Ashworth", "Pemberton", "Hollings", "Blackwood", "Kingsley"),
+        street="{n} Larkspur Lane", phone="+44 7700 9{d:05d}", iban="GB", tld="co.uk"),
+    "de": dict(
+        tables={S.CUSTOMERS: "Kunden", S.ORDERS: "Bestellungen", S.CONTACTS: "Kontakte",
+                S.REFERRALS: "Empfehlungen", S.SURVEYS: "Umfrage",
+                S.COMPLAINTS: "Beschwerden"},
+        cols={S.CUSTOMER_ID: "KundenNr", S.ACQUIRED_AT: "Kunde seit",
+              S.SEGMENT: "Kundengruppe", S.REGION: "Gebiet", S.KIND: "Kundenart",
+              S.ACQUISITION_CHANNEL: "Herkunft", S.ACQUISITION_COST: "Akquisekosten",
+              S.REWARD_SCHEME: "Bonusprogramm", S.ORDER_ID: "BestellNr",
+              S.ORDERED_AT: "Bestelldatum", S.AMOUNT: "Betrag",
+              S.PRODUCT_LINE: "Produktlinie", S.DISCOUNT: "Rabatt",
+              S.CONTACTED_AT: "Kontaktdatum", S.CHANNEL: "Kanal",
+              S.DIRECTION: "Richtung", S.CAMPAIGN: "Kampagne", S.CONTACT_COST: "Kosten",
+              S.REFERRER_ID: "Empfohlen von", S.REFERRED_ID: "Neukunde",
+              S.REFERRED_AT: "Empfehlungsdatum", S.SURVEY: "Umfrage", S.ITEM: "Frage",
+              S.ANSWERED_AT: "Antwortdatum", S.SCORE: "Wert",
+              S.OPENED_AT: "Eröffnet am", S.RESOLVED_AT: "Erledigt am",
+              S.CATEGORY: "Kategorie", S.OUTCOME: "Ergebnis"},
+        personal={"full_name": "Name", "first_name": "Vorname",
+                  "last_name": "Nachname", "email": "E-Mail", "phone": "Telefon",
+                  "street": "Straße", "iban": "IBAN"},
+        directions=("Eingehend", "Ausgehend"), totals="Summe", title="Umsatzbericht",
+        exported="Exportiert am", workbook="CRM Export",
+        first=("Annegret", "Henrike", "Wolfgang", "Friedrich", "Ottilie", "Jürgen"),
+        last=("Müllerschön", "Brandtner", "Hüttenberg", "Weißgerber", "Kleinschmidt",
+              "Oberländer"),
+        street="Lindenstraße {n}", phone="+49 171 55{d:05d}", iban="DE", tld="de"),
+    "fr": dict(
+        tables={S.CUSTOMERS: "Clients", S.ORDERS: "Commandes", S.CONTACTS: "Contacts",
+                S.REFERRALS: "Parrainages", S.SURVEYS: "Enquête",
+                S.COMPLAINTS: "Réclamations"},
+        cols={S.CUSTOMER_ID: "Numéro client", S.ACQUIRED_AT: "Client depuis",
+              S.SEGMENT: "Segment", S.REGION: "Région", S.KIND: "Type de client",
+              S.ACQUISITION_CHANNEL: "Origine", S.ACQUISITION_COST: "Coût d'acquisition",
+              S.REWARD_SCHEME: "Programme de fidélité", S.ORDER_ID: "Numéro de commande",
+              S.ORDERED_AT: "Date de commande", S.AMOUNT: "Montant",
+              S.PRODUCT_LINE: "Gamme", S.DISCOUNT: "Remise",
+              S.CONTACTED_AT: "Date du contact", S.CHANNEL: "Canal", S.DIRECTION: "Sens",
+              S.CAMPAIGN: "Campagne", S.CONTACT_COST: "Coût", S.REFERRER_ID: "Parrain",
+              S.REFERRED_ID: "Filleul", S.REFERRED_AT: "Date de parrainage",
+              S.SURVEY: "Enquête", S.ITEM: "Question", S.ANSWERED_AT: "Date de réponse",
+              S.SCORE: "Note", S.OPENED_AT: "Ouverte le", S.RESOLVED_AT: "Résolue le",
+              S.CATEGORY: "Catégorie", S.OUTCOME: "Issue"},
+        personal={"full_name": "Nom complet", "first_name": "Prénom",
+                  "last_name": "Nom", "email": "Courriel", "phone": "Téléphone",
+                  "street": "Adresse", "iban": "IBAN"},
+        directions=("Entrant", "Sortant"), totals="Total", title="Rapport des ventes",
+        exported="Exporté le", workbook="Export CRM",
+        first=("Geneviève", "Thibault", "Séverine", "Anatole", "Bérénice", "Lucienne"),
+        last=("Duvernois", "Lefébure", "Beaumarchais", "Chassagne", "Delacroix",
+              "Montcalm"),
+        street="{n} rue des Lilas", phone="+33 6 12 {d:05d}", iban="FR", tld="fr"),
+    "sv": dict(
+        tables={S.CUSTOMERS: "Kunder", S.ORDERS: "Ordrar", S.CONTACTS: "Kontakter",
+                S.REFERRALS: "Rekommendationer", S.SURVEYS: "Enkät",
+                S.COMPLAINTS: "Klagomål"},
+        cols={S.CUSTOMER_ID: "Kundnummer", S.ACQUIRED_AT: "Kund sedan",
+              S.SEGMENT: "Kundsegment", S.REGION: "Distrikt", S.KIND: "Kundtyp",
+              S.ACQUISITION_CHANNEL: "Källa", S.ACQUISITION_COST: "Förvärvskostnad",
+              S.REWARD_SCHEME: "Bonusprogram", S.ORDER_ID: "Ordernummer",
+              S.ORDERED_AT: "Orderdatum", S.AMOUNT: "Belopp",
+              S.PRODUCT_LINE: "Produktlinje", S.DISCOUNT: "Rabatt",
+              S.CONTACTED_AT: "Kontaktdatum", S.CHANNEL: "Kanal",
+              S.DIRECTION: "Riktning", S.CAMPAIGN: "Kampanj", S.CONTACT_COST: "Kostnad",
+              S.REFERRER_ID: "Rekommenderad av", S.REFERRED_ID: "Ny kund",
+              S.REFERRED_AT: "Rekommendationsdatum", S.SURVEY: "Enkät", S.ITEM: "Fråga",
+              S.ANSWERED_AT: "Svarsdatum", S.SCORE: "Poäng", S.OPENED_AT: "Öppnad",
+              S.RESOLVED_AT: "Löst", S.CATEGORY: "Kategori", S.OUTCOME: "Utfall"},
+        personal={"full_name": "Namn", "first_name": "Förnamn",
+                  "last_name": "Efternamn", "email": "E-post", "phone": "Telefon",
+                  "street": "Gatuadress", "iban": "IBAN"},
+        directions=("Inkommande", "Utgående"), totals="Totalt", title="Försäljningsrapport",
+        exported="Exporterad", workbook="CRM-export",
+        first=("Ingegerd", "Torbjörn", "Solveig", "Gunnar", "Margareta", "Henrik"),
+        last=("Lindqvist", "Bergström", "Åkerlund", "Sjöberg", "Wallin", "Nordgren"),
+        street="Storgatan {n}", phone="070-{d:05d}", iban="SE", tld="se"),
+    "nl": dict(
+        tables={S.CUSTOMERS: "Klanten", S.ORDERS: "Bestellingen", S.CONTACTS: "Contacten",
+                S.REFERRALS: "Doorverwijzingen", S.SURVEYS: "Enquête",
+                S.COMPLAINTS: "Klachten"},
+        cols={S.CUSTOMER_ID: "Klantnummer", S.ACQUIRED_AT: "Klant sinds",
+              S.SEGMENT: "Klantgroep", S.REGION: "Regio", S.KIND: "Klanttype",
+              S.ACQUISITION_CHANNEL: "Herkomst", S.ACQUISITION_COST: "Acquisitiekosten",
+              S.REWARD_SCHEME: "Spaarprogramma", S.ORDER_ID: "Bestelnummer",
+              S.ORDERED_AT: "Besteldatum", S.AMOUNT: "Bedrag",
+              S.PRODUCT_LINE: "Productlijn", S.DISCOUNT: "Korting",
+              S.CONTACTED_AT: "Contactdatum", S.CHANNEL: "Kanaal",
+              S.DIRECTION: "Richting", S.CAMPAIGN: "Campagne", S.CONTACT_COST: "Kosten",
+              S.REFERRER_ID: "Doorverwezen door", S.REFERRED_ID: "Nieuwe klant",
+              S.REFERRED_AT: "Verwijsdatum", S.SURVEY: "Enquête", S.ITEM: "Vraag",
+              S.ANSWERED_AT: "Antwoorddatum", S.SCORE: "Cijfer", S.OPENED_AT: "Geopend",
+              S.RESOLVED_AT: "Opgelost", S.CATEGORY: "Categorie", S.OUTCOME: "Uitkomst"},
+        personal={"full_name": "Naam", "first_name": "Voornaam",
+                  "last_name": "Achternaam", "email": "E-mailadres",
+                  "phone": "Telefoonnummer", "street": "Straat", "iban": "IBAN"},
+        directions=("Inkomend", "Uitgaand"), totals="Totaal", title="Verkooprapport",
+        exported="Geëxporteerd op", workbook="CRM-export",
+        first=("Willemijn", "Joost", "Marieke", "Gerrit", "Annelies", "Maarten"),
+        last=("Verhoeven", "Bakkerveld", "Schoonhoven", "Dijkstra", "Hoogendoorn",
+              "Kuipers"),
+        street="Kerkstraat {n}", phone="06-{d:05d}", iban="NL", tld="nl"),
+    "es": dict(
+        tables={S.CUSTOMERS: "Clientes", S.ORDERS: "Pedidos", S.CONTACTS: "Contactos",
+                S.REFERRALS: "Recomendaciones", S.SURVEYS: "Encuesta",
+                S.COMPLAINTS: "Reclamaciones"},
+        cols={S.CUSTOMER_ID: "Número de cliente", S.ACQUIRED_AT: "Cliente desde",
+              S.SEGMENT: "Segmento", S.REGION: "Zona", S.KIND: "Tipo de cliente",
+              S.ACQUISITION_CHANNEL: "Origen", S.ACQUISITION_COST: "Coste de captación",
+              S.REWARD_SCHEME: "Programa de fidelización", S.ORDER_ID: "Número de pedido",
+              S.ORDERED_AT: "Fecha de pedido", S.AMOUNT: "Importe",
+              S.PRODUCT_LINE: "Línea de producto", S.DISCOUNT: "Descuento",
+              S.CONTACTED_AT: "Fecha de contacto", S.CHANNEL: "Canal",
+              S.DIRECTION: "Sentido", S.CAMPAIGN: "Campaña", S.CONTACT_COST: "Coste",
+              S.REFERRER_ID: "Recomendado por", S.REFERRED_ID: "Cliente nuevo",
+              S.REFERRED_AT: "Fecha de recomendación", S.SURVEY: "Encuesta",
+              S.ITEM: "Pregunta", S.ANSWERED_AT: "Fecha de respuesta",
+              S.SCORE: "Puntuación", S.OPENED_AT: "Abierta", S.RESOLVED_AT: "Resuelta",
+              S.CATEGORY: "Categoría", S.OUTCOME: "Resultado"},
+        personal={"full_name": "Nombre completo", "first_name": "Nombre",
+                  "last_name": "Apellidos", "email": "Correo electrónico",
+                  "phone": "Teléfono", "street": "Domicilio", "iban": "IBAN"},
+        directions=("Entrante", "Saliente"), totals="Total", title="Informe de ventas",
+        exported="Exportado el", workbook="Exportación CRM",
+        first=("Inmaculada", "Gonzalo", "Remedios", "Florencio", "Milagros", "Fernando"),
+        last=("Villanueva", "Castañeda", "Arrizabalaga", "Echeverría", "Santamaría",
+              "Olmedilla"),
+        street="Calle Mayor {n}", phone="+34 612 3{d:05d}", iban="ES", tld="es"),
+}
+_IBAN_LENGTH = {"GB": 22, "DE": 22, "FR": 27, "SE": 24, "NL": 18, "ES": 24}
+
+
+# ------------------------------------------------------------------ the result
+@dataclass(frozen=True)
+class ClientExport:
+    """One generated client export and what a faithful load of it must give.
+
+    Attributes
+    ----------
+    path : Path
+        What to pass to :func:`loyaltylab.load`: a folder (CSV, Parquet), a workbook
+        (``.xlsx``) or a database file (``.sqlite``, ``.duckdb``).
+    mapping : dict or None
+        The mapping a user would write for it (None when file and column names are
+        canonical and nothing needs saying).
+    truth : dict[str, pl.DataFrame]
+        Table -> the canonical rows a faithful load keeps (the exported canonical columns
+        only; ids as written, before any pseudonymisation; timestamps naive UTC).
+    as_of : datetime
+        The extract date to load with.
+    read : dict[str, int]
+        Table -> data rows in the export (kept + rejected; title and header lines
+        excluded).
+    rejected : dict[str, dict[str, int]]
+        Table -> reason -> rows the load must reject. Reasons use the loader's wording
+        (``"customer_id: unknown customer"``); totals rows are under
+        :data:`REASON_TOTALS`.
+    personal : tuple[str, ...]
+        Personal strings planted in the export (names, e-mail addresses, phones, streets,
+        IBANs); none may appear in anything a pseudonymised load returns or writes.
+    masked : dict[str, tuple[str, ...]]
+        Table -> kept columns where a personal value was planted inside a category (its
+        cell is null in ``truth``: the load must mask it, with any value but the planted
+        one).
+    spec : dict
+        The shape drawn: language, fmt, delimiter, encoding, line_ending, decimal, dates,
+        title_rows, header_hint, totals_row, excel_cells, id_style, tables, ...
+    """
+
+    path: Path
+    mapping: dict | None
+    truth: dict[str, pl.DataFrame]
+    as_of: datetime
+    read: dict[str, int]
+    rejected: dict[str, dict[str, int]]
+    personal: tuple[str, ...]
+    masked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    spec: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short name of the shape, e.g. ``de-csv-semicolon-cp1252-CR-de-dmy-title2``."""
+        s = self.spec
+        parts = [s["language"], s["fmt"]]
+        if s["fmt"] == "csv":
+            parts += [_DELIM_NAMES[s["delimiter"]], s["encoding"],
+                      _EOL_NAMES[s["line_ending"]]]
+        if s["fmt"] in ("csv", "xlsx"):
+            parts += [s["decimal"]]
+        if s["fmt"] == "xlsx":
+            parts += [f"cells-{s['excel_cells']}"]
+        parts += [s["dates"]]
+        if s["title_rows"]:
+            parts.append(f"title{s['title_rows']}" + ("h" if s["header_hint"] else ""))
+        if s["totals_row"]:
+            parts.append("totals")
+        if s["whole_amounts"]:
+            parts.append("whole")
+        parts.append(f"id-{s['id_style']}")
+        return "-".join(parts)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{t}={self.read[t]}" for t in self.truth)
+        n_rej = sum(sum(r.values()) for r in self.rejected.values())
+        return (f"ClientExport({self.label}: {self.path.name}; rows read {rows}; "
+                f"{n_rej} to reject; {len(self.personal)} personal strings)")
+
+
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_EOL_NAMES = {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}
+
+
+# ------------------------------------------------------------------ drawing a shape
+def _pick(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any]:
+    """Fill the unspecified parameters (None) with draws; make the combination coherent."""
+    s = dict(given)
+
+    def draw(key, options):
+        if s.get(key) is None:
+            s[key] = _pick(rng, options)
+
+    draw("language", LANGUAGES)
+    draw("fmt", FORMATS)
+    draw("delimiter", DELIMITERS)
+    draw("encoding", ENCODINGS)
+    draw("line_ending", LINE_ENDINGS)
+    if s.get("decimal") is None:
+        options = DECIMALS if s["delimiter"] != "," else ("plain", "en", "ch")
+        s["decimal"] = _pick(rng, options)
+    draw("dates", tuple(DATE_STYLES))
+    if s.get("title_rows") is None:
+        s["title_rows"] = int(_pick(rng, (0, 0, 1, 2, 3))) if s["fmt"] in ("csv", "xlsx") \
+            else 0
+    draw("header_hint", (True, False))
+    if s.get("totals_row") is None:
+        s["totals_row"] = s["fmt"] in ("csv", "xlsx") and bool(rng.random() < 0.5)
+    draw("excel_cells", ("native", "text", "mixed"))
+    draw("id_style", ("prefix", "numeric", "padded"))
+    if s.get("canonical_names") is None:
+        s["canonical_names"] = s["language"] == "en" and bool(rng.random() < 0.4)
+    if s.get("tables") is None:
+        s["tables"] = tuple(t for t in OPTIONAL_TABLES if rng.random() < 0.5)
+    if s.get("columns") is None:
+        s["columns"] = tuple(c for t in (S.CUSTOMERS, S.ORDERS) + tuple(s["tables"])
+                             for c in _OPTIONAL_COLUMNS[t] if rng.random() < 0.6)
+    if s.get("personal_columns") is None:
+        s["personal_columns"] = tuple(k for k in _PERSONAL_KEYS if rng.random() < 0.5)
+    draw("email_in_category", (True, False))
+    draw("email_in_orders", (True, False, False))
+    draw("whole_amounts", (False, False, False, True))
+    draw("amount_scale", (1, 1, 10, 100))
+    draw("mapping_hints", (True, False))
+    if s.get("n_broken") is None:
+        s["n_broken"] = int(rng.integers(0, 6))
+    if s.get("n_customers") is None:
+        s["n_customers"] = int(rng.integers(30, 60))
+    # coherence
+    if s["fmt"] not in ("csv", "xlsx"):
+        s["title_rows"], s["totals_row"] = 0, False
+    if s["fmt"] == "csv" and s["delimiter"] == "," and s["decimal"] in _COMMA_DECIMALS:
+        s["decimal"] = "en"
+    if s["whole_amounts"] and s["fmt"] in ("csv", "xlsx"):
+        s["mapping_hints"] = True        # "1.500" can only be read with the mapping's help
+    if s["canonical_names"]:
+        s["language"] = "en"
+    if S.SEGMENT not in s["columns"]:
+        s["email_in_category"] = False
+    if s["encoding"] in ("cp1252", "latin-1") and s["decimal"] == "fr":
+        pass                            # the no-break space exists in both
+    return s
+
+
+# ------------------------------------------------------------------ values
+def _ids(series: pl.Series, style: str, offset: int) -> pl.Series:
+    """Rewrite simulator ids (C000001, O0000001) in the export's id style."""
+    digits = series.str.slice(1)
+    if style == "prefix":
+        return series
+    if style == "padded":
+        return digits
+    return (digits.cast(pl.Int64) + offset).cast(pl.String)
+
+
+def _num_text(values: list[float | None], style: str, *, whole: bool = False,
+              rng: np.random.Generator | None = None) -> list[str]:
+    """Numbers as text in a decimal style (None -> empty)."""
+    out = []
+    fr_space = "\u00a0" if rng is None or rng.random() < 0.5 else " "
+    for v in values:
+        if v is None:
+            out.append("")
+            continue
+        if style == "plain":
+            t = f"{v:.0f}" if whole else f"{v:.2f}"
+        else:
+            t = f"{v:,.0f}" if whole else f"{v:,.2f}"
+            if style == "de":
+                t = t.replace(",", "\0").replace(".", ",").replace("\0", ".")
+            elif style == "fr":
+                t = t.replace(",", fr_space).replace(".", ",")
+            elif style == "comma":
+                t = t.replace(",", "").replace(".", ",")
+            elif style == "ch":
+                t = t.replace(",", "'")
+        out.append(t)
+    return out
+
+
+def _iban(rng: np.random.Generator, country: str) -> str:
+    """A random IBAN with valid check digits, printed in groups of four."""
+    n = _IBAN_LENGTH[country] - 4
+    bban = "".join(str(d) for d in rng.integers(0, 10, n))
+    if country == "GB":
+        bban = "NWBK" + bban[4:]
+    rearranged = bban + country + "00"
+    num = int("".join(str(int(c, 36)) for c in rearranged))
+    iban = f"{country}{98 - num % 97:02d}{bban}"
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+
+
+def _ascii(text: str) -> str:
+    import unicodedata
+    text = text.replace("ß", "ss").replace("Å", "A").replace("å", "a")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def _personal_values(rng: np.random.Generator, lang: str, n: int, keys) -> dict[str, list]:
+    L = _L[lang]
+    first = [_pick(rng, L["first"]) for _ in range(n)]
+    last = [_pick(rng, L["last"]) for _ in range(n)]
+    serial = rng.choice(np.arange(10_000, 99_999), size=n, replace=False)
+    vals: dict[str, list] = {}
+    for k in keys:
+        if k == "full_name":
+            vals[k] = [f"{f} {s}" for f, s in zip(first, last)]
+        elif k == "first_name":
+            vals[k] = first
+        elif k == "last_name":
+            vals[k] = last
+        elif k == "email":
+            vals[k] = [f"{_ascii(f)}.{_ascii(s)}{d % 1000}@example.{L['tld']}"
+                       for f, s, d in zip(first, last, serial)]
+        elif k == "phone":
+            vals[k] = [L["phone"].format(d=int(d)) for d in serial]
+        elif k == "street":
+            vals[k] = [L["street"].format(n=int(d) % 180 + 1) for d in serial]
+        elif k == "iban":
+            vals[k] = [_iban(rng, L["iban"]) for _ in range(n)]
+    return vals
+
+
+# ------------------------------------------------------------------ the generator
+def make_client_export(path: str | Path, *, seed: int, language: str | None = None,
+                       fmt: str | None = None, delimiter: str | None = None,
+                       encoding: str | None = None, line_ending: str | None = None,
+                       decimal: str | None = None, dates: str | None = None,
+                       title_rows: int | None = None, header_hint: bool | None = None,
+                       totals_row: bool | None = None, excel_cells: str | None = None,
+                       id_style: str | None = None, canonical_names: bool | None = None,
+                       tables: tuple[str, ...] | None = None,
+                       columns: tuple[str, ...] | None = None,
+                       personal_columns: tuple[str, ...] | None = None,
+                       email_in_category: bool | None = None,
+                       email_in_orders: bool | None = None,
+                       whole_amounts: bool | None = None, amount_scale: int | None = None,
+                       mapping_hints: bool | None = None, n_broken: int | None = None,
+                       n_customers: int | None = None) -> ClientExport:
+    """Write the data of a small simulated business as one client would have exported it.
+
+    Every shape parameter left at None is drawn from ``seed``, so ``make_client_export(p,
+    seed=3)`` gives a random shape and naming parameters fixes them.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder to write into (created). CSV and Parquet exports are this folder (one file
+        per table); a workbook or database is one file inside it.
+    seed : int
+        Seed of the business (:func:`~loyaltylab.datasets.make_crm`) and of every draw.
+    language : {"en", "de", "fr", "sv", "nl", "es"}
+        Language of table (file, sheet) names, column headers, personal headers, the
+        title, the totals label and the contact directions.
+    fmt : {"csv", "xlsx", "parquet", "sqlite", "duckdb"}
+        File format.
+    delimiter : {",", ";", "\\t", "|"}
+        CSV field separator.
+    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"}
+        CSV text encoding.
+    line_ending : {"\\n", "\\r\\n", "\\r"}
+        CSV line ending (``"\\r"``: classic Mac).
+    decimal : {"plain", "en", "de", "fr", "comma", "ch"}
+        How numbers are written as text: 1234.56, 1,234.56, 1.234,56, 1 234,56 (space or
+        no-break space), 1234,56, 1'234.56. A decimal comma is never combined with a comma
+        delimiter.
+    dates : {"iso", "iso_time", "dmy", "dmy_slash", "dmy_dash", "mdy"}
+        How dates are written as text (see :data:`DATE_STYLES`); month-first exports get
+        ``dayfirst = false`` in the mapping, as a user would write.
+    title_rows : int
+        Lines above the header (a report title, the export date, sometimes a blank line);
+        CSV and xlsx only.
+    header_hint : bool
+        Whether the mapping says where the header is (``header_row``); otherwise the
+        loader must detect it.
+    totals_row : bool
+        A totals row under the orders (label and the sum of the amounts); CSV and xlsx.
+    excel_cells : {"native", "text", "mixed"}
+        xlsx: numbers and dates stored as numbers and dates, as text, or a mix of both in
+        one column.
+    id_style : {"prefix", "numeric", "padded"}
+        Ids as ``C000012``, ``100012`` (a number) or ``000012`` (leading zeros that must
+        survive).
+    canonical_names : bool
+        English canonical file and column names (``orders.csv``, ``amount``): no column
+        mapping needed.
+    tables : tuple of str
+        Optional tables to include, from :data:`OPTIONAL_TABLES`.
+    columns : tuple of str
+        Optional canonical columns to include (e.g. ``"segment"``, ``"discount"``).
+    personal_columns : tuple of str
+        Personal columns planted in the customers table: ``"full_name"``,
+        ``"first_name"``, ``"last_name"``, ``"email"``, ``"phone"``, ``"street"``,
+        ``"iban"``.
+    email_in_category : bool
+        Plant an e-mail address in one cell of the customers' segment column.
+    email_in_orders : bool
+        An e-mail column in the orders table too (a shop export).
+    whole_amounts : bool
+        Amounts rounded to whole currency units and written without decimals ("1.500");
+        the mapping then states the decimal and thousands separators.
+    amount_scale : int
+        Factor on the simulator's money columns (10 or 100 give thousands separators).
+    mapping_hints : bool
+        Whether the mapping states the formats (delimiter, encoding, decimal, thousands,
+        date format) or leaves them to be sniffed.
+    n_broken : int
+        Broken order rows to plant (cycling through an impossible date, a missing
+        customer, an unknown customer, a repeated order number); the duplicate of a
+        customer row is planted when ``n_broken >= 3``.
+    n_customers : int
+        Customers of the simulated business (30 to 60 drawn).
+
+    Returns
+    -------
+    ClientExport
+        The path to load, the mapping, the truth, the expected rejections and the planted
+        personal strings.
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> ex = ll.datasets.make_client_export(tempfile.mkdtemp(), seed=1, language="sv",
+    ...                                     fmt="xlsx", title_rows=1, totals_row=True,
+    ...                                     n_broken=4, n_customers=30)
+    >>> ex.path.suffix, ex.spec["language"]
+    ('.xlsx', 'sv')
+    >>> ex.rejected["orders"]["totals row"]
+    1
+    """
+    from loyaltylab.datasets._simulate import make_crm
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, 20260412])
+    given = dict(language=language, fmt=fmt, delimiter=delimiter, encoding=encoding,
+                 line_ending=line_ending, decimal=decimal, dates=dates,
+                 title_rows=title_rows, header_hint=header_hint, totals_row=totals_row,
+                 excel_cells=excel_cells, id_style=id_style,
+                 canonical_names=canonical_names, tables=tables, columns=columns,
+                 personal_columns=personal_columns, email_in_category=email_in_category,
+                 email_in_orders=email_in_orders, whole_amounts=whole_amounts,
+                 amount_scale=amount_scale, mapping_hints=mapping_hints, n_broken=n_broken,
+                 n_customers=n_customers)
+    _check_given(given)
+    spec = _draw_spec(rng, given)
+    data = make_crm(spec["n_customers"], years=2, seed=int(seed) % (2**31))
+    builder = _Builder(folder, spec, rng, data)
+    return builder.build()
+
+
+def _check_given(g: dict[str, Any]) -> None:
+    checks = {"language": LANGUAGES, "fmt": FORMATS, "delimiter": DELIMITERS,
+              "encoding": ENCODINGS, "line_ending": LINE_ENDINGS, "decimal": DECIMALS,
+              "dates": tuple(DATE_STYLES), "excel_cells": ("native", "text", "mixed"),
+              "id_style": ("prefix", "numeric", "padded")}
+    for key, options in checks.items():
+        if g[key] is not None and g[key] not in options:
+            raise ValueError(f"make_client_export: {key} must be one of {list(options)}, "
+                             f"got {g[key]!r}")
+    for t in g["tables"] or ():
+        if t not in OPTIONAL_TABLES:
+            raise ValueError(f"make_client_export: tables must be among "
+                             f"{list(OPTIONAL_TABLES)}, got {t!r}")
+    for k in g["personal_columns"] or ():
+        if k not in _PERSONAL_KEYS:
+            raise ValueError(f"make_client_export: personal_columns must be among "
+                             f"{list(_PERSONAL_KEYS)}, got {k!r}")
+    if g["n_customers"] is not None and g["n_customers"] < 10:
+        raise ValueError("make_client_export: n_customers must be at least 10")
+
+
+class _Builder:
+    """Renders one export; state shared by the table writers."""
+
+    def __init__(self, folder: Path, spec: dict, rng: np.random.Generator, data) -> None:
+        self.folder, self.spec, self.rng, self.data = folder, spec, rng, data
+        self.L = _L[spec["language"]]
+        self.canonical = spec["canonical_names"]
+        self.personal: list[str] = []
+        self.masked: dict[str, tuple[str, ...]] = {}
+        self.read: dict[str, int] = {}
+        self.rejected: dict[str, dict[str, int]] = {}
+        self.truth: dict[str, pl.DataFrame] = {}
+        # rows to write: table -> list of dict(canonical or personal column -> value)
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.columns: dict[str, list[str]] = {}
+
+    # -------------------------------------------------------------- names
+    def table_name(self, table: str) -> str:
+        return table if self.canonical else self.L["tables"][table]
+
+    def header(self, col: str) -> str:
+        if col in _PERSONAL_KEYS:
+            return col if self.canonical else self.L["personal"][col]
+        return col if self.canonical else self.L["cols"][col]
+
+    # -------------------------------------------------------------- truth
+    def _truth_tables(self) -> None:
+        s, d = self.spec, self.data
+        wanted = (S.CUSTOMERS, S.ORDERS) + tuple(t for t in OPTIONAL_TABLES
+                                                 if t in s["tables"])
+        for t in wanted:
+            frame = d.tables[t]
+            if t == S.CONTACTS and frame.height > 150:
+                idx = np.sort(self.rng.choice(frame.height, 150, replace=False))
+                frame = frame[idx]
+            cols = [c for c in S.TABLES[t].names
+                    if c in _REQUIRED_COLUMNS[t] or c in s["columns"]]
+            frame = frame.select(cols)
+            for c in cols:
+                if c in (S.CUSTOMER_ID, S.REFERRER_ID, S.REFERRED_ID):
+                    frame = frame.with_columns(_ids(frame[c], s["id_style"], 100_000))
+                elif c == S.ORDER_ID:
+                    frame = frame.with_columns(_ids(frame[c], s["id_style"], 5_000_000))
+                elif c in _MONEY:
+                    e = pl.col(c) * s["amount_scale"]
+                    e = e.round(0) if s["whole_amounts"] else e.round(2)
+                    frame = frame.with_columns(e)
+                elif c == S.SCORE:
+                    frame = frame.with_columns(pl.col(c).round(0))
+            self.truth[t] = frame
+
+    # -------------------------------------------------------------- rows with plants
+    def _plant(self) -> None:
+        s, rng = self.spec, self.rng
+        cust = self.truth[S.CUSTOMERS]
+        rows_c = cust.to_dicts()
+        pkeys = [k for k in s["personal_columns"]]
+        if pkeys:
+            vals = _personal_values(rng, s["language"], len(rows_c), pkeys)
+            for k in pkeys:
+                for r, v in zip(rows_c, vals[k]):
+                    r[k] = v
+                self.personal.extend(vals[k])
+        if s["email_in_category"]:
+            i = int(rng.integers(len(rows_c)))
+            email = f"kontakt.{int(rng.integers(100, 999))}@client-mail.{self.L['tld']}"
+            rows_c[i][S.SEGMENT] = email
+            self.personal.append(email)
+            self.truth[S.CUSTOMERS] = cust.with_columns(
+                pl.when(pl.int_range(pl.len()) == i).then(None)
+                .otherwise(pl.col(S.SEGMENT)).alias(S.SEGMENT))
+            self.masked[S.CUSTOMERS] = (S.SEGMENT,)
+        self.columns[S.CUSTOMERS] = cust.columns + pkeys
+        rej_c: dict[str, int] = {}
+        if s["n_broken"] >= 3 and len(rows_c) > 5:    # a customer exported twice
+            i = int(rng.integers(1, len(rows_c) - 1))
+            rows_c.insert(int(rng.integers(i + 1, len(rows_c) + 1)), dict(rows_c[i]))
+            rej_c[f"{S.CUSTOMER_ID}: duplicate"] = 1
+        self.rows[S.CUSTOMERS] = rows_c
+        self.rejected[S.CUSTOMERS] = rej_c
+
+        orders = self.truth[S.ORDERS]
+        rows_o = orders.to_dicts()
+        ocols = list(orders.columns)
+        if s["email_in_orders"] and "email" in pkeys:
+            by_id = {r[S.CUSTOMER_ID]: r["email"] for r in rows_c}
+            for r in rows_o:
+                r["email"] = by_id[r[S.CUSTOMER_ID]]
+            ocols.append("email")
+        self.columns[S.ORDERS] = ocols
+        rej_o: dict[str, int] = {}
+        kinds = ("date", "missing", "unknown", "duplicate")
+        unknown = {"prefix": "C999999", "padded": "999999", "numeric": "999999"}
+        originals = list(rows_o)
+        for k in range(s["n_broken"]):
+            kind = kinds[k % 4]
+            if kind == "duplicate":     # a copy of a good row, somewhere below it
+                orig = originals[int(rng.integers(len(originals)))]
+                j = next(i for i, r in enumerate(rows_o) if r is orig)
+                rows_o.insert(int(rng.integers(j + 1, len(rows_o) + 1)), dict(orig))
+                reason = f"{S.ORDER_ID}: duplicate"
+            else:
+                src = dict(originals[int(rng.integers(len(originals)))])
+                src[S.ORDER_ID] = self._new_order_id(k)
+                if kind == "date":
+                    src[S.ORDERED_AT] = "BAD_DATE"
+                    reason = f"{S.ORDERED_AT}: unparseable date"
+                elif kind == "missing":
+                    src[S.CUSTOMER_ID] = None
+                    reason = f"{S.CUSTOMER_ID}: missing"
+                else:
+                    src[S.CUSTOMER_ID] = unknown[s["id_style"]]
+                    reason = f"{S.CUSTOMER_ID}: unknown customer"
+                rows_o.insert(int(rng.integers(5, len(rows_o) + 1)), src)
+            rej_o[reason] = rej_o.get(reason, 0) + 1
+        if s["totals_row"]:
+            total = round(float(orders[S.AMOUNT].sum()), 2)
+            rows_o.append({S.ORDER_ID: self.L["totals"], S.AMOUNT: total, "_totals": True})
+            rej_o[REASON_TOTALS] = 1
+        self.rows[S.ORDERS] = rows_o
+        self.rejected[S.ORDERS] = rej_o
+        for t, frame in list(self.truth.items()):
+            if frame.height == 0:       # a system exports no file for an empty table
+                del self.truth[t]
+                continue
+            if t not in self.rows:
+                self.rows[t] = frame.to_dicts()
+                self.columns[t] = list(frame.columns)
+                self.rejected[t] = {}
+        for t in self.rows:
+            self.read[t] = len(self.rows[t])
+
+    def _new_order_id(self, k: int) -> str:
+        style = self.spec["id_style"]
+        if style == "prefix":
+            return f"O{9_000_000 + k:07d}"
+        if style == "padded":
+            return f"{9_000_000 + k:07d}"
+        return str(9_900_000 + k)
+
+    # -------------------------------------------------------------- text rendering
+    def _bad_date(self) -> str:
+        f = DATE_STYLES[self.spec["dates"]]
+        return (f.replace("%Y", "2024").replace("%m", "02").replace("%d", "31")
+                .replace("%H:%M:%S", "00:00:00"))
+
+    def _cell_text(self, col: str, v: Any, *, style: str | None = None) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, datetime):
+            return v.strftime(DATE_STYLES[self.spec["dates"]])
+        if v == "BAD_DATE":
+            return self._bad_date()
+        if isinstance(v, float):
+            if col == S.SCORE:
+                return f"{v:.0f}"
+            return _num_text([v], style or self.spec["decimal"],
+                             whole=self.spec["whole_amounts"], rng=self.rng)[0]
+        if col == S.DIRECTION and not self.canonical:
+            return self.L["directions"][0 if v == "inbound" else 1]
+        return str(v)
+
+    def _text_rows(self, table: str) -> tuple[list[str], list[list[str]]]:
+        cols = self.columns[table]
+        head = [self.header(c) for c in cols]
+        body = []
+        for r in self.rows[table]:
+            if r.get("_totals"):
+                line = [""] * len(cols)
+                line[cols.index(S.ORDER_ID)] = r[S.ORDER_ID]
+                line[cols.index(S.AMOUNT)] = self._cell_text(S.AMOUNT, r[S.AMOUNT])
+            else:
+                line = [self._cell_text(c, r.get(c)) for c in cols]
+            body.append(line)
+        return head, body
+
+    def _title_lines(self, width: int) -> list[list[str]]:
+        n = self.spec["title_rows"]
+        lines = [[f"{self.L['title']} {self.data.as_of.year - 1}"],
+                 [f"{self.L['exported']} {self.data.as_of.strftime('%d.%m.%Y')}"], []]
+        lines = lines[:n] if n <= 2 else lines + [[]] * (n - 3)
+        if self.rng.random() < 0.5:      # Excel's "Save as CSV" pads every line
+            lines = [line + [""] * (width - len(line)) for line in lines]
+        return lines
+
+    # -------------------------------------------------------------- writers
+    def _write_csv(self) -> Path:
+        s = self.spec
+        for t in self.rows:
+            head, body = self._text_rows(t)
+            buf = io.StringIO()
+            w = csv.writer(buf, delimiter=s["delimiter"], lineterminator=s["line_ending"],
+                           quoting=csv.QUOTE_MINIMAL)
+            for line in self._title_lines(len(head)):
+                w.writerow(line)
+            w.writerow(head)
+            w.writerows(body)
+            name = self.table_name(t) + (".tsv" if s["delimiter"] == "\t"
+                                         and self.rng.random() < 0.3 else ".csv")
+            (self.folder / name).write_bytes(buf.getvalue().encode(s["encoding"]))
+        return self.folder
+
+    def _write_xlsx(self) -> Path:
+        import xlsxwriter
+
+        s = self.spec
+        name = self.L["workbook"] if not self.canonical else "crm_export"
+        path = self.folder / f"{name}.xlsx"
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
+                                             "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+        date_fmt = wb.add_format({"num_format": "dd.mm.yyyy" if s["language"] != "en"
+                                  else "yyyy-mm-dd"})
+        money_fmt = wb.add_format({"num_format": "#,##0.00"})
+        bold = wb.add_format({"bold": True})
+        for t in self.rows:
+            ws = wb.add_worksheet(self.table_name(t)[:31])
+            cols = self.columns[t]
+            r0 = 0
+            for line in self._title_lines(len(cols)):
+                if line and line[0]:
+                    ws.write_string(r0, 0, line[0], bold)
+                r0 += 1
+            for j, c in enumerate(cols):
+                ws.write_string(r0, j, self.header(c), bold)
+            for i, row in enumerate(self.rows[t], start=r0 + 1):
+                totals = row.get("_totals", False)
+                for j, c in enumerate(cols):
+                    v = row.get(c)
+                    if v is None:
+                        continue
+                    self._xlsx_cell(ws, i, j, c, v, date_fmt, money_fmt, totals)
+        wb.close()
+        return path
+
+    def _xlsx_cell(self, ws, i, j, col, v, date_fmt, money_fmt, totals) -> None:
+        mode = self.spec["excel_cells"]
+        as_text = mode == "text" or (mode == "mixed" and self.rng.random() < 0.3)
+        if isinstance(v, datetime):
+            if as_text:
+                ws.write_string(i, j, self._cell_text(col, v))
+            else:
+                ws.write_datetime(i, j, v, date_fmt)
+        elif isinstance(v, float):
+            if as_text and not totals:
+                ws.write_string(i, j, self._cell_text(col, v))
+            else:
+                ws.write_number(i, j, v, money_fmt if col in _MONEY else None)
+        elif v == "BAD_DATE":
+            ws.write_string(i, j, self._bad_date())
+        elif col in (S.CUSTOMER_ID, S.ORDER_ID, S.REFERRER_ID, S.REFERRED_ID) \
+                and self.spec["id_style"] == "numeric" and str(v).isdigit():
+            ws.write_number(i, j, int(v))          # Excel keeps numeric ids as numbers
+        else:
+            ws.write_string(i, j, self._cell_text(col, v))
+
+    def _typed_frame(self, table: str, *, text_dates: bool) -> pl.DataFrame:
+        """The rows of a table with typed columns (for Parquet and databases)."""
+        cols = self.columns[table]
+        spec = S.TABLES[table]
+        data: dict[str, list] = {c: [] for c in cols}
+        for r in self.rows[table]:
+            for c in cols:
+                v = r.get(c)
+                if v == "BAD_DATE":
+                    v = self._bad_date()
+                elif text_dates and isinstance(v, datetime):
+                    v = v.strftime(DATE_STYLES[self.spec["dates"]])
+                data[c].append(v)
+        schema: dict[str, pl.DataType] = {}
+        for c in cols:
+            dtype = spec.schema.get(c, pl.String)
+            if isinstance(dtype, pl.Datetime) and text_dates:
+                dtype = pl.String
+            if c in (S.CUSTOMER_ID, S.ORDER_ID, S.REFERRER_ID, S.REFERRED_ID) and \
+                    self.spec["id_style"] == "numeric":
+                dtype = pl.Int64
+            schema[self.header(c)] = dtype
+        frame = pl.DataFrame({self.header(c): data[c] for c in cols}, schema=schema,
+                             strict=False)
+        if S.DIRECTION in cols and not self.canonical:
+            d = self.header(S.DIRECTION)
+            frame = frame.with_columns(pl.col(d).replace(
+                {"inbound": self.L["directions"][0], "outbound": self.L["directions"][1]}))
+        return frame
+
+    def _write_parquet(self) -> Path:
+        for t in self.rows:
+            text_dates = "BAD_DATE" in {r.get(S.ORDERED_AT) for r in self.rows[t]}
+            self._typed_frame(t, text_dates=text_dates).write_parquet(
+                self.folder / f"{self.table_name(t)}.parquet")
+        return self.folder
+
+    def _write_sqlite(self) -> Path:
+        path = self.folder / ("crm.sqlite" if self.rng.random() < 0.5 else "crm.sqlite3")
+        con = sqlite3.connect(path)
+        try:
+            for t in self.rows:
+                frame = self._typed_frame(t, text_dates=True)
+                types = {pl.Int64: "INTEGER", pl.Float64: "REAL"}
+                cols = ", ".join(f'"{c}" {types.get(frame.schema[c], "TEXT")}'
+                                 for c in frame.columns)
+                name = self.table_name(t)
+                con.execute(f'CREATE TABLE "{name}" ({cols})')
+                marks = ", ".join("?" for _ in frame.columns)
+                con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', frame.rows())
+            con.commit()
+        finally:
+            con.close()
+        return path
+
+    def _write_duckdb(self) -> Path:
+        import duckdb
+
+        path = self.folder / "crm.duckdb"
+        con = duckdb.connect(str(path))
+        try:
+            for t in self.rows:
+                text_dates = "BAD_DATE" in {r.get(S.ORDERED_AT) for r in self.rows[t]}
+                frame = self._typed_frame(t, text_dates=text_dates)
+                con.register("frame_view", frame.to_arrow())
+                con.execute(f'CREATE TABLE "{self.table_name(t)}" AS SELECT * FROM frame_view')
+                con.unregister("frame_view")
+        finally:
+            con.close()
+        return path
+
+    # -------------------------------------------------------------- mapping
+    def _mapping(self, path: Path) -> dict | None:
+        s = self.spec
+        fmt = s["fmt"]
+        text = fmt == "csv" or (fmt == "xlsx" and s["excel_cells"] != "native")
+        defaults: dict[str, Any] = {}
+        if s["title_rows"] and s["header_hint"]:
+            defaults["header_row"] = s["title_rows"]
+        if s["dates"] == "mdy":
+            defaults["dayfirst"] = False
+        if s["mapping_hints"]:
+            if fmt == "csv":
+                defaults["delimiter"] = s["delimiter"]
+                defaults["encoding"] = s["encoding"]
+            defaults["date_format"] = DATE_STYLES[s["dates"]]
+            if text:
+                dec = s["decimal"]
+                defaults["decimal"] = "," if dec in _COMMA_DECIMALS else "."
+                defaults["thousands"] = {"plain": "", "comma": "", "en": ",", "de": ".",
+                                         "fr": " ", "ch": "'"}[dec]
+        tables: dict[str, Any] = {}
+        if not self.canonical:
+            for t in self.rows:
+                entry: dict[str, Any] = {"source": self._source_name(t, path)}
+                entry["columns"] = {c: self.header(c) for c in self.columns[t]
+                                    if c not in _PERSONAL_KEYS}
+                if S.DIRECTION in self.columns[t]:
+                    inb, outb = self.L["directions"]
+                    entry["values"] = {S.DIRECTION: {inb: "inbound", outb: "outbound"}}
+                tables[t] = entry
+        elif fmt == "xlsx" or fmt in ("sqlite", "duckdb"):
+            pass                               # sheet / table names are canonical
+        mapping: dict[str, Any] = {}
+        if defaults:
+            mapping["defaults"] = defaults
+        if tables:
+            mapping["tables"] = tables
+        return mapping or None
+
+    def _source_name(self, table: str, path: Path) -> str:
+        name = self.table_name(table)
+        if self.spec["fmt"] == "csv":
+            hits = [p.name for p in path.iterdir() if p.stem == name]
+            return hits[0]
+        if self.spec["fmt"] == "parquet":
+            return f"{name}.parquet"
+        if self.spec["fmt"] == "xlsx":
+            return name[:31]
+        return name
+
+    # -------------------------------------------------------------- all
+    def build(self) -> ClientExport:
+        self._truth_tables()
+        self._plant()
+        writer = {"csv": self._write_csv, "xlsx": self._write_xlsx,
+                  "parquet": self._write_parquet, "sqlite": self._write_sqlite,
+                  "duckdb": self._write_duckdb}[self.spec["fmt"]]
+        path = writer()
+        mapping = self._mapping(self.folder)
+        spec = dict(self.spec)
+        spec["tables"] = tuple(t for t in self.rows if t not in (S.CUSTOMERS, S.ORDERS))
+        return ClientExport(path=path, mapping=mapping, truth=dict(self.truth),
+                            as_of=self.data.as_of, read=dict(self.read),
+                            rejected={t: dict(r) for t, r in self.rejected.items()},
+                            personal=tuple(dict.fromkeys(self.personal)),
+                            masked=dict(self.masked), spec=spec)
+
+
+# ------------------------------------------------------------------ the corpus
+def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
+                         **fixed: Any) -> list[ClientExport]:
+    """Many client exports of varied shapes, every option of each axis covered.
+
+    Languages, formats, CSV delimiters, encodings, line endings, decimal styles, date
+    styles and id styles cycle through all their values (so ``n >= 30`` covers each of
+    them at least once); the rest of each shape is drawn from ``seed``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Parent folder; export ``i`` is written to ``folder/export_<i>``.
+    n : int, default 36
+        Number of exports.
+    seed : int, default 0
+        Seed of the draws; the same arguments give the same files.
+    **fixed
+        Parameters of :func:`make_client_export` to hold fixed for every export (for
+        example ``n_customers=20``).
+
+    Returns
+    -------
+    list[ClientExport]
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> corpus = ll.datasets.client_export_corpus(tempfile.mkdtemp(), n=6, n_customers=20)
+    >>> sorted({ex.spec["language"] for ex in corpus})
+    ['de', 'en', 'es', 'fr', 'nl', 'sv']
+    """
+    folder = Path(folder)
+    rng = np.random.default_rng([seed, 77])
+    fmts = ("csv", "xlsx", "csv", "parquet", "csv", "sqlite", "xlsx", "csv", "duckdb",
+            "csv")
+    n_csv = 0
+    out = []
+    for i in range(n):
+        given: dict[str, Any] = {
+            "language": LANGUAGES[i % len(LANGUAGES)],
+            "fmt": fmts[i % len(fmts)],
+            "dates": tuple(DATE_STYLES)[(i // 2) % len(DATE_STYLES)],
+            "id_style": ("prefix", "numeric", "padded")[(i // 3) % 3],
+        }
+        if given["fmt"] == "csv":
+            given["delimiter"] = DELIMITERS[n_csv % len(DELIMITERS)]
+            given["encoding"] = ENCODINGS[n_csv % len(ENCODINGS)]
+            given["line_ending"] = LINE_ENDINGS[n_csv % len(LINE_ENDINGS)]
+            comma_ok = given["delimiter"] != ","
+            options = DECIMALS if comma_ok else ("plain", "en", "ch")
+            given["decimal"] = options[(n_csv // len(DELIMITERS)) % len(options)]
+            n_csv += 1
+        elif given["fmt"] == "xlsx":
+            given["decimal"] = ("de", "fr", "en", "plain")[(i // 10) % 4]
+        given.update(fixed)
+        sub_seed = int(rng.integers(2**31 - 1))
+        out.append(make_client_export(folder / f"export_{i:03d}", seed=sub_seed, **given))
+    return out
