@@ -655,3 +655,13 @@ def test_header_row_of_a_database_table_is_an_error(tmp_path):
     # a default header_row is for the files and sheets, not database tables
     data = ll.load(path, mapping={"defaults": {"header_row": 1}}, as_of="2025-12-31")
     assert data.orders.height == 1
+
+
+def test_source_hints_quote_client_file_names_safely(tmp_path):
+    from loyaltylab.exceptions import MissingTableError
+    (tmp_path / "Kunden\x1b.csv").write_text("customer_id,acquired_at\nC1,2025-01-01\n")
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV)
+    with pytest.raises(MissingTableError) as exc:
+        ll.load(tmp_path)
+    text = str(exc.value)
+    assert "\x1b" not in text and 'source = "Kunden\\u001b.csv"' in text

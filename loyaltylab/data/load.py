@@ -345,14 +345,14 @@ def _missing_table(table: str, path: Path, kind: str, names: list[str],
             f"{path.name}: the mapping says the {table} table is in {tm.source}, but there "
             f"is no such {what}; found {names[:15]}."
             + (f" Did you mean {guess!r}?" if guess else ""))
-    from loyaltylab.data.mapping import _TABLE_SYNONYMS, _similarity
+    from loyaltylab.data.mapping import _TABLE_SYNONYMS, _q, _similarity
     stems = [Path(n).stem if kind == "folder" else n for n in names]
     # files already named like another canonical table are not candidates
     free = [st for st in stems if normalize_name(st) not in S.TABLES]
     scored = sorted((_similarity(st, (table,) + _TABLE_SYNONYMS[table]), st) for st in free)
     guess = scored[-1][1] if scored and scored[-1][0] >= 0.6 else None
     hint = (f" Did you mean {guess!r}? Rename it to {table}, or map it: "
-            f"[tables.{table}] source = \"{names[stems.index(guess)]}\"" if guess else
+            f"[tables.{table}] source = {_q(names[stems.index(guess)])}" if guess else
             f" Add a {what} named {table!r}, or map the {what} that holds it: "
             f"[tables.{table}] source = \"<{what} name>\"")
     return MissingTableError(
@@ -363,6 +363,7 @@ def _missing_table(table: str, path: Path, kind: str, names: list[str],
 def _match_source(table: str, wanted: list[str] | None, names: list[str], kind: str,
                   path: Path, m: Mapping) -> list[str]:
     """Names in the source that hold ``table``."""
+    from loyaltylab.data.mapping import _q
     if wanted:
         out = []
         for w in wanted:
@@ -379,7 +380,7 @@ def _match_source(table: str, wanted: list[str] | None, names: list[str], kind: 
     if len(hits) > 1:
         raise SourceError(f"{path.name}: several sources could be the {table} table: {hits}; "
                           f"choose one in the mapping file: [tables.{table}] source = "
-                          f"\"{hits[0]}\"")
+                          f"{_q(hits[0])}")
     return hits
 
 
