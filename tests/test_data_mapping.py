@@ -214,6 +214,9 @@ def test_validate_exits_2_with_one_line_per_mapping_error(tmp_path, capsys):
                          "integer 5",
         'encoding = "utf9"': "[tables.contacts] encoding must be a text encoding",
         "header_row = -2": "[tables.contacts] header_row must be a whole number",
+        'values = { direction = { Ein = "inbound", EIN = "outbound" } }':
+            "[tables.contacts.values.direction] keys 'Ein' and 'EIN' are the same value",
+        "quote = 1": "[tables.contacts] quote must be one character",
         'values = { direction = { Ein = 1 } }': "[tables.contacts.values.direction] 'Ein' "
                                                 "must be a string",
     }
@@ -665,3 +668,30 @@ def test_source_hints_quote_client_file_names_safely(tmp_path):
         ll.load(tmp_path)
     text = str(exc.value)
     assert "\x1b" not in text and 'source = "Kunden\\u001b.csv"' in text
+
+
+def test_header_row_of_a_parquet_file_is_an_error(tmp_path):
+    import polars as pl
+    pl.DataFrame({"customer_id": ["C1"], "acquired_at": ["2025-01-01"]}).write_parquet(
+        tmp_path / "customers.parquet")
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV.replace(",1,", ",C1,"))
+    with pytest.raises(MappingError, match=r"\[tables\.customers\] header_row = 0, but "
+                       r"'customers\.parquet' is a Parquet file, which has no header row"):
+        ll.load(tmp_path, mapping={"tables": {"customers": {"header_row": 0}}})
+    data = ll.load(tmp_path, mapping={"defaults": {"header_row": 0}}, as_of="2025-12-31")
+    assert data.customers.height == 1 and data.orders.height == 1
+
+
+def test_quote_settings_reach_the_reader(tmp_path):
+    (tmp_path / "customers.csv").write_text(
+        'customer_id,acquired_at,segment\nC1,2025-01-01,"Gold\nC2,2025-01-01,B\n')
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV.replace(",1,", ",C1,"))
+    # no quoting: a stray quote is an ordinary character
+    data = ll.load(tmp_path, mapping={"defaults": {"quote": ""}}, as_of="2025-12-31")
+    assert data.customers["segment"].to_list()[0] == '"Gold'
+    # a table's own quote character wins over the default
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at,segment\nC1,2025-01-01,'A,B'\n")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={
+        "defaults": {"quote": ""}, "tables": {"customers": {"quote": "'"}}})
+    assert data.customers["segment"].to_list() == ["A,B"]

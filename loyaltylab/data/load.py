@@ -412,8 +412,15 @@ def _read_matched(path: Path, kind: str, matched: list[str], table: str,
                 continue
             if file.suffix.lower() in TEXT_SUFFIXES:
                 parts.append(read_file(file, **opts, **at_row))
-            else:
+            elif file.suffix.lower() in EXCEL_SUFFIXES:
                 parts.append(read_file(file, **at_row))
+            else:
+                if tm.header_row is not None:
+                    raise MappingError(
+                        f"{m.origin}: [tables.{table}] header_row = {tm.header_row}, but "
+                        f"{show(name)} is a Parquet file, which has no header row; "
+                        f"remove the header_row line.")
+                parts.append(read_file(file))
         elif kind == "workbook":
             parts.append(read_excel_sheet(path, name, **at_row))
         else:
