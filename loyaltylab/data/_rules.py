@@ -546,6 +546,9 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         col = _resolve(f, rules.split["column"], "split", ctx)
         parts = (pl.col(col).cast(pl.String).str.split(rules.split["separator"])
                  .list.eval(_blank_to_null(pl.element()).drop_nulls()))
+        # a row without any value stays one row (with an empty value), never vanishes
+        parts = pl.when(parts.list.len() > 0).then(parts).otherwise(
+            pl.concat_list(pl.lit(None, pl.String)))
         if rules.split["keep"] == "first":
             f = f.with_columns(parts.list.first().alias(col))
         else:

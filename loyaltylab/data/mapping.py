@@ -81,6 +81,54 @@ data both match the key ``Eingehend``; keys are also compared in Unicode NFC for
 keys of one value map that differ only in case or blanks but map to different values are
 an error. Values of a mapped column that the value map does not cover are kept as they
 are and listed, with their row counts, in the table's warnings of the load report.
+
+What counts: rules on the rows as read
+--------------------------------------
+Platform exports need more than renaming. Each ``[tables.<table>]`` may also carry these
+rules (client column names; each compiles to a polars expression, nothing is evaluated as
+code), applied in this order before the columns are mapped:
+
+- ``fill_down = [...]`` (with ``fill_down_by = "Order"``): blank cells take the value of
+  the first line of the same order;
+- ``[tables.<t>.derive] new = {form = [...]}``: ``subtract``, ``add``, ``multiply`` (columns
+  or numbers, read with the table's decimal format; an empty later operand counts 0),
+  ``first_non_empty``, ``constant``, and ``email`` / ``phone``: a customer key normalised
+  (trimmed and lower-case; digits only) and pseudonymised at once with the load's salt,
+  its personal source columns dropped;
+- ``split = {column = "Contact IDs", separator = ";", keep = "all" | "first"}``: one row
+  per value (the orders table must use ``"first"``: revenue is counted once);
+- ``[tables.surveys.wide] questions = {"Question text" = "item", ...}``: one answer per
+  row (``item``, ``score``); blank answers are excluded;
+- ``[tables.orders.lines] key = "Order"; amount = "once" | "sum"``: line items grouped
+  into one order, its amount taken from the first line or summed;
+- ``[[tables.<t>.where]]`` rules, each with a ``column``, an optional ``name`` and one test
+  of ``in``, ``not_in`` (trimmed, case-insensitive), ``empty``, ``not_empty``, ``matches``,
+  ``not_matches`` (a regular expression) or ``greater_than``: rows that fail are excluded
+  and reported as "excluded by rule R: N rows, amount A";
+- ``drop = ["Billing *"]``: columns removed (glob patterns);
+- ``[tables.customers] acquired_at = {first_of = ["orders", "contacts"]}``: the earliest
+  of the record's own date (if mapped) and its first order or contact; customers seen only
+  there (guest checkouts) are added, records that cannot be dated are excluded.
+
+Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
+per table (line items merged into their order count as excluded, without an amount).
+``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``; top level or per table) starts
+from a built-in mapping of that platform's export (see :mod:`loyaltylab.data.presets`).
+
+.. code-block:: toml
+
+    [tables.orders]
+    fill_down = ["Email", "Financial Status", "Total", "Refunded Amount", "Created at"]
+    fill_down_by = "Name"
+    columns = {order_id = "Name", ordered_at = "Created at"}
+    derive = {customer_id = {email = "Email"}, amount = {subtract = ["Total",
+              "Refunded Amount"]}}
+    lines = {key = "Name", amount = "once"}
+
+    [[tables.orders.where]]
+    name = "not paid"
+    column = "Financial Status"
+    in = ["paid", "partially_refunded"]
 '''
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""Platform presets (Shopify, HubSpot, Stripe): each generated export in the platform's
+layout loads with the generator's revenue to the cent, every excluded row is accounted
+for, e-mail keys never leave the loader, and the presets are found from the headers."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import polars as pl
+import pytest
+
+import loyaltylab as ll
+from loyaltylab.cli import main
+from loyaltylab.data.mapping import read_mapping
+from loyaltylab.data.presets import (PRESETS, detect_preset, detect_table, expand,
+                                     load_preset)
+from loyaltylab.datasets._platforms import PLATFORMS, make_platform_export
+from loyaltylab.exceptions import MappingError
+
+
+@pytest.fixture(scope="module", params=PLATFORMS)
+def loaded(request, tmp_path_factory):
+    exp = make_platform_export(request.param, tmp_path_factory.mktemp(request.param),
+                               n_customers=60, seed=7)
+    data = ll.load(exp.path, mapping={"preset": request.param}, as_of=exp.as_of,
+                   salt="s3cret")
+    return exp, data
+
+
+def test_revenue_equals_the_truth_to_the_cent(loaded):
+    exp, data = loaded
+    assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+        exp.truth["revenue"], abs=0.005)
+    assert data.orders.height == exp.truth["orders"]
+    assert data.customers.height == exp.truth["customers"]
+    assert data.report.ok  # nothing rejected: every row is kept or excluded by a rule
+
+
+def test_each_rule_excludes_what_the_generator_planted(loaded):
+    exp, data = loaded
+    excluded = dict(data.report.tables["orders"].excluded)
+    excluded.pop("line items merged into their order", None)
+    assert list(excluded) == list(exp.truth["excluded"])
+    for rule, e in exp.truth["excluded"].items():
+        assert excluded[rule]["n"] == e["n"], rule
+        assert excluded[rule]["amount"] == pytest.approx(e["amount"], abs=0.005), rule
+    # every kind of row the issue names is present in the export
+    assert len(exp.truth["excluded"]) >= 2
+
+
+def test_rows_read_are_kept_rejected_or_excluded_per_table(loaded):
+    exp, data = loaded
+    for name, t in data.report.tables.items():
+        assert t.read == t.kept + t.rejected + sum(e["n"] for e in t.excluded.values()), name
+    assert data.report.tables["orders"].read == exp.truth["read"]["orders"]
+
+
+def test_validate_json_accounts_for_every_row(loaded, capsys):
+    exp, _ = loaded
+    mapping = exp.path / "mapping.toml"
+    mapping.write_text(f'preset = "{exp.platform}"\n', encoding="utf-8")
+    code = main(["validate", str(exp.path), "--mapping", str(mapping), "--as-of",
+                 exp.as_of.strftime("%Y-%m-%d"), "--json"])
+    mapping.unlink()
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    for t in doc["tables"].values():
+        assert t["read"] == t["kept"] + t["rejected"] + sum(
+            e["n"] for e in t.get("excluded", {}).values())
+
+
+def test_no_e_mail_address_or_name_survives_the_load(loaded):
+    exp, data = loaded
+    seen = " ".join(str(f.to_dicts()) for f in data.tables.values()) + str(data.report)
+    seen += data.report.to_json()
+    assert "@example.com" not in seen.lower()
+    for name in ("Anna", "Berg", "Hauptstrasse", "+49 30"):
+        assert name not in seen
+
+
+def test_shopify_guests_and_undated_accounts(tmp_path):
+    exp = make_platform_export("shopify", tmp_path, n_customers=40, seed=3)
+    data = ll.load(exp.path, mapping={"preset": "shopify"}, as_of=exp.as_of)
+    cust = data.report.tables["customers"]
+    # registered accounts without a paid order cannot be dated: excluded, not rejected
+    assert sum(e["n"] for e in cust.excluded.values()) == exp.truth["customers_undated"]
+    assert any("guest checkouts" in w for w in cust.warnings)
+    # every kept order belongs to a kept customer (guests were added from the orders)
+    assert data.orders["customer_id"].is_in(data.customers["customer_id"].implode()).all()
+    # an order's lines were merged: as many merged rows as the generator wrote extra lines
+    merged = data.report.tables["orders"].excluded["line items merged into their order"]
+    assert merged["n"] == exp.truth["lines_merged"]
+
+
+def test_hubspot_deal_before_contact_creation_is_normal(tmp_path):
+    exp = make_platform_export("hubspot", tmp_path, n_customers=60, seed=5)
+    data = ll.load(exp.path, mapping={"preset": "hubspot"}, as_of=exp.as_of)
+    assert exp.truth["acquired_before_record"] > 0
+    first = data.orders.group_by("customer_id").agg(pl.col("ordered_at").min())
+    joined = data.customers.join(first, on="customer_id")
+    assert (joined["acquired_at"] <= joined["ordered_at"]).all()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_detect_preset_from_the_export_headers(platform, tmp_path):
+    exp = make_platform_export(platform, tmp_path, n_customers=5, seed=1)
+    for f in exp.files:
+        cols = pl.read_csv(exp.path / f, n_rows=0, infer_schema=False).columns
+        hit = detect_table(cols)
+        assert hit is not None and hit[0] == platform, f
+    assert detect_preset(["order_id", "customer_id", "amount"]) is None
+
+
+def test_every_preset_parses_cites_its_documentation_and_ships_as_package_data():
+    for name in PRESETS:
+        assert resources.files("loyaltylab.data.presets").joinpath(f"{name}.toml").is_file()
+        p = load_preset(name)
+        assert p["preset"]["docs"] and all(u.startswith("https://")
+                                          for u in p["preset"]["docs"])
+        text = resources.files("loyaltylab.data.presets").joinpath(
+            f"{name}.toml").read_text(encoding="utf-8")
+        assert "Documentation:" in text and "Revenue rule" in text
+        m = read_mapping({"preset": name})
+        assert m.table("orders").rules is not None and m.table("orders").rules.where
+
+
+def test_mapping_settings_win_over_the_preset_and_per_table_presets():
+    m = read_mapping({"preset": "shopify",
+                      "tables": {"orders": {"source": "Bestellungen.csv",
+                                            "lines": {"amount": "sum"}}}})
+    assert m.table("orders").source == ["Bestellungen.csv"]
+    assert m.table("orders").rules.lines_key == "Name"  # merged key by key
+    assert m.table("orders").rules.lines_amount == "sum"
+    m = read_mapping({"tables": {"orders": {"preset": "stripe"}}})
+    assert m.table("orders").columns["order_id"] == "id"
+    assert m.table("customers").rules is None  # only the orders part was taken
+    with pytest.raises(MappingError, match=r"unknown preset 'shopfy'.*Did you mean 'shopify'"):
+        read_mapping({"preset": "shopfy"})
+    with pytest.raises(MappingError, match="the stripe preset has no contacts table"):
+        read_mapping({"tables": {"contacts": {"preset": "stripe"}}})
+    assert expand({"tables": {}}) == {"tables": {}}
