@@ -459,3 +459,37 @@ def test_neutralize_formulas_headers_and_typed_columns():
     # written to CSV and read back, no cell starts with a formula character
     back = pl.read_csv(out.write_csv().encode(), infer_schema=False)
     assert back.columns[0] == "'=x"
+
+
+def test_swedish_workbook_written_by_xlsxwriter(tmp_path):
+    import xlsxwriter
+    path = tmp_path / "export.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    cust = wb.add_worksheet("customers")
+    cust.write_row(0, 0, ["customer_id", "acquired_at", "Förnamn", "Efternamn", "E-post",
+                          "Kontaktuppgift", "Segment"])
+    for i in range(1, 31):
+        cust.write_row(i, 0, [f"C{i}", "2025-01-15", f"Sven{i}", f"Svensson{i}",
+                              f"sven{i}@exempel.se", f"070-123 45 {i:02d}",
+                              "070-765 43 21" if i == 30 else "Guld"])
+    orders = wb.add_worksheet("orders")
+    orders.write_row(0, 0, ["order_id", "customer_id", "ordered_at", "amount"])
+    for i in range(1, 31):
+        orders.write_row(i, 0, [f"O{i}", f"C{i}", "2025-02-01", 10.5])
+    wb.close()
+    data = ll.load(path, as_of=AS_OF)
+    assert data.customers.columns == [S.CUSTOMER_ID, S.ACQUIRED_AT, S.SEGMENT]
+    assert data.customers[S.SEGMENT].to_list()[-1] == PLACEHOLDER
+    notes = " ".join(data.report.tables["customers"].warnings)
+    assert "dropped personal columns ['Förnamn', 'Efternamn', 'E-post']" in notes
+    assert "dropped column 'Kontaktuppgift' (holds phone numbers)" in notes
+    assert "070-765 43 21" not in str(data.report)
+
+
+def test_header_kind():
+    from loyaltylab.data.privacy import header_kind
+    assert [header_kind(h) for h in ("Kundentelefon", "Date de naissance", "Nom du client",
+                                     "Kod pocztowy", "Miejscowość", "Kontonummer",
+                                     "Codice fiscale", "Umsatz")] == \
+        ["phone", "birth date", "name", "postcode", "city", "bank account", "national id",
+         None]
