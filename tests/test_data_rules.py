@@ -275,6 +275,10 @@ def test_load_reaches_revenue_and_accounts_for_every_row(shop):
     assert report.read == 4  # three records and one guest added from the orders
     text = str(data.report)
     assert "excluded by rule not paid: 1 rows, amount 20.00" in text
+    # how the amount was reached, for reconciling with the shop's own dashboard:
+    # #1 100.00, #2 50.00, #4 30.00 and #6 15.00 reach validation; 12.50 refunded
+    assert ("amount = Total minus Refunded: 4 rows, 195.00 less 12.50 deducted = 182.50"
+            in text)
     assert "example.com" not in text + str(data.orders.to_dicts()) + str(
         data.customers.to_dicts()) + str(orders.rejects.to_dicts())
 

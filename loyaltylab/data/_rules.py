@@ -588,6 +588,16 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
             excluded[rule.name] = {"n": n_out, "amount": amount}
             f = f.filter(keep)
 
+    # how the amount was reached, on the rows that go on to validation
+    op, arg = rules.derive.get(amount_col, (None, None)) if amount_col else (None, None)
+    if op == "subtract" and f.height and all(isinstance(x, str) and x in f.columns
+                                             for x in arg):
+        gross = _numbers(f, arg[0], ctx).sum()
+        deducted = sum(float(_numbers(f, x, ctx).fill_null(0.0).sum()) for x in arg[1:])
+        notes.append(f"{amount_col} = {' minus '.join(arg)}: {f.height:,} rows, "
+                     f"{float(gross):,.2f} less {deducted:,.2f} deducted = "
+                     f"{float(f.get_column(amount_col).sum()):,.2f} (before validation)")
+
     # 7. drop
     if rules.drop:
         gone = [c for c in f.columns if c != _ROW and any(

@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["PLATFORMS", "PlatformExport", "make_platform_export"]
 
-PLATFORMS = ("shopify", "hubspot", "stripe")
+PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce")
 
 _FIRST = ["Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ida", "Jonas",
           "Lena", "Max", "Nora", "Oskar", "Paula", "Rosa", "Sven", "Tilda"]
@@ -39,7 +39,7 @@ class PlatformExport:
     Attributes
     ----------
     platform : str
-        ``"shopify"``, ``"hubspot"`` or ``"stripe"``.
+        One of :data:`PLATFORMS`.
     path : Path
         The folder holding the export files.
     files : list[str]
@@ -119,7 +119,8 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe}[platform]
+    make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe,
+            "salesforce": _salesforce}[platform]
     return make(folder, rng, n_customers)
 
 
@@ -433,3 +434,86 @@ def _stripe(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
              "read": {"orders": len(pays), "customers": n}}
     return PlatformExport("stripe", folder, ["unified_payments.csv", "unified_customers.csv"],
                           _AS_OF, truth)
+
+
+# --------------------------------------------------------------------------- Salesforce
+
+_SF_OPP_HEADER = ["Id", "IsDeleted", "AccountId", "RecordTypeId", "IsPrivate", "Name",
+                  "Description", "StageName", "Amount", "Probability", "ExpectedRevenue",
+                  "TotalOpportunityQuantity", "CloseDate", "Type", "NextStep", "LeadSource",
+                  "IsClosed", "IsWon", "ForecastCategory", "ForecastCategoryName",
+                  "CampaignId", "HasOpportunityLineItem", "Pricebook2Id", "OwnerId",
+                  "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
+                  "SystemModstamp", "LastActivityDate", "FiscalQuarter", "FiscalYear",
+                  "Fiscal"]
+_SF_ACCOUNT_HEADER = ["Id", "IsDeleted", "MasterRecordId", "Name", "Type", "ParentId",
+                      "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
+                      "BillingCountry", "ShippingStreet", "ShippingCity", "Phone", "Fax",
+                      "Website", "Industry", "AnnualRevenue", "NumberOfEmployees",
+                      "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate",
+                      "LastModifiedById", "SystemModstamp", "LastActivityDate"]
+_SF_STAGES = [("Closed Won", True, True)] * 5 + [("Closed Lost", True, False)] * 3 + [
+    ("Prospecting", False, False), ("Negotiation/Review", False, False),
+    ("Proposal/Price Quote", False, False)]
+
+
+def _sf_id(prefix: str, i: int) -> str:
+    return f"{prefix}{5_000_000_000 + i:012d}AAA"[:18]
+
+
+def _salesforce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    created = [_when(rng, 380) for _ in range(n)]
+    deleted = [i % 9 == 8 for i in range(n)]  # in the recycle bin; no opportunities
+    rules = ["deleted record", "not won (lost or open opportunity)", "no account"]
+    excluded = {k: {"n": 0, "amount": 0} for k in rules}
+    opps, revenue, kept, k = [], 0, 0, 0
+    won_accounts: set[int] = set()
+    for i in range(n):
+        if deleted[i]:
+            continue
+        for _ in range(int(rng.integers(0, 4))):
+            k += 1
+            stage, closed, won = _SF_STAGES[int(rng.integers(len(_SF_STAGES)))]
+            amount = int(rng.integers(1_000_00, 90_000_00))
+            close = created[i] + timedelta(days=int(rng.integers(-30, 300)))
+            account = _sf_id("001", i)
+            gone = rng.random() < 0.08
+            if won and not gone and rng.random() < 0.1:
+                account = ""
+            rule = ("deleted record" if gone else None) or (
+                None if won else "not won (lost or open opportunity)") or (
+                None if account else "no account")
+            if rule is None:
+                revenue += amount
+                kept += 1
+                won_accounts.add(i)
+            else:
+                excluded[rule]["n"] += 1
+                excluded[rule]["amount"] += amount
+            stamp = (close - timedelta(days=15)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            opps.append({"Id": _sf_id("006", k), "IsDeleted": str(gone).lower(),
+                         "AccountId": account, "Name": f"Renewal {k}",
+                         "StageName": stage, "Amount": _money(amount),
+                         "Probability": "100" if won else ("0" if closed else "40"),
+                         "CloseDate": close.strftime("%Y-%m-%d"), "Type": "New Business",
+                         "IsClosed": str(closed).lower(), "IsWon": str(won).lower(),
+                         "ForecastCategory": "Closed" if won else "Pipeline",
+                         "HasOpportunityLineItem": "false", "OwnerId": _sf_id("005", 1),
+                         "CreatedDate": stamp, "LastModifiedDate": stamp,
+                         "SystemModstamp": stamp, "IsPrivate": "false"})
+    _csv(folder / "Opportunity.csv", _SF_OPP_HEADER, opps, newline="\r\n")
+    accounts = [{"Id": _sf_id("001", i), "IsDeleted": str(deleted[i]).lower(),
+                 "Name": f"{_LAST[i % len(_LAST)]} GmbH", "Type": "Customer",
+                 "BillingCity": "Hamburg", "BillingCountry": "Germany",
+                 "Phone": f"+49 40 {100000 + i}", "Industry": "Retail",
+                 "OwnerId": _sf_id("005", 1),
+                 "CreatedDate": created[i].strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+                for i in range(n)]
+    _csv(folder / "Account.csv", _SF_ACCOUNT_HEADER, accounts, newline="\r\n")
+    truth = {"revenue": revenue / 100, "orders": kept,
+             "customers": n - sum(deleted),
+             "excluded": {k2: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k2, v in excluded.items() if v["n"]},
+             "read": {"orders": len(opps), "customers": n}}
+    return PlatformExport("salesforce", folder, ["Opportunity.csv", "Account.csv"], _AS_OF,
+                          truth)
