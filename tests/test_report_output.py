@@ -56,3 +56,65 @@ def test_report_workbook_and_data_quality_sheet_are_text(tmp_path):
     ws = wb[wb.sheetnames[1]]
     assert [c.value for c in ws["A"]][1:] == ["'" + v for v in HOSTILE[:3]]
     assert all(c.data_type == "s" for c in ws["A"])
+
+
+# ------------------------------------------------------------------ client text in charts
+TIERS = ["$", "$$", "$$$", "50%_off", "a_b^c", "$5 off $10"]
+
+
+def _drawn_texts(fig) -> list[str]:
+    """Every text of the figure as drawn (SVG with text kept as text)."""
+    import xml.etree.ElementTree as ET
+
+    import matplotlib as mpl
+
+    buf = io.BytesIO()
+    with mpl.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg")
+    fig.savefig(io.BytesIO(), format="png")
+    fig.savefig(io.BytesIO(), format="pdf")
+    root = ET.fromstring(buf.getvalue())
+    return ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+@pytest.fixture(scope="module")
+def tiered():
+    import loyaltylab as ll
+
+    data = ll.datasets.load_sample()
+    customers = data.customers.with_columns(
+        pl.Series("segment", [TIERS[i % len(TIERS)] for i in range(data.customers.height)]))
+    return data.replace(customers=customers)
+
+
+def test_price_tiers_and_odd_names_are_drawn_as_they_read(tiered):
+    import matplotlib.pyplot as plt
+
+    import loyaltylab as ll
+    from loyaltylab.data.overview import customer_mix
+
+    axes = [
+        ll.plots.plot_customer_mix(customer_mix(tiered, by="segment")),  # categorical bars
+        ll.plots.plot_nps(ll.survey.nps(tiered, by="segment")),  # fixed tick labels
+        ll.plots.plot_retention(ll.churn.KaplanMeier().fit(
+            ll.churn.churn_table(tiered, inactivity="180d"), by="segment")),  # legend, text
+    ]
+    for ax in axes:
+        drawn = _drawn_texts(ax.figure)
+        for tier in TIERS:
+            assert any(t == tier or t.startswith(tier + " ") or t.startswith(tier + "s")
+                       for t in drawn), (tier, drawn)
+        plt.close(ax.figure)
+
+
+def test_a_title_with_dollars_is_drawn_as_given():
+    import matplotlib.pyplot as plt
+
+    import loyaltylab as ll
+    from loyaltylab.data.overview import customer_mix
+
+    mix = pl.DataFrame({"tier": ["$", "$$"], "customers": [3, 4], "buyers": [1, 2]})
+    ax = ll.plots.plot_customer_mix(mix, title="Tiers $ and $$ compared")
+    assert "Tiers $ and $$ compared" in _drawn_texts(ax.figure)
+    assert customer_mix  # imported for the signature only
+    plt.close(ax.figure)

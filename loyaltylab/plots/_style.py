@@ -8,9 +8,14 @@ from typing import Iterator
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.category import StrCategoryFormatter
+from matplotlib.text import Text
+from matplotlib.ticker import (
+    FixedFormatter, FormatStrFormatter, Formatter, FuncFormatter, StrMethodFormatter,
+)
 
 __all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "use_style", "style_context", "get_ax",
-           "color_cycle", "add_footnote"]
+           "color_cycle", "add_footnote", "escape_mathtext", "literal_text"]
 
 # Okabe & Ito (2008) colour-blind-safe palette. Order chosen for greyscale printing: the
 # first four (blue, orange, green, black) differ pairwise by more than 11 CIE L* and every
@@ -74,7 +79,8 @@ def add_footnote(ax: Axes, text: str) -> None:
     The text is kept on the figure as ``fig._loyaltylab_footnote`` so exporters can reuse it.
     """
     fig = ax.figure
-    fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7, color="#444444")
+    fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7, color="#444444",
+             parse_math=False)
     fig._loyaltylab_footnote = text  # type: ignore[attr-defined]
 
 
@@ -108,3 +114,91 @@ def forest(ax: Axes, labels: list[str], estimate, low, high, *,
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y)
     ax.set_yticklabels(names)
+
+
+# ------------------------------------------------------------------ client text is text
+def escape_mathtext(text: object) -> str:
+    """``text`` as a string matplotlib draws as it is: every ``$`` escaped as ``\\$``.
+
+    Matplotlib reads text between two unescaped dollar signs as mathtext: the price tier
+    ``"$$"`` raises a parse error and ``"$5 off $10"`` loses its dollars and spaces. An
+    escaped dollar is drawn as a dollar, so the drawn text equals ``text``.
+
+    Examples
+    --------
+    >>> escape_mathtext("$$")
+    '\\\\$\\\\$'
+    >>> escape_mathtext("50%_off")
+    '50%_off'
+    """
+    return str(text).replace("$", r"\$")
+
+
+_DATA_FORMATTERS = (FixedFormatter, StrCategoryFormatter, FuncFormatter, StrMethodFormatter,
+                    FormatStrFormatter)
+"""Formatters whose labels come from data or from our own format strings (tick labels set
+from a list become a FuncFormatter); the numeric ones that may draw mathtext on purpose
+(scalar offsets, log decades) are left alone."""
+
+
+class _LiteralFormatter(Formatter):
+    """Wraps a formatter of data labels (fixed or categorical tick labels) so that the
+    labels it returns are drawn as they are (see :func:`escape_mathtext`)."""
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return escape_mathtext(self.inner(x, pos))
+
+    def format_ticks(self, values: list[float]) -> list[str]:
+        return [escape_mathtext(v) for v in self.inner.format_ticks(values)]
+
+    def set_axis(self, axis: object) -> None:
+        self.axis = axis
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs: list[float]) -> None:
+        self.locs = locs
+        self.inner.set_locs(locs)
+
+    def get_offset(self) -> str:
+        return self.inner.get_offset()
+
+
+def literal_text(ax: Axes) -> Axes:
+    """Make every text of ``ax`` drawn as it is, never as mathtext; returns ``ax``.
+
+    Charts draw client text (segment names, price tiers like ``$$``, campaign names like
+    ``50%_off``) in titles, labels, legends, annotations and tick labels. Every ``plot_*``
+    function ends with this call, so such text is drawn exactly as it reads: titles,
+    labels, legend entries and annotations have mathtext switched off, and tick labels
+    that come from data (a list of labels, categories, a format function) are escaped when
+    they are drawn. Numeric tick labels of matplotlib's own formatters are left alone. Calling it twice changes nothing.
+
+    Examples
+    --------
+    >>> import io, matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.bar(["$", "$$", "$$$"], [1, 2, 3]); _ = ax.set_title("$$ tier")
+    >>> ax = literal_text(ax)
+    >>> fig.savefig(io.BytesIO(), format="png")
+    >>> [t.get_text() for t in ax.get_xticklabels()], ax.get_title()
+    (['\\\\$', '\\\\$\\\\$', '\\\\$\\\\$\\\\$'], '$$ tier')
+    >>> plt.close(fig)
+    """
+    ticks: set[int] = set()
+    for axis in (ax.xaxis, ax.yaxis):
+        for getter, setter in ((axis.get_major_formatter, axis.set_major_formatter),
+                               (axis.get_minor_formatter, axis.set_minor_formatter)):
+            fmt = getter()
+            if isinstance(fmt, _DATA_FORMATTERS):
+                setter(_LiteralFormatter(fmt))
+        ticks.add(id(axis.offsetText))  # "1e6" or a mathtext offset of numeric ticks
+        # all ticks for the current locations (creating them now, as drawing would)
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+            ticks.update((id(tick.label1), id(tick.label2)))
+    for text in ax.findobj(Text):
+        if id(text) not in ticks:
+            text.set_parse_math(False)
+    return ax

@@ -10,7 +10,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from loyaltylab.plots._style import add_footnote, color_cycle, forest, get_ax
+from loyaltylab.plots._style import add_footnote, color_cycle, forest, get_ax, literal_text
 
 __all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
            "plot_calibration", "plot_at_risk_list"]
@@ -117,7 +117,7 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
             for t, v in zip(a["timeline"].to_list(), a["at_risk"].to_list()):
                 ax.text(t / k, yy, f"{v:,}", transform=trans, ha="center", va="top",
                         fontsize=7)
-    return ax
+    return literal_text(ax)
 
 
 def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
@@ -152,7 +152,7 @@ def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
            summary["hr_ci_low"].to_numpy(), summary["hr_ci_high"].to_numpy(), truth=truth)
     ax.set_xlabel("hazard ratio (log scale): above 1 churns sooner, below 1 stays longer")
     ax.set_title(title or f"What drives churn: hazard ratios of {summary.height} covariates")
-    return ax
+    return literal_text(ax)
 
 
 def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
@@ -181,7 +181,7 @@ def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
     if len(groups) > 1:
         ax.legend(fontsize=8)
     ax.set_title(title or "Cumulative churn hazard (Nelson-Aalen, 95 % bands)")
-    return ax
+    return literal_text(ax)
 
 
 def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
@@ -211,7 +211,7 @@ def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
     n = int(calibration["n"].sum())
     extra = f", Brier {brier:.3f}" if brier is not None else ""
     ax.set_title(title or f"Calibration on {n:,} held-out customers{extra}")
-    return ax
+    return literal_text(ax)
 
 
 def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None = None,
@@ -275,4 +275,4 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
                 "driver = covariate raising the hazard most against an average customer.")
     ax.set_title(title or f"Call list: {t.height} active customers most at risk")
     add_footnote(ax, note)
-    return ax
+    return literal_text(ax)

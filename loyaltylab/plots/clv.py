@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, get_ax
+from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, get_ax, literal_text
 
 __all__ = ["plot_calibration_holdout", "plot_tracking", "plot_alive_matrix",
            "plot_expected_purchases_matrix", "plot_retention_projection",
@@ -70,7 +70,7 @@ def plot_calibration_holdout(comparison: pl.DataFrame, *, ax: Axes | None = None
     add_footnote(ax, "Expected: conditional expectation of the model fitted on the calibration "
                      "period, averaged within each group; the last group pools the heaviest "
                      "buyers.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_tracking(tracking: pl.DataFrame, *, cumulative: bool = True, ax: Axes | None = None,
@@ -123,7 +123,7 @@ def plot_tracking(tracking: pl.DataFrame, *, cumulative: bool = True, ax: Axes |
     ax.legend()
     add_footnote(ax, "Forecast: sum over customers of the model's expected repeat purchases "
                      "since each customer's first purchase (unconditional).")
-    return ax
+    return literal_text(ax)
 
 
 def _matrix(frame: pl.DataFrame, value: str, ax: Axes | None, title: str, label: str,
@@ -141,7 +141,7 @@ def _matrix(frame: pl.DataFrame, value: str, ax: Axes | None, title: str, label:
     ax.set_ylabel("Frequency (repeat purchases)")
     ax.grid(False)
     ax.set_title(title)
-    return ax
+    return literal_text(ax)
 
 
 def plot_alive_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
@@ -173,7 +173,7 @@ def plot_alive_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
                  f"(observed for {T:.1f} periods)", "P(alive)", 1.0)
     add_footnote(ax, "Customers who bought often but not recently (top left) are probably "
                      "gone; blank cells are impossible histories.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_expected_purchases_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
@@ -205,7 +205,7 @@ def plot_expected_purchases_matrix(matrix: pl.DataFrame, *, ax: Axes | None = No
                  f"{t:g} periods", "Expected purchases", None)
     add_footnote(ax, f"Conditional expectation for a customer observed for "
                      f"{float(m['T'][0]):.1f} periods; blank cells are impossible histories.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_retention_projection(projection: pl.DataFrame, *, what: str = "survival",
@@ -265,7 +265,7 @@ def plot_retention_projection(projection: pl.DataFrame, *, what: str = "survival
     ax.legend(fontsize=8)
     add_footnote(ax, "Shifted-beta-geometric model (Fader & Hardie 2007) fitted on the filled "
                      "points; hollow points were not used in the fit.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int = 40,
@@ -318,4 +318,4 @@ def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int =
     add_footnote(ax, f"Top 20 % of customers hold {share:.0%} of the value; {flagged:,} "
                      f"customers cost more to serve and retain than they bring.\n"
                      f"Intervals per customer: {method}.")
-    return ax
+    return literal_text(ax)

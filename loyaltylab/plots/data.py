@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, get_ax
+from loyaltylab.plots._style import PALETTE, get_ax, literal_text
 
 __all__ = ["plot_activity", "plot_customer_mix", "plot_load_report"]
 
@@ -44,7 +44,7 @@ def plot_activity(activity: pl.DataFrame, *, ax: Axes | None = None,
         span = f", {x[0]:%b %Y} to {x[-1]:%b %Y}" if x else ""
         title = f"{label.capitalize()} per {period}{span}"
     ax.set_title(title)
-    return ax
+    return literal_text(ax)
 
 
 def plot_customer_mix(mix: pl.DataFrame, *, ax: Axes | None = None,
@@ -67,7 +67,7 @@ def plot_customer_mix(mix: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_xlabel("customers")
     total = int(mix["customers"].sum())
     ax.set_title(title or f"Customers by {group.replace('_', ' ')}, {total:,} customers")
-    return ax
+    return literal_text(ax)
 
 
 def plot_load_report(summary: pl.DataFrame, *, ax: Axes | None = None,
@@ -91,4 +91,4 @@ def plot_load_report(summary: pl.DataFrame, *, ax: Axes | None = None,
     ax.legend(loc="lower right")
     n_rej = int(totals["rejected"].sum())
     ax.set_title(title or f"Rows kept and rejected per table, {n_rej:,} rejected")
-    return ax
+    return literal_text(ax)

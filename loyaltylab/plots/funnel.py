@@ -12,7 +12,9 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax
+from loyaltylab.plots._style import (
+    PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, literal_text,
+)
 
 __all__ = ["plot_funnel", "plot_transition_heatmap", "plot_stage_flow",
            "plot_time_to_stage", "plot_stage_mix"]
@@ -81,7 +83,7 @@ def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None,
                  f"people: reached each stage or beyond")
     add_footnote(ax, "Bars: people whose highest stage is this one or higher. Right: step "
                  "conversion to the next stage, 95% Wilson interval.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_transition_heatmap(matrix: pl.DataFrame, *, ax: Axes | None = None,
@@ -125,7 +127,7 @@ def plot_transition_heatmap(matrix: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_xlabel("state at the end")
     ax.set_ylabel("stage at the start")
     ax.set_title(title or f"Moves between stages, {int(n.sum()):,} people")
-    return ax
+    return literal_text(ax)
 
 
 def plot_stage_flow(matrix: pl.DataFrame, *, ax: Axes | None = None,
@@ -211,7 +213,7 @@ def plot_stage_flow(matrix: pl.DataFrame, *, ax: Axes | None = None,
     ax.text(x1 + w / 2, total + gap * (len(states) + 0.5), end_label, ha="center",
             fontweight="bold")
     ax.set_title(title or f"Where {int(round(total)):,} people moved")
-    return ax
+    return literal_text(ax)
 
 
 def plot_time_to_stage(curves: pl.DataFrame, *, ax: Axes | None = None,
@@ -249,7 +251,7 @@ def plot_time_to_stage(curves: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_title(title or "Time to each stage")
     add_footnote(ax, "Kaplan-Meier with censoring at the data date; bands: pointwise 95% "
                  "intervals. Jumping past a stage counts as arriving.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_stage_mix(mix: pl.DataFrame, *, ax: Axes | None = None, title: str | None = None,
@@ -285,4 +287,4 @@ def plot_stage_mix(mix: pl.DataFrame, *, ax: Axes | None = None, title: str | No
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     last = mix.filter(pl.col("date") == dates[-1])["n"].sum() if dates else 0
     ax.set_title(title or f"Stage mix over time ({int(last):,} people at the end)")
-    return ax
+    return literal_text(ax)

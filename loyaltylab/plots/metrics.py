@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, forest, get_ax
+from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, forest, get_ax, literal_text
 
 __all__ = ["plot_contact_frequency", "plot_rate_bars", "plot_conversion",
            "plot_cohort_heatmap", "plot_defection", "plot_whale_curve",
@@ -68,7 +68,7 @@ def plot_contact_frequency(result: pl.DataFrame, *, ax: Axes | None = None,
     n = int(result["contacts"].sum()) if "contacts" in result.columns else None
     ax.set_title(title or "Contact frequency by channel" + (f", {n:,} contacts" if n else ""))
     _footnote(ax, result, "95 % exact Poisson intervals")
-    return ax
+    return literal_text(ax)
 
 
 def plot_rate_bars(result: pl.DataFrame, *, label: str | Sequence[str] | None = None,
@@ -112,7 +112,7 @@ def plot_rate_bars(result: pl.DataFrame, *, label: str | Sequence[str] | None = 
     n = int(result["denominator"].sum()) if "denominator" in result.columns else result.height
     ax.set_title(title or f"{xlabel.capitalize()}, {n:,} in all")
     _footnote(ax, result, "95 % Wilson intervals")
-    return ax
+    return literal_text(ax)
 
 
 def plot_conversion(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -185,7 +185,7 @@ def plot_cohort_heatmap(result: pl.DataFrame, *, ax: Axes | None = None,
     add_footnote(ax, "A customer counts in period N if they ordered in period N (N-period "
                      "retention, as in Mixpanel/Amplitude); period 0 is 100 % and not "
                      "coloured. The last period may be incomplete.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_defection(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -226,7 +226,7 @@ def plot_defection(result: pl.DataFrame, *, ax: Axes | None = None,
     n = int(frame["denominator"].sum())
     ax.set_title(title or f"Defection rate against the typical band, {n:,} customer-periods")
     _footnote(ax, frame, "95 % Wilson intervals")
-    return ax
+    return literal_text(ax)
 
 
 def plot_whale_curve(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -260,7 +260,7 @@ def plot_whale_curve(result: pl.DataFrame, *, ax: Axes | None = None,
                           f"{losers:,} unprofitable")
     add_footnote(ax, "Profit = margin x revenue - cost to serve - acquisition cost "
                      "(loyaltylab.metrics.customer_profitability).")
-    return ax
+    return literal_text(ax)
 
 
 def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -299,7 +299,7 @@ def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
     n = int(result["denominator"].sum())
     ax.set_title(title or f"Retention by complaint resolution speed, {n:,} customers{ptxt}")
     _footnote(ax, result, "95 % Wilson intervals")
-    return ax
+    return literal_text(ax)
 
 
 def plot_dose_response(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -328,7 +328,7 @@ def plot_dose_response(result: pl.DataFrame, *, ax: Axes | None = None,
     extra = f" (odds ratio per e-mail {orr:.2f})" if orr is not None else ""
     ax.set_title(title or f"Churn by e-mail frequency{extra}")
     _footnote(ax, result, "95 % Wilson intervals")
-    return ax
+    return literal_text(ax)
 
 
 def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -401,7 +401,7 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     add_footnote(ax, "Intervals: Wilson for shares, Newcombe hybrid score for changes in "
                      "shares, Student-t / normal for means, exact Poisson for contact rates. "
                      "p: two-proportion or z-test of the change.")
-    return ax
+    return literal_text(ax)
 
 
 def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -443,4 +443,4 @@ def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,
     if missing:
         note += f" Not shown (a zero count): {', '.join(missing)}."
     add_footnote(ax, note)
-    return ax
+    return literal_text(ax)

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, add_footnote, get_ax
+from loyaltylab.plots._style import PALETTE, add_footnote, get_ax, literal_text
 
 __all__ = ["plot_nps", "plot_score_trend", "plot_likert", "plot_drivers",
            "plot_retention_by_nps_group"]
@@ -72,12 +72,13 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8)
     total = int(result["n"].sum())
     ax.set_title(title or f"Net Promoter Score, {total:,} answers", pad=24)
+    literal_text(ax)  # before the layout draws the labels
     if created:
         ax.figure.tight_layout()          # keep the axis label above the footnote
     if footnote:
         add_footnote(ax, "NPS = % promoters (9-10) - % detractors (0-6); brackets: 95 % "
                          "interval (adjusted-Wald unless stated).")
-    return ax
+    return literal_text(ax)
 
 
 def plot_score_trend(trend: pl.DataFrame, *, ax: Axes | None = None, wave: str | None = None,
@@ -119,7 +120,7 @@ def plot_score_trend(trend: pl.DataFrame, *, ax: Axes | None = None, wave: str |
     ax.set_title(title or f"{'NPS' if is_nps else 'CSAT'} by wave, "
                           f"{int(trend['n'].sum()):,} answers")
     ax.legend(loc="best", fontsize=8)
-    return ax
+    return literal_text(ax)
 
 
 def plot_likert(distribution: pl.DataFrame, *, ax: Axes | None = None,
@@ -170,7 +171,7 @@ def plot_likert(distribution: pl.DataFrame, *, ax: Axes | None = None,
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=k, fontsize=8)
     n = int(distribution.group_by("item").agg(pl.col("n_item").first())["n_item"].max())
     ax.set_title(title or f"Answers per item, up to {n:,} respondents")
-    return ax
+    return literal_text(ax)
 
 
 def plot_drivers(result: pl.DataFrame, *, ax: Axes | None = None,
@@ -208,7 +209,7 @@ def plot_drivers(result: pl.DataFrame, *, ax: Axes | None = None,
     r2 = float(result["r2"][0]) if result.height else float("nan")
     ax.set_title(title or f"Drivers: relative weights, R² = {r2:.2f}, "
                           f"n = {int(result['n'][0]):,}")
-    return ax
+    return literal_text(ax)
 
 
 def plot_retention_by_nps_group(curves: pl.DataFrame, *, ax: Axes | None = None,
@@ -251,4 +252,4 @@ def plot_retention_by_nps_group(curves: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower left", fontsize=8)
     ax.set_title(title or f"Retention after answering, by NPS group, {total:,} customers")
-    return ax
+    return literal_text(ax)
