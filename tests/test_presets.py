@@ -140,3 +140,16 @@ def test_mapping_settings_win_over_the_preset_and_per_table_presets():
     with pytest.raises(MappingError, match="the stripe preset has no contacts table"):
         read_mapping({"tables": {"contacts": {"preset": "stripe"}}})
     assert expand({"tables": {}}) == {"tables": {}}
+
+
+def test_hubspot_workbook_export_with_numeric_ids_links_deals_to_contacts(tmp_path):
+    # HubSpot exports .xlsx by default: Record IDs are numbers there (51000.0 when read),
+    # the associations text ("51000;51037"); both must name the same contact
+    exp = make_platform_export("hubspot", tmp_path, n_customers=40, seed=2, excel=True)
+    assert all(f.endswith(".xlsx") for f in exp.files)
+    data = ll.load(exp.path, mapping={"preset": "hubspot"}, as_of=exp.as_of)
+    assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+        exp.truth["revenue"], abs=0.005)
+    assert data.customers.height == exp.truth["customers"]  # no contact counted twice
+    assert not any("found only in" in w for w in data.report.tables["customers"].warnings)
+    assert data.report.ok

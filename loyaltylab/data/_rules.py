@@ -384,6 +384,13 @@ def _blank_to_null(e: pl.Expr) -> pl.Expr:
     return pl.when(s.str.len_bytes() > 0).then(s).otherwise(pl.lit(None, pl.String))
 
 
+def _txt(frame: pl.DataFrame, col: str) -> pl.Expr:
+    """Column ``col`` as stripped text, empty as null; typed cells are written the way
+    validation writes them (an Excel id 51000.0 is "51000"), so keys compare alike."""
+    from loyaltylab.data.validation import _to_text
+    return _blank_to_null(_to_text(col, frame.schema[col]))
+
+
 def _numbers(frame: pl.DataFrame, col: str, ctx: dict) -> pl.Series:
     """Column ``col`` read as numbers with the table's format (null where not a number)."""
     s = frame.get_column(col)
@@ -405,16 +412,16 @@ def _derive(frame: pl.DataFrame, out: str, op: str, arg: Any, ctx: dict
     if op == "first_non_empty":
         cols = [_resolve(frame, c, what, ctx) for c in arg]
         return frame.with_columns(
-            pl.coalesce([_blank_to_null(pl.col(c)) for c in cols]).alias(out)), []
+            pl.coalesce([_txt(frame, c) for c in cols]).alias(out)), []
     if op in ("email", "phone"):
         from loyaltylab.data.privacy import hash_series
         cols = [_resolve(frame, c, what, ctx) for c in arg]
         if op == "email":
-            parts = [_blank_to_null(pl.col(c)).str.to_lowercase() for c in cols]
+            parts = [_txt(frame, c).str.to_lowercase() for c in cols]
         else:  # digits only; fewer than 5 digits is not a phone number
             parts = []
             for c in cols:
-                d = pl.col(c).cast(pl.String).str.replace_all(r"\D", "")
+                d = _txt(frame, c).str.replace_all(r"\D", "")
                 parts.append(pl.when(d.str.len_bytes() >= 5).then(d)
                              .otherwise(pl.lit(None, pl.String)))
         key = frame.select(pl.coalesce(parts).alias(out)).to_series()
@@ -448,7 +455,7 @@ def _where_mask(frame: pl.DataFrame, rule: Rule, ctx: dict) -> pl.Series:
     col = _resolve(frame, rule.column, f"where rule {rule.name!r}", ctx)
     if rule.op == "greater_than":
         return (_numbers(frame, col, ctx) > rule.arg).fill_null(False)
-    v = _blank_to_null(pl.col(col))
+    v = _txt(frame, col)
     if rule.op == "in":
         e = v.str.to_lowercase().is_in(rule.arg).fill_null(False)
     elif rule.op == "not_in":
@@ -530,7 +537,7 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         for c in cols:
             e = _blank_to_null(pl.col(c)) if f.schema[c] == pl.String else pl.col(c)
             e = e.forward_fill()
-            exprs.append((e.over(_blank_to_null(pl.col(by))) if by else e).alias(c))
+            exprs.append((e.over(_txt(f, by)) if by else e).alias(c))
         f = f.with_columns(exprs)
 
     # 2. derive (in the order written; later forms may use earlier ones)
@@ -544,7 +551,7 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
     # 3. split
     if rules.split:
         col = _resolve(f, rules.split["column"], "split", ctx)
-        parts = (pl.col(col).cast(pl.String).str.split(rules.split["separator"])
+        parts = (_txt(f, col).str.split(rules.split["separator"])
                  .list.eval(_blank_to_null(pl.element()).drop_nulls()))
         # a row without any value stays one row (with an empty value), never vanishes
         parts = pl.when(parts.list.len() > 0).then(parts).otherwise(
@@ -616,7 +623,7 @@ def _group_lines(f: pl.DataFrame, key: str, amount_col: str | None, mode: str,
                  ctx: dict) -> tuple[pl.DataFrame, int]:
     """One row per order; returns the frame and how many line rows were merged away."""
     n0 = f.height
-    k = _blank_to_null(pl.col(key))
+    k = _txt(f, key)
     keyed = f.filter(k.is_not_null())
     loose = f.filter(k.is_null())  # no order key: left alone (validation rejects them)
     if mode == "sum" and amount_col is not None:
@@ -696,7 +703,7 @@ def _first_dates(inp: Any) -> pl.DataFrame | None:
     if S.CUSTOMER_ID not in frame.columns or col not in frame.columns:
         return None
     dates = _parse_dates(frame, col, inp)
-    ids = _blank_to_null(pl.col(S.CUSTOMER_ID))
+    ids = _txt(frame, S.CUSTOMER_ID)
     return (frame.select(ids.alias(S.CUSTOMER_ID)).with_columns(dates.alias("first"))
             .drop_nulls().group_by(S.CUSTOMER_ID).agg(pl.col("first").min()))
 
@@ -758,19 +765,21 @@ def derive_customers(base: Callable[[], Any] | None, events: dict[str, Callable[
         if unread:
             notes.append(f"{unread:,} creation dates could not be read; their first "
                          f"event was used where there is one")
-    f = frame.with_columns(_blank_to_null(pl.col(S.CUSTOMER_ID)).alias("__k"))
+    f = frame.with_columns(_txt(frame, S.CUSTOMER_ID).alias("__k"))
     f = f.join(first.rename({S.CUSTOMER_ID: "__k"}), on="__k", how="left",
                maintain_order="left")
     acq = pl.col("first") if own is None else pl.min_horizontal(own, pl.col("first"))
     earlier = 0
     if own is not None:
         earlier = int(f.select((pl.col("first") < own).sum()).item())
-    f = f.with_columns(acq.alias(S.ACQUIRED_AT)).drop("first", "__k")
+    # the key as text, written alike in every table (an Excel 51000.0 is "51000")
+    f = f.with_columns(acq.alias(S.ACQUIRED_AT), pl.col("__k").alias(S.CUSTOMER_ID)
+                       ).drop("first", "__k")
     if earlier:
         notes.append(f"{earlier:,} customers have events before their record's creation "
                      f"date (e.g. a CRM migration); acquired_at is the earliest")
     if rules.add_missing and first.height:
-        known = frame.select(_blank_to_null(pl.col(S.CUSTOMER_ID))).to_series()
+        known = frame.select(_txt(frame, S.CUSTOMER_ID)).to_series()
         extra = first.filter(~pl.col(S.CUSTOMER_ID).is_in(known.drop_nulls().implode()))
         if extra.height:
             add = extra.rename({"first": S.ACQUIRED_AT})

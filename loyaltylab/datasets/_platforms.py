@@ -88,7 +88,7 @@ def _people(rng: np.random.Generator, n: int) -> list[dict[str, str]]:
 
 
 def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 40,
-                         seed: int = 0) -> PlatformExport:
+                         seed: int = 0, excel: bool = False) -> PlatformExport:
     """Write a synthetic export of ``platform`` into folder ``path``; return its truth.
 
     Parameters
@@ -101,6 +101,9 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
         Customers (contacts) to simulate; orders are about three per customer.
     seed : int
         Seed of ``np.random.default_rng``.
+    excel : bool
+        Write .xlsx workbooks instead of CSV (HubSpot's default export format): ids,
+        amounts and dates become typed cells, the way Excel holds them.
 
     Returns
     -------
@@ -121,7 +124,20 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     rng = np.random.default_rng(seed)
     make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe,
             "salesforce": _salesforce}[platform]
-    return make(folder, rng, n_customers)
+    exp = make(folder, rng, n_customers)
+    if excel:
+        exp.files = [_to_xlsx(folder / f) for f in exp.files]
+    return exp
+
+
+def _to_xlsx(csv_path: Path) -> str:
+    """Rewrite a CSV export as a one-sheet workbook with typed cells (numbers, dates)."""
+    import polars as pl
+    df = pl.read_csv(csv_path, infer_schema_length=None, try_parse_dates=True)
+    out = csv_path.with_suffix(".xlsx")
+    df.write_excel(out, worksheet="Sheet1")
+    csv_path.unlink()
+    return out.name
 
 
 _START = datetime(2024, 1, 1)
