@@ -695,3 +695,39 @@ def test_quote_settings_reach_the_reader(tmp_path):
     data = ll.load(tmp_path, as_of="2025-12-31", mapping={
         "defaults": {"quote": ""}, "tables": {"customers": {"quote": "'"}}})
     assert data.customers["segment"].to_list() == ["A,B"]
+
+
+def test_draft_prefers_a_whole_word_match_and_reads_swiss_numbers(tmp_path):
+    (tmp_path / "customers.csv").write_text(
+        "Customer No;Customer since;Sales region;Segment code\n"
+        "1;2025-01-01;North;1001\n2;2025-01-02;South;1002\n3;2025-01-03;North;1003\n")
+    (tmp_path / "orders.csv").write_text(
+        "Order No;Customer No;Order date;Order total\n"
+        "A1;1;2025-02-01;12'271.50\nA2;2;2025-02-02;2'344.00\nA3;3;2025-02-03;9.95\n")
+    text = draft_mapping(tmp_path)
+    m = read_mapping(tomllib.loads(text))
+    # "Sales region" holds the word region: not the account manager ("sales rep")
+    assert m.table("customers").columns == {"customer_id": "Customer No",
+                                            "acquired_at": "Customer since",
+                                            "region": "Sales region"}
+    # mostly distinct numbers are not a segment
+    assert "not 'Segment code' looks like it by name, but it holds mostly distinct " \
+        "numbers, not categories" in text
+    assert m.table("orders").table_format.thousands == "'"
+    data = ll.load(tmp_path, mapping=tomllib.loads(text), as_of="2025-12-31")
+    assert data.orders["amount"].to_list() == [12271.5, 2344.0, 9.95]
+
+
+def test_draft_takes_whole_numbers_from_excel_as_keys(tmp_path):
+    import datetime as dt
+    path = tmp_path / "crm.xlsx"
+    _workbook(path, {
+        "Klanten": [["Klantnummer", "Klant sinds"], [101, dt.datetime(2025, 1, 1)],
+                    [102, dt.datetime(2025, 1, 2)]],
+        "Bestellingen": [["Bestelnummer", "Klantnummer", "Besteldatum", "Bedrag"],
+                         [5001, 101, dt.datetime(2025, 2, 1), 12.5],
+                         [5002, 102, dt.datetime(2025, 2, 2), 3.0]]})
+    m = read_mapping(tomllib.loads(draft_mapping(path)))
+    assert m.table("customers").columns == {"customer_id": "Klantnummer",
+                                            "acquired_at": "Klant sinds"}
+    assert m.table("orders").columns["order_id"] == "Bestelnummer"

@@ -694,7 +694,8 @@ _TABLE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "kontakty", "interakcje",                                            # pl
     ),
     S.REFERRALS: ("referral", "recommendations", "empfehlungen", "parrainages",
-                  "rekommendationer", "anbefalinger", "aanbevelingen", "referidos",
+                  "rekommendationer", "anbefalinger", "aanbevelingen", "doorverwijzingen",
+                  "verwijzingen", "referidos",
                   "recomendaciones", "raccomandazioni", "indicacoes", "polecenia"),
     S.SURVEYS: ("survey", "responses", "answers", "nps", "umfragen", "befragung",
                 "enquetes", "sondages", "enkater", "undersokningar", "undersogelser",
@@ -746,23 +747,29 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     S.KIND: ("type", "customer_type", "kundenart", "art", "typ", "type_client",
              "type_de_client", "kundtyp", "kundetype", "klanttype", "soort", "tipo",
              "tipo_cliente", "tipo_de_cliente", "typ_klienta", "rodzaj"),
-    S.SEGMENT: ("segment", "tier", "class", "kundensegment", "kundsegment",
-                "kundesegment", "klantsegment", "segmento"),
+    S.SEGMENT: ("segment", "tier", "class", "kundensegment", "kundengruppe", "kundsegment",
+                "kundgrupp", "kundesegment", "kundegruppe", "klantsegment", "klantgroep",
+                "groupe_de_clients", "segmento", "grupo_de_clientes", "gruppo_clienti",
+                "grupa_klientow"),
     S.ACQUISITION_CHANNEL: ("channel", "source", "acquisition", "herkunft", "quelle",
                             "origine", "canal_d_acquisition", "kalla", "ursprung",
                             "kilde", "herkomst", "bron", "origen", "fuente", "fonte",
                             "origem", "zrodlo", "kanal_pozyskania"),
-    S.REGION: ("region", "country", "area", "gebiet", "land", "pays", "regio", "pais",
-               "regione", "paese", "regiao", "kraj", "wojewodztwo"),
+    S.REGION: ("region", "sales_region", "country", "area", "territory", "gebiet", "bezirk",
+               "land", "pays", "secteur", "distrikt", "omrade", "regio", "gebied",
+               "provincie", "pais", "zona", "provincia", "regione", "paese", "regiao",
+               "kraj", "wojewodztwo"),
     S.ACCOUNT_MANAGER: ("manager", "owner", "sales_rep", "betreuer", "berater",
                         "commercial", "responsable", "saljare", "saelger", "selger",
                         "accountmanager", "vendedor", "gestor", "referente",
                         "opiekun"),
     S.ACQUISITION_COST: ("cac", "acquisition_costs", "akquisekosten",
-                         "cout_d_acquisition", "anskaffningskostnad", "acquisitiekosten",
+                         "cout_d_acquisition", "anskaffningskostnad", "forvarvskostnad",
+                         "anskaffelsesomkostning", "acquisitiekosten", "coste_de_captacion",
                          "coste_de_adquisicion", "costo_di_acquisizione",
                          "custo_de_aquisicao", "koszt_pozyskania"),
-    S.REWARD_SCHEME: ("loyalty_scheme", "reward", "bonusprogramm", "programm",
+    S.REWARD_SCHEME: ("loyalty_scheme", "loyalty_programme", "loyalty_program", "reward",
+                      "bonusprogramm", "bonusprogram", "programm", "spaarprogramma",
                       "programme_fidelite", "lojalitetsprogram", "loyaliteitsprogramma",
                       "programa_de_fidelizacion", "programma_fedelta",
                       "programa_de_fidelidade", "program_lojalnosciowy"),
@@ -810,6 +817,7 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     S.PRODUCT_LINE: ("product", "category", "product_group", "sparte", "warengruppe",
                      "produktlinie", "categorie", "gamme", "famille", "produktkategori",
+                     "produktlinje", "productlijn", "linea_di_prodotto",
                      "varugrupp", "kategori", "varegruppe", "produktgruppe",
                      "productgroep", "categoria", "linea_de_producto", "familia",
                      "linea_prodotto", "linha_de_produto", "kategoria",
@@ -819,7 +827,8 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     S.CONTACTED_AT: ("contact_date", "date", "timestamp", "time", "datetime",
                      "kontaktdatum", "datum", "zeitpunkt", "zeit", "date_contact",
                      "date_du_contact", "tidpunkt", "kontaktdato", "dato", "tidspunkt",
-                     "contactdatum", "tijdstip", "fecha_contacto", "fecha", "data_contatto",
+                     "contactdatum", "tijdstip", "fecha_contacto", "fecha_de_contacto",
+                     "fecha", "data_contatto",
                      "data", "data_contato", "data_contacto", "data_kontaktu"),
     S.CHANNEL: ("medium", "kanal", "contact_type", "kontaktart", "canal", "kanaal",
                 "canale"),
@@ -830,25 +839,48 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "kampagne", "campana", "campagna", "campanha", "kampania"),
     S.CONTACT_COST: ("cost", "kosten", "cout", "kostnad", "omkostning", "kostnad",
                      "coste", "costo", "custo", "koszt"),
-    S.REFERRER_ID: ("referrer", "recommender", "werber", "empfehler", "parrain"),
-    S.REFERRED_ID: ("referred", "new_customer", "geworbener", "filleul"),
-    S.REFERRED_AT: ("referral_date", "date", "datum"),
-    S.SURVEY: ("survey_name", "wave", "welle", "umfrage", "enquete", "encuesta"),
+    S.REFERRER_ID: ("referrer", "recommender", "referred_by", "werber", "empfehler",
+                    "empfohlen_von", "parrain", "rekommenderad_av", "anbefalet_af",
+                    "anbefalt_av", "doorverwezen_door", "aanbrenger", "recomendado_por",
+                    "raccomandato_da", "indicado_por", "polecajacy"),
+    S.REFERRED_ID: ("referred", "new_customer", "referred_customer", "geworbener",
+                    "neukunde", "filleul", "nouveau_client", "ny_kund", "ny_kunde",
+                    "nieuwe_klant", "cliente_nuevo", "nuevo_cliente", "nuovo_cliente",
+                    "novo_cliente", "cliente_novo", "nowy_klient", "polecony"),
+    S.REFERRED_AT: ("referral_date", "date", "datum", "empfehlungsdatum",
+                    "date_de_parrainage", "date_parrainage", "rekommendationsdatum",
+                    "anbefalingsdato", "verwijsdatum", "fecha_de_recomendacion",
+                    "data_raccomandazione", "data_indicacao", "data_polecenia"),
+    S.SURVEY: ("survey_name", "wave", "welle", "umfrage", "enquete", "sondage", "enkat",
+               "undersokning", "undersogelse", "encuesta", "sondaggio", "questionario",
+               "inquerito", "pesquisa", "ankieta"),
     S.ITEM: ("question", "frage", "question_id", "fraga", "sporsmal", "vraag", "pregunta",
              "domanda", "pergunta", "pytanie"),
-    S.ANSWERED_AT: ("response_date", "date", "antwortdatum", "datum"),
-    S.SCORE: ("answer", "rating", "value", "antwort", "bewertung", "wert", "note",
-              "reponse", "svar", "antwoord", "respuesta", "risposta", "resposta",
-              "odpowiedz", "ocena"),
+    S.ANSWERED_AT: ("response_date", "answer_date", "answered_on", "date", "datum",
+                    "antwortdatum", "date_de_reponse", "date_reponse", "svarsdatum",
+                    "svardato", "antwoorddatum", "fecha_de_respuesta", "data_risposta",
+                    "data_resposta", "data_odpowiedzi"),
+    S.SCORE: ("answer", "rating", "value", "antwort", "bewertung", "wert", "punkte",
+              "note", "reponse", "svar", "poang", "karakter", "antwoord", "cijfer",
+              "respuesta", "puntuacion", "risposta", "punteggio", "voto", "resposta",
+              "pontuacao", "odpowiedz", "ocena"),
     S.COMMENT: ("text", "remark", "verbatim", "kommentar", "bemerkung", "commentaire",
                 "opmerking", "comentario", "commento", "komentarz"),
     S.RESPONSE_SECONDS: ("duration", "duration_seconds", "dauer"),
-    S.OPENED_AT: ("created_at", "opened", "date", "eingang", "eroeffnet"),
-    S.RESOLVED_AT: ("closed_at", "resolved", "closed", "erledigt", "geschlossen"),
+    S.OPENED_AT: ("created_at", "opened", "opened_on", "date", "eingang", "eroeffnet",
+                  "eroeffnet_am", "ouverte_le", "ouvert_le", "date_d_ouverture", "oppnad",
+                  "oppnat", "oprettet", "geopend", "abierta", "fecha_de_apertura",
+                  "aperta", "data_apertura", "aberta", "data_abertura", "otwarta",
+                  "data_otwarcia"),
+    S.RESOLVED_AT: ("closed_at", "resolved", "closed", "closed_on", "erledigt",
+                    "erledigt_am", "geschlossen", "resolue_le", "fermee_le",
+                    "date_de_cloture", "lost", "stangd", "lukket", "loest", "opgelost",
+                    "gesloten", "resuelta", "cerrada", "fecha_de_cierre", "risolta",
+                    "chiusa", "resolvida", "fechada", "rozwiazana", "zamknieta"),
     S.CATEGORY: ("type", "reason", "kategorie", "grund", "categorie", "kategori",
                  "categoria", "motivo", "kategoria"),
-    S.OUTCOME: ("result", "resolution", "ergebnis", "resultat", "resultaat", "resultado",
-                "risultato", "wynik"),
+    S.OUTCOME: ("result", "resolution", "ergebnis", "resultat", "issue", "utfall",
+                "resultaat", "uitkomst", "resultado", "risultato", "esito", "wynik"),
     S.STARTED_AT: ("start", "start_date", "begin", "beginn", "vertragsbeginn"),
     S.ENDED_AT: ("end", "end_date", "cancelled_at", "ende", "vertragsende", "kuendigung"),
     S.PLAN: ("tariff", "product", "tarif"),
@@ -895,6 +927,16 @@ def _id_stem(n: str) -> str | None:
     return "_".join(t for t in tokens if t not in _ID_TOKENS)
 
 
+def _contains(name: str, option: str) -> bool:
+    """Whether the words of ``option`` occur, in order and whole, in a longer ``name``
+    (bare identifier words such as ``id`` never count: "Device ID" is not an id of
+    this table)."""
+    words, opt = name.split("_"), option.split("_")
+    if len(words) <= len(opt) or len(option) < 3 or _id_stem(option) == "":
+        return False
+    return any(words[i:i + len(opt)] == opt for i in range(len(words) - len(opt) + 1))
+
+
 def _similarity(client: str, options: tuple[str, ...]) -> float:
     """How well a client name matches a canonical name (``options[0]``, 1.0 when equal)
     or one of its synonyms (at most 0.95). Names that both name an identifier must agree
@@ -909,6 +951,8 @@ def _similarity(client: str, options: tuple[str, ...]) -> float:
                 r = 1.0
             else:
                 r = difflib.SequenceMatcher(None, n, o).ratio()
+                if _contains(n, o):
+                    r = max(r, 0.85)  # "Sales region" holds the word "region"
                 stems = (_id_stem(n), _id_stem(o))
                 if r < 1.0 and None not in stems and stems[0] and stems[1] \
                         and difflib.SequenceMatcher(None, *stems).ratio() < 0.75 \
@@ -1000,20 +1044,39 @@ def _date_share(values: pl.Series) -> float:
 
 
 def _number_share(values: pl.Series, hint_comma: bool) -> float:
+    return _number_format(values, hint_comma)[0]
+
+
+# Number formats the sniffer may not find by itself (Swiss 1'234.50)
+_NUMBER_FORMATS = (ColumnFormat(), ColumnFormat(decimal=".", thousands="'"),
+                   ColumnFormat(decimal=",", thousands="'"))
+
+
+def _number_format(values: pl.Series, hint_comma: bool
+                   ) -> tuple[float, ColumnFormat | None]:
+    """(share of the sample that reads as numbers, the format that reads it, None when
+    the sniffed format does)."""
     from loyaltylab.data._parse import number_expr, sample_values
     dtype = values.dtype
     if dtype == pl.Boolean:
-        return 0.0
+        return 0.0, None
     if dtype.is_numeric():
-        return 1.0
+        return 1.0, None
     if dtype != pl.String:
-        return 0.0
+        return 0.0, None
     sample = sample_values(values, n=200)
     if sample.len() == 0:
-        return 1.0
-    parsed = sample.to_frame("v").select(
-        number_expr("v", sample, ColumnFormat(), hint_comma=hint_comma)).to_series()
-    return 1.0 - parsed.null_count() / sample.len()
+        return 1.0, None
+    best: tuple[float, ColumnFormat | None] = (0.0, None)
+    for i, fmt in enumerate(_NUMBER_FORMATS):
+        parsed = sample.to_frame("v").select(
+            number_expr("v", sample, fmt, hint_comma=hint_comma)).to_series()
+        share = 1.0 - parsed.null_count() / sample.len()
+        if share > best[0] + 0.05:
+            best = (share, fmt if i else None)
+        if share >= 0.99:
+            break
+    return best
 
 
 def _distinct_share(values: pl.Series) -> float:
@@ -1030,13 +1093,23 @@ def _fits(table: str, col: str, values: pl.Series, hint_comma: bool) -> str | No
     if dtype == pl.Float64:
         share = _number_share(values, hint_comma)
         return None if share >= 0.8 else f"only {share:.0%} of the sample reads as numbers"
+    column = S.TABLES[table].column(col)
     if S.TABLES[table].key[:1] == (col,):
-        if values.dtype.is_float() or isinstance(values.dtype, pl.Datetime):
-            return "holds numbers or dates, not identifiers"
+        if isinstance(values.dtype, (pl.Datetime, pl.Date)) or (
+                values.dtype.is_float() and not _whole(values)):
+            return "holds dates or fractional numbers, not identifiers"
         share = _distinct_share(values)
         if share < 0.5:
             return f"only {share:.0%} of the sample's values are distinct"
+    elif not column.is_id and _number_share(values, False) >= 0.9 \
+            and values.drop_nulls().len() and _distinct_share(values) > 0.5:
+        return "it holds mostly distinct numbers, not categories"
     return None
+
+
+def _whole(values: pl.Series) -> bool:
+    s = values.drop_nulls().drop_nans().head(5000)
+    return bool((s % 1 == 0).all())
 
 
 def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
@@ -1177,7 +1250,7 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
                 continue
             col_of[col] = (c, score)
             used.add(c)
-        decimal = None
+        decimal = thousands = None
         date_fmt: dict[str, str] = {}
         for col, (c, _) in col_of.items():
             dtype = spec.column(col).dtype
@@ -1185,15 +1258,21 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
                 continue
             sample = sample_values(frame.get_column(c), n=300)
             if dtype == pl.Float64 and decimal is None and sample.len():
-                dec, _th = sniff_decimal(sample, hint_comma=raw.hint_comma)
-                if dec == ",":
-                    decimal = ","
+                _share, fmt = _number_format(frame.get_column(c), raw.hint_comma)
+                if fmt is not None:
+                    decimal, thousands = fmt.decimal, fmt.thousands
+                else:
+                    dec, _th = sniff_decimal(sample, hint_comma=raw.hint_comma)
+                    if dec == ",":
+                        decimal = ","
             elif isinstance(dtype, pl.Datetime) and sample.len():
                 fmts, _notes = sniff_date_formats(sample)
                 if len(fmts) == 1 and not fmts[0][0].startswith("%Y-%m-%d"):
                     date_fmt[col] = fmts[0][0]
         if decimal:
-            lines.append('decimal = ","')
+            lines.append(f"decimal = {_q(decimal)}")
+        if thousands:
+            lines.append(f"thousands = {_q(thousands)}  # sniffed; CHECK")
         distinct_fmt = set(date_fmt.values())
         if len(distinct_fmt) == 1:
             lines.append(f"date_format = {_q(distinct_fmt.pop())}  # sniffed; CHECK")
