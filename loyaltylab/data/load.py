@@ -563,11 +563,13 @@ def _expand_value_map(table: str, canon: str, column: pl.Series,
     shown = ", ".join(f"{_show_value(v)} ({n:,})" for n, v in missed[:_VALUES_SHOWN])
     more = f", and {len(missed) - _VALUES_SHOWN:,} more" if len(missed) > _VALUES_SHOWN \
         else ""
-    fate = ("rows with them are rejected" if canon == S.DIRECTION else
-            "kept as they are")
-    word = "value" if len(missed) == 1 else "values"
+    one = len(missed) == 1
+    fate = (f"rows with {'it' if one else 'them'} are rejected" if canon == S.DIRECTION
+            else f"{'it is' if one else 'they are'} kept as read")
+    word = "value" if one else "values"
     return out, (f"{table}.{canon}: {len(missed):,} {word} not in the value map: {shown}"
-                 f"{more} ({fate}; add them under [tables.{table}.values.{canon}])")
+                 f"{more}; {fate}; add {'it' if one else 'them'} under "
+                 f"[tables.{table}.values.{canon}]")
 
 
 def _show_value(value: str) -> str:
