@@ -15,7 +15,8 @@ from loyaltylab.cli import main
 from loyaltylab.data.mapping import read_mapping
 from loyaltylab.data.presets import (PRESETS, detect_preset, detect_table, expand,
                                      load_preset)
-from loyaltylab.datasets._platforms import PLATFORMS, make_platform_export
+from loyaltylab.datasets._platforms import (PLATFORMS, TYPEFORM_QUESTIONS,
+                                            make_platform_export, make_survey_export)
 from loyaltylab.exceptions import MappingError
 
 
@@ -120,7 +121,15 @@ def test_every_preset_parses_cites_its_documentation_and_ships_as_package_data()
                                           for u in p["preset"]["docs"])
         text = resources.files("loyaltylab.data.presets").joinpath(
             f"{name}.toml").read_text(encoding="utf-8")
-        assert "Documentation:" in text and "Revenue rule" in text
+        assert "Documentation:" in text
+        if name == "typeform":  # a survey export: its questions come from the mapping
+            with pytest.raises(MappingError, match="questions must map each question"):
+                read_mapping({"preset": name})
+            m = read_mapping({"preset": name, "tables": {"surveys": {
+                "wide": {"questions": TYPEFORM_QUESTIONS}}}})
+            assert m.table("surveys").rules.wide["questions"] == TYPEFORM_QUESTIONS
+            continue
+        assert "Revenue rule" in text
         m = read_mapping({"preset": name})
         assert m.table("orders").rules is not None and m.table("orders").rules.where
 
@@ -153,3 +162,25 @@ def test_hubspot_workbook_export_with_numeric_ids_links_deals_to_contacts(tmp_pa
     assert data.customers.height == exp.truth["customers"]  # no contact counted twice
     assert not any("found only in" in w for w in data.report.tables["customers"].warnings)
     assert data.report.ok
+
+
+def test_typeform_wide_export_gives_one_answer_per_row(tmp_path):
+    exp = make_survey_export(tmp_path, n_customers=80, seed=4)
+    data = ll.load(exp.path, as_of=exp.as_of, mapping={"tables": {"surveys": {
+        "preset": "typeform", "wide": {"questions": TYPEFORM_QUESTIONS}}}})
+    s = data.surveys
+    assert s.height == exp.truth["answers"]
+    means = dict(s.group_by("item").agg(pl.col("score").mean()).rows())
+    for item, mean in exp.truth["mean"].items():
+        assert means[item] == pytest.approx(mean)
+    assert set(s["survey"]) == {"typeform"}
+    t = data.report.tables["surveys"]
+    assert t.excluded == {
+        "no answer to the question": {"n": exp.truth["blank"], "amount": None},
+        "partial response (not submitted)": {
+            "n": exp.truth["partial"] * len(TYPEFORM_QUESTIONS), "amount": None}}
+    assert t.read == exp.truth["responses"] * len(TYPEFORM_QUESTIONS)
+    assert t.read == t.kept + t.rejected + sum(e["n"] for e in t.excluded.values())
+    # the file is recognised from its headers
+    cols = pl.read_csv(exp.path / "responses.csv", n_rows=0, infer_schema=False).columns
+    assert detect_table(cols) == ("typeform", "surveys")

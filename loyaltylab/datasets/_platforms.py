@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PLATFORMS", "PlatformExport", "make_platform_export"]
+__all__ = ["PLATFORMS", "PlatformExport", "make_platform_export", "make_survey_export",
+           "TYPEFORM_QUESTIONS"]
 
 PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce")
 
@@ -533,3 +534,79 @@ def _salesforce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExpor
              "read": {"orders": len(opps), "customers": n}}
     return PlatformExport("salesforce", folder, ["Opportunity.csv", "Account.csv"], _AS_OF,
                           truth)
+
+
+# ----------------------------------------------------------------------------- Typeform
+
+TYPEFORM_QUESTIONS = {
+    "How likely are you to recommend us to a friend or colleague?": "nps",
+    "How satisfied are you with your last delivery?": "csat",
+}
+"""The questions :func:`make_survey_export` asks, with the item each one is mapped to."""
+
+
+def make_survey_export(path: str | Path, *, n_customers: int = 40,
+                       seed: int = 0) -> PlatformExport:
+    """Write a Typeform responses download (wide: one column per question) beside
+    canonical customers and orders files; return the truth.
+
+    Some responses are partial (no submit date), some questions left blank. The truth
+    holds ``answers`` (answers a faithful load keeps), ``mean`` (item -> mean score of
+    the kept answers), ``partial`` (responses not submitted) and ``blank`` (questions
+    left blank in submitted responses).
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> exp = make_survey_export(tempfile.mkdtemp(), n_customers=10)
+    >>> data = ll.load(exp.path, as_of=exp.as_of, mapping={"tables": {"surveys": {
+    ...     "preset": "typeform", "wide": {"questions": TYPEFORM_QUESTIONS}}}})
+    >>> data.surveys.height == exp.truth["answers"]
+    True
+    """
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    ids = [f"C{i:04d}" for i in range(n_customers)]
+    created = [_when(rng, 380) for _ in ids]
+    _csv(folder / "customers.csv", ["customer_id", "acquired_at"],
+         [{"customer_id": c, "acquired_at": d.strftime("%Y-%m-%d")}
+          for c, d in zip(ids, created)])
+    _csv(folder / "orders.csv", ["order_id", "customer_id", "ordered_at", "amount"],
+         [{"order_id": f"O{i:04d}", "customer_id": c,
+           "ordered_at": (d + timedelta(days=3)).strftime("%Y-%m-%d"), "amount": "20.00"}
+          for i, (c, d) in enumerate(zip(ids, created))])
+    questions = list(TYPEFORM_QUESTIONS)
+    header = ["#"] + questions + ["customer_id", "Start Date (UTC)", "Submit Date (UTC)",
+                                  "Network ID"]
+    rows, kept = [], {item: [] for item in TYPEFORM_QUESTIONS.values()}
+    partial = blank = 0
+    for i, c in enumerate(ids):
+        if rng.random() < 0.3:
+            continue  # not everybody answers
+        start = created[i] + timedelta(days=int(rng.integers(10, 300)))
+        submitted = rng.random() > 0.15
+        nps = int(rng.integers(0, 11))
+        csat = int(rng.integers(1, 6)) if rng.random() > 0.2 else None
+        row = {"#": "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz0123456789"), 32)),
+               questions[0]: nps, questions[1]: csat, "customer_id": c,
+               "Start Date (UTC)": start.strftime("%Y-%m-%d %H:%M:%S"),
+               "Submit Date (UTC)": (start + timedelta(minutes=2)).strftime(
+                   "%Y-%m-%d %H:%M:%S") if submitted else "",
+               "Network ID": "0f3a9c2b1d"}
+        rows.append(row)
+        if not submitted:
+            partial += 1
+            continue
+        kept["nps"].append(nps)
+        if csat is None:
+            blank += 1
+        else:
+            kept["csat"].append(csat)
+    _csv(folder / "responses.csv", header, rows)
+    truth = {"answers": sum(len(v) for v in kept.values()),
+             "mean": {k: float(np.mean(v)) for k, v in kept.items() if v},
+             "partial": partial, "blank": blank, "responses": len(rows),
+             "revenue": 20.0 * n_customers}
+    return PlatformExport("typeform", folder, ["customers.csv", "orders.csv",
+                                               "responses.csv"], _AS_OF, truth)

@@ -1,5 +1,5 @@
 """Built-in mapping presets for the exports of common platforms (Shopify, HubSpot, Stripe,
-Salesforce).
+Salesforce, Typeform).
 
 A preset is a mapping (TOML, one file per platform in this folder) that encodes the
 platform's documented export layout and its revenue rule: which rows count, how the
@@ -31,7 +31,7 @@ from loyaltylab.exceptions import MappingError
 
 __all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table"]
 
-PRESETS = ("shopify", "hubspot", "stripe", "salesforce")
+PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform")
 """Names of the built-in presets."""
 
 
@@ -55,7 +55,8 @@ def load_preset(name: str) -> dict:
     Traceback (most recent call last):
     ...
     loyaltylab.exceptions.MappingError: mapping: unknown preset 'shopfy'; presets are \
-['shopify', 'hubspot', 'stripe', 'salesforce']. Did you mean 'shopify'?
+['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform']. Did you mean \
+'shopify'?
     """
     return copy.deepcopy(_read(_check_name(name, "mapping")))
 
