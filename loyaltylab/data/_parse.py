@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-__all__ = ["ColumnFormat", "date_expr", "number_expr", "sniff_date_formats",
-           "sniff_decimal", "EXCEL_EPOCH", "sample_values"]
+__all__ = ["ColumnFormat", "NumberFormat", "date_expr", "number_expr", "sniff_date_formats",
+           "sniff_decimal", "decide_number_format", "number_evidence", "EXCEL_EPOCH",
+           "sample_values"]
 
 from datetime import datetime
 
@@ -42,7 +43,7 @@ _MONTHFIRST = [
     "%m-%d-%Y", "%m.%d.%Y",
 ]
 EXCEL = "excel"
-_EXCEL_RE = r"^\d{1,6}(\.\d+)?$"
+_EXCEL_RE = r"^\d{1,6}(\.\d+)?$|^\d{1,22}e-\d{1,2}$"  # 45000.25 or 4500025e-2 (Excel)
 _EXCEL_MIN, _EXCEL_MAX = 1.0, 2958465.0  # 1900-01-01 .. 9999-12-31
 
 
@@ -210,62 +211,198 @@ def date_expr(name: str, formats: list[tuple[str, bool]], *,
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
+# Number evidence: each value is reduced to its digits, separators and sign (currency,
+# spaces and letters dropped), then classified. "dot3"/"comma3" values (1.500, 2,300: one
+# separator followed by exactly three digits, not after a leading 0) could be either a
+# decimal or a thousands separator; every other value with a separator says which it is.
+_KEEP = r"[^0-9.,\-]"
+_EVIDENCE = {
+    "dot3": r"^-?[1-9]\d{0,2}\.\d{3}-?$",
+    "comma3": r"^-?[1-9]\d{0,2},\d{3}-?$",
+    "dot_dec": r"^-?\d*\.\d+-?$",  # one dot and no comma (dot3 excluded below)
+    "comma_dec": r"^-?\d*,\d+-?$",
+    "dot_groups": r"^-?\d{1,3}(\.\d{3}){2,}-?$",  # 1.234.567: dots group thousands
+    "comma_groups": r"^-?\d{1,3}(,\d{3}){2,}-?$",
+    "comma_last": r"^-?[\d.]*\.[\d.]*,\d*-?$",  # 1.234,56
+    "dot_last": r"^-?[\d,]*,[\d,]*\.\d*-?$",  # 1,234.56
+}
+
+
+@dataclass
+class NumberFormat:
+    """The decimal and thousands separators chosen for a column, and why.
+
+    Attributes
+    ----------
+    decimal : str
+        ``"."`` or ``","``.
+    thousands : str or None
+        Separator stripped where it groups digits in threes; None: no grouping seen.
+    ambiguous : list of str
+        Example values that could be read either way, when nothing decided (empty when the
+        column or the mapping decided).
+    evidence : dict
+        Counts of values by kind (see ``_EVIDENCE``), over the sample or the column.
+    notes : list of str
+        What was decided and from what, for the report.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+    ambiguous: list[str] = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def number_evidence(values: pl.Series) -> dict:
+    """Counts of number strings by kind: ``dot3``/``comma3`` (ambiguous, e.g. "1.500"),
+    ``dot``/``comma`` (values that show that separator is the decimal one: "12.50",
+    "0.500", "1,234.56" for dot; "12,5", "1.234.567", "1.234,56" for comma) and up to five
+    ``examples`` of the ambiguous values. One vectorised pass; values without any
+    separator are skipped first.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ev = number_evidence(pl.Series(["1.500", "2.300", "12", "1.234,56 €"]))
+    >>> ev["dot3"], ev["comma"], ev["dot"]
+    (2, 1, 0)
+    """
+    s = values.drop_nulls()
+    s = s.filter(s.str.contains_any([".", ","]))
+    if s.len() == 0:
+        return {"dot3": 0, "comma3": 0, "dot": 0, "comma": 0, "examples": []}
+    v = s.str.replace_all(_KEEP, "")
+    flags = pl.DataFrame({"v": v}).select(
+        [pl.col("v").str.contains(rx).alias(k) for k, rx in _EVIDENCE.items()])
+    f = {k: flags.get_column(k) for k in _EVIDENCE}
+    counts = pl.DataFrame({
+        "dot3": f["dot3"], "comma3": f["comma3"],
+        "dot": (f["dot_dec"] & ~f["dot3"]) | f["dot_last"] | f["comma_groups"],
+        "comma": (f["comma_dec"] & ~f["comma3"]) | f["comma_last"] | f["dot_groups"],
+    }).sum().row(0, named=True)
+    amb = s.filter(f["dot3"] | f["comma3"]).unique(maintain_order=True).head(5)
+    counts = {k: int(n) for k, n in counts.items()}
+    counts["examples"] = amb.str.strip_chars().to_list()
+    return counts
+
+
+def decide_number_format(sample: pl.Series, fmt: "ColumnFormat", *,
+                         hint_comma: bool = False, column: pl.Series | None = None,
+                         table_decimal: str | None = None) -> NumberFormat:
+    """Choose a text column's decimal and thousands separators from its evidence.
+
+    The mapping's ``decimal``/``thousands`` win. Otherwise the values that can only be
+    read one way decide (the majority when they disagree): "12.50" or "0.500" say the dot
+    is the decimal separator, "12,5", "1.234,56" or "1.234.567" say the comma is. When
+    the sample decides nothing, the whole ``column`` is looked at (one pass, only over
+    values with a separator). Values such as "1.500" or "2,300" (one separator, then
+    exactly three digits) are ambiguous: they are decided by the column's other values,
+    then by ``table_decimal`` (what the table's other number columns showed), and a
+    column of "2,300"s in a semicolon-delimited file (``hint_comma``) reads the comma as
+    the decimal separator; otherwise the result lists them in ``ambiguous`` and the
+    caller must not guess.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = decide_number_format(pl.Series(["1.500", "12,50"]), ColumnFormat())
+    >>> f.decimal, f.thousands
+    (',', '.')
+    >>> decide_number_format(pl.Series(["1.500", "2.300"]), ColumnFormat()).ambiguous
+    ['1.500', '2.300']
+    """
+    out = NumberFormat()
+    if fmt.decimal is not None or fmt.thousands is not None:
+        if fmt.decimal is not None:
+            out.decimal = fmt.decimal
+            # grouping is stripped only where it matches d{1,3}(.ddd)+ exactly, so it is
+            # safe to allow the other separator as the thousands mark
+            out.thousands = "." if fmt.decimal == "," else ","
+        else:
+            out.decimal = {".": ",", ",": "."}.get(fmt.thousands, ".")
+            if fmt.thousands not in (".", ","):
+                out.decimal = decide_number_format(sample, ColumnFormat(),
+                                                   hint_comma=hint_comma).decimal
+        if fmt.thousands is not None:
+            out.thousands = fmt.thousands
+        return out
+    ev = number_evidence(sample)
+    if not (ev["dot"] or ev["comma"]) and column is not None \
+            and column.len() > sample.len():
+        ev = number_evidence(column)  # the sample decides nothing: look at everything
+    out.evidence = ev
+    dot, comma = ev["dot"], ev["comma"]
+    if dot or comma:
+        out.decimal = "," if comma > dot or (comma == dot and hint_comma) else "."
+        out.thousands = "." if out.decimal == "," else ","
+        if dot and comma:
+            out.notes.append(f"numbers written both ways ({dot:,} with a decimal point, "
+                             f"{comma:,} with a decimal comma): read with a decimal "
+                             f"{'comma' if out.decimal == ',' else 'point'}; the others "
+                             f"are rejected as unparseable")
+        return out
+    if not (ev["dot3"] or ev["comma3"]):
+        return out  # no separator anywhere: plain numbers
+    if table_decimal is not None:
+        out.decimal = table_decimal
+        out.thousands = "." if table_decimal == "," else ","
+        out.notes.append(f"values such as {ev['examples'][0]!r} read with a decimal "
+                         f"{'comma' if table_decimal == ',' else 'point'}, as in the "
+                         f"table's other number columns")
+        return out
+    if ev["comma3"] and not ev["dot3"] and hint_comma:
+        out.decimal, out.thousands = ",", "."
+        out.notes.append(f"values such as {ev['examples'][0]!r} read with a decimal comma "
+                         f"(the file is semicolon-delimited)")
+        return out
+    out.ambiguous = ev["examples"]
+    return out
+
 
 def sniff_decimal(sample: pl.Series, *, hint_comma: bool = False) -> tuple[str, str | None]:
     """Decide the decimal separator and thousands separator of a sample of number strings.
 
     Returns ``(decimal, thousands)``; thousands is None when no grouping is seen.
     ``hint_comma`` (e.g. the file is semicolon-delimited) breaks ties such as ``1,234``
-    toward a decimal comma.
+    toward a decimal comma. A sample that stays ambiguous (only values like "1.500")
+    gives the best guess here; :func:`decide_number_format` says it is ambiguous.
     """
-    vals = [v for v in sample.to_list() if v]
-    has_comma = [v for v in vals if "," in v]
-    has_dot = [v for v in vals if "." in v]
-    if not has_comma:
-        # 1.234.567 has repeated dots: thousands dot, decimal comma (none seen)
-        if any(v.count(".") > 1 for v in has_dot):
-            return ",", "."
+    f = decide_number_format(sample, ColumnFormat(), hint_comma=hint_comma)
+    if f.ambiguous:
+        ev = f.evidence
+        if ev["dot3"] and not ev["comma3"]:
+            return (",", ".") if hint_comma else (".", None)
+        return (",", None) if hint_comma else (".", ",")
+    if f.decimal == "." and not (f.evidence.get("comma") or f.evidence.get("dot")):
         return ".", None
-    both = [v for v in vals if "," in v and "." in v]
-    if both:
-        last_comma = sum(v.rfind(",") > v.rfind(".") for v in both)
-        if last_comma * 2 >= len(both):
-            return ",", "."
-        return ".", ","
-    if any(v.count(",") > 1 for v in has_comma):
-        return ".", ","
-    # only single commas: a group of exactly three digits after it is ambiguous
-    not_three = [v for v in has_comma if not re.search(r",\d{3}$", v.strip())]
-    if not_three or hint_comma or has_dot:
-        # decimals like 12,5 or 0,75; or dots elsewhere (1.234 with 5,5) mean comma
-        return ",", ("." if any(re.search(r"\d\.\d{3}(,|$)", v) for v in has_dot)
-                     else None)
-    return ".", ","
+    return f.decimal, f.thousands
 
 
 def number_expr(name: str, sample: pl.Series, fmt: ColumnFormat, *,
-                hint_comma: bool = False) -> pl.Expr:
+                hint_comma: bool = False, decided: NumberFormat | None = None) -> pl.Expr:
     """Expression turning text column ``name`` (already stripped) into Float64 (null when
-    unreadable)."""
+    unreadable). ``decided`` is the format chosen by :func:`decide_number_format` (when
+    None it is decided from ``sample``, guessing on ambiguous samples)."""
     e = pl.col(name)
     plain = all(_PLAIN_NUMBER.match(v) for v in sample.to_list() if v)
-    if fmt.decimal is None and fmt.thousands is None and plain:
-        return e.cast(pl.Float64, strict=False)
-    if fmt.decimal is None:
-        decimal, thousands = sniff_decimal(sample, hint_comma=hint_comma)
+    if decided is None:
+        decimal, thousands = (sniff_decimal(sample, hint_comma=hint_comma)
+                              if fmt.decimal is None and fmt.thousands is None else
+                              (None, None))
+        if fmt.decimal is not None or fmt.thousands is not None:
+            d = decide_number_format(sample, fmt, hint_comma=hint_comma)
+            decimal, thousands = d.decimal, d.thousands
     else:
-        decimal = fmt.decimal
-        # grouping is stripped only where it matches d{1,3}(.ddd)+ exactly, so it is safe
-        # to allow the other separator as the thousands mark
-        thousands = "." if decimal == "," else ","
-    if fmt.thousands is not None:
-        thousands = fmt.thousands
+        decimal, thousands = decided.decimal, decided.thousands
+    if fmt.decimal is None and fmt.thousands is None and plain and decimal == ".":
+        return e.cast(pl.Float64, strict=False)
     # strip currency symbols, codes and (non-breaking) spaces
     e = e.str.replace_all(r"[€$£¥\s\u00a0\u202f]|EUR|USD|GBP|CHF", "")
     if thousands:
         group = re.escape(thousands)
         dec = re.escape(decimal)
-        grouped = rf"^[+-]?\d{{1,3}}({group}\d{{3}})+({dec}\d*)?$"
+        grouped = rf"^[+-]?\d{{1,3}}({group}\d{{3}})+({dec}\d*)?-?$"
         e = pl.when(e.str.contains(grouped)).then(e.str.replace_all(group, "",
                                                                         literal=False)
                                                   ).otherwise(e)

@@ -39,8 +39,11 @@ from datetime import datetime
 
 import polars as pl
 
+from loyaltylab._util import safe_text
 from loyaltylab.data import schema as S
-from loyaltylab.data._parse import (ColumnFormat, date_expr, excel_serial_expr,
+from loyaltylab.data._header import is_totals_label
+from loyaltylab.data._parse import (ColumnFormat, NumberFormat, date_expr,
+                                    decide_number_format, excel_serial_expr,
                                     localize_expr, number_expr, sample_values,
                                     sniff_date_formats)
 from loyaltylab.data.crmdata import TableReport
@@ -192,16 +195,37 @@ def _clean_text(e: pl.Expr) -> pl.Expr:
                                                                 ).otherwise(e)
 
 
+_INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff]"
+_ODD_SPACES = "[\u00a0\u2007\u202f]"
+
+
+def normalize_ids(e: pl.Expr) -> pl.Expr:
+    """Identifiers as one customer is always written: Unicode NFC, non-breaking spaces
+    (U+00A0, U+2007, U+202F) as plain spaces, zero-width characters (U+200B-U+200D,
+    U+2060, U+FEFF) removed, surrounding blanks stripped. Leading zeros stay.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> s = pl.Series(["Mu\u0308ller-1", "M\u00fcller-1\u00a0", "\u200b007", "7"])
+    >>> pl.select(normalize_ids(pl.lit(s))).to_series().to_list()
+    ['Müller-1', 'Müller-1', '007', '7']
+    """
+    e = e.str.normalize("NFC").str.replace_all(_INVISIBLE, "")
+    return _clean_text(e.str.replace_all(_ODD_SPACES, " "))
+
+
 def _to_text(name: str, dtype: pl.DataType, values: pl.Series | None = None) -> pl.Expr:
-    """A typed column as text (integral floats without '.0', as Excel ids often are)."""
+    """A typed column as text (integral floats without '.0', as Excel ids often are:
+    12345.0 is "12345"; other floats keep their decimals)."""
     e = pl.col(name)
     if dtype == pl.String:
         return e.str.strip_chars()
     if dtype.is_float():
-        vals = values.drop_nulls().drop_nans() if values is not None else None
-        if (vals is not None and vals.len() > 0 and bool((vals % 1 == 0).all())
-                and float(vals.abs().max()) < 2.0 ** 53):
-            return e.cast(pl.Int64, strict=False).cast(pl.String)
+        integral = (e % 1 == 0) & (e.abs() < 2.0 ** 53)
+        return _clean_text(pl.when(integral).then(e.cast(pl.Int64, strict=False)
+                                                  .cast(pl.String))
+                           .otherwise(e.cast(pl.String)))
     if dtype == pl.Categorical or isinstance(dtype, pl.Enum):
         return e.cast(pl.String)
     if dtype.is_nested() or dtype == pl.Object or dtype == pl.Null:
@@ -216,8 +240,51 @@ def spec_is_id(table: str, col: str) -> bool:
     return S.TABLES[table].column(col).is_id
 
 
+def _number_formats(inp: TableInput, notes: list[str]) -> dict[str, NumberFormat]:
+    """The decimal/thousands format of each text column that holds numbers.
+
+    Each column is decided from its own evidence (see
+    :func:`~loyaltylab.data._parse.decide_number_format`); a column that stays ambiguous
+    ("1.500", "2.300" and nothing else) takes the reading the table's other number columns
+    agree on, or the load stops with a :class:`SchemaError` that says how to set it.
+    """
+    spec = S.TABLES[inp.name]
+    frame = inp.frame
+    cols = [c for c in spec.names if c in frame.columns and frame.schema[c] == pl.String
+            and spec.column(c).dtype == pl.Float64]
+    out: dict[str, NumberFormat] = {}
+    for c in cols:
+        out[c] = decide_number_format(sample_values(frame.get_column(c)), inp.fmt(c),
+                                      hint_comma=inp.hint_comma,
+                                      column=frame.get_column(c))
+    decided = {f.decimal for f in out.values() if not f.ambiguous
+               and (f.evidence.get("dot") or f.evidence.get("comma"))}
+    for c, f in out.items():
+        if not f.ambiguous:
+            continue
+        if len(decided) == 1:
+            out[c] = decide_number_format(sample_values(frame.get_column(c)), inp.fmt(c),
+                                          hint_comma=inp.hint_comma,
+                                          column=frame.get_column(c),
+                                          table_decimal=next(iter(decided)))
+            continue
+        client = safe_text(inp.original_names.get(c, c))
+        shown = ", ".join(repr(safe_text(v, 20)) for v in f.ambiguous[:3])
+        raise SchemaError(
+            f"{inp.source or inp.name}: column {client!r} ({inp.name}.{c}) holds numbers "
+            f"such as {shown} that read either with a decimal point (1.500 = one and a "
+            f"half) or with a thousands separator (1.500 = fifteen hundred), and no other "
+            f"value says which. Set it in the mapping file: [tables.{inp.name}.formats."
+            f"{c}] decimal = \",\" thousands = \".\" (fifteen hundred), or decimal = "
+            f"\".\" (one and a half).")
+    for c, f in out.items():
+        notes.extend(f"{inp.name}.{c}: {n}" for n in f.notes)
+    return out
+
+
 def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
-                 notes: list[str]) -> tuple[pl.Expr, str | None]:
+                 notes: list[str], number_formats: dict[str, NumberFormat] | None = None
+                 ) -> tuple[pl.Expr, str | None]:
     """(expression giving the canonical value from column ``src``, kind of parse failure
     or None). ``src`` is the raw column, or its cleaned copy for padded text."""
     frame = inp.frame
@@ -256,7 +323,9 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
             raise SchemaError(f"{inp.source}: column {col!r} holds {dtype} values; expected "
                               f"numbers. Convert it to numbers or text before loading.")
         sample = sample_values(frame.get_column(col))
-        return number_expr(src, sample, fmt, hint_comma=inp.hint_comma), "unparseable number"
+        decided = (number_formats or {}).get(col)
+        return (number_expr(src, sample, fmt, hint_comma=inp.hint_comma, decided=decided),
+                "unparseable number")
     # datetime target
     if isinstance(dtype, pl.Datetime):
         e = pl.col(src)
@@ -296,7 +365,8 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
 
 def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = False,
                    customer_ids: pl.Series | None = None, release: bool = False,
-                   _strip: frozenset = frozenset()) -> tuple[pl.DataFrame, TableReport]:
+                   _strip: frozenset = frozenset(), _norm: frozenset = frozenset()
+                   ) -> tuple[pl.DataFrame, TableReport]:
     """Validate one table; returns the kept rows (canonical types) and its report.
 
     ``customer_ids`` are the kept customer ids (None while validating customers).
@@ -320,12 +390,27 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     # (stripping millions of clean values costs as much as parsing them); when some fail
     # and the failures are padded with blanks, the table is validated again with those
     # columns stripped (see the end of this function).
-    clean_cols = {c: f"__t_{c}" for c in canon if c in _strip}
+    # Ids in ``_norm`` are also normalised (NFC, no non-breaking or zero-width spaces):
+    # like padding, this is found by a cheap check of the main query (any non-ASCII id)
+    # and the table is validated again with them normalised.
+    clean_cols = {c: f"__t_{c}" for c in canon if c in _strip or c in _norm}
+
+    def cleaned(c: str) -> pl.Expr:
+        return normalize_ids(pl.col(c)) if c in _norm else _clean_text(pl.col(c))
+
+    for c in sorted(_norm & set(canon)):
+        n = int(frame.select((cleaned(c) != _clean_text(pl.col(c))).sum()).item())
+        if n:
+            notes.append(f"{inp.name}.{c}: {n:,} ids written with another Unicode form "
+                         f"or with non-breaking or zero-width spaces were normalised, so "
+                         f"that they match the same id written plainly")
     src = {c: clean_cols.get(c, c) for c in canon}
     values: dict[str, pl.Expr] = {}
     failure: dict[str, str] = {}
+    number_formats = _number_formats(inp, notes)
     for col in canon:
-        expr, fail = _column_plan(inp, col, src[col], spec.column(col).dtype, notes)
+        expr, fail = _column_plan(inp, col, src[col], spec.column(col).dtype, notes,
+                                  number_formats)
         values[col] = expr
         if fail:
             failure[col] = fail
@@ -393,7 +478,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         reason = chain.otherwise(pl.lit(None, dtype=code_type))
     lf = frame.lazy()
     if clean_cols:
-        lf = lf.with_columns([_clean_text(pl.col(c)).alias(t) for c, t in clean_cols.items()])
+        lf = lf.with_columns([cleaned(c).alias(t) for c, t in clean_cols.items()])
     lf = lf.with_columns([e.alias(tmp[c]) for c, e in values.items()])
     # only the parsed values, the extra columns and the reason leave the query: the raw
     # text of the canonical columns stays in `frame` (for the rejected rows) and is not
@@ -411,14 +496,16 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         pad_lf = frame.lazy().select([
             (pl.col(c).str.starts_with(" ") | pl.col(c).str.ends_with(" ")
              | pl.col(c).str.starts_with("\t") | pl.col(c).str.ends_with("\t"))
-            .any().alias(f"__pad_{c}") for c in pad_watch])
+            .any().alias(f"__pad_{c}") for c in pad_watch]
+            + [(pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any()
+               .alias(f"__uni_{c}") for c in pad_watch if c not in _norm])
     # repeated key hashes (sorted, adjacent equal), found alongside the main query
     dup_lf = None
     if dup_reason and frame.height > 1:
         key = spec.key[0]
         base = frame.lazy()
         if key in clean_cols:
-            base = base.with_columns(_clean_text(pl.col(key)).alias(clean_cols[key]))
+            base = base.with_columns(cleaned(key).alias(clean_cols[key]))
         dup_lf = (base.select(values[key].hash(_SEED).sort().alias("h"))
                   .filter(pl.col("h") == pl.col("h").shift(1)).unique())
         del base  # only the queries may refer to the frame (see `release` below)
@@ -437,17 +524,22 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
         if c in canon:
             watch.setdefault(c, []).append(f"{c}: unknown customer")
     bad_idx = reasons_col.is_not_null().arg_true()
-    retry = _dirty_failures(frame, bad_idx, reasons_col.gather(bad_idx), labels, watch,
-                            clean_cols)
+    bad_codes = reasons_col.gather(bad_idx)
+    retry = _dirty_failures(frame, bad_idx, bad_codes, labels, watch, clean_cols)
+    norm = _unicode_failures(frame, bad_idx, bad_codes, labels, watch, _norm)
     if pads is not None:
         retry = retry | {c for c in pad_watch if pads.get_column(f"__pad_{c}")[0]}
-    if retry:
+        norm = norm | {c for c in pad_watch if f"__uni_{c}" in pads.columns
+                       and pads.get_column(f"__uni_{c}")[0]
+                       and _normalising_changes(frame.get_column(c))}
+    if retry or norm:
         return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
                               customer_ids=customer_ids, release=release,
-                              _strip=_strip | retry)
+                              _strip=_strip | retry, _norm=_norm | norm)
     if repeated is not None and repeated.len():
         reasons_col = _mark_duplicates(checked.get_column(tmp[spec.key[0]]), reasons_col,
                                        len(labels) - 1, repeated)
+    reasons_col = _mark_totals(frame, canon, reasons_col, bad_idx, labels)
 
     n_rejected = reasons_col.len() - reasons_col.null_count()
     out_cols = [pl.col(tmp[c]).alias(c) for c in canon] + [pl.col(c) for c in extras]
@@ -517,6 +609,74 @@ def _dirty_failures(frame: pl.DataFrame, rows: pl.Series, codes: pl.Series,
         if bool(((raw.str.strip_chars() != raw) | raw.is_in(list(NULL_TOKENS))).any()):
             out.add(col)
     return frozenset(out)
+
+
+def _normalising_changes(col: pl.Series) -> bool:
+    """Whether normalising these ids (see :func:`normalize_ids`) changes any of them
+    (blank padding aside: that is handled as padding)."""
+    odd = col.filter(col.str.len_bytes() != col.str.len_chars())
+    return bool(odd.len()) and bool(
+        pl.select((normalize_ids(pl.lit(odd)) != _clean_text(pl.lit(odd))).any()).item())
+
+
+def _unicode_failures(frame: pl.DataFrame, rows: pl.Series, codes: pl.Series,
+                      labels: list[str], watch: dict[str, list[str]],
+                      done: frozenset) -> frozenset:
+    """Id columns whose rejected values (e.g. "unknown customer") include ids that
+    normalising would change: the table is then validated again with them normalised."""
+    out = set()
+    for col, watched in watch.items():
+        if col in done or frame.schema[col] != pl.String:
+            continue
+        wanted = [labels.index(w) for w in watched
+                  if w in labels and w.endswith("unknown customer")]
+        if not wanted:
+            continue
+        raw = frame.get_column(col).gather(rows.filter(codes.is_in(wanted)))
+        if raw.len() and _normalising_changes(raw.drop_nulls()):
+            out.add(col)
+    return frozenset(out)
+
+
+_TOTALS_START = re.compile(
+    r"(?i)^\W*(total|totaal|totale|totalt|sum|gesamt|insgesamt|zwischen|end|eind|grand|"
+    r"overall|sub|sous|som|soma|somma|suma|razem|og|celkem|yhteens|i ?alt|delsum)")
+_TOTALS_BOTTOM = 5
+
+
+def _mark_totals(frame: pl.DataFrame, canon: list[str], reasons: pl.Series,
+                 bad_idx: pl.Series, labels: list[str]) -> pl.Series:
+    """Give totals rows their own reason, ``<column>: totals row``.
+
+    A totals row ("Total", "Summe", "Gesamt", "Totalt", "Totaal", "Totale", "Suma", ...
+    in the first column or an id column) is looked for among the rejected rows (a totals
+    row leaves ids and dates blank) and among the last rows of the table, where a totals
+    row that broke no rule would otherwise be kept. Only those few rows are inspected.
+    """
+    spec_ids = [c for c in canon if frame.schema[c] == pl.String]
+    cols = [c for c in dict.fromkeys([frame.columns[0]] + spec_ids)
+            if frame.schema[c] == pl.String] if frame.width else []
+    if not cols or frame.height == 0:
+        return reasons
+    bottom = pl.Series(range(max(0, frame.height - _TOTALS_BOTTOM), frame.height),
+                       dtype=bad_idx.dtype)
+    rows = pl.concat([bad_idx, bottom]).unique(maintain_order=True)
+    hits: dict[int, str] = {}
+    for c in cols:
+        vals = frame.get_column(c).gather(rows)
+        cand = vals.str.contains(_TOTALS_START.pattern).fill_null(False)
+        for i, v in zip(rows.filter(cand).to_list(), vals.filter(cand).to_list()):
+            if i not in hits and is_totals_label(v):
+                hits[i] = c
+    if not hits:
+        return reasons
+    for c in dict.fromkeys(hits.values()):
+        label = f"{c}: totals row"
+        if label not in labels:
+            labels.append(label)
+        idx = pl.Series([i for i, col in hits.items() if col == c], dtype=pl.UInt32)
+        reasons = reasons.scatter(idx, labels.index(label))
+    return reasons
 
 
 def _mark_duplicates(keys: pl.Series, reasons: pl.Series, label: int,
