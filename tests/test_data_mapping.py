@@ -151,6 +151,14 @@ CLEAN = EURO.parent / "clean"
                                               r"or false, got the integer 0"),
     ({"defaults": {"timezone": 1}}, r"timezone must be an IANA time zone .*the integer 1"),
     ({"defaults": ["x"]}, r"\[defaults\] must be a table of settings, got the list"),
+    ({"defaults": {"date_format": __import__("datetime").date(2025, 1, 31)}},
+     r"date_format must be .*got the date 2025-01-31$"),
+    ({"tables": {"orders": {"columns": {"amount": ["Total", "Summe"]}}}},
+     r"amount must be the client column name as a string, got the list \['Total', "
+     r"'Summe'\] \(to take the first non-empty of several columns, derive it"),
+    ({"tables": {"contacts": {"values": {"direction": {1: "inbound"}}}}},
+     r"\[tables\.contacts\.values\.direction\] keys must be client values as strings, "
+     r"got the integer 1"),
     ({"tables": 3}, r"\[tables\] must hold one \[tables\.<table>\] section per table, got "
                     r"the integer 3"),
     ({"tables": {"orders": 5}}, r"\[tables\.orders\] must be a table of settings, got the "
@@ -756,3 +764,17 @@ def test_draft_of_a_generated_client_export_loads_the_truth(tmp_path, seed, fmt)
     for table, truth in ex.truth.items():
         assert getattr(data, table).height == truth.height, (ex.label, table)
     assert abs(data.orders["amount"].sum() - ex.truth["orders"]["amount"].sum()) < 0.005
+
+
+def test_value_map_on_a_categorical_parquet_column(tmp_path):
+    import polars as pl
+    (tmp_path / "customers.csv").write_text("customer_id,acquired_at\nC1,2025-01-01\n")
+    (tmp_path / "orders.csv").write_text(ORDERS_CSV.replace(",1,", ",C1,"))
+    pl.DataFrame({"customer_id": ["C1"] * 3, "contacted_at": ["2025-03-01"] * 3,
+                  "channel": ["Telefon", "telefon ", "Fax"]}).with_columns(
+        pl.col("channel").cast(pl.Categorical)).write_parquet(tmp_path / "contacts.parquet")
+    data = ll.load(tmp_path, as_of="2025-12-31", mapping={"tables": {"contacts": {
+        "values": {"channel": {"TELEFON": "phone"}}}}})
+    assert data.contacts["channel"].to_list() == ["phone", "phone", "Fax"]
+    assert any("contacts.channel: 1 value not in the value map: 'Fax' (1); it is kept as "
+               "read" in w for w in data.report.tables["contacts"].warnings)

@@ -192,6 +192,8 @@ def _describe(value: Any) -> str:
         return f"the list {show(value)}" if value else "an empty list"
     if isinstance(value, dict):
         return f"a table with the keys {show(list(value))}" if value else "an empty table"
+    if hasattr(value, "isoformat"):  # TOML dates and times
+        return f"the {type(value).__name__} {value.isoformat()}"
     return f"the {type(value).__name__} {show(value)}"
 
 
@@ -353,7 +355,12 @@ def _table(v: Any) -> str | None:
 
 
 def _nonempty_str(v: Any) -> str | None:
-    return None if _is_str(v) and v.strip() else ""
+    if _is_str(v) and v.strip():
+        return None
+    if isinstance(v, list):
+        return ("to take the first non-empty of several columns, derive it: "
+                "derive = {<column> = {first_non_empty = [...]}}")
+    return ""
 
 
 def _value_target(v: Any) -> str | None:
@@ -493,6 +500,9 @@ def _value_map(col: str, vm: Any, where: str, origin: str) -> dict[str, str | No
     out: dict[str, str | None] = {}
     first: dict[str, str] = {}
     for k, v in vm.items():
+        if not isinstance(k, str):
+            raise MappingError(f"{origin}: {here} keys must be client values as strings, "
+                               f"got {_describe(k)}")
         check_value(v, VALUE_TARGET, key=show(k), where=here, origin=origin)
         target = None if v == "" else v
         f = fold_value(k)
