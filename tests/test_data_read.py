@@ -418,3 +418,41 @@ def test_not_totals_labels(label):
 
 def test_raw_table_records_the_header_row():
     assert RawTable(name="t", frame=pl.DataFrame(), source="t").header_row == 0
+
+
+def test_multiline_notes_with_delimiters_are_not_a_stray_quote(tmp_path):
+    # an address over three lines whose middle line has as many commas as a record
+    note = '"Hauptstr. 1\nHaus B, 2. OG, Zimmer 3\n12345 Berlin"'
+    body = "customer_id,address,acquired_at\n" + "".join(
+        f"C{i},{note},2025-01-01\n" for i in range(1, 200))
+    raw = read_text(put(tmp_path, "customers.csv", body))
+    assert raw.frame.height == 199
+    assert raw.frame["address"][0] == "Hauptstr. 1\nHaus B, 2. OG, Zimmer 3\n12345 Berlin"
+
+
+def test_stray_quote_in_a_tab_file(tmp_path):
+    body = STRAY.replace(",", "\t")
+    with pytest.raises(SourceError, match=r"orders\.csv: a quote opened on line 3"):
+        read_text(put(tmp_path, "orders.csv", body))
+
+
+def test_stray_quote_in_the_last_column(tmp_path):
+    body = ('order_id;customer_id;note\n1;C1;ok\n2;C2;"oops\n3;C1;fine\n4;C2;fine\n'
+            '5;C1;end"\n6;C2;ok\n')
+    with pytest.raises(SourceError, match=r"orders\.csv: a quote opened on line 3 .* "
+                       r"records on lines 4-6"):
+        read_text(put(tmp_path, "orders.csv", body))
+
+
+def test_duplicate_header_names_are_noted(tmp_path):
+    raw = read_text(put(tmp_path, "o.csv", "Betrag,b,Betrag\n1,2,3\n"))
+    assert raw.frame.row(0) == ("1", "2", "3")
+    assert raw.notes == ["the header repeats column name 'Betrag'; the repeats are read as "
+                         "'Betrag_duplicated_0' (rename them in the file to map them)"]
+
+
+def test_html_page_through_ll_load(tmp_path):
+    put(tmp_path, "customers.csv", CUSTOMERS)
+    put(tmp_path, "orders.csv", "<!doctype html><html><body><h1>Login</h1></body></html>\n")
+    with pytest.raises(SourceError, match=r"orders\.csv: .*an HTML web page"):
+        ll.load(tmp_path)

@@ -431,9 +431,16 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
                     f"{_DELIM_NAMES[sep]} delimiter, but the header contains "
                     f"{_DELIM_NAMES[d]}s; the delimiter is probably {d!r}. Set delimiter = "
                     f"{d!r} for this table in the mapping file.")
+    dups = [c for c in frame.columns
+            if re.search(r"_duplicated_\d+$", c) and c.rsplit("_duplicated_", 1)[0] in frame.columns]
+    if dups:
+        notes.append(f"the header repeats column name{'s' if len(dups) > 1 else ''} "
+                     f"{', '.join(repr(safe_text(c.rsplit('_duplicated_', 1)[0])) for c in dups)}; "
+                     f"the repeats are read as {', '.join(repr(safe_text(c)) for c in dups)} "
+                     f"(rename them in the file to map them)")
     if sep != ",":
         notes.append(f"{_DELIM_NAMES.get(sep, repr(sep))}-delimited")
-    return RawTable(name=name or path.stem, frame=frame, source=path.name,
+    return RawTable(name=name or path.stem, frame=frame, source=nm,
                     hint_comma=(sep == ";"), notes=notes, header_row=skip)
 
 
@@ -519,7 +526,12 @@ def _check_lost_rows(nm: str, frame: pl.DataFrame, text: str, sep: str,
     records swallowed by a stray quote."""
     lines = text.count("\n") + (0 if text.endswith("\n") else 1) - skip - 1
     if frame.height < 0.5 * lines - 5 or (lines > 0 and frame.height == 0):
-        raise _diagnose(nm, text, sep, quote, skip, None, lines=lines, rows=frame.height)
+        inside = frame.select(pl.sum_horizontal(
+            pl.col(c).str.count_matches("\n", literal=True).sum()
+            for c in frame.columns)).item() if frame.width else 0
+        if lines - frame.height - (inside or 0) > max(5, 0.01 * lines) or frame.height == 0:
+            raise _diagnose(nm, text, sep, quote, skip, None, lines=lines,
+                            rows=frame.height)
     if frame.width >= 2 and quote is not None and quote in text:
         pattern = r"\n[^\n]*" + (re.escape(sep) + r"[^\n]*") * (frame.width - 1)
         if frame.select(pl.any_horizontal(pl.col(c).str.contains(pattern)
@@ -529,14 +541,16 @@ def _check_lost_rows(nm: str, frame: pl.DataFrame, text: str, sep: str,
                 raise _diagnose(nm, text, sep, quote, skip, None)
 
 
-def _swallows(field: str, sep: str, width: int) -> bool:
-    """A field that holds whole records: every complete line inside it has exactly the
-    header's number of delimiters (for two columns: at least two such lines)."""
+def _swallows(field: str, sep: str, width: int, col: int) -> bool:
+    """A field (in column ``col``) that holds whole records: its first line holds the rest
+    of its own record and every complete line inside it has exactly the header's number of
+    delimiters (for two columns: at least two such lines)."""
     parts = field.split("\n")
     inner = parts[1:-1]
     if len(field) > 100_000 and len(parts) > 2:
         return True
     return (len(inner) >= (2 if width <= 2 else 1)
+            and parts[0].count(sep) == max(width - 1 - col, 0)
             and all(ln.count(sep) == width - 1 for ln in inner))
 
 
@@ -568,7 +582,8 @@ def _find_problems(text: str, sep: str, quote: str | None, skip: int):
             continue
         if not row:
             continue
-        if end > start and any("\n" in f and _swallows(f, sep, width) for f in row):
+        if end > start and any("\n" in f and _swallows(f, sep, width, i)
+                               for i, f in enumerate(row)):
             stray.append((start, end))
         elif len(row) > width:
             ragged.append((start, len(row)))
@@ -580,6 +595,8 @@ def _diagnose(nm: str, text: str, sep: str, quote: str | None, skip: int,
               rows: int | None = None) -> SourceError:
     """The error for a file whose parse fails or loses rows: the lines a stray quote
     swallows or the ragged lines, and how to fix them."""
+    if problem is not None and "duplicate" in problem.lower():
+        return _parse_error(nm, sep, problem)
     stray, ragged, width = _find_problems(text, sep, quote, skip)
     delim = _DELIM_NAMES.get(sep, repr(sep))
     if stray:
@@ -633,7 +650,7 @@ def read_parquet(path: Path, *, name: str | None = None) -> RawTable:
         raise SourceError(f"{_nm(path)}: cannot read the Parquet file ({_first_line(exc)}); "
                           f"it is damaged or incomplete (a partial copy or download?): "
                           f"re-export it.") from None
-    return RawTable(name=name or path.stem, frame=frame, source=path.name)
+    return RawTable(name=name or path.stem, frame=frame, source=_nm(path))
 
 
 def _first_line(exc: BaseException, limit: int = 120) -> str:
@@ -828,13 +845,14 @@ def read_file(path: Path, *, delimiter: str | None = None, encoding: str | None 
         sheets = excel_sheets(path)
         if sheet is None:
             if not sheets:
-                raise SourceError(f"{path.name}: the workbook has no sheets.")
+                raise SourceError(f"{_nm(path)}: the workbook has no sheets.")
             sheet = sheets[0]
         elif sheet not in sheets:
             from loyaltylab.data.validation import closest
             guess = closest(sheet, sheets)
-            raise SourceError(f"{path.name}: no sheet {sheet!r}; sheets are {sheets}"
-                              + (f". Did you mean {guess!r}?" if guess else ""))
+            raise SourceError(f"{_nm(path)}: no sheet {safe_text(sheet)!r}; sheets are "
+                              f"{[safe_text(s) for s in sheets]}"
+                              + (f". Did you mean {safe_text(guess)!r}?" if guess else ""))
         raw = read_excel_sheet(path, sheet, name=name, single=len(sheets) == 1,
                                header_row=header_row)
         return raw
