@@ -493,3 +493,11 @@ def test_header_kind():
                                      "Codice fiscale", "Umsatz")] == \
         ["phone", "birth date", "name", "postcode", "city", "bank account", "national id",
          None]
+
+
+def test_neutralize_formulas_categorical_and_enum():
+    frame = pl.DataFrame({"c": ["=1+1", "ok"], "e": ["@x", "ok"]},
+                         schema={"c": pl.Categorical, "e": pl.Enum(["@x", "ok"])})
+    out = neutralize_formulas(frame)
+    assert out.schema["c"] == pl.Categorical and out["c"].to_list() == ["'=1+1", "ok"]
+    assert out.schema["e"] == pl.String and out["e"].to_list() == ["'@x", "ok"]

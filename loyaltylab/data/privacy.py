@@ -704,7 +704,8 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     Injection"); such cells get a leading single quote, which spreadsheets show as text.
     Cells that are a plain number (``-12.50``, ``+3``, ``-1.234,56``, ``1e-5``) are left
     as they are: they are read as numbers, not run. Column names get the same treatment.
-    Non-text columns are unchanged.
+    Text means String and Categorical columns (an Enum column becomes String, as it
+    cannot take the quoted values); other columns are unchanged.
 
     Parameters
     ----------
@@ -726,14 +727,22 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     >>> neutralize_formulas(df)["v"].to_list()
     ['\\'=HYPERLINK("http://x")', '-12.50', "'-2+3", "'@SUM(A1)", "'\\tx", 'plain', None]
     """
-    texts = [c for c, t in frame.schema.items() if t == pl.String]
     out = frame
-    if texts:
-        out = frame.with_columns([
-            pl.when(pl.col(c).str.contains(_FORMULA_START)
-                    & ~pl.col(c).str.contains(_PLAIN_NUMBER))
-            .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            for c in texts])
+    exprs = []
+    for c, dtype in frame.schema.items():
+        if dtype == pl.String:
+            e = pl.col(c)
+        elif dtype == pl.Categorical or isinstance(dtype, pl.Enum):
+            e = pl.col(c).cast(pl.String)
+        else:
+            continue
+        e = (pl.when(e.str.contains(_FORMULA_START) & ~e.str.contains(_PLAIN_NUMBER))
+             .then(pl.lit("'") + e).otherwise(e))
+        if dtype == pl.Categorical:  # an Enum cannot take new values: it becomes text
+            e = e.cast(pl.Categorical)
+        exprs.append(e.alias(c))
+    if exprs:
+        out = frame.with_columns(exprs)
     names = {c: _neutral(c) for c in out.columns}
     if any(c != n for c, n in names.items()) and len(set(names.values())) == len(names):
         out = out.rename(names)
