@@ -122,7 +122,7 @@ _L: dict[str, dict[str, Any]] = {
         exported="Exported on", workbook="CRM export",
         first=("Oliver", "Amelia", "Harry", "Isabella", "George", "Charlotte"),
         last=("Whitfield", "Ashworth", "Pemberton", "Hollings", "Blackwood", "Kingsley"),
-        street="{n} Larkspur Lane", phone="+44 7700 9{d:05d}", iban="GB", tld="co.uk"),
+        street="{n} Larkspur Lane", phone="+44 7700 9{s}", iban="GB", tld="co.uk"),
     "de": dict(
         tables={S.CUSTOMERS: "Kunden", S.ORDERS: "Bestellungen", S.CONTACTS: "Kontakte",
                 S.REFERRALS: "Empfehlungen", S.SURVEYS: "Umfrage",
@@ -148,7 +148,7 @@ _L: dict[str, dict[str, Any]] = {
         first=("Annegret", "Henrike", "Wolfgang", "Friedrich", "Ottilie", "Jürgen"),
         last=("Müllerschön", "Brandtner", "Hüttenberg", "Weißgerber", "Kleinschmidt",
               "Oberländer"),
-        street="Lindenstraße {n}", phone="+49 171 55{d:05d}", iban="DE", tld="de"),
+        street="Lindenstraße {n}", phone="+49 171 55{s}", iban="DE", tld="de"),
     "fr": dict(
         tables={S.CUSTOMERS: "Clients", S.ORDERS: "Commandes", S.CONTACTS: "Contacts",
                 S.REFERRALS: "Parrainages", S.SURVEYS: "Enquête",
@@ -173,7 +173,7 @@ _L: dict[str, dict[str, Any]] = {
         first=("Geneviève", "Thibault", "Séverine", "Anatole", "Bérénice", "Lucienne"),
         last=("Duvernois", "Lefébure", "Beaumarchais", "Chassagne", "Delacroix",
               "Montcalm"),
-        street="{n} rue des Lilas", phone="+33 6 12 {d:05d}", iban="FR", tld="fr"),
+        street="{n} rue des Lilas", phone="+33 6 {s[0]}{s[1]} {s[2]}{s[3]} {s[4]}0 78", iban="FR", tld="fr"),
     "sv": dict(
         tables={S.CUSTOMERS: "Kunder", S.ORDERS: "Ordrar", S.CONTACTS: "Kontakter",
                 S.REFERRALS: "Rekommendationer", S.SURVEYS: "Enkät",
@@ -197,7 +197,7 @@ _L: dict[str, dict[str, Any]] = {
         exported="Exporterad", workbook="CRM-export",
         first=("Ingegerd", "Torbjörn", "Solveig", "Gunnar", "Margareta", "Henrik"),
         last=("Lindqvist", "Bergström", "Åkerlund", "Sjöberg", "Wallin", "Nordgren"),
-        street="Storgatan {n}", phone="070-{d:05d}", iban="SE", tld="se"),
+        street="Storgatan {n}", phone="070-{s[0]}{s[1]}{s[2]} {s[3]}{s[4]} 67", iban="SE", tld="se"),
     "nl": dict(
         tables={S.CUSTOMERS: "Klanten", S.ORDERS: "Bestellingen", S.CONTACTS: "Contacten",
                 S.REFERRALS: "Doorverwijzingen", S.SURVEYS: "Enquête",
@@ -222,7 +222,7 @@ _L: dict[str, dict[str, Any]] = {
         first=("Willemijn", "Joost", "Marieke", "Gerrit", "Annelies", "Maarten"),
         last=("Verhoeven", "Bakkerveld", "Schoonhoven", "Dijkstra", "Hoogendoorn",
               "Kuipers"),
-        street="Kerkstraat {n}", phone="06-{d:05d}", iban="NL", tld="nl"),
+        street="Kerkstraat {n}", phone="06-{s}123", iban="NL", tld="nl"),
     "es": dict(
         tables={S.CUSTOMERS: "Clientes", S.ORDERS: "Pedidos", S.CONTACTS: "Contactos",
                 S.REFERRALS: "Recomendaciones", S.SURVEYS: "Encuesta",
@@ -248,8 +248,18 @@ _L: dict[str, dict[str, Any]] = {
         first=("Inmaculada", "Gonzalo", "Remedios", "Florencio", "Milagros", "Fernando"),
         last=("Villanueva", "Castañeda", "Arrizabalaga", "Echeverría", "Santamaría",
               "Olmedilla"),
-        street="Calle Mayor {n}", phone="+34 612 3{d:05d}", iban="ES", tld="es"),
+        street="Calle Mayor {n}", phone="+34 6{s[0]}{s[1]} {s[2]}{s[3]}{s[4]} 678", iban="ES", tld="es"),
 }
+#: Region names as each language's clients write them (kept as given: no value map).
+_REGIONS = {"de": {"north": "Nord", "south": "Süd", "east": "Ost", "west": "West"},
+            "fr": {"north": "Nord", "south": "Sud", "east": "Est", "west": "Île-de-France"},
+            "sv": {"north": "Norrland", "south": "Götaland", "east": "Östergötland",
+                   "west": "Västergötland"},
+            "nl": {"north": "Noord", "south": "Zuid", "east": "Oost", "west": "West"},
+            "es": {"north": "Norte", "south": "Andalucía", "east": "Levante",
+                   "west": "Galicia"}}
+_NEUTRAL_HEADER = {"en": "Notes", "de": "Bemerkung", "fr": "Remarque", "sv": "Anteckning",
+                   "nl": "Opmerking", "es": "Observaciones"}
 _IBAN_LENGTH = {"GB": 22, "DE": 22, "FR": 27, "SE": 24, "NL": 18, "ES": 24}
 
 
@@ -285,6 +295,12 @@ class ClientExport:
         Table -> kept columns where a personal value was planted inside a category (its
         cell is null in ``truth``: the load must mask it, with any value but the planted
         one).
+    stray_lines : dict[str, tuple[str, ...]]
+        Table -> ids (as in ``truth``) of rows written as a line in cp1252 inside an
+        otherwise UTF-8 file. A faithful load decodes that line on its own (the row is
+        kept, as in ``truth``) or rejects it with a reason naming the encoding; it never
+        re-decodes the rest of the file. These customers have no other rows, so a
+        rejection does not cascade.
     spec : dict
         The shape drawn: language, fmt, delimiter, encoding, line_ending, decimal, dates,
         title_rows, header_hint, totals_row, excel_cells, id_style, tables, ...
@@ -298,6 +314,7 @@ class ClientExport:
     rejected: dict[str, dict[str, int]]
     personal: tuple[str, ...]
     masked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stray_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)
     spec: dict = field(default_factory=dict)
 
     @property
@@ -319,6 +336,12 @@ class ClientExport:
             parts.append("totals")
         if s["whole_amounts"]:
             parts.append("whole")
+        if s.get("id_noise"):
+            parts.append("idnoise")
+        if self.stray_lines:
+            parts.append("stray-cp1252-line")
+        if s.get("hidden_personal"):
+            parts.append(f"hidden-{s['hidden_personal']}")
         parts.append(f"id-{s['id_style']}")
         return "-".join(parts)
 
@@ -374,6 +397,10 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["personal_columns"] = tuple(k for k in _PERSONAL_KEYS if rng.random() < 0.5)
     draw("email_in_category", (True, False))
     draw("email_in_orders", (True, False, False))
+    draw("stray_latin1", (True, False))
+    if s.get("hidden_personal") is None:
+        s["hidden_personal"] = _pick(rng, ("", "", "email", "phone"))
+    draw("id_noise", (True, False, False))
     draw("whole_amounts", (False, False, False, True))
     draw("amount_scale", (1, 1, 10, 100))
     draw("mapping_hints", (True, False))
@@ -392,6 +419,8 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["language"] = "en"
     if S.SEGMENT not in s["columns"]:
         s["email_in_category"] = False
+    if s["fmt"] != "csv" or s["encoding"] != "utf-8":
+        s["stray_latin1"] = False
     if s["encoding"] in ("cp1252", "latin-1") and s["decimal"] == "fr":
         pass                            # the no-break space exists in both
     return s
@@ -468,7 +497,7 @@ def _personal_values(rng: np.random.Generator, lang: str, n: int, keys) -> dict[
             vals[k] = [f"{_ascii(f)}.{_ascii(s)}{d % 1000}@example.{L['tld']}"
                        for f, s, d in zip(first, last, serial)]
         elif k == "phone":
-            vals[k] = [L["phone"].format(d=int(d)) for d in serial]
+            vals[k] = [L["phone"].format(s=f"{int(d):05d}") for d in serial]
         elif k == "street":
             vals[k] = [L["street"].format(n=int(d) % 180 + 1) for d in serial]
         elif k == "iban":
@@ -489,6 +518,8 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                        personal_columns: tuple[str, ...] | None = None,
                        email_in_category: bool | None = None,
                        email_in_orders: bool | None = None,
+                       hidden_personal: str | None = None, id_noise: bool | None = None,
+                       stray_latin1: bool | None = None,
                        whole_amounts: bool | None = None, amount_scale: int | None = None,
                        mapping_hints: bool | None = None, n_broken: int | None = None,
                        n_customers: int | None = None) -> ClientExport:
@@ -551,6 +582,16 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
         Plant an e-mail address in one cell of the customers' segment column.
     email_in_orders : bool
         An e-mail column in the orders table too (a shop export).
+    hidden_personal : {"", "email", "phone"}
+        A customers column under a neutral header ("Notes", "Bemerkung", ...) holding
+        e-mail addresses or phone numbers: only its content says it is personal.
+        ``""``: none.
+    id_noise : bool
+        A few orders carry their customer id with a trailing no-break space or a
+        leading zero-width space (copied from a web page or a PDF): the same customer.
+    stray_latin1 : bool
+        CSV in UTF-8 only: one customers line holding non-ASCII text is written in cp1252
+        (a record pasted in from another system); see ``ClientExport.stray_lines``.
     whole_amounts : bool
         Amounts rounded to whole currency units and written without decimals ("1.500");
         the mapping then states the decimal and thousands separators.
@@ -594,7 +635,9 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                  excel_cells=excel_cells, id_style=id_style,
                  canonical_names=canonical_names, tables=tables, columns=columns,
                  personal_columns=personal_columns, email_in_category=email_in_category,
-                 email_in_orders=email_in_orders, whole_amounts=whole_amounts,
+                 email_in_orders=email_in_orders, hidden_personal=hidden_personal,
+                 id_noise=id_noise, stray_latin1=stray_latin1,
+                 whole_amounts=whole_amounts,
                  amount_scale=amount_scale, mapping_hints=mapping_hints, n_broken=n_broken,
                  n_customers=n_customers)
     _check_given(given)
@@ -640,12 +683,15 @@ class _Builder:
         # rows to write: table -> list of dict(canonical or personal column -> value)
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.columns: dict[str, list[str]] = {}
+        self.stray: dict[str, tuple[str, ...]] = {}
 
     # -------------------------------------------------------------- names
     def table_name(self, table: str) -> str:
         return table if self.canonical else self.L["tables"][table]
 
     def header(self, col: str) -> str:
+        if col == "notes":
+            return "notes" if self.canonical else _NEUTRAL_HEADER[self.spec["language"]]
         if col in _PERSONAL_KEYS:
             return col if self.canonical else self.L["personal"][col]
         return col if self.canonical else self.L["cols"][col]
@@ -674,6 +720,8 @@ class _Builder:
                     frame = frame.with_columns(e)
                 elif c == S.SCORE:
                     frame = frame.with_columns(pl.col(c).round(0))
+                elif c == S.REGION and not self.canonical and s["language"] in _REGIONS:
+                    frame = frame.with_columns(pl.col(c).replace(_REGIONS[s["language"]]))
             self.truth[t] = frame
 
     # -------------------------------------------------------------- rows with plants
@@ -697,7 +745,14 @@ class _Builder:
                 pl.when(pl.int_range(pl.len()) == i).then(None)
                 .otherwise(pl.col(S.SEGMENT)).alias(S.SEGMENT))
             self.masked[S.CUSTOMERS] = (S.SEGMENT,)
-        self.columns[S.CUSTOMERS] = cust.columns + pkeys
+        extra = []
+        if s["hidden_personal"]:
+            vals = _personal_values(rng, s["language"], len(rows_c), [s["hidden_personal"]])
+            for r, v in zip(rows_c, vals[s["hidden_personal"]]):
+                r["notes"] = v
+            self.personal.extend(vals[s["hidden_personal"]])
+            extra.append("notes")
+        self.columns[S.CUSTOMERS] = cust.columns + pkeys + extra
         rej_c: dict[str, int] = {}
         if s["n_broken"] >= 3 and len(rows_c) > 5:    # a customer exported twice
             i = int(rng.integers(1, len(rows_c) - 1))
@@ -744,6 +799,14 @@ class _Builder:
             total = round(float(orders[S.AMOUNT].sum()), 2)
             rows_o.append({S.ORDER_ID: self.L["totals"], S.AMOUNT: total, "_totals": True})
             rej_o[REASON_TOTALS] = 1
+        if s["id_noise"] and (s["fmt"] in ("csv", "xlsx") or s["id_style"] != "numeric"):
+            # the zero-width space does not exist in the 8-bit code pages
+            zw = not (s["fmt"] == "csv" and s["encoding"] in ("cp1252", "latin-1"))
+            for k, orig in enumerate(originals[3:len(originals):max(1, len(originals) // 4)]):
+                i = next(i for i, r in enumerate(rows_o) if r is orig)
+                cid = rows_o[i][S.CUSTOMER_ID]
+                rows_o[i] = dict(orig, **{S.CUSTOMER_ID: "\u200b" + cid if zw and k % 2
+                                          else cid + "\u00a0"})
         self.rows[S.ORDERS] = rows_o
         self.rejected[S.ORDERS] = rej_o
         for t, frame in list(self.truth.items()):
@@ -821,11 +884,50 @@ class _Builder:
             for line in self._title_lines(len(head)):
                 w.writerow(line)
             w.writerow(head)
-            w.writerows(body)
+            stray = self._stray_row(t, body) if s["stray_latin1"] else None
+            w.writerows(body if stray is None else body[:stray])
+            data = buf.getvalue().encode(s["encoding"])
+            if stray is not None:
+                parts = []
+                for k, line in enumerate(body[stray:]):
+                    buf = io.StringIO()
+                    csv.writer(buf, delimiter=s["delimiter"], lineterminator=s["line_ending"],
+                               quoting=csv.QUOTE_MINIMAL).writerow(line)
+                    parts.append(buf.getvalue().encode("cp1252" if k == 0 else "utf-8"))
+                data += b"".join(parts)
             name = self.table_name(t) + (".tsv" if s["delimiter"] == "\t"
                                          and self.rng.random() < 0.3 else ".csv")
-            (self.folder / name).write_bytes(buf.getvalue().encode(s["encoding"]))
+            (self.folder / name).write_bytes(data)
         return self.folder
+
+    def _stray_row(self, table: str, body: list[list[str]]) -> int | None:
+        """Index of the customers line to write in cp1252: non-ASCII text, cp1252-safe,
+        a customer with no other rows and written once; None when there is none."""
+        if table != S.CUSTOMERS:
+            return None
+        cols = self.columns[table]
+        i_id = cols.index(S.CUSTOMER_ID)
+        used = set()
+        for t, frame in self.truth.items():
+            if t != S.CUSTOMERS:
+                for c in (S.CUSTOMER_ID, S.REFERRER_ID, S.REFERRED_ID):
+                    if c in frame.columns:
+                        used.update(frame[c].drop_nulls().to_list())
+        counts: dict[str, int] = {}
+        for line in body:
+            counts[line[i_id]] = counts.get(line[i_id], 0) + 1
+        for k, line in enumerate(body[5:], start=5):
+            text = "".join(line)
+            cid = line[i_id]
+            if cid in used or counts[cid] > 1 or text.isascii():
+                continue
+            try:
+                text.encode("cp1252")
+            except UnicodeEncodeError:
+                continue
+            self.stray[table] = (cid,)
+            return k
+        return None
 
     def _write_xlsx(self) -> Path:
         import xlsxwriter
@@ -977,7 +1079,7 @@ class _Builder:
             for t in self.rows:
                 entry: dict[str, Any] = {"source": self._source_name(t, path)}
                 entry["columns"] = {c: self.header(c) for c in self.columns[t]
-                                    if c not in _PERSONAL_KEYS}
+                                    if c not in _PERSONAL_KEYS and c != "notes"}
                 if S.DIRECTION in self.columns[t]:
                     inb, outb = self.L["directions"]
                     entry["values"] = {S.DIRECTION: {inb: "inbound", outb: "outbound"}}
@@ -1017,7 +1119,8 @@ class _Builder:
                             as_of=self.data.as_of, read=dict(self.read),
                             rejected={t: dict(r) for t, r in self.rejected.items()},
                             personal=tuple(dict.fromkeys(self.personal)),
-                            masked=dict(self.masked), spec=spec)
+                            masked=dict(self.masked), stray_lines=dict(self.stray),
+                            spec=spec)
 
 
 # ------------------------------------------------------------------ the corpus
@@ -1072,6 +1175,8 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
             comma_ok = given["delimiter"] != ","
             options = DECIMALS if comma_ok else ("plain", "en", "ch")
             given["decimal"] = options[(n_csv // len(DELIMITERS)) % len(options)]
+            if given["encoding"] == "utf-8":
+                given["stray_latin1"] = (n_csv // len(ENCODINGS)) % 2 == 0
             n_csv += 1
         elif given["fmt"] == "xlsx":
             given["decimal"] = ("de", "fr", "en", "plain")[(i // 10) % 4]
