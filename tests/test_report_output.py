@@ -118,3 +118,215 @@ def test_a_title_with_dollars_is_drawn_as_given():
     assert "Tiers $ and $$ compared" in _drawn_texts(ax.figure)
     assert customer_mix  # imported for the signature only
     plt.close(ax.figure)
+
+
+# ------------------------------------------------------------------ owned, atomic folders
+import errno  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from loyaltylab.report._output import (  # noqa: E402
+    MANIFEST, OutputError, OutputFolder, check_output_folder, describe_os_error,
+)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def _small_report(n_charts: int, title: str = "Demo") -> Report:
+    import matplotlib.pyplot as plt
+
+    rep = Report(title)
+    for k in range(n_charts):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [k, k + 1])
+        ax.set_title(f"Chart {k + 1}")
+        rep.add_figure(fig)
+    rep.add_table(pl.DataFrame({"segment": ["a"], "buyers": [1]}), title="Buyers")
+    return rep
+
+
+def test_a_second_run_replaces_the_files_of_the_first_and_keeps_the_users(tmp_path):
+    out = tmp_path / "reports"
+    first = _small_report(3).write_all(out, formats=("png",), progress=False)
+    assert len(first["charts"]) == 3 and all(p.parent == out / "charts" for p in first["charts"])
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert sorted(listed) == sorted(_tree(out).keys() - {MANIFEST})
+    (out / "my-notes.txt").write_text("mine")
+    (out / "charts" / "my-sketch.png").write_bytes(b"mine")
+    second = _small_report(1, "Second client").write_all(out, formats=("png",), progress=False)
+    names = sorted(_tree(out))
+    assert names == sorted([MANIFEST, "charts/01-chart-1.png", "charts/my-sketch.png",
+                            "deck.pptx", "my-notes.txt", "report.html", "tables.xlsx"])
+    assert "Second client" in second["html"].read_text()
+    assert json.loads((out / MANIFEST).read_text())["files"] == sorted(
+        n for n in names if n not in (MANIFEST, "my-notes.txt", "charts/my-sketch.png"))
+    assert _leftovers(out) == []
+
+
+def test_the_manifest_never_reaches_outside_its_folder(tmp_path):
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep")
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / MANIFEST).write_text(json.dumps({"files": ["../precious.txt", str(outside)]}))
+    with OutputFolder(out) as stage:
+        (stage / "a.txt").write_text("a")
+    assert outside.read_text() == "keep" and sorted(_tree(out)) == [MANIFEST, "a.txt"]
+
+
+def test_refused_output_folders(tmp_path):
+    source = tmp_path / "client"
+    source.mkdir()
+    (source / "orders.csv").write_text("x")
+    with pytest.raises(OutputError, match=r"is inside the source folder .*client; choose a "
+                                          r"folder outside it, e.g. .*client-report"):
+        check_output_folder(source / "out", source=source)
+    with pytest.raises(OutputError, match=r"is the source folder"):
+        check_output_folder(source, source=source)
+    with pytest.raises(OutputError, match=r"holds the source"):
+        check_output_folder(tmp_path, source=source / "orders.csv")
+    with pytest.raises(OutputError, match=r"is not empty and was not written by loyaltylab "
+                                          r"\(it has no \.loyaltylab-manifest\.json\)"):
+        check_output_folder(source)
+    with pytest.raises(OutputError, match=r"is a file"):
+        check_output_folder(source / "orders.csv")
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    with pytest.raises(OutputError, match=r"link is a symbolic link; loyaltylab does not "
+                                          r"write through links"):
+        check_output_folder(tmp_path / "link")
+    owned = tmp_path / "owned"
+    with OutputFolder(owned) as stage:
+        (stage / "report.html").write_text("x")
+    (owned / "charts").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(OutputError, match=r"holds a symbolic link, charts"):
+        check_output_folder(owned)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert check_output_folder(empty) == empty.resolve()
+    # a file source: its folder is not the output's business, only the file itself
+    assert check_output_folder(tmp_path / "o", source=source / "orders.csv")
+
+
+def test_a_failed_run_leaves_the_previous_output_and_no_staging_folder(tmp_path):
+    out = tmp_path / "reports"
+    with OutputFolder(out) as stage:
+        (stage / "report.html").write_text("first")
+    before = _tree(out)
+    with pytest.raises(RuntimeError):
+        with OutputFolder(out) as stage:
+            (stage / "report.html").write_text("half")
+            raise RuntimeError("stopped")
+    assert _tree(out) == before and _leftovers(out) == []
+
+
+def test_leftovers_of_a_killed_run_are_cleaned_by_the_next_one(tmp_path):
+    out = tmp_path / "reports"
+    with OutputFolder(out) as stage:
+        (stage / "report.html").write_text("first")
+    # killed with SIGKILL while writing: a staging folder stays behind
+    stale = tmp_path / ".reports.loyaltylab-unfinished-dead0001"
+    stale.mkdir()
+    (stale / ".loyaltylab-unfinished").write_text("")
+    (stale / "report.html").write_text("half")
+    # a folder of the user that only looks alike is never touched
+    lookalike = tmp_path / ".reports.loyaltylab-unfinished-mine"
+    lookalike.mkdir()
+    (lookalike / "keep.txt").write_text("keep")
+    # killed between the two final renames: the previous output is put back first
+    (out / "notes.txt").write_text("user file")
+    os.rename(out, tmp_path / ".reports.loyaltylab-previous-dead0002")
+    with OutputFolder(out) as stage:
+        assert (out / "report.html").read_text() == "first"  # restored before writing
+        (stage / "report.html").write_text("second")
+    assert _tree(out) == {MANIFEST: (out / MANIFEST).read_bytes(),
+                          "notes.txt": b"user file", "report.html": b"second"}
+    assert _leftovers(out) == [".reports.loyaltylab-unfinished-mine"]
+
+
+def test_describe_os_error_is_one_plain_line():
+    full = OSError(errno.ENOSPC, "No space left on device", "/r/deck.pptx")
+    assert describe_os_error(full, out="/r") == (
+        "the disk is full: writing /r/deck.pptx failed; free some space or choose another "
+        "output folder (/r was left as it was)")
+    denied = PermissionError(errno.EACCES, "Permission denied", "/r")
+    assert describe_os_error(denied).startswith("cannot write to /r: permission denied")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs (needs root); skipped where the machine does not allow mounting."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                          capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the simulated ENOSPC test covers the path")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_full_disk_leaves_the_previous_output(small_disk):
+    import numpy as np
+
+    out = small_disk / "reports"
+    _small_report(1).write_all(out, formats=("png",), progress=False)
+    before = _tree(out)
+    big = _small_report(0)
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        fig, ax = plt.subplots()
+        ax.scatter(rng.random(20_000), rng.random(20_000), s=1)
+        ax.set_title(f"Dense {k}")
+        big.add_figure(fig)
+    with pytest.raises(OSError) as exc:
+        big.write_all(out, progress=False)
+    assert exc.value.errno == errno.ENOSPC
+    assert _tree(out) == before and _leftovers(out) == []
+    assert describe_os_error(exc.value, out=out).startswith("the disk is full: writing ")
+
+
+def test_a_run_stopped_by_sigterm_leaves_the_previous_output(tmp_path):
+    """Run `loyaltylab report` on the bundled sample, stop it with SIGTERM while it writes
+    into its staging folder: the previous output is untouched and nothing is left over."""
+    out = tmp_path / "reports"
+    _small_report(2, "Previous client").write_all(out, formats=("png",), progress=False)
+    before = _tree(out)
+    env = dict(os.environ, MPLBACKEND="Agg", LOYALTYLAB_SALT="test-salt")
+    proc = subprocess.Popen([sys.executable, "-m", "loyaltylab.cli", "report", "--out",
+                             str(out), "--no-progress"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            staging = [p for p in tmp_path.iterdir() if "unfinished" in p.name]
+            if staging and (staging[0] / "charts").is_dir():
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == ("loyaltylab report: stopped (terminated); the "
+                                            "output folder was left as it was")
+    assert "Traceback" not in err
+    assert _tree(out) == before
+    assert _leftovers(out) == []

@@ -91,7 +91,7 @@ def test_report_on_seeded_data_leaks_nothing(seeded):
     assert not {"name", "email", "phone"} & set(data.customers.columns)  # dropped on load
     out = _report_on(data).write_all(tmp / "clean", progress=False)
     written = {p.suffix for p in (tmp / "clean").rglob("*") if p.is_file()}
-    assert written == {".png", ".svg", ".pdf", ".xlsx", ".html", ".pptx"}
+    assert written == {".png", ".svg", ".pdf", ".xlsx", ".html", ".pptx", ".json"}  # + manifest
     findings = scan_for_personal_data(tmp / "clean", needles=needles)
     assert findings.height == 0, findings
     # the scan really read the outputs: a non-personal word from each format is found

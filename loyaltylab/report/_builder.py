@@ -606,48 +606,65 @@ class Report:
         return paths
 
     def write_all(self, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
-                  progress: bool | None = None) -> dict[str, Any]:
+                  progress: bool | None = None,
+                  source: str | Path | None = None) -> dict[str, Any]:
         """Write everything into ``out_dir``: ``charts/`` (PNG, SVG, PDF), ``tables.xlsx``,
-        ``report.html`` and ``deck.pptx``.
+        ``report.html`` and ``deck.pptx``, all at once (see
+        :class:`~loyaltylab.report._output.OutputFolder`).
+
+        The files are written into a staging folder beside ``out_dir`` and moved into place
+        at the end, so a stopped or failed run (a full disk) leaves the previous output as
+        it was. ``out_dir`` keeps a manifest of the files written: the next run replaces
+        them, removing files of this run it does not write again, and keeps files the user
+        added.
 
         Parameters
         ----------
         out_dir : str or Path
-            Created if missing; existing files of the same names are replaced.
+            Created if missing. Refused (:class:`~loyaltylab.report._output.OutputError`)
+            when it is a symbolic link or holds one, or is a folder that is not empty and
+            was not written by loyaltylab.
         formats : sequence of {"png", "svg", "pdf"}
             Chart file formats.
         progress : bool, optional
             Show a progress bar on stderr: None (default) shows it only on a terminal.
+        source : str or Path, optional
+            The data source: ``out_dir`` may not be the source folder or lie inside it.
 
         Returns
         -------
         dict
-            ``"charts"``: list of chart paths; ``"workbook"``, ``"html"``, ``"deck"``: paths.
+            ``"charts"``: list of chart paths; ``"workbook"``, ``"html"``, ``"deck"``: paths
+            (in ``out_dir``).
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        from loyaltylab.report._output import OutputFolder
+
+        folder = OutputFolder(out_dir, source=source)
         n_fig = len(self.figures)
         bar = _progress(n_fig * (len(tuple(formats)) + 1) + 3, progress, "report")
         try:
-            bar.set_description("charts")
-            charts = self.write_charts(out / _CHART_DIR, formats=formats, progress=bar)
-            bar.set_description("images")
-            for item in self._state.items:
-                if isinstance(item, _Figure):
-                    self._image(item)
-                    bar.update(1)
-            bar.set_description("workbook")
-            workbook = self.write_excel(out / _XLSX_NAME)
-            bar.update(1)
-            bar.set_description("html")
-            page = self.write_html(out / _HTML_NAME)
-            bar.update(1)
-            bar.set_description("deck")
-            deck = self.write_pptx(out / _PPTX_NAME)
-            bar.update(1)
+            with folder as out:
+                bar.set_description("charts")
+                charts = self.write_charts(out / _CHART_DIR, formats=formats, progress=bar)
+                bar.set_description("images")
+                for item in self._state.items:
+                    if isinstance(item, _Figure):
+                        self._image(item)
+                        bar.update(1)
+                bar.set_description("workbook")
+                workbook = self.write_excel(out / _XLSX_NAME)
+                bar.update(1)
+                bar.set_description("html")
+                page = self.write_html(out / _HTML_NAME)
+                bar.update(1)
+                bar.set_description("deck")
+                deck = self.write_pptx(out / _PPTX_NAME)
+                bar.update(1)
+                final = [folder.final(p) for p in (*charts, workbook, page, deck)]
         finally:
             bar.close()
-        return {"charts": charts, "workbook": workbook, "html": page, "deck": deck}
+        return {"charts": final[:len(charts)], "workbook": final[-3], "html": final[-2],
+                "deck": final[-1]}
 
 
 _CSS = """
