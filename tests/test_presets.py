@@ -92,6 +92,11 @@ def test_shopify_guests_and_undated_accounts(tmp_path):
     # an order's lines were merged: as many merged rows as the generator wrote extra lines
     merged = data.report.tables["orders"].excluded["line items merged into their order"]
     assert merged["n"] == exp.truth["lines_merged"]
+    # "Created at" carries its UTC offset; a customer's acquisition is their first order
+    first = data.orders.group_by("customer_id").agg(pl.col("ordered_at").min())
+    joined = data.customers.join(first, on="customer_id")
+    assert joined.height == data.customers.height
+    assert (joined["acquired_at"] == joined["ordered_at"]).all()
 
 
 def test_hubspot_deal_before_contact_creation_is_normal(tmp_path):

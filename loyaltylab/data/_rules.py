@@ -533,12 +533,16 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         cols = [_resolve(f, c, "fill_down", ctx) for c in rules.fill_down]
         by = _resolve(f, rules.fill_down_by, "fill_down_by", ctx) if rules.fill_down_by \
             else None
+        if by:  # the group key once, not once per filled column
+            f = f.with_columns(_txt(f, by).alias("__ll_by"))
         exprs = []
         for c in cols:
             e = _blank_to_null(pl.col(c)) if f.schema[c] == pl.String else pl.col(c)
             e = e.forward_fill()
-            exprs.append((e.over(_txt(f, by)) if by else e).alias(c))
+            exprs.append((e.over("__ll_by") if by else e).alias(c))
         f = f.with_columns(exprs)
+        if by:
+            f = f.drop("__ll_by")
 
     # 2. derive (in the order written; later forms may use earlier ones)
     for out, (op, arg) in rules.derive.items():
