@@ -433,3 +433,16 @@ def test_csv_serial_dates_beside_text_dates(tmp_path):
                    "C3": datetime(2023, 3, 16, 12)}
     # serial 45778 = 45000 + 366 (to 2024-03-15, over 29 Feb) + 365 + 47 = 2025-05-01
     assert data.orders[S.ORDERED_AT].to_list() == [datetime(2025, 5, 1)] * 2
+
+
+def test_excel_date_cells_beside_text_dates_with_a_mapped_format(tmp_path):
+    # the mapping says %d/%m/%Y (the text cells); the real date cell still reads
+    path = _workbook(tmp_path / "crm.xlsx", {
+        "customers": [["customer_id", "acquired_at"], ["C1", datetime(2023, 4, 19)],
+                      ["C2", "20/04/2023"]],
+        "orders": [["order_id", "customer_id", "ordered_at", "amount"],
+                   ["1", "C1", "2025-03-01", 5]]})
+    data = ll.load(path, as_of=AS_OF, mapping={"tables": {"customers": {"formats": {
+        "acquired_at": {"date_format": "%d/%m/%Y"}}}}})
+    assert data.customers.sort(S.CUSTOMER_ID)[S.ACQUIRED_AT].to_list() == [
+        datetime(2023, 4, 19), datetime(2023, 4, 20)]

@@ -240,6 +240,10 @@ def spec_is_id(table: str, col: str) -> bool:
     return S.TABLES[table].column(col).is_id
 
 
+_EXCEL_DATE_TEXT = "%Y-%m-%d %H:%M:%S"
+_EXCEL_DATE_RE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"
+
+
 def _number_formats(inp: TableInput, notes: list[str]) -> dict[str, NumberFormat]:
     """The decimal/thousands format of each text column that holds numbers.
 
@@ -352,6 +356,11 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
     if fmt.date_format is not None:
         fmts = [fmt.date_format] if isinstance(fmt.date_format, str) else list(fmt.date_format)
         formats = [(f, "%z" in f or "%#z" in f or "%:z" in f) for f in fmts]
+        # real date cells of an Excel column that also holds text dates are written
+        # "2023-04-19 00:00:00" by the reader: read them so, whatever the mapped format
+        if _EXCEL_DATE_TEXT not in fmts and bool(
+                frame.get_column(col).str.contains(_EXCEL_DATE_RE).any()):
+            formats.append((_EXCEL_DATE_TEXT, False))
     else:
         formats, date_notes = sniff_date_formats(sample, dayfirst=fmt.dayfirst)
         notes.extend(f"{label}: {n}" for n in date_notes)
@@ -539,7 +548,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     if repeated is not None and repeated.len():
         reasons_col = _mark_duplicates(checked.get_column(tmp[spec.key[0]]), reasons_col,
                                        len(labels) - 1, repeated)
-    reasons_col = _mark_totals(frame, canon, reasons_col, bad_idx, labels)
+    reasons_col = _mark_totals(frame, inp.name, canon, reasons_col, bad_idx, labels)
 
     n_rejected = reasons_col.len() - reasons_col.null_count()
     out_cols = [pl.col(tmp[c]).alias(c) for c in canon] + [pl.col(c) for c in extras]
@@ -644,7 +653,7 @@ _TOTALS_START = re.compile(
 _TOTALS_BOTTOM = 5
 
 
-def _mark_totals(frame: pl.DataFrame, canon: list[str], reasons: pl.Series,
+def _mark_totals(frame: pl.DataFrame, table: str, canon: list[str], reasons: pl.Series,
                  bad_idx: pl.Series, labels: list[str]) -> pl.Series:
     """Give totals rows their own reason, ``<column>: totals row``.
 
@@ -653,7 +662,7 @@ def _mark_totals(frame: pl.DataFrame, canon: list[str], reasons: pl.Series,
     row leaves ids and dates blank) and among the last rows of the table, where a totals
     row that broke no rule would otherwise be kept. Only those few rows are inspected.
     """
-    spec_ids = [c for c in canon if frame.schema[c] == pl.String]
+    spec_ids = [c for c in canon if S.TABLES[table].column(c).is_id]
     cols = [c for c in dict.fromkeys([frame.columns[0]] + spec_ids)
             if frame.schema[c] == pl.String] if frame.width else []
     if not cols or frame.height == 0:
