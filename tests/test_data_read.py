@@ -109,7 +109,13 @@ def test_whole_file_cp1252_reads_as_cp1252(tmp_path):
     text = "customer_id;acquired_at;region\nC1;01.02.2025;Süd – Nord\nC2;01.03.2025;Öst\n"
     raw = read_text(put(tmp_path, "customers.csv", text.encode("cp1252")))
     assert raw.frame["region"].to_list() == ["Süd – Nord", "Öst"]
-    assert "not valid UTF-8: read as cp1252 (Windows Western)" in raw.notes
+    assert raw.notes[0] == ("not valid UTF-8: read as cp1252 (Windows Western); lines 2, 3 "
+                            "hold its non-ASCII characters")
+    # thousands of lines: the note does not list them
+    big = text + "".join(f"C{i};01.03.2025;Göteborg\n" for i in range(3, 1200))
+    raw = read_text(put(tmp_path, "customers.csv", big.encode("cp1252")))
+    assert raw.frame["region"][-1] == "Göteborg"
+    assert raw.notes[0] == "not valid UTF-8: read as cp1252 (Windows Western)"
 
 
 def test_clean_utf8_file_has_no_encoding_note(tmp_path):

@@ -193,20 +193,22 @@ def _cp1252(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _decode_mixed(data: bytes) -> tuple[str, list[int] | None]:
+def _decode_mixed(data: bytes) -> tuple[str, list[int] | None, bool]:
     """Decode bytes that should be UTF-8, line by line.
 
-    Returns ``(text, bad_lines)``: lines that are valid UTF-8 are kept exactly; each line
+    Returns ``(text, bad_lines, any_utf8)``: lines that are valid UTF-8 are kept exactly; each line
     that is not is decoded as cp1252 and its 1-based number listed. ``bad_lines`` is None
-    when no line holds valid non-ASCII UTF-8 at all: the whole file is then cp1252.
+    when more than 1,000 lines are not UTF-8 and none holds valid non-ASCII UTF-8: the
+    whole file is then cp1252. ``any_utf8``: some line holds non-ASCII UTF-8.
     """
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8"), [], True
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", "surrogateescape")
-    if not _NON_ASCII_UTF8.search(text):
-        return _cp1252(data), None
+    # no line holds non-ASCII UTF-8: beyond a few lines, call the whole file cp1252
+    any_utf8 = bool(_NON_ASCII_UTF8.search(text))
+    limit = None if any_utf8 else 1000
     parts, bad = [], []
     pos = counted = 0
     line_no = 1
@@ -223,8 +225,10 @@ def _decode_mixed(data: bytes) -> tuple[str, list[int] | None]:
         parts.append(_cp1252(text[ls:le].encode("utf-8", "surrogateescape")))
         bad.append(line_no)
         pos = le
+        if limit is not None and len(bad) > limit:
+            return _cp1252(data), None, False
     parts.append(text[pos:])
-    return "".join(parts), bad
+    return "".join(parts), bad, any_utf8
 
 
 def _lines_note(lines: list[int], limit: int = 10) -> str:
@@ -502,9 +506,12 @@ def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[s
         if not _is_utf8(enc):
             notes.append(f"read as {safe_text(enc)}")
     else:
-        text, bad = _decode_mixed(data)
+        text, bad, any_utf8 = _decode_mixed(data)
         if bad is None:
             notes.append("not valid UTF-8: read as cp1252 (Windows Western)")
+        elif bad and not any_utf8:
+            notes.append(f"not valid UTF-8: read as cp1252 (Windows Western); "
+                         f"{_lines_note(bad)} hold its non-ASCII characters")
         elif bad:
             notes.append(f"not valid UTF-8 on {len(bad):,} line{'s' if len(bad) > 1 else ''} "
                          f"({_lines_note(bad)} of the file): "
