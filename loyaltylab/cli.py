@@ -5,27 +5,152 @@ sets ``func`` to a small ``cmd_<name>(args) -> int``; :data:`COMMANDS` lists the
 :func:`build_parser` calls each. To add a subcommand, write both functions and append the
 ``add_`` function to :data:`COMMANDS`.
 
-Exit codes: 0 success; 1 the command ran but found problems (``validate``: rows were
-rejected); 2 the input cannot be used (the message goes to stderr, without a traceback).
+Exit codes: 0 everything ran; 1 the command ran but rows were rejected (``validate``;
+``report`` stops there unless ``--allow-rejects``); 2 the input or the output folder cannot
+be used, the disk is full, or an unexpected error happened. A run never ends with a Python
+traceback: the message is one line on stderr, and for an unexpected error the line names a
+log file (in the system's temporary folder, never in the output) holding the traceback. A
+run stopped by SIGTERM or Ctrl-C leaves its output folder as it was (exit 143 or 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
+import signal
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from loyaltylab.exceptions import LoyaltyLabError
 
 __all__ = ["main", "build_parser", "COMMANDS", "add_validate", "cmd_validate",
            "add_init_mapping", "cmd_init_mapping", "add_report", "cmd_report",
            "add_notebooks", "cmd_notebooks", "add_scrub", "cmd_scrub", "EXIT_OK", "EXIT_REJECTED",
-           "EXIT_UNUSABLE"]
+           "EXIT_UNUSABLE", "SALT_ENV"]
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
+_EXIT_TERMINATED = 128 + signal.SIGTERM
+_EXIT_INTERRUPTED = 128 + signal.SIGINT
+SALT_ENV = "LOYALTYLAB_SALT"
+"""Environment variable read for the pseudonymisation salt when neither ``--salt`` nor
+``--salt-file`` is given."""
+_EXIT_HELP = ("Exit code 0: everything ran; 1: rows were rejected on load (fix them, or "
+              "pass --allow-rejects); 2: the input or the output folder cannot be used, the "
+              "disk is full, or an unexpected error happened (one line on stderr; for an "
+              "unexpected error it names a log file with the details).")
+
+
+# ------------------------------------------------------------------ shared options
+
+def _add_load_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that loads a source (validate, report, notebooks)."""
+    p.add_argument("--mapping", metavar="FILE",
+                   help="TOML mapping file (draft one with `loyaltylab init-mapping`)")
+    p.add_argument("--as-of", metavar="DATE",
+                   help="extract date (YYYY-MM-DD); events after it are rejected")
+    p.add_argument("--allow-refunds", action="store_true",
+                   help="keep orders with negative amounts (refunds)")
+
+
+def _load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for :func:`loyaltylab.load` beyond mapping and as_of."""
+    return {"allow_refunds": args.allow_refunds}
+
+
+def _add_salt_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--salt", metavar="SECRET",
+                       help="salt for the pseudonymised identifiers (visible in the shell "
+                            "history: prefer --salt-file or the LOYALTYLAB_SALT variable); "
+                            "reuse it to find the customers of the call list in the "
+                            "client's system")
+    group.add_argument("--salt-file", metavar="FILE",
+                       help="read the salt from the first line of FILE")
+    p.add_argument("--lookup", metavar="FILE",
+                   help="where to write the lookup of pseudonyms to the client's customer "
+                        "ids (default with a random salt: OUT.customer-lookup.csv beside "
+                        "the output folder; never inside it)")
+
+
+def _salt(args: argparse.Namespace) -> tuple[str, bool]:
+    """The salt and whether it was drawn at random: --salt, --salt-file, $LOYALTYLAB_SALT,
+    else random."""
+    if args.salt:
+        return args.salt, False
+    if args.salt_file:
+        path = Path(args.salt_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise LoyaltyLabError(f"--salt-file {path}: no such file") from None
+        except UnicodeDecodeError:
+            raise LoyaltyLabError(f"--salt-file {path}: not a UTF-8 text file") from None
+        salt = lines[0].strip() if lines else ""
+        if not salt:
+            raise LoyaltyLabError(f"--salt-file {path}: the first line is empty; write the "
+                                  f"salt on it")
+        return salt, False
+    env = os.environ.get(SALT_ENV, "").strip()
+    if env:
+        return env, False
+    return secrets.token_hex(16), True
+
+
+def _lookup_path(args: argparse.Namespace, out: Path, random_salt: bool) -> Path | None:
+    """Where the pseudonym lookup goes (None: not written); never inside ``out`` or the
+    source folder."""
+    if args.lookup is None and not random_salt:
+        return None
+    path = (Path(os.path.abspath(args.lookup)) if args.lookup
+            else out.parent / f"{out.name}.customer-lookup.csv")
+    real = path.parent.resolve() / path.name
+    for folder, what in ((out, "output"), (args.source, "source")):
+        if folder is None:
+            continue
+        folder = Path(os.path.abspath(folder)).resolve()
+        if (what == "output" or folder.is_dir()) and (real == folder
+                                                      or folder in real.parents):
+            raise LoyaltyLabError(f"--lookup {path} is inside the {what} folder; the lookup "
+                                  f"holds the client's customer ids and must stay outside "
+                                  f"it: choose another path")
+    if path.is_symlink():
+        raise LoyaltyLabError(f"--lookup {path} is a symbolic link; give a plain file path")
+    return real
+
+
+def _write_lookup(args: argparse.Namespace, path: Path, salt: str) -> int:
+    """Write pseudonym -> client customer id for every customer kept; returns the count."""
+    import polars as pl
+
+    from loyaltylab.data import schema as S
+    from loyaltylab.data.load import load
+    from loyaltylab.data.privacy import hash_series, neutralize_formulas
+    from loyaltylab.datasets import data_path
+
+    source = data_path("sample") if args.source is None else args.source
+    raw = load(source, mapping=args.mapping, tables=(), **_load_options(args)).customers
+    ids = raw.get_column(S.CUSTOMER_ID).cast(pl.String)
+    table = neutralize_formulas(pl.DataFrame({
+        "pseudonym": hash_series(ids, salt), "client_customer_id": ids}).sort("pseudonym"))
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        table.write_csv(tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return table.height
+
+
+def _say_lookup(path: Path, n: int) -> None:
+    print(f"wrote {path}: the client's real customer ids for {n:,} pseudonyms (CONFIDENTIAL: "
+          f"keep it with you, never send it with the report)")
 
 
 # ------------------------------------------------------------------ validate
@@ -39,12 +164,7 @@ def add_validate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "kept and rejected per table. Exit code 0: everything loaded; 1: rows "
                     "were rejected; 2: the input cannot be used.")
     p.add_argument("source", help="folder, .xlsx workbook, or .duckdb/.sqlite/.db file")
-    p.add_argument("--mapping", metavar="FILE",
-                   help="TOML mapping file (draft one with `loyaltylab init-mapping`)")
-    p.add_argument("--as-of", metavar="DATE",
-                   help="extract date (YYYY-MM-DD); events after it are rejected")
-    p.add_argument("--allow-refunds", action="store_true",
-                   help="keep orders with negative amounts (refunds)")
+    _add_load_options(p)
     p.add_argument("--json", action="store_true",
                    help='print {"tables": {name: {read, kept, rejected, reasons}}} as JSON')
     p.add_argument("--rejects", metavar="DIR",
@@ -58,8 +178,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Run ``validate``: 0 all rows kept, 1 rows rejected (2 is raised as an error)."""
     from loyaltylab.data.load import load
 
-    data = load(args.source, mapping=args.mapping, as_of=args.as_of,
-                allow_refunds=args.allow_refunds)
+    data = load(args.source, mapping=args.mapping, as_of=args.as_of, **_load_options(args))
     report = data.report
     if args.json:
         print(report.to_json())
@@ -118,18 +237,17 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "identifiers pseudonymised, run every analysis its tables support, and "
                     "write into DIR: charts/ (PNG 300 dpi, SVG, PDF), tables.xlsx, a "
                     "self-contained report.html and deck.pptx. A capability whose table is "
-                    "missing is skipped with a line saying why. Exit code 1 when rows were "
-                    "rejected on load (fix them, or pass --allow-rejects), 2 when the input "
-                    "cannot be used.")
+                    "missing is skipped with a line saying why. DIR must be new, empty, or "
+                    "an earlier output: the files appear all at once at the end, replacing "
+                    "those of the earlier run (files you added are kept); DIR may not lie "
+                    "inside SOURCE or be a symbolic link. With a random salt (no --salt, "
+                    "--salt-file or LOYALTYLAB_SALT), a lookup of pseudonyms to the client's "
+                    "customer ids is written beside DIR. " + _EXIT_HELP)
     p.add_argument("source", nargs="?", default=None,
                    help="folder, .xlsx workbook or database (default: the bundled sample)")
-    p.add_argument("--mapping", metavar="FILE", help="TOML mapping file")
-    p.add_argument("--as-of", metavar="DATE", help="date to measure at (YYYY-MM-DD)")
+    _add_load_options(p)
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
-    p.add_argument("--salt", metavar="SECRET",
-                   help="salt for the pseudonymised identifiers; keep it secret and reuse "
-                        "it to find customers of the call list in your own system "
-                        "(default: a random salt)")
+    _add_salt_options(p)
     p.add_argument("--allow-rejects", action="store_true",
                    help="report on the kept rows even when rows were rejected")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -140,20 +258,26 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_report(args: argparse.Namespace) -> int:
     """Run ``report``: 0 written, 1 stopped because rows were rejected."""
     from loyaltylab._pipeline import RejectedRowsError, run_report
+    from loyaltylab.report._output import check_output_folder
 
+    out = check_output_folder(args.out, source=args.source)
+    salt, random_salt = _salt(args)
+    lookup = _lookup_path(args, out, random_salt)
     try:
-        run = run_report(args.source, out=args.out, mapping=args.mapping, as_of=args.as_of,
-                         salt=args.salt, allow_rejects=args.allow_rejects,
-                         progress=False if args.no_progress else None)
+        run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
+                         salt=salt, allow_rejects=args.allow_rejects,
+                         progress=False if args.no_progress else None, **_load_options(args))
     except RejectedRowsError as exc:
         print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     files = run.files
-    print(f"wrote {len(files['charts'])} chart files to {Path(args.out) / 'charts'}")
+    print(f"wrote {len(files['charts'])} chart files to {out / 'charts'}")
     for key in ("html", "deck", "workbook"):
         print(f"wrote {files[key]}")
     for capability, reason in run.skipped:
         print(f"skipped {capability}: {reason}")
+    if lookup is not None:
+        _say_lookup(lookup, _write_lookup(args, lookup, salt))
     return EXIT_OK
 
 
@@ -164,12 +288,15 @@ def add_notebooks(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "notebooks", help="run the notebook series on a dataset and render it to HTML",
         description="Execute every notebook of the series with papermill on SOURCE (the "
-                    "bundled sample when omitted) and render each to HTML in DIR.")
+                    "bundled sample when omitted) and render each to HTML in DIR. DIR is "
+                    "owned like the report's: new, empty or an earlier output, written all "
+                    "at once, never inside SOURCE or through a symbolic link. "
+                    + _EXIT_HELP.replace(" (fix them, or pass --allow-rejects)", ""))
     p.add_argument("source", nargs="?", default=None,
                    help="folder, .xlsx workbook or database (default: the bundled sample)")
-    p.add_argument("--mapping", metavar="FILE", help="TOML mapping file")
-    p.add_argument("--as-of", metavar="DATE", help="date to measure at (YYYY-MM-DD)")
+    _add_load_options(p)
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    _add_salt_options(p)
     p.add_argument("--hide-code", action="store_true",
                    help="leave the code out of the HTML (client-facing copies)")
     p.set_defaults(func=cmd_notebooks)
@@ -179,10 +306,19 @@ def add_notebooks(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_notebooks(args: argparse.Namespace) -> int:
     """Run ``notebooks``."""
     from loyaltylab._notebooks import run_notebooks
+    from loyaltylab.report._output import OutputFolder
 
-    for path in run_notebooks(args.source, args.out, mapping=args.mapping, as_of=args.as_of,
-                              hide_code=args.hide_code):
+    folder = OutputFolder(args.out, source=args.source)
+    salt, random_salt = _salt(args)
+    lookup = _lookup_path(args, folder.out, random_salt) if args.source is not None else None
+    with folder as stage:
+        written = [folder.final(p) for p in run_notebooks(
+            args.source, stage, mapping=args.mapping, as_of=args.as_of,
+            hide_code=args.hide_code, salt=salt, **_load_options(args))]
+    for path in written:
         print(f"wrote {path}")
+    if lookup is not None:
+        _say_lookup(lookup, _write_lookup(args, lookup, salt))
     return EXIT_OK
 
 
@@ -225,18 +361,103 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the run is so that its staging folder is cleaned up (a
+    BaseException: no ``except Exception`` of a section swallows it)."""
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _crash_log(command: str) -> Path | None:
+    """Write the current traceback to a log file in the temporary folder; its path."""
+    import tempfile
+    from datetime import datetime
+
+    from loyaltylab import __version__
+
+    try:
+        fd, name = tempfile.mkstemp(prefix="loyaltylab-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"loyaltylab {__version__}, command {command}, "
+                     f"{datetime.now().isoformat(timespec='seconds')}, Python "
+                     f"{sys.version.split()[0]}\n\n{traceback.format_exc()}")
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _raised_by_loyaltylab(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by loyaltylab's own code (a message written for users)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    return last is not None and f"{os.sep}loyaltylab{os.sep}" in last.tb_frame.f_code.co_filename
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code.
+    """Run the command line; returns the exit code (see the module notes).
 
     Errors loyaltylab raises on purpose (and bad values or missing files) are printed as
-    ``loyaltylab: error: <message>`` on stderr with exit code 2.
+    ``loyaltylab <command>: error: <message>`` on stderr with exit code 2; a full disk or
+    an unwritable folder as one line naming the file; an unexpected error as one line with
+    the path of a log file holding the traceback, also exit code 2. SIGTERM and Ctrl-C
+    stop the run cleanly (exit 143 and 130): an output folder is left as it was.
     """
+    from loyaltylab.report._output import describe_os_error
+
     args = build_parser().parse_args(argv)
+    name = f"loyaltylab {args.command}"
     try:
-        return int(args.func(args) or 0)
-    except (LoyaltyLabError, ValueError, TypeError, OSError) as exc:
-        print(f"loyaltylab {args.command}: error: {exc}", file=sys.stderr)
+        with _sigterm_raises():
+            return int(args.func(args) or 0)
+    except _Terminated:
+        print(f"{name}: stopped (terminated); the output folder was left as it was",
+              file=sys.stderr)
+        return _EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print(f"{name}: stopped (interrupted); the output folder was left as it was",
+              file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    except LoyaltyLabError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OSError as exc:
+        print(f"{name}: error: {describe_os_error(exc, out=getattr(args, 'out', None))}",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+    except (ValueError, TypeError) as exc:
+        if _raised_by_loyaltylab(exc):
+            print(f"{name}: error: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        return _unexpected(name, args.command, exc)
+    except Exception as exc:  # noqa: BLE001 - a run never ends with a traceback
+        return _unexpected(name, args.command, exc)
+
+
+def _unexpected(name: str, command: str, exc: BaseException) -> int:
+    from loyaltylab._util import safe_text
+
+    log = _crash_log(command)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    where = f"; details in {log}" if log else ""
+    print(f"{name}: unexpected error: {type(exc).__name__}"
+          f"{': ' + safe_text(text[:200]) if text else ''}{where}", file=sys.stderr)
+    return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

@@ -128,3 +128,214 @@ def test_init_mapping_of_a_missing_source_exits_2(tmp_path, capsys):
     assert main(["init-mapping", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "no such file or folder" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ report and notebooks
+import errno  # noqa: E402
+import os  # noqa: E402
+
+import polars as pl  # noqa: E402
+
+import loyaltylab._pipeline as pipeline  # noqa: E402
+from loyaltylab.cli import SALT_ENV  # noqa: E402
+
+
+class _FakeRun:
+    """Stands in for run_report: records its arguments and writes a tiny report."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.kwargs: dict = {}
+        self.fail = fail
+
+    def __call__(self, source, *, out, **kwargs):
+        from loyaltylab.report import Report
+
+        self.kwargs = dict(kwargs, source=source, out=out)
+        if self.fail is not None:
+            raise self.fail
+        rep = Report("Demo")
+        rep.add_table(pl.DataFrame({"segment": ["a"], "buyers": [1]}), title="Buyers")
+        files = rep.write_all(out, formats=("png",), progress=False)
+        return pipeline.ReportRun(rep, files, [], [])
+
+
+@pytest.fixture
+def fake_run(monkeypatch):
+    fake = _FakeRun()
+    monkeypatch.setattr(pipeline, "run_report", fake)
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    return fake
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_report_takes_every_load_option_of_validate(fake_run, tmp_path, capsys):
+    parser = build_parser()
+    options = {a.dest for a in parser._subparsers._group_actions[0].choices["validate"]._actions}
+    for command in ("report", "notebooks"):
+        sub = parser._subparsers._group_actions[0].choices[command]
+        assert options - {"json", "rejects", "help"} <= {a.dest for a in sub._actions}
+    assert main(["report", str(FIX / "clean"), "--out", str(tmp_path / "o"),
+                 "--allow-refunds", "--as-of", "2025-12-31", "--salt", "s"]) == 0
+    assert fake_run.kwargs["allow_refunds"] is True and fake_run.kwargs["salt"] == "s"
+    assert fake_run.kwargs["as_of"] == "2025-12-31"
+
+
+def test_report_refunds_flag_on_a_real_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(SALT_ENV, "test-salt")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "customers.csv").write_text("customer_id,acquired_at\nC1,2025-01-01\n"
+                                       "C2,2025-01-03\n")
+    (src / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                    "1,C1,2025-02-01,-3\n2,C1,2025-03-01,10\n"
+                                    "3,C2,2025-03-05,12\n")
+    args = ["report", str(src), "--no-progress"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 1
+    assert "1 rows were rejected on load" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+    lookup = tmp_path / "ids.csv"
+    assert main(args + ["--out", str(tmp_path / "b"), "--allow-refunds", "--lookup",
+                        str(lookup)]) == 0
+    assert (tmp_path / "b" / "report.html").is_file()
+    # the lookup gives the pseudonyms the run used (same salt, same loader)
+    from loyaltylab.data.load import load
+
+    hashed = load(src, pseudonymize=True, salt="test-salt", allow_refunds=True).customers
+    table = pl.read_csv(lookup, infer_schema=False)
+    assert table.columns == ["pseudonym", "client_customer_id"]
+    assert dict(table.iter_rows()) == dict(zip(hashed["customer_id"], ["C1", "C2"]))
+    assert "CONFIDENTIAL" in capsys.readouterr().out
+
+
+def test_a_random_salt_writes_the_lookup_beside_the_output(fake_run, tmp_path, capsys):
+    out = tmp_path / "deliverables"
+    assert main(["report", "--out", str(out)]) == 0
+    lookup = tmp_path / "deliverables.customer-lookup.csv"
+    assert lookup.is_file() and not any(out.rglob("*lookup*"))
+    assert oct(lookup.stat().st_mode & 0o777) == "0o600"
+    table = pl.read_csv(lookup, infer_schema=False)
+    assert table.height == 5000 and table["client_customer_id"][0].startswith("C")
+    from loyaltylab.data.privacy import hash_id
+
+    salt = fake_run.kwargs["salt"]
+    assert len(salt) == 32
+    assert all(hash_id(c, salt) == p for p, c in table.head(20).iter_rows())
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed.startswith(f"wrote {lookup}: the client's real customer ids for 5,000 "
+                              f"pseudonyms (CONFIDENTIAL")
+
+
+def test_salt_from_a_file_or_the_environment(fake_run, tmp_path, monkeypatch, capsys):
+    secret = tmp_path / "salt.txt"
+    secret.write_text("from-file\n")
+    assert main(["report", "--out", str(tmp_path / "a"), "--salt-file", str(secret)]) == 0
+    assert fake_run.kwargs["salt"] == "from-file"
+    monkeypatch.setenv(SALT_ENV, "from-env")
+    assert main(["report", "--out", str(tmp_path / "b")]) == 0
+    assert fake_run.kwargs["salt"] == "from-env"
+    assert not list(tmp_path.glob("*lookup*"))  # a known salt: no lookup unless asked
+    secret.write_text("\n")
+    assert main(["report", "--out", str(tmp_path / "c"), "--salt-file", str(secret)]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("the first line is empty; write the "
+                                                       "salt on it")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--out", str(tmp_path / "d"), "--salt", "x", "--salt-file",
+              str(secret)])
+    assert exc.value.code == 2
+
+
+def test_the_lookup_never_goes_inside_the_deliverables(fake_run, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["report", "--out", str(out), "--lookup", str(out / "ids.csv")]) == 2
+    assert "inside the output folder" in _one_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_unsafe_output_folders_exit_2_with_one_line(fake_run, tmp_path, capsys):
+    src = tmp_path / "client"
+    src.mkdir()
+    (src / "orders.csv").write_text("x")
+    assert main(["report", str(src), "--out", str(src / "report")]) == 2
+    assert "inside the source folder" in _one_line(capsys.readouterr().err)
+    assert fake_run.kwargs == {}  # refused before loading anything
+    (tmp_path / "link").symlink_to(tmp_path / "x", target_is_directory=True)
+    assert main(["report", "--out", str(tmp_path / "link")]) == 2
+    assert "is a symbolic link" in _one_line(capsys.readouterr().err)
+    assert main(["notebooks", str(src), "--out", str(src)]) == 2
+    assert "is the source folder" in _one_line(capsys.readouterr().err)
+    assert main(["report", "--out", str(src)]) == 2
+    assert "not empty and was not written by loyaltylab" in _one_line(
+        capsys.readouterr().err)
+
+
+def test_a_full_disk_is_one_line_and_exit_2(fake_run, tmp_path, capsys, monkeypatch):
+    from loyaltylab.report import Report
+
+    out = tmp_path / "o"
+    assert main(["report", "--out", str(out), "--salt", "s"]) == 0
+    before = sorted(p.name for p in out.rglob("*"))
+
+    def full(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(Report, "write_pptx", full)
+    assert main(["report", "--out", str(out), "--salt", "s"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("loyaltylab report: error: the disk is full: writing ")
+    assert line.endswith(f"deck.pptx failed; free some space or choose another output "
+                         f"folder ({out} was left as it was)")
+    assert sorted(p.name for p in out.rglob("*")) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_unwritable_folder_is_one_line_and_exit_2(fake_run, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:  # root writes anywhere: use a read-only file system instead
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs",
+                               str(locked)], capture_output=True)
+        if proc.returncode != 0:
+            pytest.skip("cannot mount a read-only tmpfs here")
+    else:
+        locked.chmod(0o500)
+    try:
+        assert main(["report", "--out", str(locked / "o"), "--salt", "s"]) == 2
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(locked)], check=False)
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"loyaltylab report: error: cannot write to {locked}")
+    assert "permission denied or a read-only disk; choose a folder you can write to" in line
+
+
+def test_an_unexpected_error_prints_one_line_and_a_log(fake_run, tmp_path, capsys):
+    fake_run.fail = RuntimeError("boom\nsecond line")
+    assert main(["report", "--out", str(tmp_path / "o"), "--salt", "s"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("loyaltylab report: unexpected error: RuntimeError: boom; "
+                           "details in ")
+    log = Path(line.rsplit("details in ", 1)[1])
+    text = log.read_text()
+    assert "Traceback" in text and "RuntimeError: boom" in text and "--salt" not in text
+    assert not (tmp_path / "o").exists() and tmp_path not in log.parents
+    log.unlink()
+    # a ValueError from outside loyaltylab is unexpected too; one of ours is a message
+    fake_run.fail = ValueError("some library complained")
+    assert main(["report", "--out", str(tmp_path / "o"), "--salt", "s"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "unexpected error: ValueError: some library complained; details in" in line
+    Path(line.rsplit("details in ", 1)[1]).unlink()
+
+
+def test_help_documents_the_exit_codes(capsys):
+    for command in ("report", "notebooks"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "Exit code 0: everything ran" in text and "names a log file" in text
+        assert "--salt-file" in text and "LOYALTYLAB_SALT" in text
