@@ -339,3 +339,29 @@ def test_help_documents_the_exit_codes(capsys):
         text = " ".join(capsys.readouterr().out.split())
         assert "Exit code 0: everything ran" in text and "names a log file" in text
         assert "--salt-file" in text and "LOYALTYLAB_SALT" in text
+
+
+def test_notebooks_write_an_owned_folder_all_at_once(tmp_path, capsys, monkeypatch):
+    import loyaltylab._notebooks as nbs
+
+    calls = {}
+
+    def fake(source, out, **kwargs):
+        calls.update(kwargs, source=source, out=out)
+        assert "unfinished" in Path(out).name  # written into the staging folder
+        page = Path(out) / "01-demo.html"
+        page.write_text("<p>demo</p>")
+        return [page]
+
+    monkeypatch.setattr(nbs, "run_notebooks", fake)
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    out = tmp_path / "nb"
+    assert main(["notebooks", str(FIX / "clean"), "--out", str(out), "--allow-refunds",
+                 "--as-of", "2025-12-31"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"wrote {out.resolve() / '01-demo.html'}"
+    assert "CONFIDENTIAL" in printed[1] and (tmp_path / "nb.customer-lookup.csv").is_file()
+    assert calls["allow_refunds"] is True and len(calls["salt"]) == 32
+    assert sorted(p.name for p in out.iterdir()) == [".loyaltylab-manifest.json",
+                                                     "01-demo.html"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
