@@ -165,6 +165,22 @@ def test_fill_down_within_a_key_and_lines_taken_once():
     assert out.row_numbers.to_list() == [0, 3]
 
 
+def test_fill_down_never_crosses_into_another_key():
+    # contiguous orders (the usual layout) and interleaved ones take the same values
+    raw = pl.DataFrame({"Name": ["#1", "#1", "#2", "#2", "#1", "#3"],
+                        "Total": ["10", "", "", "7", "", ""]})
+    out = run(raw, {"fill_down": ["Total"], "fill_down_by": "Name"})
+    # #2's first line has no total and must not take #1's; #1's third line (after #2)
+    # is filled from #1; #3 has none
+    assert out.frame["Total"].to_list() == ["10", "10", None, "7", "10", None]
+    tidy = run(raw.sort("Name", maintain_order=True),
+               {"fill_down": ["Total"], "fill_down_by": "Name"})
+    assert tidy.frame["Total"].to_list() == ["10", "10", "10", None, "7", None]
+    # without a key the cell above is taken, whatever it belongs to
+    assert run(raw, {"fill_down": ["Total"]}).frame["Total"].to_list() == [
+        "10", "10", "10", "7", "7", "7"]
+
+
 def test_lines_summed_from_price_times_quantity():
     raw = pl.DataFrame({"Order": ["A", "A", "B", ""], "Price": ["2.50", "1.25", "4.00", "1"],
                         "Qty": ["2", "4", "1", "1"]})

@@ -533,16 +533,7 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         cols = [_resolve(f, c, "fill_down", ctx) for c in rules.fill_down]
         by = _resolve(f, rules.fill_down_by, "fill_down_by", ctx) if rules.fill_down_by \
             else None
-        if by:  # the group key once, not once per filled column
-            f = f.with_columns(_txt(f, by).alias("__ll_by"))
-        exprs = []
-        for c in cols:
-            e = _blank_to_null(pl.col(c)) if f.schema[c] == pl.String else pl.col(c)
-            e = e.forward_fill()
-            exprs.append((e.over("__ll_by") if by else e).alias(c))
-        f = f.with_columns(exprs)
-        if by:
-            f = f.drop("__ll_by")
+        f = _fill_down(f, cols, by)
 
     # 2. derive (in the order written; later forms may use earlier ones)
     for out, (op, arg) in rules.derive.items():
@@ -616,6 +607,30 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         f = f.drop(gone)
     rows = f.get_column(_ROW)
     return RulesResult(f.drop(_ROW), excluded, rows, notes)
+
+
+def _fill_down(f: pl.DataFrame, cols: list[str], by: str | None) -> pl.DataFrame:
+    """Fill blank cells of ``cols`` from the row above with the same ``by`` value.
+
+    When each key's rows are contiguous (the usual export), a cell takes the last value
+    above it if that value lies in the same run of the key (no window needed); otherwise
+    the fill runs over the groups of the key.
+    """
+    f = f.with_columns([_blank_to_null(pl.col(c)).alias(c) for c in cols
+                        if f.schema[c] == pl.String])
+    if by is None:
+        return f.with_columns([pl.col(c).forward_fill() for c in cols])
+    key = _txt(f, by)
+    runs = f.select(key.ne_missing(key.shift()).cum_sum().alias("r"),
+                    key.hash().alias("k"))
+    n_runs = runs.get_column("r").max() or 0
+    if n_runs != runs.get_column("k").n_unique():  # a key's rows are not together
+        return f.with_columns([pl.col(c).forward_fill().over(key) for c in cols])
+    run = pl.lit(runs.get_column("r"))
+    return f.with_columns([
+        pl.when(pl.col(c).is_not_null()).then(pl.col(c))
+        .when(pl.when(pl.col(c).is_not_null()).then(run).forward_fill() == run)
+        .then(pl.col(c).forward_fill()).alias(c) for c in cols])
 
 
 def _random_salt() -> str:
