@@ -66,6 +66,13 @@ def test_cr_only_lines_beyond_the_sniffed_head_are_found(tmp_path):
     assert not raw.frame["amount"].str.contains("\r").any()
 
 
+def test_cr_cr_lf_line_endings_are_one_break(tmp_path):
+    body = "\r\r\n".join(["order_id,customer_id,ordered_at,amount"] + orders_lines(3))
+    raw = read_text(put(tmp_path, "orders.csv", body + "\r\r\n"))
+    assert raw.frame["order_id"].to_list() == ["1", "2", "3"]
+    assert raw.notes == ["line endings: CR CR LF (converted twice) read as one line break"]
+
+
 def test_cr_only_file_loads_through_ll_load(tmp_path):
     put(tmp_path, "customers.csv", CUSTOMERS.replace("\n", "\r"))
     put(tmp_path, "orders.csv", "\r".join(["order_id,customer_id,ordered_at,amount"]
@@ -161,6 +168,7 @@ def test_unclosed_quote_is_reported_with_its_line(tmp_path):
 def test_quote_off_reads_the_stray_quote_literally(tmp_path):
     raw = read_text(put(tmp_path, "orders.csv", STRAY), quote=None)
     assert raw.frame.height == 6
+    assert read_text(tmp_path / "orders.csv", quote="").frame.height == 6  # as in a mapping
     assert raw.frame["customer_id"].to_list()[:2] == ["C1", '"C2']
 
 
@@ -403,6 +411,8 @@ def test_find_header_row_on_sheet_rows():
     assert find_header_row(rows) == 3
     assert find_header_row([]) == 0
     assert find_header_row([[None], ["a", "b"], ["1", "2"]]) == 1
+    assert find_header_row([["Report"], ["a", "b"]]) == 1  # a header without rows
+    assert find_header_row([["Report"]]) == 0
     # data rows are never taken for the header
     assert find_header_row([["1", "2", "3"], ["4", "5", "6"]]) == 0
     # a header with an unnamed column stays the header

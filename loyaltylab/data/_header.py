@@ -73,9 +73,9 @@ def find_header_row(rows: Sequence[Sequence[str | None]], *, look_below: int = 2
     """The index of the header row among the first rows of a table.
 
     The header is the first row that names at least as many columns as the rows below it
-    typically fill (the modal number of filled columns) and whose cells are mostly
+    typically fill (the modal span of filled columns) and whose cells are mostly
     non-numeric, distinct text; every row above it must be a title: blank, or filling at
-    most half as many cells (a report name, an export date, ``sep=;``). When no row fits,
+    most half as many cells as the header (a report name, an export date, ``sep=;``). When no row fits,
     the first non-blank row is the header (so an ordinary file never loses its header).
 
     Parameters
@@ -109,13 +109,13 @@ def find_header_row(rows: Sequence[Sequence[str | None]], *, look_below: int = 2
         if not n:
             continue
         below = [_span(r) for r in rows[i + 1:i + 1 + look_below] if _nonempty(r)]
-        if not below:
-            break
+        if not below:  # a header without rows, under a title
+            below = [n]
         counts = Counter(below)
         width = max(counts, key=lambda w: (counts[w], w))
         if n >= width and _looks_like_header(rows[i]):
             above = [r for r in rows[first:i] if _nonempty(r)]
-            if all(_nonempty(r) <= max(1, width // 2) and _nonempty(r) < n for r in above):
+            if all(_nonempty(r) <= max(1, n // 2) for r in above):
                 return i
             break
         if n > max(1, width // 2):  # too wide for a title: this was meant as the header

@@ -339,6 +339,7 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
     """
     path = Path(path)
     nm = _nm(path)
+    quote = quote or None
     if not path.exists() and not path.is_symlink():
         raise SourceError(f"{safe_text(path, 200)}: no such file")
     head = _magic(path)
@@ -520,6 +521,9 @@ def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[s
                          f"{'them' if len(bad) > 1 else 'it'}")
     text = text.lstrip("\ufeff")
     if "\r" in text:
+        if "\r\r\n" in text:  # CRLF converted to CRLF once more
+            text = text.replace("\r\r\n", "\n")
+            notes.append("line endings: CR CR LF (converted twice) read as one line break")
         if _LONE_CR.search(text):
             notes.append("line endings: CR only (classic Mac)" if "\n" not in text
                          else "mixed line endings (CR, LF, CRLF) all read as line breaks")
