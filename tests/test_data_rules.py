@@ -411,3 +411,48 @@ def test_wide_survey_export_loads_one_answer_per_row(tmp_path):
     t = data.report.tables["surveys"]
     assert t.excluded == {R.NO_ANSWER: {"n": 1, "amount": None}}
     assert t.read == 3 == t.kept + t.rejected + 1
+
+
+# ------------------------------------------------------------------- property: no row lost
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_cell = st.sampled_from(["", " ", "paid", "PAID ", "voided", "1,50", "2.00", "x;y", "7",
+                         None])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.sampled_from(["#1", "#2", "#3", "", None]), _cell, _cell,
+                               _cell), min_size=0, max_size=25),
+       lines=st.sampled_from([None, "once", "sum"]), fill=st.booleans(),
+       split=st.sampled_from([None, "all", "first"]),
+       tests=st.lists(st.sampled_from(["in", "not_in", "empty", "not_empty", "matches",
+                                       "greater_than"]), max_size=3, unique=True))
+def test_every_row_is_kept_or_excluded_under_a_rule(rows, lines, fill, split, tests):
+    raw = pl.DataFrame(rows, schema={"Name": pl.String, "Status": pl.String,
+                                     "Total": pl.String, "Ids": pl.String}, orient="row")
+    args = {"in": ["paid"], "not_in": ["voided"], "empty": True, "not_empty": True,
+            "matches": "^[0-9]", "greater_than": 1}
+    cols = {"in": "Status", "not_in": "Status", "empty": "Ids", "not_empty": "Status",
+            "matches": "Total", "greater_than": "Total"}
+    t: dict = {"where": [{"column": cols[k], k: args[k]} for k in tests]}
+    if fill:
+        t.update(fill_down=["Status", "Total"], fill_down_by="Name")
+    if lines:
+        t["lines"] = {"key": "Name", "amount": lines}
+    table = "orders"
+    if split:
+        t["split"] = {"column": "Ids", "separator": ";", "keep": split}
+        table = "orders" if split == "first" else "contacts"
+    out = run(raw, t, table=table, amount_column="Total", fmt=ColumnFormat(decimal=","))
+    expanded = raw.height
+    if split == "all":  # rows added by the split count as read
+        expanded = sum(max(1, len([p for p in (v or "").split(";") if p.strip()]))
+                       for v in raw["Ids"].to_list())
+    assert out.frame.height + sum(e["n"] for e in out.excluded.values()) == expanded
+    assert out.row_numbers.len() == out.frame.height
+    assert out.row_numbers.is_between(0, max(raw.height - 1, 0)).all()
+    for e in out.excluded.values():
+        assert e["n"] > 0
