@@ -491,8 +491,8 @@ def _valid_utf8(b: bytes) -> bool:
         return False
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=30),
        eol=st.sampled_from(["\n", "\r\n", "\r", "mixed"]),
        sep=st.sampled_from([",", ";", "\t", "|"]),

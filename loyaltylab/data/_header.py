@@ -75,8 +75,9 @@ def find_header_row(rows: Sequence[Sequence[str | None]], *, look_below: int = 2
     The header is the first row that names at least as many columns as the rows below it
     typically fill (the modal span of filled columns) and whose cells are mostly
     non-numeric, distinct text; every row above it must be a title: blank, or filling at
-    most half as many cells as the header (a report name, an export date, ``sep=;``). When no row fits,
-    the first non-blank row is the header (so an ordinary file never loses its header).
+    most half as many cells as the header (a report name, an export date, ``sep=;``). When
+    no row fits, the first non-blank row is the header (so an ordinary file never loses its
+    header).
 
     Parameters
     ----------

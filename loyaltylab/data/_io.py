@@ -65,7 +65,7 @@ class RawTable:
 
 _HEAD_SIZE = 65536
 _HEAD_ROWS = 30
-_EOL = re.compile(r"\r\n|\r|\n")
+_EOL = re.compile(r"\r\r\n|\r\n|\r|\n")
 _LONE_CR = re.compile(r"\r(?!\n)")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _NON_ASCII_UTF8 = re.compile("[^\x00-\x7f\udc80-\udcff]")
@@ -165,7 +165,8 @@ def _wrong_format(path: Path, expected: str, kind: str) -> SourceError:
     elif kind in _KIND_FIX:
         fix = _KIND_FIX[kind]
     elif kind in _KIND_SUFFIX:
-        fix = f"rename it to {safe_text(path.stem, 80)}{_KIND_SUFFIX[kind]} (or re-export it as {expected})"
+        fix = (f"rename it to {safe_text(path.stem, 80)}{_KIND_SUFFIX[kind]} (or re-export "
+               f"it as {expected})")
     else:
         fix = f"re-export it as {expected}"
     return SourceError(f"{_nm(path)}: the name says {expected}, but the content is "
@@ -334,8 +335,10 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
     >>> raw = read_text(p)
     >>> raw.frame.rows(), raw.header_row
     ([('1', '12,50'), ('2', '8,00')], 2)
-    >>> raw.notes[:2]
-    ['header found on line 3; the 2 lines above it (a title) were skipped', 'line endings: CR only (classic Mac)']
+    >>> raw.notes[0]
+    'header found on line 3; the 2 lines above it (a title) were skipped'
+    >>> raw.notes[1]
+    'line endings: CR only (classic Mac)'
     """
     path = Path(path)
     nm = _nm(path)
@@ -396,16 +399,16 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
             raise SourceError(f"{nm}: header_row must be a line number counted from 0, got "
                               f"{safe_text(repr(header_row))}")
         if header_row >= len(lines) or not lines[header_row].strip():
-            raise SourceError(f"{nm}: header_row = {header_row} (line {header_row + 1}) "
-                              f"is {'blank' if header_row < len(lines) else 'past the first lines read'}; "
-                              f"set header_row to the 0-based line of the column names.")
+            where = "blank" if header_row < len(lines) else "past the first lines read"
+            raise SourceError(f"{nm}: header_row = {header_row} (line {header_row + 1}) is "
+                              f"{where}; set header_row to the 0-based line of the column "
+                              f"names.")
         skip = header_row
     above = [i for i in range(skip) if lines[i].strip() and i != sep_line]
     if above:
         notes.append(f"header found on line {skip + 1}; the {skip} line"
                      f"{'s' if skip > 1 else ''} above it (a title) were skipped")
     # read: the fast path lets polars read the file itself
-    text = None
     if head_utf8 and not lone_cr:
         frame, problem = _polars_read(path, sep, quote, skip, n_rows)
     else:
@@ -436,11 +439,11 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
                     f"{_DELIM_NAMES[sep]} delimiter, but the header contains "
                     f"{_DELIM_NAMES[d]}s; the delimiter is probably {d!r}. Set delimiter = "
                     f"{d!r} for this table in the mapping file.")
-    dups = [c for c in frame.columns
-            if re.search(r"_duplicated_\d+$", c) and c.rsplit("_duplicated_", 1)[0] in frame.columns]
+    dups = [c for c in frame.columns if re.search(r"_duplicated_\d+$", c)
+            and c.rsplit("_duplicated_", 1)[0] in frame.columns]
     if dups:
-        notes.append(f"the header repeats column name{'s' if len(dups) > 1 else ''} "
-                     f"{', '.join(repr(safe_text(c.rsplit('_duplicated_', 1)[0])) for c in dups)}; "
+        names = ", ".join(repr(safe_text(c.rsplit("_duplicated_", 1)[0])) for c in dups)
+        notes.append(f"the header repeats column name{'s' if len(dups) > 1 else ''} {names}; "
                      f"the repeats are read as {', '.join(repr(safe_text(c)) for c in dups)} "
                      f"(rename them in the file to map them)")
     if sep != ",":
@@ -616,7 +619,8 @@ def _diagnose(nm: str, text: str, sep: str, quote: str | None, skip: int,
         also = (f" (more quotes like it on line{'s' if len(others) > 1 else ''} "
                 f"{', '.join(others)})" if others else "")
         return SourceError(f"{nm}: a quote opened on line {s} is not closed where its field "
-                           f"ends, so it swallows the record{span} into one field{also}. Fix the quote in the file, or, if its fields are "
+                           f"ends, so it swallows the record{span} into one field{also}. "
+                           f"Fix the quote in the file, or, if its fields are "
                            f"never quoted, set quote = \"\" for this table in the mapping "
                            f"file.")
     if ragged:
@@ -657,7 +661,7 @@ def read_parquet(path: Path, *, name: str | None = None) -> RawTable:
         raise _wrong_format(path, "a Parquet file", kind)
     try:
         frame = pl.read_parquet(path)
-    except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any reader failure is a source problem
+    except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any failure
         raise SourceError(f"{_nm(path)}: cannot read the Parquet file ({_first_line(exc)}); "
                           f"it is damaged or incomplete (a partial copy or download?): "
                           f"re-export it.") from None
@@ -881,9 +885,9 @@ def list_source(source: Path) -> tuple[str, list[str]]:
     'file'; names are file names (folder), sheets (workbook) or database tables.
     """
     if not source.exists():
-        raise SourceError(f"{safe_text(source, 200)}: no such file or folder; pass a folder of CSV, "
-                          f"Parquet or .xlsx files, an .xlsx workbook, or a DuckDB/SQLite "
-                          f"database file.")
+        raise SourceError(f"{safe_text(source, 200)}: no such file or folder; pass a folder "
+                          f"of CSV, Parquet or .xlsx files, an .xlsx workbook, or a "
+                          f"DuckDB/SQLite database file.")
     if source.is_dir():
         files = sorted(p.name for p in source.iterdir()
                        if p.is_file() and not p.name.startswith((".", "~$"))
