@@ -330,3 +330,17 @@ def test_a_run_stopped_by_sigterm_leaves_the_previous_output(tmp_path):
     assert "Traceback" not in err
     assert _tree(out) == before
     assert _leftovers(out) == []
+
+
+def test_a_report_of_price_tiers_writes_every_file(tmp_path):
+    import loyaltylab as ll
+
+    mix = pl.DataFrame({"tier": ["$", "$$", "$$$", "50%_off"], "customers": [4, 3, 2, 1],
+                        "buyers": [2, 2, 1, 1]})
+    rep = Report("Tiers")
+    rep.add_figure(ll.plots.plot_customer_mix(mix))
+    files = rep.write_all(tmp_path / "out", formats=("svg", "png"), progress=False)
+    svg = next(p for p in files["charts"] if p.suffix == ".svg").read_text()
+    for tier in ("$", "$$", "$$$", "50%_off"):
+        assert f">{tier}</text>" in svg
+    assert "\\$" not in svg
