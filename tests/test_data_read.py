@@ -526,3 +526,24 @@ def test_any_export_reads_back_exactly(tmp_path, rows, eol, sep, encoding, title
     assert raw.frame.columns == header
     assert raw.frame.rows() == expected
     assert raw.header_row == (2 if title else 0)
+
+
+@pytest.mark.parametrize("files", [
+    {"orders.csv": STRAY.encode()},
+    {"orders.csv": b"<!DOCTYPE html><html><body>502</body></html>"},
+    {"orders.csv": b"%PDF-1.4\n"},
+])
+def test_validate_exits_2_with_one_plain_line(tmp_path, capsys, files):
+    from loyaltylab.cli import main
+    put(tmp_path, "customers.csv", CUSTOMERS)
+    for name, data in files.items():
+        put(tmp_path, name, data)
+    assert main(["validate", str(tmp_path), "--as-of", "2026-01-01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "orders.csv" in err and "Traceback" not in err
+
+
+def test_cr_cr_lf_with_a_title(tmp_path):
+    body = "\r\r\n".join(["Report", "", "order_id;amount", "1;2", "3;4"]) + "\r\r\n"
+    raw = read_text(put(tmp_path, "o.csv", body))
+    assert raw.header_row == 2 and raw.frame.rows() == [("1", "2"), ("3", "4")]
