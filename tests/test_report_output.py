@@ -344,3 +344,15 @@ def test_a_report_of_price_tiers_writes_every_file(tmp_path):
     for tier in ("$", "$$", "$$$", "50%_off"):
         assert f">{tier}</text>" in svg
     assert "\\$" not in svg
+
+
+def test_a_footnote_with_dollars_is_drawn_as_given():
+    import matplotlib.pyplot as plt
+
+    from loyaltylab.report import Footnote, prepare_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    prepare_figure(fig, footnote=Footnote(n=3, source="export $$ tiers"))
+    assert any("export $$ tiers" in t for t in _drawn_texts(fig))
+    plt.close(fig)

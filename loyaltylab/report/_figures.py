@@ -256,7 +256,7 @@ def prepare_figure(fig_or_ax: Any, *, size: str | tuple[float, float] = "slide",
         if fig.axes:
             add_footnote(fig.axes[0], wrapped)
         else:
-            fig.text(0.01, -0.02, wrapped, ha="left", va="top")
+            fig.text(0.01, -0.02, wrapped, ha="left", va="top", parse_math=False)
         artist = fig.texts[-1]
         artist._loyaltylab_is_footnote = True
         artist.set_fontsize(_FOOTNOTE_FONTSIZE)
