@@ -365,3 +365,41 @@ def test_notebooks_write_an_owned_folder_all_at_once(tmp_path, capsys, monkeypat
     assert sorted(p.name for p in out.iterdir()) == [".loyaltylab-manifest.json",
                                                      "01-demo.html"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _run_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('C000123 anna@example.org')")
+    cell.outputs = [nbformat.v4.new_output("stream", text="C000123 anna@example.org\n")]
+    cell.execution_count = 3
+    cell.metadata["execution"] = {"iopub.status.busy": "2025-01-01T10:00:00"}
+    cell.metadata["papermill"] = {"duration": 1.0}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Demo"), cell]
+    nb.metadata["papermill"] = {"parameters": {"SOURCE": "/clients/acme"}}
+    nbformat.write(nb, str(path))
+
+
+def test_scrub_strips_outputs_in_place_or_into_a_folder(tmp_path, capsys):
+    import nbformat
+
+    src = tmp_path / "nbs"
+    (src / "sub").mkdir(parents=True)
+    _run_notebook(src / "01-a.ipynb")
+    _run_notebook(src / "sub" / "02-b.ipynb")
+    assert main(["scrub", str(src), "--out", str(tmp_path / "clean")]) == 0
+    assert capsys.readouterr().out.strip() == "scrubbed 2 notebooks"
+    for path in (tmp_path / "clean" / "01-a.ipynb", tmp_path / "clean" / "sub" / "02-b.ipynb"):
+        text = path.read_text()
+        nb = nbformat.read(str(path), as_version=4)
+        code = nb.cells[1]
+        assert code.outputs == [] and code.execution_count is None
+        assert "execution" not in code.metadata and "papermill" not in nb.metadata
+        assert "/clients/acme" not in text
+    assert nbformat.read(str(src / "01-a.ipynb"), as_version=4).cells[1].outputs  # untouched
+    assert main(["scrub", str(src / "01-a.ipynb")]) == 0
+    assert capsys.readouterr().out.strip() == "scrubbed 1 notebook"
+    assert nbformat.read(str(src / "01-a.ipynb"), as_version=4).cells[1].outputs == []
+    assert main(["scrub", str(tmp_path / "missing.ipynb")]) == 2
+    assert "does not exist" in _one_line(capsys.readouterr().err)
