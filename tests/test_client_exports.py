@@ -21,6 +21,7 @@ lands (strict: the suite then fails until you do).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -38,18 +39,18 @@ SALT = "corpus-salt"
 _MONEY = (S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST)
 
 # (test, export index) -> the feature whose absence makes the case fail today.
-_EXCEL_DATES = ("xlsx dates: with a date_format in the mapping, real date cells of a column "
-                "that also holds text dates are read as text ('2023-04-19 00:00:00') and "
-                "rejected as unparseable date (data._excel / _parse)")
-_STRAY_LINE = ("per-line decoding: one cp1252 line in a UTF-8 CSV stops the load "
-               "('not valid utf-8 (line N)') instead of decoding or rejecting that line "
-               "(data._io)")
+_STRAY_LINE = ("per-line decoding when the mapping states encoding = 'utf-8': one cp1252 "
+               "line in a UTF-8 CSV stops the load ('not valid utf-8 (line N)'; the fix it "
+               "suggests, encoding = 'cp1252', would garble every other line) instead of "
+               "decoding or rejecting that line (data._io)")
+_SWISS = ("Swiss thousands apostrophe: 1'173.56 in a CSV whose mapping does not say "
+          "thousands is rejected as 'amount: unparseable number' (data._parse number "
+          "sniffing)")
 KNOWN: dict[tuple[str, int], str] = {}
-for _i in (6, 31):      # de/en xlsx, cells mixed, dmy_slash dates, date_format in mapping
-    for _t in ("rejects", "truth", "revenue"):
-        KNOWN[(_t, _i)] = _EXCEL_DATES
-for _t in ("rows", "rejects", "truth", "revenue", "personal"):   # fr CSV, utf-8, stray
-    KNOWN[(_t, 20)] = _STRAY_LINE
+for _t in ("rows", "rejects", "truth", "revenue", "personal", "rejects_files"):
+    KNOWN[(_t, 30)] = _STRAY_LINE        # en CSV, utf-8 stated in the mapping, stray line
+for _t in ("rejects", "truth", "revenue"):
+    KNOWN[(_t, 17)] = _SWISS             # es CSV, comma-delimited, ch numbers, no hints
 
 
 def _xfail(test: str, i: int):
@@ -117,6 +118,7 @@ def test_corpus_covers_every_convention(corpus):
     assert any(s["id_noise"] for s in specs)
     assert {s["hidden_personal"] for s in specs} >= {"email", "phone"}
     assert any(ex.stray_lines for ex in corpus)
+    assert any(s["formula_note"] and s["n_broken"] for s in specs)
     assert all(set(ex.spec["tables"]) <= set(X.OPTIONAL_TABLES) for ex in corpus)
     assert {t for ex in corpus for t in ex.spec["tables"]} == set(X.OPTIONAL_TABLES)
     assert sum(sum(sum(r.values()) for r in ex.rejected.values()) for ex in corpus) > 50
@@ -349,3 +351,28 @@ def test_no_personal_string_survives(corpus, loads, i, tmp_path):
     for path in data.report.write_rejects(tmp_path / "rejects"):
         leaked = _leaks(path.read_bytes().decode("utf-8", "replace"), ex.personal)
         assert not leaked, f"{ex.label}: {Path(path).name} holds {leaked[:3]}"
+
+
+_HASH = re.compile(r"^[0-9a-f]{16}$")
+_NUMBER = re.compile(r"^[+-]?[\d.,' \u00a0]+(?:[eE][+-]?\d+)?$")
+
+
+@pytest.mark.parametrize("i", _cases("rejects_files"))
+def test_rejects_files_are_safe_to_forward(corpus, loads, i, tmp_path):
+    """Ids pseudonymised, no personal column, no cell a spreadsheet would run."""
+    ex, data = _loaded(corpus, loads, i)
+    paths = data.report.write_rejects(tmp_path / "rejects")
+    assert len(paths) == sum(1 for r in ex.rejected.values() if r), ex.label
+    for path in paths:
+        table = path.name.removesuffix("_rejects.csv")
+        frame = pl.read_csv(path, infer_schema=False)
+        ids = [c for c in frame.columns if c in S.TABLES[table].names
+               and S.TABLES[table].column(c).is_id]
+        for c in ids:
+            raw = [v for v in frame[c].drop_nulls().to_list() if not _HASH.match(v)]
+            assert not raw, f"{ex.label}: {path.name} {c} not pseudonymised: {raw[:3]}"
+        for c in frame.columns:
+            cells = frame[c].drop_nulls().to_list() + [c]
+            live = [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")
+                    and not _NUMBER.match(v)]
+            assert not live, f"{ex.label}: {path.name} {c} holds formulas {live[:3]}"

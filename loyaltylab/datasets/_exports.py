@@ -63,7 +63,7 @@ from loyaltylab.data import schema as S
 
 __all__ = ["ClientExport", "make_client_export", "client_export_corpus", "LANGUAGES",
            "FORMATS", "DELIMITERS", "ENCODINGS", "LINE_ENDINGS", "DECIMALS", "DATE_STYLES",
-           "OPTIONAL_TABLES", "REASON_TOTALS"]
+           "OPTIONAL_TABLES", "REASON_TOTALS", "FORMULAS"]
 
 # ------------------------------------------------------------------ vocabulary
 LANGUAGES = ("en", "de", "fr", "sv", "nl", "es")
@@ -72,8 +72,9 @@ DELIMITERS = (",", ";", "\t", "|")
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
 LINE_ENDINGS = ("\n", "\r\n", "\r")
 #: Number styles: plain 1234.56; en 1,234.56; de 1.234,56; fr 1 234,56 (space or no-break
-#: space); comma 1234,56; ch 1'234.56.
-DECIMALS = ("plain", "en", "de", "fr", "comma", "ch")
+#: space); comma 1234,56; ch 1'234.56; plain_trim and comma_trim as Excel's "General"
+#: format writes them (1234.5, 1500; 1234,5, 1500: no trailing zeros).
+DECIMALS = ("plain", "en", "de", "fr", "comma", "ch", "plain_trim", "comma_trim")
 #: Date styles: strftime formats as written in the export.
 DATE_STYLES = {"iso": "%Y-%m-%d", "iso_time": "%Y-%m-%d %H:%M:%S", "dmy": "%d.%m.%Y",
                "dmy_slash": "%d/%m/%Y", "dmy_dash": "%d-%m-%Y", "mdy": "%m/%d/%Y"}
@@ -82,7 +83,7 @@ OPTIONAL_TABLES = (S.CONTACTS, S.REFERRALS, S.SURVEYS, S.COMPLAINTS)
 #: match it on the word "total").
 REASON_TOTALS = "totals row"
 
-_COMMA_DECIMALS = ("de", "fr", "comma")
+_COMMA_DECIMALS = ("de", "fr", "comma", "comma_trim")
 _OPTIONAL_COLUMNS = {
     S.CUSTOMERS: (S.SEGMENT, S.REGION, S.KIND, S.ACQUISITION_CHANNEL, S.ACQUISITION_COST,
                   S.REWARD_SCHEME),
@@ -120,7 +121,7 @@ _L: dict[str, dict[str, Any]] = {
                   "street": "Street", "iban": "IBAN"},
         directions=("Inbound", "Outbound"), totals="Total", title="Sales report",
         exported="Exported on", workbook="CRM export",
-        first=("Oliver", "Amelia", "Harry", "Isabella", "George", "Charlotte"),
+        first=("Oliver", "Amelia", "Zoë", "Isabella", "George", "Renée"),
         last=("Whitfield", "Ashworth", "Pemberton", "Hollings", "Blackwood", "Kingsley"),
         street="{n} Larkspur Lane", phone="+44 7700 9{s}", iban="GB", tld="co.uk"),
     "de": dict(
@@ -258,6 +259,11 @@ _REGIONS = {"de": {"north": "Nord", "south": "Süd", "east": "Ost", "west": "Wes
             "nl": {"north": "Noord", "south": "Zuid", "east": "Oost", "west": "West"},
             "es": {"north": "Norte", "south": "Andalucía", "east": "Levante",
                    "west": "Galicia"}}
+_NOTE_HEADER = {"en": "Note", "de": "Notiz", "fr": "Note interne", "sv": "Notering",
+                "nl": "Notitie", "es": "Nota"}
+#: Text a spreadsheet would run as a formula, planted in the notes of broken order rows.
+FORMULAS = ('=HYPERLINK("http://example.invalid/x";"Gutschein")', "@SUM(1+1)", "=1+1",
+            "-2+3", "+A1*2")
 _NEUTRAL_HEADER = {"en": "Notes", "de": "Bemerkung", "fr": "Remarque", "sv": "Anteckning",
                    "nl": "Opmerking", "es": "Observaciones"}
 _IBAN_LENGTH = {"GB": 22, "DE": 22, "FR": 27, "SE": 24, "NL": 18, "ES": 24}
@@ -375,7 +381,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     draw("encoding", ENCODINGS)
     draw("line_ending", LINE_ENDINGS)
     if s.get("decimal") is None:
-        options = DECIMALS if s["delimiter"] != "," else ("plain", "en", "ch")
+        options = DECIMALS if s["delimiter"] != "," else ("plain", "en", "ch", "plain_trim")
         s["decimal"] = _pick(rng, options)
     draw("dates", tuple(DATE_STYLES))
     if s.get("title_rows") is None:
@@ -398,6 +404,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     draw("email_in_category", (True, False))
     draw("email_in_orders", (True, False, False))
     draw("stray_latin1", (True, False))
+    draw("formula_note", (True, False))
     if s.get("hidden_personal") is None:
         s["hidden_personal"] = _pick(rng, ("", "", "email", "phone"))
     draw("id_noise", (True, False, False))
@@ -446,7 +453,10 @@ def _num_text(values: list[float | None], style: str, *, whole: bool = False,
         if v is None:
             out.append("")
             continue
-        if style == "plain":
+        if style in ("plain_trim", "comma_trim"):
+            t = f"{v:.2f}".rstrip("0").rstrip(".")
+            t = t.replace(".", ",") if style == "comma_trim" else t
+        elif style == "plain":
             t = f"{v:.0f}" if whole else f"{v:.2f}"
         else:
             t = f"{v:,.0f}" if whole else f"{v:,.2f}"
@@ -519,7 +529,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                        email_in_category: bool | None = None,
                        email_in_orders: bool | None = None,
                        hidden_personal: str | None = None, id_noise: bool | None = None,
-                       stray_latin1: bool | None = None,
+                       stray_latin1: bool | None = None, formula_note: bool | None = None,
                        whole_amounts: bool | None = None, amount_scale: int | None = None,
                        mapping_hints: bool | None = None, n_broken: int | None = None,
                        n_customers: int | None = None) -> ClientExport:
@@ -546,10 +556,10 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
         CSV text encoding.
     line_ending : {"\\n", "\\r\\n", "\\r"}
         CSV line ending (``"\\r"``: classic Mac).
-    decimal : {"plain", "en", "de", "fr", "comma", "ch"}
+    decimal : {"plain", "en", "de", "fr", "comma", "ch", "plain_trim", "comma_trim"}
         How numbers are written as text: 1234.56, 1,234.56, 1.234,56, 1 234,56 (space or
-        no-break space), 1234,56, 1'234.56. A decimal comma is never combined with a comma
-        delimiter.
+        no-break space), 1234,56, 1'234.56, and Excel's "General" 1234.5 / 1234,5 (no
+        trailing zeros). A decimal comma is never combined with a comma delimiter.
     dates : {"iso", "iso_time", "dmy", "dmy_slash", "dmy_dash", "mdy"}
         How dates are written as text (see :data:`DATE_STYLES`); month-first exports get
         ``dayfirst = false`` in the mapping, as a user would write.
@@ -592,6 +602,9 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     stray_latin1 : bool
         CSV in UTF-8 only: one customers line holding non-ASCII text is written in cp1252
         (a record pasted in from another system); see ``ClientExport.stray_lines``.
+    formula_note : bool
+        A notes column in the orders whose cells in the broken rows are spreadsheet
+        formulas (:data:`FORMULAS`): the rejects files must neutralise them.
     whole_amounts : bool
         Amounts rounded to whole currency units and written without decimals ("1.500");
         the mapping then states the decimal and thousands separators.
@@ -636,7 +649,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                  canonical_names=canonical_names, tables=tables, columns=columns,
                  personal_columns=personal_columns, email_in_category=email_in_category,
                  email_in_orders=email_in_orders, hidden_personal=hidden_personal,
-                 id_noise=id_noise, stray_latin1=stray_latin1,
+                 id_noise=id_noise, stray_latin1=stray_latin1, formula_note=formula_note,
                  whole_amounts=whole_amounts,
                  amount_scale=amount_scale, mapping_hints=mapping_hints, n_broken=n_broken,
                  n_customers=n_customers)
@@ -692,6 +705,8 @@ class _Builder:
     def header(self, col: str) -> str:
         if col == "notes":
             return "notes" if self.canonical else _NEUTRAL_HEADER[self.spec["language"]]
+        if col == "note":
+            return "note" if self.canonical else _NOTE_HEADER[self.spec["language"]]
         if col in _PERSONAL_KEYS:
             return col if self.canonical else self.L["personal"][col]
         return col if self.canonical else self.L["cols"][col]
@@ -774,12 +789,15 @@ class _Builder:
         kinds = ("date", "missing", "unknown", "duplicate")
         unknown = {"prefix": "C999999", "padded": "999999", "numeric": "999999"}
         originals = list(rows_o)
+        broken = []
         for k in range(s["n_broken"]):
             kind = kinds[k % 4]
             if kind == "duplicate":     # a copy of a good row, somewhere below it
                 orig = originals[int(rng.integers(len(originals)))]
                 j = next(i for i, r in enumerate(rows_o) if r is orig)
-                rows_o.insert(int(rng.integers(j + 1, len(rows_o) + 1)), dict(orig))
+                copy = dict(orig)
+                rows_o.insert(int(rng.integers(j + 1, len(rows_o) + 1)), copy)
+                broken.append(copy)
                 reason = f"{S.ORDER_ID}: duplicate"
             else:
                 src = dict(originals[int(rng.integers(len(originals)))])
@@ -794,7 +812,14 @@ class _Builder:
                     src[S.CUSTOMER_ID] = unknown[s["id_style"]]
                     reason = f"{S.CUSTOMER_ID}: unknown customer"
                 rows_o.insert(int(rng.integers(5, len(rows_o) + 1)), src)
+                broken.append(src)
             rej_o[reason] = rej_o.get(reason, 0) + 1
+        if s["formula_note"]:
+            for k, r in enumerate(originals):
+                r["note"] = _pick(rng, ("ok", "Express", "B2B")) if k % 9 == 4 else None
+            for k, r in enumerate(broken):
+                r["note"] = FORMULAS[k % len(FORMULAS)]
+            ocols.append("note")
         if s["totals_row"]:
             total = round(float(orders[S.AMOUNT].sum()), 2)
             rows_o.append({S.ORDER_ID: self.L["totals"], S.AMOUNT: total, "_totals": True})
@@ -1072,14 +1097,16 @@ class _Builder:
             if text:
                 dec = s["decimal"]
                 defaults["decimal"] = "," if dec in _COMMA_DECIMALS else "."
-                defaults["thousands"] = {"plain": "", "comma": "", "en": ",", "de": ".",
+                defaults["thousands"] = {"plain": "", "comma": "", "plain_trim": "",
+                                         "comma_trim": "", "en": ",", "de": ".",
                                          "fr": " ", "ch": "'"}[dec]
         tables: dict[str, Any] = {}
         if not self.canonical:
             for t in self.rows:
                 entry: dict[str, Any] = {"source": self._source_name(t, path)}
                 entry["columns"] = {c: self.header(c) for c in self.columns[t]
-                                    if c not in _PERSONAL_KEYS and c != "notes"}
+                                    if c not in _PERSONAL_KEYS
+                                    and c not in ("notes", "note")}
                 if S.DIRECTION in self.columns[t]:
                     inb, outb = self.L["directions"]
                     entry["values"] = {S.DIRECTION: {inb: "inbound", outb: "outbound"}}
@@ -1159,7 +1186,7 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
     rng = np.random.default_rng([seed, 77])
     fmts = ("csv", "xlsx", "csv", "parquet", "csv", "sqlite", "xlsx", "csv", "duckdb",
             "csv")
-    n_csv = 0
+    n_csv = n_comma = n_other = 0
     out = []
     for i in range(n):
         given: dict[str, Any] = {
@@ -1172,11 +1199,16 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
             given["delimiter"] = DELIMITERS[n_csv % len(DELIMITERS)]
             given["encoding"] = ENCODINGS[n_csv % len(ENCODINGS)]
             given["line_ending"] = LINE_ENDINGS[n_csv % len(LINE_ENDINGS)]
-            comma_ok = given["delimiter"] != ","
-            options = DECIMALS if comma_ok else ("plain", "en", "ch")
-            given["decimal"] = options[(n_csv // len(DELIMITERS)) % len(options)]
-            if given["encoding"] == "utf-8":
-                given["stray_latin1"] = (n_csv // len(ENCODINGS)) % 2 == 0
+            if given["delimiter"] == ",":       # no decimal comma in a comma file
+                options = ("plain", "en", "ch", "plain_trim")
+                given["decimal"] = options[n_comma % len(options)]
+                n_comma += 1
+            else:
+                given["decimal"] = DECIMALS[n_other % len(DECIMALS)]
+                n_other += 1
+            if given["encoding"] == "utf-8":   # with and without the encoding stated
+                given["stray_latin1"] = True
+                given["mapping_hints"] = (n_csv // len(ENCODINGS)) % 2 == 1
             n_csv += 1
         elif given["fmt"] == "xlsx":
             given["decimal"] = ("de", "fr", "en", "plain")[(i // 10) % 4]
