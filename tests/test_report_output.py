@@ -356,3 +356,26 @@ def test_a_footnote_with_dollars_is_drawn_as_given():
     prepare_figure(fig, footnote=Footnote(n=3, source="export $$ tiers"))
     assert any("export $$ tiers" in t for t in _drawn_texts(fig))
     plt.close(fig)
+
+
+def test_a_stop_request_during_the_final_renames_waits_for_them(tmp_path):
+    out = tmp_path / "reports"
+    with OutputFolder(out) as stage:
+        (stage / "report.html").write_text("first")
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda *a: received.append(True))
+    real_rename = os.rename
+
+    def rename_and_signal(a, b):
+        real_rename(a, b)
+        if not received and "previous" in str(b):
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives between the two renames
+            assert not received  # held until both renames are done
+    try:
+        os.rename = rename_and_signal
+        with OutputFolder(out) as stage:
+            (stage / "report.html").write_text("second")
+    finally:
+        os.rename = real_rename
+        signal.signal(signal.SIGTERM, previous)
+    assert received == [True] and (out / "report.html").read_text() == "second"

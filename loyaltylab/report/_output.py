@@ -25,8 +25,10 @@ import json
 import os
 import secrets
 import shutil
+import signal
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from loyaltylab._util import safe_text
 from loyaltylab.exceptions import LoyaltyLabError
@@ -231,6 +233,10 @@ class OutputFolder:
         return False
 
     def _commit(self) -> None:
+        with _signals_held():
+            self._move_into_place()
+
+    def _move_into_place(self) -> None:
         stage, out = self.staging, self.out
         if stage is None:
             return
@@ -248,6 +254,22 @@ class OutputFolder:
         (out / _MARKER).unlink()
         if previous is not None:
             _keep_user_files(previous, out)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT while the files are moved into place (a few renames), so a
+    stop request lands before or after the swap, never between its two renames."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # no POSIX signal masks here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def _keep_user_files(previous: Path, out: Path) -> None:
