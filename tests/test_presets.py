@@ -189,3 +189,37 @@ def test_typeform_wide_export_gives_one_answer_per_row(tmp_path):
     # the file is recognised from its headers
     cols = pl.read_csv(exp.path / "responses.csv", n_rows=0, infer_schema=False).columns
     assert detect_table(cols) == ("typeform", "surveys")
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_init_mapping_recognises_the_platform_and_its_draft_loads_the_truth(platform,
+                                                                             tmp_path):
+    import tomllib
+
+    from loyaltylab.data.mapping import draft_mapping
+    exp = make_platform_export(platform, tmp_path / "export", n_customers=30, seed=6)
+    text = draft_mapping(exp.path)
+    assert f'preset = "{platform}"' in text
+    data = ll.load(exp.path, mapping=tomllib.loads(text), as_of=exp.as_of)
+    assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+        exp.truth["revenue"], abs=0.005)
+    assert data.report.ok
+
+
+def test_init_mapping_of_a_typeform_download_lists_the_questions_to_name(tmp_path):
+    import tomllib
+
+    from loyaltylab.data.mapping import draft_mapping
+    exp = make_survey_export(tmp_path, n_customers=20, seed=1)
+    text = draft_mapping(exp.path)
+    assert 'preset = "typeform"' in text
+    for q in TYPEFORM_QUESTIONS:
+        assert f'# "{q}" = "<item>"' in text
+    # until the questions are named, loading says what is missing
+    with pytest.raises(MappingError, match=r"\[tables.surveys.wide\] questions must map"):
+        ll.load(exp.path, mapping=tomllib.loads(text), as_of=exp.as_of)
+    named = text
+    for q, item in TYPEFORM_QUESTIONS.items():
+        named = named.replace(f'# "{q}" = "<item>"', f'"{q}" = "{item}"')
+    data = ll.load(exp.path, mapping=tomllib.loads(named), as_of=exp.as_of)
+    assert data.surveys.height == exp.truth["answers"]

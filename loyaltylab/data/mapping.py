@@ -1174,6 +1174,8 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
                 raws[name] = read_db_table(path, kind, name)
         except Exception as exc:  # noqa: BLE001 - report unreadable files in the draft
             raws[name] = exc
+    from loyaltylab.data import presets  # exports of a known platform: its preset maps them
+    preset_of = presets.detect_sources(raws)
     # match source names to tables (greedy by similarity)
     pairs = []
     for name in names:
@@ -1183,6 +1185,10 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
     pairs.sort(reverse=True)
     table_of: dict[str, tuple[str, float]] = {}
     used_tables: set[str] = set()
+    for name, (_, table) in preset_of.items():
+        if table not in used_tables:
+            table_of[name] = (table, 1.0)
+            used_tables.add(table)
     for score, table, name in pairs:
         if score < 0.6 or name in table_of or table in used_tables:
             continue
@@ -1206,6 +1212,8 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
         "# timezone = \"Europe/Berlin\"   # zone of timestamps written without an offset",
         "",
     ]
+    at = lines.index("[defaults]")
+    lines[at:at] = presets.draft_header_lines(preset_of)
     for name in names:
         if name not in table_of:
             continue
@@ -1234,6 +1242,9 @@ def draft_mapping(source: str | Path, *, sample_rows: int = 5000) -> str:
             lines.append(f"header_row = {int(header_row)}  # the header is on line "
                          f"{int(header_row) + 1} (0-based {int(header_row)}); "
                          f"lines above it are skipped. CHECK")
+        if preset_of.get(name, ("", ""))[1] == table:
+            lines.extend(presets.draft_table_lines(preset_of, name, list(raw.frame.columns)))
+            continue
         frame = raw.frame
         cols = list(frame.columns)
         personal = {c: p for c in cols

@@ -22,6 +22,7 @@ Use one in a mapping, for every table it defines or for one table, and override 
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -29,7 +30,8 @@ from typing import Any
 
 from loyaltylab.exceptions import MappingError
 
-__all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table"]
+__all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table",
+           "detect_sources", "draft_header_lines", "draft_table_lines"]
 
 PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform")
 """Names of the built-in presets."""
@@ -173,3 +175,77 @@ def detect_preset(columns: list[str]) -> str | None:
     """
     hit = detect_table(columns)
     return None if hit is None else hit[0]
+
+
+# ------------------------------------------------------------------ init-mapping drafts
+
+def detect_sources(frames: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Source name -> ``(preset, table)`` for the sources whose headers a preset knows.
+
+    ``frames`` maps source names (files, sheets) to frames, or to an exception for a
+    source that could not be read (skipped). A platform's customers export counts only
+    beside its orders export (the preset links them by its own key).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> customers = pl.DataFrame(schema=["First Name", "Last Name", "Email",
+    ...                                  "Total Spent", "Total Orders"])
+    >>> detect_sources({"customers.csv": customers})
+    {}
+    >>> orders = pl.DataFrame(schema=["Name", "Email", "Financial Status", "Total",
+    ...     "Created at", "Lineitem quantity", "Lineitem name", "Refunded Amount"])
+    >>> detect_sources({"customers.csv": customers, "orders.csv": orders})
+    {'customers.csv': ('shopify', 'customers'), 'orders.csv': ('shopify', 'orders')}
+    """
+    out = {}
+    for name, raw in frames.items():
+        frame = getattr(raw, "frame", raw)
+        columns = getattr(frame, "columns", None)
+        if columns is None:
+            continue
+        hit = detect_table(list(columns))
+        if hit is not None:
+            out[name] = hit
+    # a platform's other exports are taken only with its orders export: the preset's key
+    # that links them (an e-mail hash, a contact id) is defined by both together
+    with_orders = {p for p, t in out.values() if t == "orders"}
+    return {n: (p, t) for n, (p, t) in out.items()
+            if p in with_orders or "orders" not in _read(p).get("tables", {})}
+
+
+def draft_header_lines(found: dict[str, tuple[str, str]]) -> list[str]:
+    """Top-level lines of a draft mapping: ``preset = "..."`` when one platform was
+    recognised (several platforms are set per table by :func:`draft_table_lines`)."""
+    names = sorted({p for p, _ in found.values()})
+    if len(names) != 1:
+        return []
+    title = _read(names[0])["preset"]["title"]
+    return [f"preset = \"{names[0]}\"  # recognised from the headers: {title}. The preset "
+            f"says what counts (its rules are in loyaltylab/data/presets/{names[0]}.toml); "
+            f"settings below override it. CHECK", ""]
+
+
+def draft_table_lines(found: dict[str, tuple[str, str]], name: str,
+                      columns: list[str]) -> list[str]:
+    """Lines of a draft's ``[tables.<table>]`` for source ``name`` recognised as a preset's
+    export (instead of column guesses)."""
+    preset, table = found[name]
+    out = []
+    if len({p for p, _ in found.values()}) > 1:
+        out.append(f"preset = \"{preset}\"  # recognised from the headers; CHECK")
+    out.append(f"# the {preset} preset maps this {table} export (see "
+               f"loyaltylab/data/presets/{preset}.toml)")
+    wide = _read(preset).get("tables", {}).get(table, {}).get("wide")
+    if wide is not None:
+        known = {_norm(c) for c in _read(preset)["preset"]["detect"].get(table, [])}
+        known |= {_norm(c) for c in _read(preset)["tables"][table].get("columns", {})
+                  .values()}
+        out.append("")
+        out.append(f"[tables.{table}.wide.questions]  # each question column = its item "
+                   f"name (nps, csat, ...); REQUIRED, CHECK")
+        for c in columns:
+            if _norm(c) not in known:  # client text: quoted with escapes, one line
+                out.append(f"# {json.dumps(c, ensure_ascii=False)} = \"<item>\"")
+    out.append("")
+    return out
