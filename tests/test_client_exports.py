@@ -22,6 +22,7 @@ lands (strict: the suite then fails until you do).
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +50,7 @@ _SWISS = ("Swiss thousands apostrophe: 1'173.56 in a CSV whose mapping does not 
 KNOWN: dict[tuple[str, int], str] = {}
 for _t in ("rows", "rejects", "truth", "revenue", "personal", "rejects_files"):
     KNOWN[(_t, 30)] = _STRAY_LINE        # en CSV, utf-8 stated in the mapping, stray line
+    KNOWN[(_t, 10)] = _STRAY_LINE + "; with CR-only line endings the message says line 1"
 for _t in ("rejects", "truth", "revenue"):
     KNOWN[(_t, 17)] = _SWISS             # es CSV, comma-delimited, ch numbers, no hints
 
@@ -107,7 +109,7 @@ def test_corpus_covers_every_convention(corpus):
     assert {s["line_ending"] for s in csv} == set(X.LINE_ENDINGS)
     assert {s["decimal"] for s in csv} == set(X.DECIMALS)
     assert {s["dates"] for s in specs} == set(X.DATE_STYLES)
-    assert {s["id_style"] for s in specs} == {"prefix", "numeric", "padded"}
+    assert {s["id_style"] for s in specs} == {"prefix", "numeric", "padded", "branch"}
     assert {s["excel_cells"] for s in specs if s["fmt"] == "xlsx"} == {"native", "text",
                                                                        "mixed"}
     assert any(s["title_rows"] and s["header_hint"] for s in specs)
@@ -206,6 +208,18 @@ def test_stray_line_is_cp1252_in_a_utf8_file(tmp_path):
     assert any(not ln.isascii() for ln in lines if ln is not bad[0])   # other text is UTF-8
     # the stray customer has no orders, so rejecting the line cannot cascade
     assert cid not in ex.truth["orders"]["customer_id"].to_list()
+
+
+def test_branch_ids_arrive_in_two_normal_forms(tmp_path):
+    ex = X.make_client_export(tmp_path, seed=5, language="de", fmt="csv", encoding="utf-8",
+                              id_style="branch", id_noise=True, stray_latin1=False,
+                              n_customers=40)
+    ids = ex.truth["customers"]["customer_id"].to_list()
+    assert all(unicodedata.is_normalized("NFC", i) for i in ids)
+    assert any(not i.isascii() for i in ids)
+    text = ex.path.joinpath("Bestellungen.csv").read_text("utf-8")
+    assert "\u0308" in text                          # a combining diaeresis (NFD)
+    assert "\u00a0" in text and "\u200b" in text    # no-break and zero-width spaces
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:

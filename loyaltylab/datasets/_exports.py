@@ -51,6 +51,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -391,7 +392,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     if s.get("totals_row") is None:
         s["totals_row"] = s["fmt"] in ("csv", "xlsx") and bool(rng.random() < 0.5)
     draw("excel_cells", ("native", "text", "mixed"))
-    draw("id_style", ("prefix", "numeric", "padded"))
+    draw("id_style", ("prefix", "numeric", "padded", "branch"))
     if s.get("canonical_names") is None:
         s["canonical_names"] = s["language"] == "en" and bool(rng.random() < 0.4)
     if s.get("tables") is None:
@@ -434,11 +435,21 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
 
 
 # ------------------------------------------------------------------ values
-def _ids(series: pl.Series, style: str, offset: int) -> pl.Series:
+#: Branch codes of "branch" ids (KÖ-000012): accented letters, so that the same id may
+#: arrive in two Unicode normal forms.
+_BRANCHES = {"en": ("LDN", "MAN", "ZOË"), "de": ("KÖ", "MÜ", "DÜ"), "fr": ("ÉV", "LYO", "NÎM"),
+             "sv": ("MÖ", "GÖ", "VÄ"), "nl": ("DH", "ÜT", "RÖ"), "es": ("CÓR", "MÁL", "LEÓ")}
+
+
+def _ids(series: pl.Series, style: str, offset: int, language: str = "en") -> pl.Series:
     """Rewrite simulator ids (C000001, O0000001) in the export's id style."""
     digits = series.str.slice(1)
     if style == "prefix":
         return series
+    if style == "branch":
+        codes = _BRANCHES[language]
+        branch = pl.Series(codes)[(digits.cast(pl.Int64) % len(codes))]
+        return (branch + "-" + digits).alias(series.name)
     if style == "padded":
         return digits
     return (digits.cast(pl.Int64) + offset).cast(pl.String)
@@ -485,7 +496,6 @@ def _iban(rng: np.random.Generator, country: str) -> str:
 
 
 def _ascii(text: str) -> str:
-    import unicodedata
     text = text.replace("ß", "ss").replace("Å", "A").replace("å", "a")
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
@@ -574,9 +584,10 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     excel_cells : {"native", "text", "mixed"}
         xlsx: numbers and dates stored as numbers and dates, as text, or a mix of both in
         one column.
-    id_style : {"prefix", "numeric", "padded"}
-        Ids as ``C000012``, ``100012`` (a number) or ``000012`` (leading zeros that must
-        survive).
+    id_style : {"prefix", "numeric", "padded", "branch"}
+        Customer ids as ``C000012``, ``100012`` (a number), ``000012`` (leading zeros
+        that must survive) or ``KÖ-000012`` (a branch code with accents; with
+        ``id_noise`` some orders carry it decomposed, NFD).
     canonical_names : bool
         English canonical file and column names (``orders.csv``, ``amount``): no column
         mapping needed.
@@ -664,7 +675,7 @@ def _check_given(g: dict[str, Any]) -> None:
     checks = {"language": LANGUAGES, "fmt": FORMATS, "delimiter": DELIMITERS,
               "encoding": ENCODINGS, "line_ending": LINE_ENDINGS, "decimal": DECIMALS,
               "dates": tuple(DATE_STYLES), "excel_cells": ("native", "text", "mixed"),
-              "id_style": ("prefix", "numeric", "padded")}
+              "id_style": ("prefix", "numeric", "padded", "branch")}
     for key, options in checks.items():
         if g[key] is not None and g[key] not in options:
             raise ValueError(f"make_client_export: {key} must be one of {list(options)}, "
@@ -726,9 +737,11 @@ class _Builder:
             frame = frame.select(cols)
             for c in cols:
                 if c in (S.CUSTOMER_ID, S.REFERRER_ID, S.REFERRED_ID):
-                    frame = frame.with_columns(_ids(frame[c], s["id_style"], 100_000))
+                    frame = frame.with_columns(_ids(frame[c], s["id_style"], 100_000,
+                                                    s["language"]))
                 elif c == S.ORDER_ID:
-                    frame = frame.with_columns(_ids(frame[c], s["id_style"], 5_000_000))
+                    style = "prefix" if s["id_style"] == "branch" else s["id_style"]
+                    frame = frame.with_columns(_ids(frame[c], style, 5_000_000))
                 elif c in _MONEY:
                     e = pl.col(c) * s["amount_scale"]
                     e = e.round(0) if s["whole_amounts"] else e.round(2)
@@ -787,7 +800,8 @@ class _Builder:
         self.columns[S.ORDERS] = ocols
         rej_o: dict[str, int] = {}
         kinds = ("date", "missing", "unknown", "duplicate")
-        unknown = {"prefix": "C999999", "padded": "999999", "numeric": "999999"}
+        unknown = {"prefix": "C999999", "padded": "999999", "numeric": "999999",
+                   "branch": f"{_BRANCHES[s['language']][0]}-999999"}
         originals = list(rows_o)
         broken = []
         for k in range(s["n_broken"]):
@@ -830,8 +844,12 @@ class _Builder:
             for k, orig in enumerate(originals[3:len(originals):max(1, len(originals) // 4)]):
                 i = next(i for i, r in enumerate(rows_o) if r is orig)
                 cid = rows_o[i][S.CUSTOMER_ID]
-                rows_o[i] = dict(orig, **{S.CUSTOMER_ID: "\u200b" + cid if zw and k % 2
-                                          else cid + "\u00a0"})
+                nfd = unicodedata.normalize("NFD", cid)
+                if zw and nfd != cid and k % 3 == 2:    # same id, decomposed accents
+                    noisy = nfd
+                else:
+                    noisy = "\u200b" + cid if zw and k % 2 else cid + "\u00a0"
+                rows_o[i] = dict(orig, **{S.CUSTOMER_ID: noisy})
         self.rows[S.ORDERS] = rows_o
         self.rejected[S.ORDERS] = rej_o
         for t, frame in list(self.truth.items()):
@@ -847,7 +865,7 @@ class _Builder:
 
     def _new_order_id(self, k: int) -> str:
         style = self.spec["id_style"]
-        if style == "prefix":
+        if style in ("prefix", "branch"):
             return f"O{9_000_000 + k:07d}"
         if style == "padded":
             return f"{9_000_000 + k:07d}"
@@ -1193,7 +1211,7 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
             "language": LANGUAGES[i % len(LANGUAGES)],
             "fmt": fmts[i % len(fmts)],
             "dates": tuple(DATE_STYLES)[(i // 2) % len(DATE_STYLES)],
-            "id_style": ("prefix", "numeric", "padded")[(i // 3) % 3],
+            "id_style": ("prefix", "numeric", "padded", "branch")[(i // 3) % 4],
         }
         if given["fmt"] == "csv":
             given["delimiter"] = DELIMITERS[n_csv % len(DELIMITERS)]
