@@ -19,6 +19,8 @@ Three things a plain ``read_excel`` gets wrong on client workbooks:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -192,6 +194,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+@contextlib.contextmanager
+def _quiet_fastexcel():
+    """fastexcel logs a warning for every all-blank column ("Could not determine dtype");
+    the notes say what matters, so those lines are not printed."""
+    log = logging.getLogger("fastexcel")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def read_sheet(path: Path, sheet: str, *, header_row: int | None = None
                ) -> tuple[pl.DataFrame, list[str]]:
     """Read one sheet with calamine, each cell keeping its kind; returns (frame, notes).
@@ -202,6 +217,12 @@ def read_sheet(path: Path, sheet: str, *, header_row: int | None = None
     with text are text, with the real cells written so that they read back exactly (see
     the module notes).
     """
+    with _quiet_fastexcel():
+        return _read_sheet(path, sheet, header_row)
+
+
+def _read_sheet(path: Path, sheet: str, header_row: int | None
+                ) -> tuple[pl.DataFrame, list[str]]:
     import fastexcel
 
     from loyaltylab.data._header import find_header_row

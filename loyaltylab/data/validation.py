@@ -358,8 +358,8 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
         formats = [(f, "%z" in f or "%#z" in f or "%:z" in f) for f in fmts]
         # real date cells of an Excel column that also holds text dates are written
         # "2023-04-19 00:00:00" by the reader: read them so, whatever the mapped format
-        if _EXCEL_DATE_TEXT not in fmts and bool(
-                frame.get_column(col).str.contains(_EXCEL_DATE_RE).any()):
+        if _EXCEL_DATE_TEXT not in fmts and re.search(r"\.xls[xm]\b", inp.source.lower()) \
+                and bool(frame.get_column(col).str.contains(_EXCEL_DATE_RE).any()):
             formats.append((_EXCEL_DATE_TEXT, False))
     else:
         formats, date_notes = sniff_date_formats(sample, dayfirst=fmt.dayfirst)
