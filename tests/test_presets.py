@@ -134,8 +134,11 @@ def test_every_preset_parses_cites_its_documentation_and_ships_as_package_data()
                 "wide": {"questions": TYPEFORM_QUESTIONS}}}})
             assert m.table("surveys").rules.wide["questions"] == TYPEFORM_QUESTIONS
             continue
-        assert "Revenue rule" in text
         m = read_mapping({"preset": name})
+        if "orders" not in p["tables"]:  # a complaints export: no revenue
+            assert all(m.table(t).rules.where for t in p["tables"])
+            continue
+        assert "Revenue rule" in text
         assert m.table("orders").rules is not None and m.table("orders").rules.where
 
 
@@ -223,3 +226,22 @@ def test_init_mapping_of_a_typeform_download_lists_the_questions_to_name(tmp_pat
         named = named.replace(f'# "{q}" = "<item>"', f'"{q}" = "{item}"')
     data = ll.load(exp.path, mapping=tomllib.loads(named), as_of=exp.as_of)
     assert data.surveys.height == exp.truth["answers"]
+
+
+def test_zendesk_tickets_become_complaints_linked_by_external_id(tmp_path):
+    from loyaltylab.datasets._platforms import make_ticket_export
+    exp = make_ticket_export(tmp_path, n_customers=60, seed=3)
+    data = ll.load(exp.path, as_of=exp.as_of, mapping={"tables": {"complaints": {
+        "preset": "zendesk"}}})
+    c = data.complaints
+    assert c.height == exp.truth["complaints"]
+    assert int(c["resolved_at"].is_null().sum()) == exp.truth["open"]
+    types = {k or None: v for k, v in exp.truth["by_type"].items()}
+    assert dict(c.group_by("category").len().rows()) == types
+    t = data.report.tables["complaints"]
+    assert list(t.excluded.values()) == [{"n": exp.truth["unlinked"], "amount": None}]
+    assert t.read == t.kept + t.rejected + exp.truth["unlinked"]
+    seen = str(c.to_dicts()) + str(data.report)
+    assert "@example.com" not in seen and "Order problem" not in seen
+    cols = pl.read_csv(exp.path / "tickets.csv", n_rows=0, infer_schema=False).columns
+    assert detect_table(cols) == ("zendesk", "complaints")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PLATFORMS", "PlatformExport", "make_platform_export", "make_survey_export",
-           "TYPEFORM_QUESTIONS"]
+           "make_ticket_export", "TYPEFORM_QUESTIONS"]
 
 PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce")
 
@@ -610,3 +610,96 @@ def make_survey_export(path: str | Path, *, n_customers: int = 40,
              "revenue": 20.0 * n_customers}
     return PlatformExport("typeform", folder, ["customers.csv", "orders.csv",
                                                "responses.csv"], _AS_OF, truth)
+
+
+# ------------------------------------------------------------------------------ Zendesk
+
+_ZENDESK_HEADER = [
+    "Summation column", "Id", "Requester", "Requester id", "Requester external id",
+    "Requester email", "Requester domain", "Submitter", "Assignee", "Group", "Subject",
+    "Tags", "Status", "Priority", "Via", "Ticket type", "Created at", "Updated at",
+    "Assigned at", "Organization", "Due date", "Initially assigned at", "Solved at",
+    "Resolution time", "Satisfaction Score", "Group stations", "Assignee stations",
+    "Reopens", "Replies", "First reply time in minutes",
+    "First reply time in minutes within business hours",
+    "First resolution time in minutes",
+    "First resolution time in minutes within business hours",
+    "Full resolution time in minutes",
+    "Full resolution time in minutes within business hours",
+    "Agent wait time in minutes", "Agent wait time in minutes within business hours",
+    "Requester wait time in minutes",
+    "Requester wait time in minutes within business hours", "On hold time in minutes",
+    "On hold time in minutes within business hours",
+]
+
+
+def make_ticket_export(path: str | Path, *, n_customers: int = 40,
+                       seed: int = 0) -> PlatformExport:
+    """Write a Zendesk tickets CSV export beside canonical customers and orders files;
+    return the truth.
+
+    Tickets of end-users without an external id (not synced with the CRM) cannot be
+    linked; open tickets have no solved date. The truth holds ``complaints`` (tickets a
+    faithful load keeps), ``unlinked`` (tickets without an external id), ``open`` (kept
+    tickets not solved) and ``by_type`` (ticket type -> kept tickets).
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> exp = make_ticket_export(tempfile.mkdtemp(), n_customers=10)
+    >>> data = ll.load(exp.path, as_of=exp.as_of, mapping={"tables": {"complaints": {
+    ...     "preset": "zendesk"}}})
+    >>> data.complaints.height == exp.truth["complaints"]
+    True
+    """
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    people = _people(rng, n_customers)
+    ids = [f"CRM-{i:05d}" for i in range(n_customers)]
+    created = [_when(rng, 380) for _ in ids]
+    _csv(folder / "customers.csv", ["customer_id", "acquired_at"],
+         [{"customer_id": c, "acquired_at": d.strftime("%Y-%m-%d")}
+          for c, d in zip(ids, created)])
+    _csv(folder / "orders.csv", ["order_id", "customer_id", "ordered_at", "amount"],
+         [{"order_id": f"O{i:04d}", "customer_id": c,
+           "ordered_at": (d + timedelta(days=1)).strftime("%Y-%m-%d"), "amount": "20.00"}
+          for i, (c, d) in enumerate(zip(ids, created))])
+    rows, kept, unlinked, still_open = [], 0, 0, 0
+    by_type: dict[str, int] = {}
+    tid = 100
+    for i in range(n_customers):
+        for _ in range(int(rng.integers(0, 4))):
+            tid += 1
+            opened = created[i] + timedelta(hours=int(rng.integers(24, 250 * 24)))
+            status = str(rng.choice(["solved", "closed", "closed", "open", "pending"]))
+            solved = (opened + timedelta(hours=int(rng.integers(1, 200)))
+                      if status in ("solved", "closed") else None)
+            ttype = str(rng.choice(["problem", "incident", "question", "task", ""]))
+            external = ids[i] if rng.random() > 0.12 else ""
+            if external:
+                kept += 1
+                still_open += solved is None
+                by_type[ttype] = by_type.get(ttype, 0) + 1
+            else:
+                unlinked += 1
+            p = people[i]
+            rows.append({"Summation column": len(rows) + 1, "Id": tid,
+                         "Requester": f"{p['first']} {p['last']}",
+                         "Requester id": 360_000_000 + i, "Requester external id": external,
+                         "Requester email": p["email"],
+                         "Requester domain": "example.com", "Submitter": p["first"],
+                         "Assignee": "Support Agent", "Group": "Support",
+                         "Subject": f"Order problem {tid}", "Tags": "order",
+                         "Status": status, "Priority": "normal", "Via": "Mail",
+                         "Ticket type": ttype,
+                         "Created at": opened.strftime("%Y-%m-%d %H:%M:%S"),
+                         "Updated at": (solved or opened).strftime("%Y-%m-%d %H:%M:%S"),
+                         "Solved at": solved.strftime("%Y-%m-%d %H:%M:%S") if solved
+                         else "", "Satisfaction Score": "Not Offered", "Reopens": 0,
+                         "Replies": int(rng.integers(1, 5))})
+    _csv(folder / "tickets.csv", _ZENDESK_HEADER, rows)
+    truth = {"complaints": kept, "unlinked": unlinked, "open": still_open,
+             "by_type": by_type, "revenue": 20.0 * n_customers}
+    return PlatformExport("zendesk", folder, ["customers.csv", "orders.csv", "tickets.csv"],
+                          _AS_OF, truth)
