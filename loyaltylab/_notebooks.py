@@ -1,13 +1,16 @@
-"""The notebook series: titles, the README table of contents (not public API)."""
+"""The notebook series: titles, the README table of contents, and the run of the series
+on client data behind ``loyaltylab notebooks`` (not public API)."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 __all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme",
-           "run_notebooks", "pseudonymized_copy"]
+           "run_notebooks", "pseudonymized_copy", "derived_parameters", "html_exporter",
+           "explain_errors", "skipped_summary", "PERSONAL_TEXT"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -51,75 +54,311 @@ def update_readme(readme: Path = ROOT / "README.md") -> bool:
 
 
 
+_HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block html_head_js_requirejs %}{% endblock %}
+{% block html_head_js_mathjax %}{% endblock %}
+{% block html_head_js_mermaidjs %}{% endblock %}
+{% block jupyter_widgets %}{% endblock %}
+"""
+"""The lab template without the scripts nbconvert loads from a CDN (require.js, MathJax,
+Mermaid, widgets): the rendered page needs no network and sends no request. Formulas in
+markdown show as their TeX source."""
+
+_SKIP_KEY = "loyaltylab_skipped"
+
+
+def html_exporter(*, hide_code: bool = False) -> Any:
+    """An nbconvert HTML exporter whose pages are self-contained (no CDN scripts).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])
+    >>> body, _ = html_exporter().from_notebook_node(nb)
+    >>> "<script src=" in body, "cdnjs" in body
+    (False, False)
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(extra_loaders=[DictLoader({"loyaltylab.html.j2": _HTML_TEMPLATE})],
+                        template_file="loyaltylab.html.j2", embed_images=True,
+                        exclude_input=hide_code, exclude_input_prompt=hide_code,
+                        exclude_output_prompt=hide_code)
+
+
+def derived_parameters(data: Any, *, as_of: Any = None, calibration_end: Any = None,
+                       observation_end: Any = None, change_date: Any = None
+                       ) -> dict[str, str]:
+    """The dates every notebook needs, from the data where not given (ISO strings).
+
+    - ``AS_OF``: the measuring date of the report (the end of the last event's day, see
+      :func:`loyaltylab._pipeline.measuring_date`);
+    - ``OBSERVATION_END``: the measuring date; ``CALIBRATION_END``: halfway between the
+      first order and it, so models learn on the first half and are checked on the second
+      (the 39/39-week split of Fader, Hardie & Lee 2005 on CDNOW);
+    - ``CHANGE_DATE``: a year before the measuring date (first of that month), so
+      before/after comparisons contrast the last twelve months with the twelve before;
+      pass a real change date (a price rise, a rebrand) to test it.
+
+    Examples
+    --------
+    >>> import loyaltylab as ll
+    >>> derived_parameters(ll.datasets.load_sample())
+    {'AS_OF': '2026-01-01', 'OBSERVATION_END': '2026-01-01', 'CALIBRATION_END': '2024-07-02', 'CHANGE_DATE': '2025-01-01'}
+    """
+    from datetime import datetime, timedelta
+
+    from loyaltylab._pipeline import measuring_date
+    from loyaltylab._util import to_datetime
+
+    when = (measuring_date(data, as_of)[0] if as_of is not None
+            else data.as_of or measuring_date(data)[0])
+    end = to_datetime(observation_end) if observation_end is not None else when
+    first = data.orders.get_column("ordered_at").min()
+    if calibration_end is not None:
+        cal = to_datetime(calibration_end)
+    else:
+        mid = first + (end - first) / 2
+        cal = datetime(mid.year, mid.month, mid.day)
+    if change_date is not None:
+        change = to_datetime(change_date)
+    else:
+        year_ago = when - timedelta(days=365)
+        change = datetime(year_ago.year, year_ago.month, 1)
+    iso = (lambda d: d.strftime("%Y-%m-%d") if d.time() == datetime.min.time()
+           else d.isoformat())
+    return {"AS_OF": iso(when), "OBSERVATION_END": iso(end), "CALIBRATION_END": iso(cal),
+            "CHANGE_DATE": iso(change)}
+
+
 def run_notebooks(source: str | Path | None, out: str | Path, *,
                   mapping: str | Path | None = None, as_of: str | None = None,
                   hide_code: bool = False, notebooks: list[Path] | None = None,
-                  progress: bool | None = None) -> list[Path]:
-    """Execute the series on a dataset with papermill and render each notebook to HTML.
+                  progress: bool | None = None, salt: str | None = None,
+                  parameters: dict[str, Any] | None = None, timeout: int = 1800,
+                  **load_options: Any) -> list[Path]:
+    """Execute the series on a dataset and render each notebook to self-contained HTML.
+
+    On client data the notebooks run on a pseudonymised copy of the canonical columns
+    they use (see :func:`pseudonymized_copy`), with every date they need derived from the
+    data when not given (:func:`derived_parameters`). A cell that cannot run on the data
+    (a missing table, a model that does not converge, or a cell building on one of those)
+    does not stop its notebook: its error is replaced by a plain sentence, the following
+    cells still run, and a markdown cell under the title lists what was not shown.
 
     Parameters
     ----------
     source : str or Path or None
         The client's folder, workbook or database; None runs on the bundled sample.
     out : str or Path
-        Folder for the executed notebooks (``NN-*.ipynb``) and their HTML renderings.
+        Folder for the executed notebooks (``NN-*.ipynb``) and their HTML renderings
+        (relative paths are taken from the current folder).
     mapping, as_of
-        Passed to every notebook's parameters cell (``MAPPING``, ``AS_OF``).
+        The mapping file and the measuring date (default: from the data).
     hide_code : bool
         Leave the code out of the HTML, for client-facing copies.
     notebooks : list of Path, optional
         A subset of the series (default: all of it).
+    salt : str, optional
+        Salt of the pseudonymised identifiers (default: random).
+    parameters : dict, optional
+        Extra notebook parameters (e.g. ``{"CHANGE_DATE": "2024-10-01"}``); they win over
+        the derived ones.
+    **load_options
+        Passed to :func:`loyaltylab.load` (e.g. ``allow_refunds=True``).
 
     Returns
     -------
     list of Path
         The HTML files written, in series order.
     """
-    import papermill as pm
-    from nbconvert import HTMLExporter
+    import nbformat
+    from nbclient import NotebookClient
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
     from tqdm import tqdm
 
-    out_dir = Path(out)
+    out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"SOURCE": None, "MAPPING": None, "AS_OF": as_of}
+    params: dict[str, Any] = {"SOURCE": None, "MAPPING": None, "AS_OF": as_of}
     if source is not None:
         # The notebooks see a pseudonymised copy of the client's data, never the original:
-        # identifiers hashed, personal columns dropped, the mapping already applied.
-        params["SOURCE"] = str(pseudonymized_copy(source, out_dir / "_data", mapping=mapping,
-                                                  as_of=as_of))
-    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code,
-                            exclude_output_prompt=hide_code)
+        # identifiers hashed, personal and undeclared columns dropped, mapping applied.
+        from loyaltylab.data.load import load
+
+        copy = pseudonymized_copy(source, out_dir / "_data", mapping=mapping, as_of=as_of,
+                                  salt=salt, **load_options)
+        params["SOURCE"] = str(copy)
+        params.update(derived_parameters(load(copy), as_of=as_of))
+    params.update(parameters or {})
+    exporter = html_exporter(hide_code=hide_code)
     written = []
-    paths = notebooks or notebook_paths()
+    paths = [Path(p).resolve() for p in (notebooks or notebook_paths())]
     for path in tqdm(paths, desc="notebooks", disable=None if progress is None else not progress):
+        nb = load_notebook_node(str(path))  # nbformat.read, with a tags list on every cell
+        declared = _declared_parameters(nb)
+        nb = parameterize_notebook(nb, {k: v for k, v in params.items() if k in declared},
+                                   kernel_name="python3", language="python")
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        skipped = explain_errors(nb)
+        if skipped:
+            nb.cells.insert(1, nbformat.v4.new_markdown_cell(skipped_summary(skipped),
+                                                             metadata={"tags": [_SKIP_KEY]}))
         executed = out_dir / path.name
-        pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
-                            progress_bar=False, kernel_name="python3")
-        body, _ = exporter.from_filename(str(executed))
+        nbformat.write(nb, str(executed))
+        body, _ = exporter.from_notebook_node(nb)
         html = executed.with_suffix(".html")
         html.write_text(body, encoding="utf-8")
         written.append(html)
     return written
 
 
+def _declared_parameters(nb: Any) -> set[str]:
+    """Names assigned in the cell tagged ``parameters``."""
+    import ast
+
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                return set()
+            return {t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
+_NOT_RUN = ("it builds on an earlier part that could not be produced on these data")
+
+
+def _plain_reason(ename: str, evalue: str, earlier_failed: bool) -> str:
+    first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ename
+    if ename in ("NameError", "UnboundLocalError") and earlier_failed:
+        return _NOT_RUN
+    if ename == "MissingTableError":
+        return first
+    if ename == "ConvergenceError":
+        return ("the model could not be fitted to these data: its estimation did not "
+                "settle (this happens with few repeat buyers or very uneven buying)")
+    if ename == "LinAlgError" or "singular" in first.lower():
+        return ("the calculation has no unique answer for these data: two measures move "
+                "together exactly, or a group holds too few customers")
+    if ename in ("SchemaError", "LoyaltyLabError", "ValueError", "LadderError"):
+        return f"the data do not support it: {first}"
+    return f"it could not be produced on these data ({ename}: {first})"
+
+
+def explain_errors(nb: Any) -> list[tuple[str, str]]:
+    """Replace every error output of an executed notebook by a plain sentence.
+
+    Returns (where, reason) for each cell that failed, ``where`` being the heading of the
+    section the cell belongs to. The replacement is a markdown output, so the rendered
+    page shows "Not shown on these data: <reason>." instead of a traceback.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_markdown_cell("## Referrals"),
+    ...     nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+    ...         "error", ename="MissingTableError", evalue="referral rate needs the "
+    ...         "'referrals' table", traceback=["..."])])])
+    >>> explain_errors(nb)
+    [('Referrals', "referral rate needs the 'referrals' table")]
+    >>> nb.cells[1].outputs[0].output_type, nb.cells[1].outputs[0].data["text/markdown"][:22]
+    ('display_data', '**Not shown on these d')
+    """
+    import nbformat
+
+    heading, out, failed = "", [], False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    heading = line.lstrip("#").strip()
+            continue
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") != "error":
+                outputs.append(o)
+                continue
+            reason = _plain_reason(o.get("ename", ""), o.get("evalue", ""), failed)
+            failed = True
+            out.append((heading or "the start", reason))
+            outputs.append(nbformat.v4.new_output(
+                "display_data",
+                data={"text/markdown": f"**Not shown on these data:** {reason.rstrip('.')}.",
+                      "text/plain": f"Not shown on these data: {reason.rstrip('.')}."},
+                metadata={_SKIP_KEY: True}))
+        cell.outputs = outputs
+    return out
+
+
+def skipped_summary(skipped: list[tuple[str, str]]) -> str:
+    """The markdown cell listing what a notebook could not show on the data."""
+    lines = ["**Parts not shown on these data.** The rest of the notebook ran; each part "
+             "below is marked where it would have appeared."]
+    seen = set()
+    for where, reason in skipped:
+        if (where, reason) in seen:
+            continue
+        seen.add((where, reason))
+        lines.append(f"- *{where}*: {reason.rstrip('.')}.")
+    return "\n".join(lines)
+
+
+PERSONAL_TEXT = ("comment",)
+"""Canonical free-text columns left out of the notebooks' data copy: clients write names,
+phone numbers and addresses into them, and no notebook reads them."""
+
+
 def pseudonymized_copy(source: str | Path, folder: str | Path, *,
                        mapping: str | Path | None = None, as_of: str | None = None,
-                       salt: str | None = None) -> Path:
-    """Load ``source`` with identifiers pseudonymised and personal columns dropped, and write
-    the canonical tables as Parquet files into ``folder`` (which ``ll.load`` reads as is).
+                       salt: str | None = None, **load_options: Any) -> Path:
+    """Load ``source`` with identifiers pseudonymised, and write the canonical columns the
+    notebooks use as Parquet files into ``folder`` (which ``ll.load`` reads as is).
 
-    Rows the loader rejected are not copied; the load report says how many and why.
+    Only canonical columns are copied: personal columns, columns the client's export has
+    beyond the canonical model (notes, internal codes) and free-text comments
+    (:data:`PERSONAL_TEXT`) are left out. Rows the loader rejected are not copied; the
+    load report says how many and why.
+
+    Examples
+    --------
+    >>> import tempfile, polars as pl
+    >>> from pathlib import Path
+    >>> src = Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"customer_id": ["A1", "B2"], "acquired_at": ["2024-01-02"] * 2,
+    ...               "email": ["a@example.org", "b@example.org"],
+    ...               "notiz": ["VIP", "rief an"]}).write_csv(src / "customers.csv")
+    >>> pl.DataFrame({"order_id": ["o1"], "customer_id": ["A1"], "ordered_at": ["2024-02-01"],
+    ...               "amount": [9.5]}).write_csv(src / "orders.csv")
+    >>> out = pseudonymized_copy(src, Path(tempfile.mkdtemp()) / "copy", salt="s")
+    >>> copy = pl.read_parquet(out / "customers.parquet")
+    >>> copy.columns, "A1" in copy["customer_id"].to_list()
+    (['customer_id', 'acquired_at'], False)
     """
     import secrets
 
+    from loyaltylab.data import schema as S
     from loyaltylab.data.load import load
 
     data = load(source, mapping=mapping, as_of=as_of, pseudonymize=True,
-                salt=salt or secrets.token_hex(16))
+                salt=salt or secrets.token_hex(16), **load_options)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.parquet"):
+        old.unlink()
     for name, frame in data.tables.items():
-        frame.write_parquet(out / f"{name}.parquet")
+        keep = [c for c in S.TABLES[name].names
+                if c in frame.columns and c not in PERSONAL_TEXT]
+        frame.select(keep).write_parquet(out / f"{name}.parquet")
     return out
 
 

@@ -26,9 +26,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "matplotlib.pyplot" not in sys.modules:
+    # headless runs (the CLI, make demo); a notebook that imports this keeps its backend
+    matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -268,27 +272,53 @@ def _reason(exc: BaseException) -> str:
     return f"the data do not support it: {text}"
 
 
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _anticipated(exc: BaseException) -> bool:
+    """A failure the library foresees: its own errors, a singular fit, no convergence, or a
+    ValueError raised by loyaltylab's own checks (a ValueError from deep inside matplotlib
+    or polars is a bug, logged as unexpected)."""
+    if isinstance(exc, (LoyaltyLabError, np.linalg.LinAlgError)) \
+            or type(exc).__name__ == "ConvergenceError":
+        return True
+    if not isinstance(exc, ValueError):
+        return False
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and str(Path(last).resolve()).startswith(_PACKAGE)
+
+
 @contextmanager
 def _part(ctx: _Context, what: str, *, fallback: str | None = None) -> Iterator[None]:
     """Run one part of a section; on failure keep what was shown and say why the rest is
     missing (anticipated errors in plain words, others logged with their traceback)."""
     try:
         yield
-    except (LoyaltyLabError, ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one part must never end the run
+        if not _anticipated(exc):
+            _unexpected(ctx, what, exc, fallback)
+            return
         reason = _reason(exc)
         log.info("%s / %s not shown: %s", ctx.section, what, exc)
         ctx.report.add_skipped(f"{ctx.section}: {what}",
                                (fallback + " " if fallback else "") + reason[0].upper()
                                + reason[1:])
-    except Exception as exc:  # noqa: BLE001 - one part must never end the run
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        log.exception("%s / %s failed", ctx.section, what)
-        ctx.errors.append(f"{ctx.section}: {what}: {type(exc).__name__}: {line}")
-        ctx.report.add_skipped(f"{ctx.section}: {what}",
-                               f"This part could not be produced: {type(exc).__name__}"
-                               + (f": {line}" if line else "") + ".")
     finally:
         plt.close("all")
+
+
+def _unexpected(ctx: _Context, what: str, exc: BaseException, fallback: str | None) -> None:
+    line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    log.error("%s / %s failed", ctx.section, what, exc_info=exc)
+    ctx.errors.append(f"{ctx.section}: {what}: {type(exc).__name__}: {line}")
+    ctx.report.add_skipped(f"{ctx.section}: {what}",
+                           (fallback + " " if fallback else "")
+                           + f"This part could not be produced: {type(exc).__name__}"
+                           + (f": {line}" if line else "") + ".")
 
 
 def _groupings(frame: pl.DataFrame, limit: int = 50) -> list[str]:

@@ -181,7 +181,7 @@ def minimal_export(folder: Path, *, n: int = 200, seed: int = 3, contacts: bool 
     acquired = [start + timedelta(days=int(d)) for d in rng.integers(0, 500, n)]
     rows = []
     for cid, acq in zip(ids, acquired):
-        rate, life = rng.gamma(1.0, 1 / 40), rng.exponential(400)
+        rate, life = rng.gamma(1.0, 1 / 40), rng.exponential(rng.gamma(1.0, 400))
         t = acq
         while True:
             t = t + timedelta(days=float(rng.exponential(1 / rate)) + 1)
@@ -224,8 +224,10 @@ def minimal_export(folder: Path, *, n: int = 200, seed: int = 3, contacts: bool 
                      ).write_csv(folder / "surveys.csv")
     if complaints:
         who, when = some(n // 5)
-        pl.DataFrame({"customer_id": who, "opened_at": when}).write_csv(
-            folder / "complaints.csv")
+        opened = pl.Series(when).str.to_date()
+        resolved = opened + pl.duration(days=pl.Series(rng.integers(0, 60, n // 5)))
+        pl.DataFrame({"customer_id": who, "opened_at": opened}).with_columns(
+            resolved_at=resolved).write_csv(folder / "complaints.csv")
     return folder
 
 
@@ -475,3 +477,19 @@ def test_the_call_list_is_not_led_by_customers_near_the_churn_threshold():
     assert calls["silent_days"].min() < 90
     near = lambda f: int((f["silent_days"] >= 150).sum())  # noqa: E731
     assert near(calls) < near(by_rule)
+
+
+def test_a_value_error_from_outside_loyaltylab_is_a_bug_not_a_data_problem(minimal,
+                                                                           monkeypatch):
+    # e.g. matplotlib refusing an error bar: logged as unexpected, not blamed on the data
+    from loyaltylab import plots
+
+    def broken(*args, **kwargs):
+        raise ValueError("'yerr' must not contain negative values")
+
+    monkeypatch.setattr(plots, "plot_defection", broken)
+    _, rep, errors = _build(minimal)
+    assert errors == ["Measure everything: defection rate: ValueError: 'yerr' must not "
+                      "contain negative values"]
+    assert dict(rep.skipped)["Measure everything: defection rate"].startswith(
+        "This part could not be produced")

@@ -441,15 +441,22 @@ def scan_for_personal_data(paths_or_dir: Any, *, needles: Iterable[str] = (),
 
 
 # ---------------------------------------------------------------- scrubbing notebooks
+_AUTHORSHIP_KEYS = ("authors", "author", "colab", "executionInfo", "outputId", "vscode",
+                    "lastEditStatus", "collaborators", "signature")
+"""Notebook and cell metadata that record who wrote or ran a notebook (names, e-mails,
+Colab/VS Code session details); :func:`scrub_notebook` removes them."""
+
+
 def scrub_notebook(path_in: str | Path, path_out: str | Path | None = None, *,
                    drop_injected_parameters: bool = True) -> Path:
     """Strip a notebook for sharing: no outputs, no execution counts, no run metadata.
 
     Removes every code cell's outputs and execution count, the per-cell execution and
     papermill metadata, the notebook's papermill and widget metadata (they record the data
-    paths and parameters of the run) and, by default, the cell papermill injected with
-    the run's parameters (it names the client's folder). Sources, tags and the kernel
-    specification are kept.
+    paths and parameters of the run), cell attachments (pasted images), authorship
+    metadata (authors, Colab and VS Code session details, see ``_AUTHORSHIP_KEYS``) and,
+    by default, the cell papermill injected with the run's parameters (it names the
+    client's folder). Sources, tags and the kernel specification are kept.
 
     Parameters
     ----------
@@ -497,11 +504,13 @@ def scrub_notebook(path_in: str | Path, path_out: str | Path | None = None, *,
             cell.outputs = []
             cell.execution_count = None
         meta = cell.get("metadata", {})
-        for key in ("execution", "papermill", "collapsed", "scrolled", "ExecuteTime"):
+        for key in ("execution", "papermill", "collapsed", "scrolled", "ExecuteTime",
+                    *_AUTHORSHIP_KEYS):
             meta.pop(key, None)
+        cell.pop("attachments", None)  # pasted images: screenshots of client systems
         cells.append(cell)
     nb.cells = cells
-    for key in ("papermill", "widgets", "execution"):
+    for key in ("papermill", "widgets", "execution", *_AUTHORSHIP_KEYS):
         nb.metadata.pop(key, None)
     nbformat.validate(nb)
     out = Path(path_out) if path_out is not None else path_in

@@ -1,0 +1,186 @@
+"""`loyaltylab notebooks` on client data: derived parameters, the pseudonymised data copy,
+self-contained HTML, plain sentences instead of tracebacks, and `scrub`."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import polars as pl
+import pytest
+
+from loyaltylab import _notebooks as N
+from loyaltylab import cli
+from loyaltylab.report import scan_for_personal_data, scrub_notebook
+
+from test_pipeline import minimal_export
+
+EMAILS = ["jürgen.weiß@example.de", "sofía.núñez@example.es"]
+PHONES = ["+49 30 1234567", "+34 91 7654321"]
+
+
+def _client(folder: Path, **kwargs) -> Path:
+    """A minimal export with an e-mail, a phone and an undeclared note column added."""
+    minimal_export(folder, **kwargs)
+    customers = pl.read_csv(folder / "customers.csv", infer_schema=False)
+    n = customers.height
+    customers.with_columns(
+        pl.Series("email", [EMAILS[i % 2] for i in range(n)]),
+        pl.Series("telefon", [PHONES[i % 2] for i in range(n)]),
+        pl.Series("notiz", ["rief an, Frau Weiß" for _ in range(n)]),
+    ).write_csv(folder / "customers.csv")
+    return folder
+
+
+def test_derived_parameters_come_from_the_data(tmp_path):
+    import loyaltylab as ll
+
+    data = ll.load(minimal_export(tmp_path / "src"))
+    params = N.derived_parameters(data)
+    # last order 2025-06-29 17:45: measured at the end of that day
+    assert params["AS_OF"] == params["OBSERVATION_END"] == "2025-06-30"
+    first = data.orders["ordered_at"].min()
+    mid = first + (datetime(2025, 6, 30) - first) / 2
+    assert params["CALIBRATION_END"] == f"{mid:%Y-%m-%d}"
+    assert params["CHANGE_DATE"] == "2024-06-01"
+    given = N.derived_parameters(data, as_of="2025-03-31", calibration_end="2024-12-31",
+                                 change_date="2024-10-01")
+    assert given == {"AS_OF": "2025-04-01", "OBSERVATION_END": "2025-04-01",
+                     "CALIBRATION_END": "2024-12-31", "CHANGE_DATE": "2024-10-01"}
+
+
+def test_no_notebook_hard_codes_dates_outside_the_sample_branch():
+    date = re.compile(r"""["'](19|20)\d\d-\d\d-\d\d["']""")
+    # notebook 01's dated lines read its bundled messy-export fixture, not the data analysed
+    for path in [p for p in N.notebook_paths() if not p.name.startswith("01-")]:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            if re.search(r"^(?!data\b)\w+ = ll\.datasets\.load_", source, flags=re.M):
+                continue  # a side demonstration on a bundled dataset, whatever SOURCE is
+            lines = source.splitlines()
+            in_sample = False
+            for line in lines:
+                code = line.split("#")[0]
+                if re.match(r"\s*if SOURCE is None", code):
+                    in_sample = True
+                elif in_sample and code and not code.startswith((" ", "\t")):
+                    in_sample = False
+                if "parameters" in cell["metadata"].get("tags", []) or not in_sample:
+                    assert not date.search(code), f"{path.name}: {line.strip()}"
+
+
+def test_the_data_copy_holds_only_pseudonymised_canonical_columns(tmp_path):
+    src = _client(tmp_path / "src", surveys=True)
+    surveys = pl.read_csv(src / "surveys.csv").with_columns(
+        pl.lit("bitte rufen Sie +49 30 1234567 an").alias("comment"))
+    surveys.write_csv(src / "surveys.csv")
+    copy = N.pseudonymized_copy(src, tmp_path / "copy", salt="s")
+    assert sorted(p.name for p in copy.iterdir()) == [
+        "contacts.parquet", "customers.parquet", "orders.parquet", "surveys.parquet"]
+    customers = pl.read_parquet(copy / "customers.parquet")
+    assert customers.columns == ["customer_id", "acquired_at"]
+    assert "comment" not in pl.read_parquet(copy / "surveys.parquet").columns
+    raw = pl.read_csv(src / "customers.csv")["customer_id"].to_list()
+    assert not set(raw) & set(customers["customer_id"].to_list())
+    findings = scan_for_personal_data(sorted(copy.iterdir()),
+                                      needles=[*EMAILS, *PHONES, "Frau Weiß", *raw[:20]])
+    assert findings.height == 0, findings
+
+
+def test_html_is_self_contained():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\nA formula $x^2$."),
+        nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "2"}, execution_count=1)])])
+    body, _ = N.html_exporter().from_notebook_node(nb)
+    assert not re.search(r"<script[^>]*\bsrc=", body)
+    assert "cdnjs" not in body and "unpkg" not in body
+    hidden, _ = N.html_exporter(hide_code=True).from_notebook_node(nb)
+    assert "1 + 1" not in hidden
+
+
+def test_errors_become_plain_sentences_and_a_summary():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Ladder"),
+        nbformat.v4.new_markdown_cell("## 4. Advocates"),
+        nbformat.v4.new_code_cell("adv = F.funnel(data)", outputs=[nbformat.v4.new_output(
+            "error", ename="MissingTableError",
+            evalue="The offline ladder needs the 'referrals' table, which this dataset "
+                   "does not have.", traceback=["Traceback ..."])]),
+        nbformat.v4.new_code_cell("adv.head()", outputs=[nbformat.v4.new_output(
+            "error", ename="NameError", evalue="name 'adv' is not defined",
+            traceback=["..."])]),
+        nbformat.v4.new_markdown_cell("## 5. Model"),
+        nbformat.v4.new_code_cell("fit()", outputs=[nbformat.v4.new_output(
+            "error", ename="ConvergenceError", evalue="BetaGeo: optimiser stuck",
+            traceback=["..."])]),
+    ])
+    skipped = N.explain_errors(nb)
+    assert [w for w, _ in skipped] == ["4. Advocates", "4. Advocates", "5. Model"]
+    assert skipped[0][1].startswith("The offline ladder needs the 'referrals' table")
+    assert skipped[1][1] == ("it builds on an earlier part that could not be produced on "
+                             "these data")
+    assert "could not be fitted" in skipped[2][1] and "optimiser" not in skipped[2][1]
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert all(o.output_type == "display_data" for o in outputs)
+    summary = N.skipped_summary(skipped)
+    assert summary.startswith("**Parts not shown on these data.**")
+    assert summary.count("\n- ") == 3
+
+
+def test_scrub_strips_attachments_and_authorship(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(
+            "![screenshot](attachment:crm.png)",
+            attachments={"crm.png": {"image/png": "iVBORw0KGgo="}},
+            metadata={"colab": {"base_uri": "https://localhost"},
+                      "executionInfo": {"user": {"displayName": "Jürgen Weiß"}}}),
+            nbformat.v4.new_code_cell("1", metadata={"outputId": "abc", "tags": ["keep"]})],
+        metadata={"authors": [{"name": "Jürgen Weiß"}], "vscode": {"interpreter": {}},
+                  "kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    text = scrub_notebook(path).read_text(encoding="utf-8")
+    assert "Jürgen" not in text and "attachments" not in text and "iVBOR" not in text
+    clean = nbformat.read(path, as_version=4)
+    assert "kernelspec" in clean.metadata and "authors" not in clean.metadata
+    assert clean.cells[1].metadata == {"tags": ["keep"]}
+
+
+@pytest.mark.slow
+def test_cli_notebooks_runs_the_series_on_a_plain_client_export(tmp_path, monkeypatch,
+                                                                capsys):
+    """No referrals, no surveys, no optional columns, a relative --out: every notebook
+    runs to the end, says what it could not show, and leaks nothing."""
+    src = _client(tmp_path / "src", n=150, seed=8)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["notebooks", str(src), "--out", "run"])
+    out = capsys.readouterr().out
+    assert code == cli.EXIT_OK, out
+    run = tmp_path / "run"
+    html = sorted(run.glob("*.html"))
+    assert [p.stem for p in html] == [p.stem for p in N.notebook_paths()]
+    for page in html:
+        body = page.read_text(encoding="utf-8")
+        assert "Traceback" not in body, page.name
+        assert not re.search(r"<script[^>]*\bsrc=", body), page.name
+    ladder = nbformat.read(run / "03-loyalty-ladder.ipynb", as_version=4)
+    summary = [c for c in ladder.cells if "loyaltylab_skipped" in c.metadata.get("tags", [])]
+    assert summary and "referrals" in summary[0].source
+    for path in run.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "error"]
+        assert not errors, path.name
+    raw = pl.read_csv(src / "customers.csv")["customer_id"].to_list()
+    findings = scan_for_personal_data(sorted(p for p in run.rglob("*") if p.is_file()),
+                                      needles=[*EMAILS, *PHONES, "Frau Weiß", *raw],
+                                      emails=False, phones=False)
+    assert findings.height == 0, findings
