@@ -625,7 +625,7 @@ def _diagnose(nm: str, text: str, sep: str, quote: str | None, skip: int,
                            f"file.")
     if ragged:
         (ln, n), others = ragged[0], [str(a) for a, _ in ragged[1:]]
-        also = (f" (also line{'s' if len(others) > 1 else ''} {', '.join(others)})"
+        also = (f"; also line{'s' if len(others) > 1 else ''} {', '.join(others)}"
                 if others else "")
         return SourceError(
             f"{nm}: cannot read it as {delim}-delimited text (line {ln} has {n} fields but "
