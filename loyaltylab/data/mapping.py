@@ -94,7 +94,10 @@ code), applied in this order before the columns are mapped:
   or numbers, read with the table's decimal format; an empty later operand counts 0),
   ``first_non_empty``, ``constant``, and ``email`` / ``phone``: a customer key normalised
   (trimmed and lower-case; digits only) and pseudonymised at once with the load's salt,
-  its personal source columns dropped;
+  its personal source columns dropped. The same address is the same customer in every
+  table of a load (pass ``salt=`` to ``load`` for the same ids on every load), so guest
+  checkouts without an account are customers keyed by their e-mail address; rows with
+  no address get no key (exclude them with a ``not_empty`` rule to count them);
 - ``split = {column = "Contact IDs", separator = ";", keep = "all" | "first"}``: one row
   per value (the orders table must use ``"first"``: revenue is counted once);
 - ``[tables.surveys.wide] questions = {"Question text" = "item", ...}``: one answer per
@@ -112,8 +115,10 @@ code), applied in this order before the columns are mapped:
 
 Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
 per table (line items merged into their order count as excluded, without an amount).
-``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``; top level or per table) starts
-from a built-in mapping of that platform's export (see :mod:`loyaltylab.data.presets`).
+``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``, ``"salesforce"``, ``"typeform"``,
+``"zendesk"``; top level or per table) starts from a built-in mapping of that platform's
+export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
+the headers.
 
 .. code-block:: toml
 
