@@ -446,3 +446,16 @@ def test_excel_date_cells_beside_text_dates_with_a_mapped_format(tmp_path):
         "acquired_at": {"date_format": "%d/%m/%Y"}}}}})
     assert data.customers.sort(S.CUSTOMER_ID)[S.ACQUIRED_AT].to_list() == [
         datetime(2023, 4, 19), datetime(2023, 4, 20)]
+
+
+def test_grouped_values_beyond_a_plain_sample_are_read(tmp_path):
+    # 3,000 plain amounts; rows 1,500 and 1,501 write "1,234.50" and "12.00 EUR": the
+    # sample decides a plain cast, their failure triggers a full parse of the column
+    amounts = ["12.50"] * 3000
+    amounts[1500], amounts[1501] = '"1,234.50"', "12.00 EUR"
+    write(tmp_path, "customers.csv", "customer_id,acquired_at\nC1,2025-01-01\n")
+    write(tmp_path, "orders.csv", "order_id,customer_id,ordered_at,amount\n" + "".join(
+        f"{i},C1,2025-03-01,{a}\n" for i, a in enumerate(amounts)))
+    data = ll.load(tmp_path, as_of=AS_OF)
+    assert data.report.tables["orders"].rejected == 0
+    assert data.orders[S.AMOUNT].sum() == pytest.approx(12.5 * 2998 + 1234.5 + 12.0)

@@ -380,10 +380,13 @@ def sniff_decimal(sample: pl.Series, *, hint_comma: bool = False) -> tuple[str, 
 
 
 def number_expr(name: str, sample: pl.Series, fmt: ColumnFormat, *,
-                hint_comma: bool = False, decided: NumberFormat | None = None) -> pl.Expr:
+                hint_comma: bool = False, decided: NumberFormat | None = None,
+                fast: bool = True) -> pl.Expr:
     """Expression turning text column ``name`` (already stripped) into Float64 (null when
     unreadable). ``decided`` is the format chosen by :func:`decide_number_format` (when
-    None it is decided from ``sample``, guessing on ambiguous samples)."""
+    None it is decided from ``sample``, guessing on ambiguous samples). A column whose
+    sample holds plain numbers only is cast directly unless ``fast=False`` (then grouping,
+    currency and trailing minus signs are handled in every value)."""
     e = pl.col(name)
     plain = all(_PLAIN_NUMBER.match(v) for v in sample.to_list() if v)
     if decided is None:
@@ -395,7 +398,7 @@ def number_expr(name: str, sample: pl.Series, fmt: ColumnFormat, *,
             decimal, thousands = d.decimal, d.thousands
     else:
         decimal, thousands = decided.decimal, decided.thousands
-    if fmt.decimal is None and fmt.thousands is None and plain and decimal == ".":
+    if fast and fmt.decimal is None and fmt.thousands is None and plain and decimal == ".":
         return e.cast(pl.Float64, strict=False)
     # strip currency symbols, codes and (non-breaking) spaces
     e = e.str.replace_all(r"[€$£¥\s\u00a0\u202f]|EUR|USD|GBP|CHF", "")

@@ -287,8 +287,8 @@ def _number_formats(inp: TableInput, notes: list[str]) -> dict[str, NumberFormat
 
 
 def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
-                 notes: list[str], number_formats: dict[str, NumberFormat] | None = None
-                 ) -> tuple[pl.Expr, str | None]:
+                 notes: list[str], number_formats: dict[str, NumberFormat] | None = None,
+                 full_parse: bool = False) -> tuple[pl.Expr, str | None]:
     """(expression giving the canonical value from column ``src``, kind of parse failure
     or None). ``src`` is the raw column, or its cleaned copy for padded text."""
     frame = inp.frame
@@ -328,8 +328,8 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
                               f"numbers. Convert it to numbers or text before loading.")
         sample = sample_values(frame.get_column(col))
         decided = (number_formats or {}).get(col)
-        return (number_expr(src, sample, fmt, hint_comma=inp.hint_comma, decided=decided),
-                "unparseable number")
+        return (number_expr(src, sample, fmt, hint_comma=inp.hint_comma, decided=decided,
+                            fast=not full_parse), "unparseable number")
     # datetime target
     if isinstance(dtype, pl.Datetime):
         e = pl.col(src)
@@ -374,8 +374,8 @@ def _column_plan(inp: TableInput, col: str, src: str, target: pl.DataType,
 
 def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = False,
                    customer_ids: pl.Series | None = None, release: bool = False,
-                   _strip: frozenset = frozenset(), _norm: frozenset = frozenset()
-                   ) -> tuple[pl.DataFrame, TableReport]:
+                   _strip: frozenset = frozenset(), _norm: frozenset = frozenset(),
+                   _full: frozenset = frozenset()) -> tuple[pl.DataFrame, TableReport]:
     """Validate one table; returns the kept rows (canonical types) and its report.
 
     ``customer_ids`` are the kept customer ids (None while validating customers).
@@ -419,7 +419,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     number_formats = _number_formats(inp, notes)
     for col in canon:
         expr, fail = _column_plan(inp, col, src[col], spec.column(col).dtype, notes,
-                                  number_formats)
+                                  number_formats, full_parse=col in _full)
         values[col] = expr
         if fail:
             failure[col] = fail
@@ -536,15 +536,16 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     bad_codes = reasons_col.gather(bad_idx)
     retry = _dirty_failures(frame, bad_idx, bad_codes, labels, watch, clean_cols)
     norm = _unicode_failures(frame, bad_idx, bad_codes, labels, watch, _norm)
+    full = _grouped_failures(frame, bad_idx, bad_codes, labels, failure, _full)
     if pads is not None:
         retry = retry | {c for c in pad_watch if pads.get_column(f"__pad_{c}")[0]}
         norm = norm | {c for c in pad_watch if f"__uni_{c}" in pads.columns
                        and pads.get_column(f"__uni_{c}")[0]
                        and _normalising_changes(frame.get_column(c))}
-    if retry or norm:
+    if retry or norm or full:
         return validate_table(inp, as_of=as_of, allow_refunds=allow_refunds,
                               customer_ids=customer_ids, release=release,
-                              _strip=_strip | retry, _norm=_norm | norm)
+                              _strip=_strip | retry, _norm=_norm | norm, _full=_full | full)
     if repeated is not None and repeated.len():
         reasons_col = _mark_duplicates(checked.get_column(tmp[spec.key[0]]), reasons_col,
                                        len(labels) - 1, repeated)
@@ -616,6 +617,27 @@ def _dirty_failures(frame: pl.DataFrame, rows: pl.Series, codes: pl.Series,
             continue
         raw = frame.get_column(col).gather(rows.filter(codes.is_in(wanted)))
         if bool(((raw.str.strip_chars() != raw) | raw.is_in(list(NULL_TOKENS))).any()):
+            out.add(col)
+    return frozenset(out)
+
+
+_GROUPED = r"[,\s'’€$£¥\u00a0\u202f]|[A-Z]{3}|\d-$"
+
+
+def _grouped_failures(frame: pl.DataFrame, rows: pl.Series, codes: pl.Series,
+                      labels: list[str], failure: dict[str, str],
+                      done: frozenset) -> frozenset:
+    """Number columns read by a plain cast (their sample held plain numbers only) whose
+    rejected values hold grouping, currency or a trailing minus ("1,234.50", "12 €",
+    "5.00-"): the table is then validated again with those columns fully parsed."""
+    out = set()
+    for col, kind in failure.items():
+        label = f"{col}: {kind}"
+        if kind != "unparseable number" or col in done or label not in labels \
+                or frame.schema[col] != pl.String:
+            continue
+        raw = frame.get_column(col).gather(rows.filter(codes == labels.index(label)))
+        if raw.len() and bool(raw.str.contains(_GROUPED).any()):
             out.add(col)
     return frozenset(out)
 
