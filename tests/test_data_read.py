@@ -547,3 +547,16 @@ def test_cr_cr_lf_with_a_title(tmp_path):
     body = "\r\r\n".join(["Report", "", "order_id;amount", "1;2", "3;4"]) + "\r\r\n"
     raw = read_text(put(tmp_path, "o.csv", body))
     assert raw.header_row == 2 and raw.frame.rows() == [("1", "2"), ("3", "4")]
+
+
+def test_permission_denied_is_a_clean_error(tmp_path, monkeypatch):
+    # the same path as test_unreadable_file, which root cannot exercise: open() refuses
+    p = put(tmp_path, "orders.csv", "a,b\n1,2\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(_io, "open", refuse, raising=False)
+    with pytest.raises(SourceError, match=r"orders\.csv: cannot open the file \(permission "
+                       r"denied\); copy it"):
+        read_text(p)
