@@ -35,6 +35,7 @@ _CELL_BYTES = 32  # calamine's size of one cell in its dense range
 _MAX_DENSE_CELLS = 50_000_000  # 1.6 GB: beyond this, a sparse sheet is refused
 _CHUNK = 1 << 24
 _EXCEL_MAX_SERIAL = 2958465.0  # 9999-12-31
+_CELL_TEXT = r"^-?\d+(\.\d+)?$|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"  # a number or date cell
 _SHEET_RE = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR_RE = re.compile(rb'([\w:]+)="([^"]*)"')
 _REL_RE = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
@@ -248,8 +249,14 @@ def _read_sheet(path: Path, sheet: str, header_row: int | None
     elif header_row is not None and header_row > 0:
         notes.append(f"header in row {header_row + 1} (header_row = {header_row}); the "
                      f"rows above it skipped")
-    mixed = [c for c, t in frame.schema.items() if t == pl.String and c in index]
-    if not mixed or frame.height == 0:
+    # candidates: text columns with a value written the way calamine writes a number or
+    # date cell (a column of names or codes is not read again)
+    text_cols = [c for c, t in frame.schema.items() if t == pl.String and c in index]
+    if not text_cols or frame.height == 0:
+        return frame, notes
+    looks = frame.select(pl.col(c).str.contains(_CELL_TEXT).any() for c in text_cols).row(0)
+    mixed = [c for c, hit in zip(text_cols, looks) if hit]
+    if not mixed:
         return frame, notes
     # Which text cells were really numbers or dates? A datetime read is non-null exactly
     # for real number and date cells (text is not parsed into dates); a float read gives

@@ -16,6 +16,19 @@ rule it breaks):
    not in the customers table (after its own validation);
 10. ``<key>: duplicate`` -- a repeated order or customer id; the first valid row is kept.
 
+A totals row ("Total", "Summe", "Gesamt", "Totalt", "Totaal", "Totale", "Suma", ... in the
+first column or an id column, see :func:`~loyaltylab.data._header.is_totals_label`) is
+rejected as ``<column>: totals row`` whichever rule it broke first (usually missing ids
+and dates), and also when it broke none.
+
+Number columns held as text are read with the decimal and thousands separators the whole
+column shows (see :func:`~loyaltylab.data._parse.decide_number_format`); a column whose
+values could be read either way ("1.500", "2.300" and nothing else) takes the reading of
+the table's other number columns, or stops the load with a :class:`SchemaError` that says
+how to set it in the mapping. Identifiers that differ only by Unicode form or by
+non-breaking or zero-width spaces are the same id (normalised, with a note counting them);
+leading zeros stay significant.
+
 Before the rules run, text is cleaned: identifiers and categories lose surrounding blanks,
 and empty text and the null tokens of database and Excel exports (``NULL``, ``null``,
 ``#N/A``, ``N/A``, ``NA``) count as missing. (For speed, date and number columns are
