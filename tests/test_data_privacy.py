@@ -501,3 +501,23 @@ def test_neutralize_formulas_categorical_and_enum():
     out = neutralize_formulas(frame)
     assert out.schema["c"] == pl.Categorical and out["c"].to_list() == ["'=1+1", "ok"]
     assert out.schema["e"] == pl.String and out["e"].to_list() == ["'@x", "ok"]
+
+
+def test_shadowed_identifier_column_is_not_kept(tmp_path):
+    # the mapping takes KundenNr as the customer id; the export also has a column literally
+    # called customer_id (the shop's internal id): it must not ride along with raw ids
+    (tmp_path / "customers.csv").write_text(
+        "KundenNr,customer_id,acquired_at\nK1,internal-77,2025-01-02\n"
+        "K2,internal-78,2025-01-03\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,KundenNr,ordered_at,amount\nO1,K1,2025-02-01,10\n")
+    mapping = {"tables": {"customers": {"columns": {"customer_id": "KundenNr"}},
+                          "orders": {"columns": {"customer_id": "KundenNr"}}}}
+    data = ll.load(tmp_path, mapping=mapping, as_of="2025-12-31", pseudonymize=True,
+                   salt="s")
+    assert data.customers.columns == ["customer_id", "acquired_at"]
+    text = str(data.report) + data.customers.write_csv()
+    assert "internal-77" not in text
+    assert data.customers["customer_id"].to_list() == [hash_id("K1", "s"), hash_id("K2", "s")]
+    assert any("a second identifier column" in w
+               for w in data.report.tables["customers"].warnings)

@@ -481,6 +481,7 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
     rename = {client: canons[0] for client, canons in feeds.items()}
     copies = [(canons[0], c) for canons in feeds.values() for c in canons[1:]]
     mapped_canon = set(original)
+    shadowed_ids: list[str] = []
     for c in cols:
         if c in rename:
             continue
@@ -489,12 +490,23 @@ def _map_table(table: str, raw: RawTable, m: Mapping,
             rename[c] = n
             original[n] = c
             mapped_canon.add(n)
+        elif n in spec.names and spec.column(n).is_id:
+            # an identifier shadowed by the mapped one would keep raw ids beside the
+            # pseudonymised ones: it is not loaded
+            shadowed_ids.append(c)
         elif n in spec.names or c in spec.names:
             rename[c] = f"{c}_client"  # a client column shadowed by a mapped one
+    if shadowed_ids:
+        frame = frame.drop(shadowed_ids)
     frame = frame.rename(rename)
     if copies:
         frame = frame.with_columns([pl.col(src).alias(dst) for src, dst in copies])
     notes = list(raw.notes) + ruled.notes
+    for c in shadowed_ids:
+        n = normalize_name(c)
+        notes.append(f"column {show(c)} not loaded: {n} is mapped to "
+                     f"{show(original[n])}, and a second identifier column would keep "
+                     f"the client's raw ids")
     frame, privacy_notes = screen_personal(frame, table, keep=tuple(keep_personal),
                                            original=original)
     notes.extend(privacy_notes)
