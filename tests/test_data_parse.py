@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loyaltylab as ll
 from loyaltylab.data import schema as S
@@ -459,3 +461,41 @@ def test_grouped_values_beyond_a_plain_sample_are_read(tmp_path):
     data = ll.load(tmp_path, as_of=AS_OF)
     assert data.report.tables["orders"].rejected == 0
     assert data.orders[S.AMOUNT].sum() == pytest.approx(12.5 * 2998 + 1234.5 + 12.0)
+
+
+def _german(cents: int) -> str:
+    """12345678 cents as "123.456,78" (German Excel's display of a number as text)."""
+    whole, frac = divmod(abs(cents), 100)
+    grouped = f"{whole:,}".replace(",", ".")
+    return ("-" if cents < 0 else "") + f"{grouped},{frac:02d}"
+
+
+def test_german_rendering_by_hand():
+    assert [_german(c) for c in (5, 123450, 123456789)] == ["0,05", "1.234,50",
+                                                              "1.234.567,89"]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(cells=st.lists(st.tuples(st.integers(0, 10**9), st.sampled_from(
+    ["number", "text", "text_eur", "text_space"])), min_size=2, max_size=30))
+def test_any_mix_of_number_cells_and_german_text_reads_to_the_cent(tmp_path_factory,
+                                                                   cells):
+    # every amount in cents, written as a number cell or as German text ("1.234,50",
+    # "1.234,50 €", "1 234,50"); one text cell with decimals always present, as a
+    # German export has (else a column of "1.500" alone would rightly be ambiguous)
+    cells = [(12345, "text")] + cells
+    rows = [["order_id", "customer_id", "ordered_at", "amount"]]
+    for i, (cents, kind) in enumerate(cells):
+        text = _german(cents)
+        value = {"number": cents / 100, "text": text, "text_eur": text + " €",
+                 "text_space": text.replace(".", " ")}[kind]
+        rows.append([str(i), "C1", "2025-03-01", value])
+    folder = tmp_path_factory.mktemp("mix")
+    path = _workbook(folder / "crm.xlsx", {
+        "customers": [["customer_id", "acquired_at"], ["C1", "2025-01-01"]],
+        "orders": rows})
+    data = ll.load(path, as_of=AS_OF)
+    assert data.report.tables["orders"].rejected == 0
+    got = data.orders.sort(pl.col(S.ORDER_ID).cast(pl.Int64))
+    assert [round(a * 100) for a in got[S.AMOUNT]] == [c for c, _ in cells]
