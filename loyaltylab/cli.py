@@ -10,7 +10,8 @@ Exit codes: 0 everything ran; 1 the command ran but rows were rejected (``valida
 be used, the disk is full, or an unexpected error happened. A run never ends with a Python
 traceback: the message is one line on stderr, and for an unexpected error the line names a
 log file (in the system's temporary folder, never in the output) holding the traceback. A
-run stopped by SIGTERM or Ctrl-C leaves its output folder as it was (exit 143 or 130).
+run stopped by SIGTERM or Ctrl-C leaves the last complete output, or nothing, in its output
+folder, and no partial files (exit 143 or 130).
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def _write_lookup(args: argparse.Namespace, path: Path, salt: str) -> int:
         "pseudonym": hash_series(ids, salt), "client_customer_id": ids}).sort("pseudonym"))
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        table.write_csv(tmp)
-        os.chmod(tmp, 0o600)
+        # readable by the consultant only, from the first byte
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            table.write_csv(fh)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -416,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     ``loyaltylab <command>: error: <message>`` on stderr with exit code 2; a full disk or
     an unwritable folder as one line naming the file; an unexpected error as one line with
     the path of a log file holding the traceback, also exit code 2. SIGTERM and Ctrl-C
-    stop the run cleanly (exit 143 and 130): an output folder is left as it was.
+    stop the run cleanly (exit 143 and 130): no partial output is left.
     """
     from loyaltylab.report._output import describe_os_error
 
@@ -426,12 +428,12 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_raises():
             return int(args.func(args) or 0)
     except _Terminated:
-        print(f"{name}: stopped (terminated); the output folder was left as it was",
-              file=sys.stderr)
+        print(f"{name}: stopped (terminated); the output folder holds the last complete "
+              f"output, or nothing", file=sys.stderr)
         return _EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"{name}: stopped (interrupted); the output folder was left as it was",
-              file=sys.stderr)
+        print(f"{name}: stopped (interrupted); the output folder holds the last complete "
+              f"output, or nothing", file=sys.stderr)
         return _EXIT_INTERRUPTED
     except LoyaltyLabError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)

@@ -259,17 +259,31 @@ class OutputFolder:
 @contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold SIGTERM and SIGINT while the files are moved into place (a few renames), so a
-    stop request lands before or after the swap, never between its two renames."""
-    held = {signal.SIGTERM, signal.SIGINT}
+    stop request lands before or after the swap, never between its two renames.
+
+    Python runs signal handlers in the main thread, whichever thread the signal reached,
+    so the handlers are swapped for one that notes the signal; the notes are replayed to
+    the original handlers afterwards. Outside the main thread nothing is held.
+    """
+    pending: list[int] = []
+    previous = {}
     try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):  # no POSIX signal masks here
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            handler = signal.getsignal(signum)
+            if handler is not None:  # None: a handler set outside Python, left alone
+                previous[signum] = signal.signal(signum, lambda n, _: pending.append(n))
+    except ValueError:  # not the main thread
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in pending:
+            signal.raise_signal(signum)
 
 
 def _keep_user_files(previous: Path, out: Path) -> None:
