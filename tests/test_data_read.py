@@ -84,7 +84,7 @@ def test_cr_only_file_loads_through_ll_load(tmp_path):
 def test_rows_the_parse_cannot_account_for_are_an_error():
     # the guard itself: lines after the header but no rows
     frame = pl.DataFrame({"a": [], "b": []}, schema={"a": pl.String, "b": pl.String})
-    assert _io._suspicious(frame, 100, ["a,b", "1,2", "3,4"], 0, ",")
+    assert _io._suspicious(frame, 100, ["a,b", "1,2", "3,4"], 0, ",", [0, 1, 2])
     with pytest.raises(SourceError, match=r"x\.csv: the file has 2 lines after the header "
                        r"but only 0 rows could be read"):
         _io._check_lost_rows("x.csv", frame, "a,b\n1,2\n3,4\n", ",", '"', 0)
@@ -560,3 +560,34 @@ def test_permission_denied_is_a_clean_error(tmp_path, monkeypatch):
     with pytest.raises(SourceError, match=r"orders\.csv: cannot open the file \(permission "
                        r"denied\); copy it"):
         read_text(p)
+
+
+def test_many_multiline_addresses_stay_on_the_fast_path(tmp_path, monkeypatch):
+    # legit quoted line breaks (with commas) in every row: read, no careful re-read
+    note = '"Hauptstr. 1\nHaus B, 2. OG, Zimmer 3\n12345 Berlin"'
+    body = "customer_id,address,acquired_at\n" + "".join(
+        f"C{i},{note},2025-01-01\n" for i in range(1, 3000))
+    p = put(tmp_path, "customers.csv", body)
+    monkeypatch.setattr(_io, "_read_slow", None)  # calling it would fail the test
+    assert read_text(p).frame.height == 2999
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_swallowed_records_expression_matches_the_python_rule(sep):
+    fields = [("C2,2025-05-02,2.00\n3,C1,2025-05-03,3.00\n4,C2,2025-05-04,4.00\n5,C1", 1, 4),
+              ("Hauptstr. 1\nHaus B, 2. OG, Zimmer 3\n12345 Berlin", 1, 3),
+              ("oops\n3,C1,fine\n4,C2,fine\n5,C1,end", 2, 3),
+              ("a,b\n1,2\n3,4\nz", 0, 2), ("a,b\n1,2\nz", 0, 2), ("one\ntwo", 1, 3)]
+    for field, col, width in fields:
+        field = field.replace(",", sep)
+        got = pl.DataFrame({"x": [field]}).select(
+            _io._swallows_expr("x", col, width, sep)).item()
+        assert got == _io._swallows(field, sep, width, col), field
+
+
+def test_swallowed_rows_found_only_by_polars_are_named_by_row():
+    err = _io._diagnose("x.csv", "a,b\n1,2\n", ",", '"', 0, None, flagged=[4])
+    assert str(err) == ('x.csv: data row 5 (counted from the header) holds whole records '
+                        'inside one quoted field: a stray quote. Fix the quote in the file, '
+                        'or, if its fields are never quoted, set quote = "" for this table '
+                        'in the mapping file.')

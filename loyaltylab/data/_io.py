@@ -413,7 +413,8 @@ def read_text(path: Path, *, delimiter: str | None = None, encoding: str | None 
         frame, problem = _polars_read(path, sep, quote, skip, n_rows)
     else:
         frame, problem = None, "slow"
-    if frame is not None and n_rows is None and _suspicious(frame, size, lines, skip, sep):
+    if frame is not None and n_rows is None and _suspicious(frame, size, lines, skip, sep,
+                                                            starts):
         frame, problem = None, "suspicious"
     if frame is None:
         if problem == "nodata" and kind == "text" and not lone_cr:
@@ -461,16 +462,18 @@ def _is_valid_utf8(head: bytes, truncated: bool) -> bool:
 
 
 def _suspicious(frame: pl.DataFrame, size: int, lines: list[str], skip: int,
-                sep: str) -> bool:
+                sep: str, starts: list[int]) -> bool:
     """Cheap checks after the fast read: did the parse lose rows (line breaks it did not
-    see, records swallowed by a stray quote)? True sends the file down the careful path."""
+    see, records swallowed by a stray quote)? True sends the file down the careful path.
+    ``starts``: the first line of each record parsed from the head."""
     data_lines = [ln for ln in lines[skip + 1:] if ln.strip()]
     if data_lines and frame.height == 0:
         return True
-    if len(data_lines) >= 5:
+    later = [i for i in starts if i > skip]
+    if len(later) >= 6:  # bytes per record in the head (the last record may be cut)
         header_bytes = sum(len(ln.encode("utf-8")) + 1 for ln in lines[:skip + 1])
-        per_line = sum(len(ln.encode("utf-8")) + 1 for ln in data_lines) / len(data_lines)
-        expected = (size - header_bytes) / per_line
+        span = sum(len(ln.encode("utf-8")) + 1 for ln in lines[later[0]:later[-1]])
+        expected = (size - header_bytes) / (span / (len(later) - 1))
         if frame.height < 0.5 * expected - 5:
             return True
     # a field holding a line break and a whole record after it
@@ -482,11 +485,25 @@ def _suspicious(frame: pl.DataFrame, size: int, lines: list[str], skip: int,
     suspects = [c for c, n in zip(strings, longest) if n is not None and n > shortest]
     if not suspects:
         return False
-    pattern = (r"[\r\n][^\r\n]*" + (re.escape(sep) + r"[^\r\n]*") * (frame.width - 1))
     hits = frame.select(pl.any_horizontal(
-        (pl.col(c).str.len_bytes() > shortest) & pl.col(c).str.contains(pattern)
+        (pl.col(c).str.len_bytes() > shortest) & _swallows_expr(c, frame.columns.index(c),
+                                                                frame.width, sep)
         for c in suspects).any()).item()
     return bool(hits)
+
+
+def _swallows_expr(column: str, col: int, width: int, sep: str) -> pl.Expr:
+    """Polars form of :func:`_swallows`: the cells of ``column`` (the ``col``-th) that hold
+    whole records."""
+    d = f"\\x{{{ord(sep):x}}}"
+
+    def line(k: int) -> str:
+        return f"[^\\n{d}]*(?:{d}[^\\n{d}]*){{{k}}}"
+    pattern = (f"^{line(max(width - 1 - col, 0))}\\n(?:{line(width - 1)}\\n)"
+               f"{{{2 if width <= 2 else 1},}}[^\\n]*$")
+    c = pl.col(column)
+    return c.str.contains(pattern) | ((c.str.len_bytes() > 100_000)
+                                      & c.str.contains("\n[^\n]*\n"))
 
 
 def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[str, list[str]]:
@@ -547,12 +564,11 @@ def _check_lost_rows(nm: str, frame: pl.DataFrame, text: str, sep: str,
             raise _diagnose(nm, text, sep, quote, skip, None, lines=lines,
                             rows=frame.height)
     if frame.width >= 2 and quote is not None and quote in text:
-        pattern = r"\n[^\n]*" + (re.escape(sep) + r"[^\n]*") * (frame.width - 1)
-        if frame.select(pl.any_horizontal(pl.col(c).str.contains(pattern)
-                                          for c in frame.columns).any()).item():
-            stray, _ragged, _width = _find_problems(text, sep, quote, skip)
-            if stray:
-                raise _diagnose(nm, text, sep, quote, skip, None)
+        flagged = frame.with_row_index("_i").filter(pl.any_horizontal(
+            _swallows_expr(c, i, frame.width, sep) for i, c in enumerate(frame.columns)))
+        if flagged.height:
+            raise _diagnose(nm, text, sep, quote, skip, None,
+                            flagged=flagged["_i"].head(5).to_list())
 
 
 def _swallows(field: str, sep: str, width: int, col: int) -> bool:
@@ -605,8 +621,8 @@ def _find_problems(text: str, sep: str, quote: str | None, skip: int):
 
 
 def _diagnose(nm: str, text: str, sep: str, quote: str | None, skip: int,
-              problem: str | None, *, lines: int | None = None,
-              rows: int | None = None) -> SourceError:
+              problem: str | None, *, lines: int | None = None, rows: int | None = None,
+              flagged: list[int] | None = None) -> SourceError:
     """The error for a file whose parse fails or loses rows: the lines a stray quote
     swallows or the ragged lines, and how to fix them."""
     if problem is not None and "duplicate" in problem.lower():
@@ -634,6 +650,14 @@ def _diagnose(nm: str, text: str, sep: str, quote: str | None, skip: int,
             f"in the mapping file if the sniffed {sep!r} is wrong.")
     if problem is not None:
         return _parse_error(nm, sep, problem)
+    if flagged:
+        where = ", ".join(str(i + 1) for i in flagged)
+        verb = "hold" if len(flagged) > 1 else "holds"
+        return SourceError(f"{nm}: data row{'s' if len(flagged) > 1 else ''} {where} (counted "
+                           f"from the header) {verb} whole records inside one quoted field: a "
+                           f"stray quote. Fix the quote in the file, or, if its fields are "
+                           f"never quoted, set quote = \"\" for this table in the mapping "
+                           f"file.")
     return SourceError(f"{nm}: the file has {lines:,} lines after the header but only "
                        f"{rows:,} rows could be read from it; check its line endings and "
                        f"quotes (or set delimiter and quote for this table in the mapping "
