@@ -381,3 +381,23 @@ def test_a_stop_request_during_the_final_renames_waits_for_them(tmp_path):
         os.rename = real_rename
         signal.signal(signal.SIGTERM, previous)
     assert received == [True] and (out / "report.html").read_text() == "second"
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
+    out = tmp_path / "reports"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / ".reports.loyaltylab-unfinished-busy0001"
+        busy.mkdir()
+        (busy / ".loyaltylab-unfinished").write_text(f"pid {other.pid}\n")
+        with pytest.raises(OutputError, match=rf"another loyaltylab run \(process "
+                                              rf"{other.pid}\) is writing into .*reports"):
+            with OutputFolder(out):
+                pass
+        assert busy.is_dir()
+    finally:
+        other.kill()
+        other.wait()
+    with OutputFolder(out) as stage:  # once it is gone, its folder is cleaned up
+        (stage / "a.txt").write_text("a")
+    assert _leftovers(out) == []

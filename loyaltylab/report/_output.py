@@ -218,9 +218,9 @@ class OutputFolder:
         stage = parent / f".{self.out.name}{_UNFINISHED}{secrets.token_hex(4)}"
         stage.mkdir()
         self.staging = stage
-        (stage / _MARKER).write_text("loyaltylab is writing here; a folder left behind by a "
-                                     "stopped run is removed by the next run\n",
-                                     encoding="utf-8")
+        (stage / _MARKER).write_text(f"pid {os.getpid()}\nloyaltylab is writing here; a "
+                                     f"folder left behind by a stopped run is removed by "
+                                     f"the next run\n", encoding="utf-8")
         return stage
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
@@ -301,19 +301,44 @@ def _keep_user_files(previous: Path, out: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def _writer(marker: Path) -> int | None:
+    """The process still writing a staging folder (from its marker), or None."""
+    try:
+        first = marker.read_text(encoding="utf-8").split("\n", 1)[0]
+        pid = int(first.removeprefix("pid "))
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except (PermissionError, OSError):
+        return pid  # it exists (another user's) or cannot be asked: assume it is running
+    return pid
+
+
 def recover(out: str | Path) -> list[Path]:
     """Clean up after a run into ``out`` that was killed: remove its staging folders, and
     put back (or finish replacing) an output caught between the two final renames.
-    Returns the folders dealt with."""
+    Returns the folders dealt with. Raises :class:`OutputError` when another run is
+    still writing into ``out`` (its process is alive)."""
     out = Path(out)
     parent = out.parent
     done: list[Path] = []
     if not parent.is_dir():
         return done
-    for path in sorted(parent.glob(f".{out.name}{_UNFINISHED}*")):
-        if path.is_dir() and not path.is_symlink() and (path / _MARKER).is_file():
-            shutil.rmtree(path, ignore_errors=True)
-            done.append(path)
+    stale = [path for path in sorted(parent.glob(f".{out.name}{_UNFINISHED}*"))
+             if path.is_dir() and not path.is_symlink() and (path / _MARKER).is_file()]
+    for path in stale:
+        pid = _writer(path / _MARKER)
+        if pid is not None:
+            raise OutputError(f"another loyaltylab run (process {pid}) is writing into "
+                              f"{_show(out)}; wait for it to end, or choose another folder")
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+        done.append(path)
     if (out / _MARKER).is_file() and (out / MANIFEST).is_file():
         (out / _MARKER).unlink()  # killed just after the final rename
     for path in sorted(parent.glob(f".{out.name}{_PREVIOUS}*")):
