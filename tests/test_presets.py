@@ -103,6 +103,11 @@ def test_hubspot_deal_before_contact_creation_is_normal(tmp_path):
     exp = make_platform_export("hubspot", tmp_path, n_customers=60, seed=5)
     data = ll.load(exp.path, mapping={"preset": "hubspot"}, as_of=exp.as_of)
     assert exp.truth["acquired_before_record"] > 0
+    # tickets are complaints of their first contact; those without one are counted
+    assert data.complaints.height == exp.truth["complaints"]
+    assert data.report.tables["complaints"].excluded == {
+        "no associated contact": {"n": exp.truth["complaints_without_contact"],
+                                  "amount": None}}
     first = data.orders.group_by("customer_id").agg(pl.col("ordered_at").min())
     joined = data.customers.join(first, on="customer_id")
     assert (joined["acquired_at"] <= joined["ordered_at"]).all()

@@ -365,14 +365,40 @@ def _hubspot(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
     _csv(folder / "hubspot-crm-exports-all-contacts-2025-12-31.csv",
          _HUBSPOT_CONTACT_HEADER, crows)
     earlier = sum(1 for i, d in first.items() if d < created[i])
+    tickets, kept_tickets, no_contact = [], 0, 0
+    for i in range(n):
+        for _ in range(int(rng.integers(0, 3))):
+            opened = created[i] + timedelta(hours=int(rng.integers(24, 200 * 24)))
+            closed = (opened + timedelta(hours=int(rng.integers(1, 300)))
+                      if rng.random() < 0.8 else None)
+            contacts = "" if rng.random() < 0.1 else ids[i]
+            kept_tickets += bool(contacts)
+            no_contact += not contacts
+            tickets.append({"Record ID": str(700_000 + len(tickets)),
+                            "Ticket name": f"Problem with order ({people[i]['first']})",
+                            "Pipeline": "Support Pipeline",
+                            "Ticket status": "Closed" if closed else "Waiting on contact",
+                            "Create date": opened.strftime("%Y-%m-%d %H:%M"),
+                            "Close date": closed.strftime("%Y-%m-%d %H:%M") if closed
+                            else "", "Priority": "Medium",
+                            "Category": str(rng.choice(["Product issue", "Billing issue",
+                                                        "General inquiry"])),
+                            "Ticket owner": "Sam Seller",
+                            "Associated Contact IDs": contacts})
+    _csv(folder / "hubspot-crm-exports-all-tickets-2025-12-31.csv",
+         ["Record ID", "Ticket name", "Pipeline", "Ticket status", "Create date",
+          "Close date", "Priority", "Category", "Ticket owner", "Associated Contact IDs"],
+         tickets)
     truth = {"revenue": revenue / 100, "orders": kept, "customers": n,
              "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
                           for k, v in excluded.items() if v["n"]},
              "read": {"orders": len(deals), "customers": n},
-             "acquired_before_record": earlier}
+             "acquired_before_record": earlier, "complaints": kept_tickets,
+             "complaints_without_contact": no_contact}
     return PlatformExport("hubspot", folder,
                           ["hubspot-crm-exports-all-deals-2025-12-31.csv",
-                           "hubspot-crm-exports-all-contacts-2025-12-31.csv"], _AS_OF, truth)
+                           "hubspot-crm-exports-all-contacts-2025-12-31.csv",
+                           "hubspot-crm-exports-all-tickets-2025-12-31.csv"], _AS_OF, truth)
 
 
 # ------------------------------------------------------------------------------- Stripe
