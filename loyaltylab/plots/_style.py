@@ -174,7 +174,9 @@ def literal_text(ax: Axes) -> Axes:
     function ends with this call, so such text is drawn exactly as it reads: titles,
     labels, legend entries and annotations have mathtext switched off, and tick labels
     that come from data (a list of labels, categories, a format function) are escaped when
-    they are drawn. Numeric tick labels of matplotlib's own formatters are left alone. Calling it twice changes nothing.
+    they are drawn. Numeric tick labels of matplotlib's own formatters are left alone.
+    Text already on an Axes passed in with ``ax=`` is treated alike: to draw a formula
+    there, add it after the ``plot_*`` call. Calling it twice changes nothing.
 
     Examples
     --------
