@@ -34,6 +34,7 @@ import loyaltylab as ll
 from loyaltylab.data import schema as S
 from loyaltylab.data.mapping import draft_mapping, read_mapping
 from loyaltylab.data.privacy import hash_series
+from loyaltylab.exceptions import SchemaError
 from loyaltylab.datasets import _exports as X
 
 N_EXPORTS = 36
@@ -50,10 +51,10 @@ _SWISS = ("Swiss thousands apostrophe: 1'173.56 in a CSV whose mapping does not 
           "sniffing)")
 KNOWN: dict[tuple[str, int], str] = {}
 for _t in ("rows", "rejects", "truth", "revenue", "personal", "rejects_files"):
-    KNOWN[(_t, 30)] = _STRAY_LINE        # en CSV, utf-8 stated in the mapping, stray line
-    KNOWN[(_t, 10)] = _STRAY_LINE + "; with CR-only line endings the message says line 1"
-for _t in ("rejects", "truth", "revenue", "draft"):
-    KNOWN[(_t, 17)] = _SWISS             # es CSV, comma-delimited, ch numbers, no hints
+    KNOWN[(_t, 31)] = _STRAY_LINE        # de CSV, utf-8 stated in the mapping, stray line
+    KNOWN[(_t, 11)] = _STRAY_LINE + "; with CR-only line endings the message says line 1"
+for _t in ("rejects", "truth", "revenue", "rejects_files"):
+    KNOWN[(_t, 14)] = _SWISS             # fr CSV, pipe-delimited, ch numbers, no hints
 
 
 def _xfail(test: str, i: int):
@@ -111,8 +112,8 @@ def test_corpus_covers_every_convention(corpus):
     assert {s["decimal"] for s in csv} == set(X.DECIMALS)
     assert {s["dates"] for s in specs} == set(X.DATE_STYLES)
     assert {s["id_style"] for s in specs} == {"prefix", "numeric", "padded", "branch"}
-    assert {s["excel_cells"] for s in specs if s["fmt"] == "xlsx"} == {"native", "text",
-                                                                       "mixed"}
+    assert {s["excel_cells"] for s in specs
+            if s["fmt"] in ("xlsx", "xlsx_files")} == {"native", "text", "mixed"}
     assert any(s["title_rows"] and s["header_hint"] for s in specs)
     assert any(s["title_rows"] and not s["header_hint"] for s in specs)
     assert any(s["totals_row"] for s in specs)
@@ -410,7 +411,15 @@ def test_init_mapping_draft_loads_the_truth(corpus, i):
         got = drafted.get("tables", {}).get(t, {}).get("columns", {})
         wrong = {c: (got.get(c), col) for c, col in tm["columns"].items() if got.get(c) != col}
         assert not wrong, f"{ex.label}: {t} draft -> wanted: {wrong}"
-    data = ll.load(ex.path, mapping=drafted, as_of=ex.as_of, pseudonymize=True, salt=SALT)
+    try:
+        data = ll.load(ex.path, mapping=drafted, as_of=ex.as_of, pseudonymize=True,
+                       salt=SALT)
+    except SchemaError as err:
+        # whole amounts such as "1.500" say nothing of their separators: a clear stop
+        # that asks for them is right (the user's mapping states them)
+        if ex.spec["whole_amounts"] and "thousands" in str(err):
+            return
+        raise
     assert set(data.report.tables) == set(ex.truth), ex.label
     for t, truth in ex.truth.items():
         tr = data.report.tables[t]

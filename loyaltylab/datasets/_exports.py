@@ -68,7 +68,13 @@ __all__ = ["ClientExport", "make_client_export", "client_export_corpus", "LANGUA
 
 # ------------------------------------------------------------------ vocabulary
 LANGUAGES = ("en", "de", "fr", "sv", "nl", "es")
-FORMATS = ("csv", "xlsx", "parquet", "sqlite", "duckdb")
+#: "xlsx": one workbook, a sheet per table; "xlsx_files": a folder of workbooks, one per
+#: table (each with one sheet named as Excel names it: Sheet1, Tabelle1, Feuil1, ...).
+FORMATS = ("csv", "xlsx", "xlsx_files", "parquet", "sqlite", "duckdb")
+_SHEET1 = {"en": "Sheet1", "de": "Tabelle1", "fr": "Feuil1", "sv": "Blad1", "nl": "Blad1",
+           "es": "Hoja1"}
+_EXCEL = ("xlsx", "xlsx_files")
+_SPREAD = ("csv",) + _EXCEL
 DELIMITERS = (",", ";", "\t", "|")
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
 LINE_ENDINGS = ("\n", "\r\n", "\r")
@@ -332,9 +338,9 @@ class ClientExport:
         if s["fmt"] == "csv":
             parts += [_DELIM_NAMES[s["delimiter"]], s["encoding"],
                       _EOL_NAMES[s["line_ending"]]]
-        if s["fmt"] in ("csv", "xlsx"):
+        if s["fmt"] in _SPREAD:
             parts += [s["decimal"]]
-        if s["fmt"] == "xlsx":
+        if s["fmt"] in _EXCEL:
             parts += [f"cells-{s['excel_cells']}"]
         parts += [s["dates"]]
         if s["title_rows"]:
@@ -386,11 +392,11 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["decimal"] = _pick(rng, options)
     draw("dates", tuple(DATE_STYLES))
     if s.get("title_rows") is None:
-        s["title_rows"] = int(_pick(rng, (0, 0, 1, 2, 3))) if s["fmt"] in ("csv", "xlsx") \
+        s["title_rows"] = int(_pick(rng, (0, 0, 1, 2, 3))) if s["fmt"] in _SPREAD \
             else 0
     draw("header_hint", (True, False))
     if s.get("totals_row") is None:
-        s["totals_row"] = s["fmt"] in ("csv", "xlsx") and bool(rng.random() < 0.5)
+        s["totals_row"] = s["fmt"] in _SPREAD and bool(rng.random() < 0.5)
     draw("excel_cells", ("native", "text", "mixed"))
     draw("id_style", ("prefix", "numeric", "padded", "branch"))
     if s.get("canonical_names") is None:
@@ -417,11 +423,11 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     if s.get("n_customers") is None:
         s["n_customers"] = int(rng.integers(30, 60))
     # coherence
-    if s["fmt"] not in ("csv", "xlsx"):
+    if s["fmt"] not in _SPREAD:
         s["title_rows"], s["totals_row"] = 0, False
     if s["fmt"] == "csv" and s["delimiter"] == "," and s["decimal"] in _COMMA_DECIMALS:
         s["decimal"] = "en"
-    if s["whole_amounts"] and s["fmt"] in ("csv", "xlsx"):
+    if s["whole_amounts"] and s["fmt"] in _SPREAD:
         s["mapping_hints"] = True        # "1.500" can only be read with the mapping's help
     if s["canonical_names"]:
         s["language"] = "en"
@@ -558,8 +564,10 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     language : {"en", "de", "fr", "sv", "nl", "es"}
         Language of table (file, sheet) names, column headers, personal headers, the
         title, the totals label and the contact directions.
-    fmt : {"csv", "xlsx", "parquet", "sqlite", "duckdb"}
-        File format.
+    fmt : {"csv", "xlsx", "xlsx_files", "parquet", "sqlite", "duckdb"}
+        File format: CSV files in a folder, one workbook with a sheet per table, a folder
+        of workbooks (one per table), Parquet files in a folder, a SQLite or DuckDB
+        database.
     delimiter : {",", ";", "\\t", "|"}
         CSV field separator.
     encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"}
@@ -838,7 +846,7 @@ class _Builder:
             total = round(float(orders[S.AMOUNT].sum()), 2)
             rows_o.append({S.ORDER_ID: self.L["totals"], S.AMOUNT: total, "_totals": True})
             rej_o[REASON_TOTALS] = 1
-        if s["id_noise"] and (s["fmt"] in ("csv", "xlsx") or s["id_style"] != "numeric"):
+        if s["id_noise"] and (s["fmt"] in _SPREAD or s["id_style"] != "numeric"):
             # the zero-width space does not exist in the 8-bit code pages
             zw = not (s["fmt"] == "csv" and s["encoding"] in ("cp1252", "latin-1"))
             for k, orig in enumerate(originals[3:len(originals):max(1, len(originals) // 4)]):
@@ -973,11 +981,22 @@ class _Builder:
         return None
 
     def _write_xlsx(self) -> Path:
+        name = self.L["workbook"] if not self.canonical else "crm_export"
+        path = self.folder / f"{name}.xlsx"
+        self._workbook(path, {self.table_name(t)[:31]: t for t in self.rows})
+        return path
+
+    def _write_xlsx_files(self) -> Path:
+        sheet = "Sheet1" if self.canonical else _SHEET1[self.spec["language"]]
+        for t in self.rows:
+            self._workbook(self.folder / f"{self.table_name(t)}.xlsx", {sheet: t})
+        return self.folder
+
+    def _workbook(self, path: Path, sheets: dict[str, str]) -> None:
+        """Write one .xlsx with xlsxwriter: sheet name -> table."""
         import xlsxwriter
 
         s = self.spec
-        name = self.L["workbook"] if not self.canonical else "crm_export"
-        path = self.folder / f"{name}.xlsx"
         wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
                                              "strings_to_formulas": False,
                                              "strings_to_urls": False})
@@ -985,8 +1004,8 @@ class _Builder:
                                   else "yyyy-mm-dd"})
         money_fmt = wb.add_format({"num_format": "#,##0.00"})
         bold = wb.add_format({"bold": True})
-        for t in self.rows:
-            ws = wb.add_worksheet(self.table_name(t)[:31])
+        for sheet, t in sheets.items():
+            ws = wb.add_worksheet(sheet)
             cols = self.columns[t]
             r0 = 0
             for line in self._title_lines(len(cols)):
@@ -1003,7 +1022,6 @@ class _Builder:
                         continue
                     self._xlsx_cell(ws, i, j, c, v, date_fmt, money_fmt, totals)
         wb.close()
-        return path
 
     def _xlsx_cell(self, ws, i, j, col, v, date_fmt, money_fmt, totals) -> None:
         mode = self.spec["excel_cells"]
@@ -1101,7 +1119,7 @@ class _Builder:
     def _mapping(self, path: Path) -> dict | None:
         s = self.spec
         fmt = s["fmt"]
-        text = fmt == "csv" or (fmt == "xlsx" and s["excel_cells"] != "native")
+        text = fmt == "csv" or (fmt in _EXCEL and s["excel_cells"] != "native")
         defaults: dict[str, Any] = {}
         if s["title_rows"] and s["header_hint"]:
             defaults["header_row"] = s["title_rows"]
@@ -1129,7 +1147,7 @@ class _Builder:
                     inb, outb = self.L["directions"]
                     entry["values"] = {S.DIRECTION: {inb: "inbound", outb: "outbound"}}
                 tables[t] = entry
-        elif fmt == "xlsx" or fmt in ("sqlite", "duckdb"):
+        elif fmt in _EXCEL or fmt in ("sqlite", "duckdb"):
             pass                               # sheet / table names are canonical
         mapping: dict[str, Any] = {}
         if defaults:
@@ -1145,6 +1163,8 @@ class _Builder:
             return hits[0]
         if self.spec["fmt"] == "parquet":
             return f"{name}.parquet"
+        if self.spec["fmt"] == "xlsx_files":
+            return f"{name}.xlsx"
         if self.spec["fmt"] == "xlsx":
             return name[:31]
         return name
@@ -1154,6 +1174,7 @@ class _Builder:
         self._truth_tables()
         self._plant()
         writer = {"csv": self._write_csv, "xlsx": self._write_xlsx,
+                  "xlsx_files": self._write_xlsx_files,
                   "parquet": self._write_parquet, "sqlite": self._write_sqlite,
                   "duckdb": self._write_duckdb}[self.spec["fmt"]]
         path = writer()
@@ -1202,8 +1223,8 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
     """
     folder = Path(folder)
     rng = np.random.default_rng([seed, 77])
-    fmts = ("csv", "xlsx", "csv", "parquet", "csv", "sqlite", "xlsx", "csv", "duckdb",
-            "csv")
+    fmts = ("csv", "xlsx", "csv", "parquet", "csv", "sqlite", "xlsx_files", "csv",
+            "duckdb", "xlsx", "csv", "csv")
     n_csv = n_comma = n_other = 0
     out = []
     for i in range(n):
@@ -1228,8 +1249,10 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
                 given["stray_latin1"] = True
                 given["mapping_hints"] = (n_csv // len(ENCODINGS)) % 2 == 1
             n_csv += 1
-        elif given["fmt"] == "xlsx":
+        elif given["fmt"] in _EXCEL:
             given["decimal"] = ("de", "fr", "en", "plain")[(i // 10) % 4]
+        if given.get("decimal") in ("en", "de", "fr", "ch"):
+            given["amount_scale"] = 10           # amounts in the thousands: grouped
         given.update(fixed)
         sub_seed = int(rng.integers(2**31 - 1))
         out.append(make_client_export(folder / f"export_{i:03d}", seed=sub_seed, **given))
