@@ -248,7 +248,19 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="tables must be among"):
         X.make_client_export(tmp_path, seed=1, tables=("orders",))
     with pytest.raises(ValueError, match="n_customers must be at least 10"):
-        X.make_client_export(tmp_path, seed=1, n_customers=3)
+        X.make_client_export(tmp_path / "a", seed=1, n_customers=3)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "old.csv").write_text("x\n1\n")
+    with pytest.raises(ValueError, match="is not an empty folder"):
+        X.make_client_export(tmp_path / "b", seed=1)
+
+
+def test_repr_says_what_the_export_is(tmp_path):
+    ex = X.make_client_export(tmp_path, seed=2, language="nl", fmt="sqlite", n_broken=2,
+                              tables=(), n_customers=15)
+    text = repr(ex)
+    assert text.startswith("ClientExport(nl-sqlite-") and "orders=" in text
+    assert "<table>" in ex._repr_html_() and "Client export" in ex._repr_html_()
 
 
 # ------------------------------------------------------------------ the properties

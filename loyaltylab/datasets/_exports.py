@@ -4,8 +4,9 @@ A consultant rarely gets ``customers.csv`` with canonical columns. :func:`make_c
 takes the tables of a small :func:`~loyaltylab.datasets.make_crm` business and writes them
 as one client might have exported them: German, French, Swedish, Dutch, Spanish or English
 headers and file names; CSV with any delimiter, encoding, line ending, decimal and date
-convention; an Excel workbook with a title above the header, numbers stored partly as
-text and a totals row; Parquet files; a SQLite or DuckDB database. Personal columns (names,
+convention; an Excel workbook (or a folder of workbooks) with a title above the header,
+numbers stored partly as text and a totals row; Parquet files; a SQLite or DuckDB
+database. Personal columns (names,
 e-mail addresses, phones, streets, IBANs) are planted under localised headers, and a known
 number of broken rows (an impossible date, a missing or unknown customer, a repeated order
 number, a totals row). The returned :class:`ClientExport` says what a faithful load must
@@ -358,6 +359,16 @@ class ClientExport:
         parts.append(f"id-{s['id_style']}")
         return "-".join(parts)
 
+    def _repr_html_(self) -> str:
+        import html
+        rows = "".join(f"<tr><td>{t}</td><td>{self.read[t]:,}</td><td>{f.height:,}</td>"
+                       f"<td>{sum(self.rejected.get(t, {}).values()):,}</td></tr>"
+                       for t, f in self.truth.items())
+        return (f"<p><b>Client export</b> {html.escape(self.label)}: "
+                f"<code>{html.escape(self.path.name)}</code>, {len(self.personal)} planted "
+                f"personal strings</p><table><tr><th>table</th><th>rows read</th>"
+                f"<th>to keep</th><th>to reject</th></tr>{rows}</table>")
+
     def __repr__(self) -> str:
         rows = ", ".join(f"{t}={self.read[t]}" for t in self.truth)
         n_rej = sum(sum(r.values()) for r in self.rejected.values())
@@ -557,8 +568,9 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     Parameters
     ----------
     path : str or Path
-        Folder to write into (created). CSV and Parquet exports are this folder (one file
-        per table); a workbook or database is one file inside it.
+        A new or empty folder to write into (created). CSV, Parquet and ``xlsx_files``
+        exports are this folder (one file per table); a workbook or database is one file
+        inside it.
     seed : int
         Seed of the business (:func:`~loyaltylab.datasets.make_crm`) and of every draw.
     language : {"en", "de", "fr", "sv", "nl", "es"}
@@ -659,6 +671,9 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     from loyaltylab.datasets._simulate import make_crm
 
     folder = Path(path)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ValueError(f"make_client_export: {folder} is not an empty folder; give a new "
+                         f"or empty folder (the export's files would mix with its files)")
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 20260412])
     given = dict(language=language, fmt=fmt, delimiter=delimiter, encoding=encoding,
