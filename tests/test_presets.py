@@ -250,3 +250,12 @@ def test_zendesk_tickets_become_complaints_linked_by_external_id(tmp_path):
     assert "@example.com" not in seen and "Order problem" not in seen
     cols = pl.read_csv(exp.path / "tickets.csv", n_rows=0, infer_schema=False).columns
     assert detect_table(cols) == ("zendesk", "complaints")
+
+
+def test_stripe_subscriptions_that_never_started_are_excluded(tmp_path):
+    exp = make_platform_export("stripe", tmp_path, n_customers=80, seed=8)
+    data = ll.load(exp.path, mapping={"preset": "stripe"}, as_of=exp.as_of)
+    assert data.subscriptions.height == exp.truth["subscriptions"]
+    assert data.report.tables["subscriptions"].excluded == {
+        "never started (first payment failed)": {
+            "n": exp.truth["subscriptions_never_started"], "amount": None}}

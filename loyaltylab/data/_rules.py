@@ -490,8 +490,9 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
     hint_comma : bool
         The file looks European: break decimal-separator ties toward a comma.
     amount_column : str, optional
-        The client column that becomes the canonical amount (summed per order by
-        ``lines``; reported as the amount of excluded rows).
+        The client column that becomes the canonical amount of the orders table (summed
+        per order by ``lines``; reported as the amount of excluded rows); ignored for
+        other tables.
     salt : str, optional
         Salt of the hash that pseudonymises ``email``/``phone`` keys.
 
@@ -565,7 +566,7 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         f = _unpivot(f, rules.wide, ctx, notes, excluded)
 
     amount_col = None
-    if amount_column is not None:
+    if amount_column is not None and table == "orders":  # only orders carry revenue
         from loyaltylab.data.validation import normalize_name
         hits = [c for c in f.columns if c == amount_column] or \
             [c for c in f.columns if normalize_name(c) == normalize_name(amount_column)]

@@ -471,12 +471,41 @@ def _stripe(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
               "Delinquent": "false", "Currency": "eur", "Plan": "", "Status": ""}
              for i in range(n)]
     _csv(folder / "unified_customers.csv", _STRIPE_CUSTOMER_HEADER, crows)
+    subs, kept_subs, never = [], 0, 0
+    for i in range(n):
+        if rng.random() < 0.5:
+            continue
+        status = str(rng.choice(["active", "active", "canceled", "past_due", "trialing",
+                                 "incomplete_expired"]))
+        start = created[i] + timedelta(days=int(rng.integers(0, 30)))
+        ended = (start + timedelta(days=int(rng.integers(30, 300)))
+                 if status in ("canceled", "incomplete_expired") else None)
+        if status == "incomplete_expired":
+            never += 1
+        else:
+            kept_subs += 1
+        stamp = "%Y-%m-%d %H:%M:%S"
+        subs.append({"id": f"sub_{i:014d}", "Customer ID": ids[i],
+                     "Customer Description": "", "Customer Email": people[i]["email"],
+                     "Plan": str(rng.choice(["Basic", "Pro"])), "Product": "Coffee club",
+                     "Quantity": 1, "Interval": "month", "Amount": "19.00",
+                     "Status": status, "Created (UTC)": start.strftime(stamp),
+                     "Start (UTC)": start.strftime(stamp),
+                     "Canceled At (UTC)": ended.strftime(stamp) if ended else "",
+                     "Ended At (UTC)": ended.strftime(stamp) if ended else ""})
+    _csv(folder / "subscriptions.csv",
+         ["id", "Customer ID", "Customer Description", "Customer Email", "Plan", "Product",
+          "Quantity", "Interval", "Amount", "Status", "Created (UTC)", "Start (UTC)",
+          "Current Period Start (UTC)", "Current Period End (UTC)", "Trial Start (UTC)",
+          "Trial End (UTC)", "Coupon", "Canceled At (UTC)", "Cancel At Period End",
+          "Ended At (UTC)"], subs)
     truth = {"revenue": revenue / 100, "orders": kept, "customers": n,
              "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
                           for k, v in excluded.items() if v["n"]},
-             "read": {"orders": len(pays), "customers": n}}
-    return PlatformExport("stripe", folder, ["unified_payments.csv", "unified_customers.csv"],
-                          _AS_OF, truth)
+             "read": {"orders": len(pays), "customers": n},
+             "subscriptions": kept_subs, "subscriptions_never_started": never}
+    return PlatformExport("stripe", folder, ["unified_payments.csv", "unified_customers.csv",
+                                             "subscriptions.csv"], _AS_OF, truth)
 
 
 # --------------------------------------------------------------------------- Salesforce
