@@ -67,6 +67,12 @@ def test_parse_customers_rules_and_unknown_first_of_table():
         parse({"acquired_at": {"first_of": ["orders"], "add_missing": "no"}}, "customers")
 
 
+def test_rule_names_shown_in_reports_hold_no_control_characters():
+    r = parse({"where": [{"column": "Status\x1b[2J", "in": ["paid"]},
+                         {"column": "T", "empty": True, "name": "bad\nname"}]})
+    assert [x.name for x in r.where] == ["Status in ['paid']", "bad\\nname"]
+
+
 def test_read_mapping_accepts_the_vocabulary_and_suggests_misspelt_keys():
     m = read_mapping({"tables": {"orders": {
         "where": [{"column": "Status", "in": ["paid"]}],

@@ -242,6 +242,8 @@ where[1]; keys are [...]. Did you mean 'in'?
             name = w.get("name", label)
             if not isinstance(name, str) or not name.strip():
                 raise MappingError(f"{origin}: {here} name must be text, got {name!r}")
+            from loyaltylab._util import safe_text
+            name = safe_text(name, limit=120)  # printed in reports: no control characters
             if name in seen:
                 raise MappingError(f"{origin}: {here} name {name!r} is used by two rules; "
                                    f"give each rule its own name")
