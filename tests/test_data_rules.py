@@ -150,6 +150,10 @@ def test_email_and_phone_keys_are_normalised_then_pseudonymised_at_once():
     # the personal columns are gone before anything else sees them
     assert "Email" not in out.frame.columns and "Phone" not in out.frame.columns
     assert "example" not in str(out.frame.to_dicts())
+    with pytest.raises(MappingError, match="'Email', which holds personal data and was "
+                       "dropped when the customer key was derived"):
+        run(raw, {"derive": {"customer_id": {"email": "Email"}},
+                  "where": [{"column": "Email", "not_empty": True}]})
 
 
 def test_fill_down_within_a_key_and_lines_taken_once():

@@ -375,6 +375,11 @@ def _resolve(frame: pl.DataFrame, col: str, what: str, ctx: dict) -> str:
     hit = [c for c in frame.columns if normalize_name(c) == normalize_name(col)]
     if hit:
         return hit[0]
+    gone = [c for c in ctx.get("keyed", ()) if normalize_name(c) == normalize_name(col)]
+    if gone:
+        raise MappingError(f"{ctx['origin']}: [tables.{ctx['table']}] {what} names column "
+                           f"{col!r}, which holds personal data and was dropped when the "
+                           f"customer key was derived from it; use the key column instead")
     guess = closest(col, [c for c in frame.columns if c != _ROW])
     raise MappingError(f"{ctx['origin']}: [tables.{ctx['table']}] {what} names column "
                        f"{col!r}, but {ctx['source']} has no such column."
@@ -543,6 +548,7 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         f, gone = _derive(f, out, op, arg, ctx)
         if gone:
             f = f.drop(gone)
+            ctx.setdefault("keyed", []).extend(gone)
             notes.append(f"customer key {out!r} derived from personal column(s) and "
                          f"pseudonymised on read")
 
