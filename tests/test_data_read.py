@@ -130,11 +130,23 @@ def test_clean_utf8_file_has_no_encoding_note(tmp_path):
     assert raw.notes == [] and raw.frame["region"][0] == "Zoë"
 
 
-def test_mapped_utf8_names_the_bad_line(tmp_path):
+def test_mapped_utf8_decodes_a_stray_line_per_line(tmp_path):
+    # the mapping says utf-8, rightly: one line saved by another tool stays readable and
+    # the others are not re-decoded (encoding = "cp1252" would garble "Zoë")
     data = "customer_id,region\nC1,Zoë\nC2,Süd\n".encode().replace("Süd".encode(),
                                                                   "Süd".encode("latin-1"))
-    with pytest.raises(SourceError, match=r"c\.csv: the file is not valid utf-8 \(line 3\); "
-                       r"set the right encoding"):
+    raw = read_text(put(tmp_path, "c.csv", data), encoding="utf-8")
+    assert raw.frame["region"].to_list() == ["Zoë", "Süd"]
+    assert raw.notes == ["not valid UTF-8 on 1 line (line 3 of the file): that line read as "
+                         "cp1252 (Windows Western), the rest as UTF-8; check it"]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r", "\r\n"])
+def test_mapped_utf8_on_a_cp1252_file_names_the_line(tmp_path, eol):
+    data = eol.join(["customer_id,region", "C1,North", "C2,Süd", ""]).encode("cp1252")
+    with pytest.raises(SourceError, match=r"c\.csv: the file is not valid utf-8 \(line 3\) "
+                       r"and holds no UTF-8 text beyond ASCII; set the right encoding in the "
+                       r"mapping file, e\.g\. encoding = \"cp1252\""):
         read_text(put(tmp_path, "c.csv", data), encoding="utf-8")
 
 

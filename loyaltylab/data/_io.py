@@ -516,18 +516,19 @@ def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[s
         raise SourceError(f"{nm}: cannot read the file ({safe_text(exc.strerror or exc)})."
                           ) from None
     notes = []
-    if encoding or enc == "utf-16":
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise SourceError(f"{nm}: the file is not valid {safe_text(enc)} (line {line}); "
-                              f"set the right encoding in the mapping file, e.g. encoding = "
-                              f"\"cp1252\" or \"utf-8\".") from None
-        if not _is_utf8(enc):
-            notes.append(f"read as {safe_text(enc)}")
-    else:
+    if _is_utf8(enc):  # stated or assumed: lines that are not UTF-8 are decoded one by one
         text, bad, any_utf8 = _decode_mixed(data)
+        if encoding and (bad is None or (bad and not any_utf8)):
+            # stated UTF-8, yet no line holds UTF-8 beyond ASCII: the statement is wrong
+            try:
+                data.decode("utf-8")
+                start = 0
+            except UnicodeDecodeError as exc:
+                start = exc.start
+            raise SourceError(f"{nm}: the file is not valid {safe_text(enc)} (line "
+                              f"{_line_of(data, start)}) and holds no UTF-8 text beyond "
+                              f"ASCII; set the right encoding in the mapping file, e.g. "
+                              f"encoding = \"cp1252\".")
         if bad is None:
             notes.append("not valid UTF-8: read as cp1252 (Windows Western)")
         elif bad and not any_utf8:
@@ -539,6 +540,16 @@ def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[s
                          f"{'those lines' if len(bad) > 1 else 'that line'} read as cp1252 "
                          f"(Windows Western), the rest as UTF-8; check "
                          f"{'them' if len(bad) > 1 else 'it'}")
+    else:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{nm}: the file is not valid {safe_text(enc)} (line "
+                              f"{_line_of(data, exc.start)}); set the right encoding in the "
+                              f"mapping file, e.g. encoding = \"cp1252\" or "
+                              f"\"utf-8\".") from None
+        if enc != "utf-16":
+            notes.append(f"read as {safe_text(enc)}")
     text = text.lstrip("\ufeff")
     if "\r" in text:
         if "\r\r\n" in text:  # CRLF converted to CRLF once more
@@ -549,6 +560,12 @@ def _read_slow(path: Path, enc: str, encoding: str | None, skip: int) -> tuple[s
                          else "mixed line endings (CR, LF, CRLF) all read as line breaks")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, notes
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line of a byte offset, whatever the line endings."""
+    before = data[:max(offset, 0)]
+    return (before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n")) + 1
 
 
 def _check_lost_rows(nm: str, frame: pl.DataFrame, text: str, sep: str,
