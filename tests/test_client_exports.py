@@ -42,17 +42,10 @@ SALT = "corpus-salt"
 _MONEY = (S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST)
 
 # (test, export index) -> the feature whose absence makes the case fail today.
-_STRAY_LINE = ("per-line decoding when the mapping states encoding = 'utf-8': one cp1252 "
-               "line in a UTF-8 CSV stops the load ('not valid utf-8 (line N)'; the fix it "
-               "suggests, encoding = 'cp1252', would garble every other line) instead of "
-               "decoding or rejecting that line (data._io)")
 _SWISS = ("Swiss thousands apostrophe: 1'173.56 in a CSV whose mapping does not say "
           "thousands is rejected as 'amount: unparseable number' (data._parse number "
           "sniffing)")
 KNOWN: dict[tuple[str, int], str] = {}
-for _t in ("rows", "rejects", "truth", "revenue", "personal", "rejects_files"):
-    KNOWN[(_t, 31)] = _STRAY_LINE        # de CSV, utf-8 stated in the mapping, stray line
-    KNOWN[(_t, 11)] = _STRAY_LINE + "; with CR-only line endings the message says line 1"
 for _t in ("rejects", "truth", "revenue", "rejects_files"):
     KNOWN[(_t, 14)] = _SWISS             # fr CSV, pipe-delimited, ch numbers, no hints
 
