@@ -825,7 +825,7 @@ def derive_customers(base: Callable[[], Any] | None, events: dict[str, Callable[
     n_undated = int(mask.sum())
     if n_undated:
         excluded = dict(inp.excluded)
-        excluded[f"no date: no creation date and no first {' or '.join(events)}"] = {
+        excluded[f"cannot be dated (no creation date, no {' or '.join(events)})"] = {
             "n": n_undated, "amount": None}
         inp.excluded = excluded
         f = f.filter(~mask)
