@@ -57,11 +57,18 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
                    help="extract date (YYYY-MM-DD); events after it are rejected")
     p.add_argument("--allow-refunds", action="store_true",
                    help="keep orders with negative amounts (refunds)")
+    p.add_argument("--keep-personal", metavar="COLUMN", action="append", default=[],
+                   help="keep this column although it looks like personal data (by its "
+                        "name or its values); repeat for several columns. Use it only for "
+                        "a column taken for personal data by mistake")
 
 
 def _load_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for :func:`loyaltylab.load` beyond mapping and as_of."""
-    return {"allow_refunds": args.allow_refunds}
+    out: dict[str, Any] = {"allow_refunds": args.allow_refunds}
+    if args.keep_personal:
+        out["keep_personal"] = tuple(args.keep_personal)
+    return out
 
 
 def _add_salt_options(p: argparse.ArgumentParser) -> None:

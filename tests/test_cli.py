@@ -403,3 +403,16 @@ def test_scrub_strips_outputs_in_place_or_into_a_folder(tmp_path, capsys):
     assert nbformat.read(str(src / "01-a.ipynb"), as_version=4).cells[1].outputs == []
     assert main(["scrub", str(tmp_path / "missing.ipynb")]) == 2
     assert "does not exist" in _one_line(capsys.readouterr().err)
+
+
+def test_keep_personal_option_keeps_a_column_taken_for_personal_data(tmp_path, capsys):
+    # "Nombre" is a Spanish first name to the header check; here the client says it is not
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at,Nombre\nC1,2025-01-02,3\nC2,2025-01-03,4\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2025-02-01,10\n")
+    assert main(["validate", str(tmp_path), "--as-of", "2025-12-31"]) == 0
+    assert "dropped personal columns ['Nombre']" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path), "--as-of", "2025-12-31",
+                 "--keep-personal", "Nombre"]) == 0
+    assert "dropped personal columns" not in capsys.readouterr().out

@@ -301,9 +301,10 @@ def test_german_export_personal_data_stops_at_the_door(tmp_path):
     assert data.orders[S.PRODUCT_LINE].to_list()[3] == PLACEHOLDER
     notes = data.report.tables["customers"].warnings
     assert ("dropped personal columns ['Vorname', 'Nachname', 'Straße', 'PLZ', 'Ort', "
-            "'Telefon'] (pass keep_personal=[...] to keep them)") in notes
-    assert ("dropped column 'Kontakt' (holds e-mail addresses); pass "
-            "keep_personal=['Kontakt'] to keep it") in notes
+            "'Telefon'] (to keep one: --keep-personal NAME, or keep_personal=[...] in "
+            "Python)") in notes
+    assert ("dropped column 'Kontakt' (holds e-mail addresses); to keep it: "
+            "--keep-personal 'Kontakt', or keep_personal=['Kontakt'] in Python") in notes
     assert ("segment: 1 cell held personal data (e-mail addresses) and now reads "
             "'(personal data removed)'") in notes
     assert ("product_line: 1 cell held personal data (phone numbers) and now reads "

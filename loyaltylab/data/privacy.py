@@ -638,16 +638,16 @@ def screen_personal(frame: pl.DataFrame, table: str, *,
     (['customer_id', 'acquired_at', 'segment'], ['gold', '(personal data removed)'])
     >>> for n in notes:
     ...     print(n)
-    dropped personal columns ['Vorname'] (pass keep_personal=[...] to keep them)
-    dropped column 'Kontakt' (holds e-mail addresses); pass keep_personal=['Kontakt'] to ...
+    dropped personal columns ['Vorname'] (to keep one: --keep-personal NAME, or ...
+    dropped column 'Kontakt' (holds e-mail addresses); to keep it: --keep-personal ...
     segment: 1 cell held personal data (e-mail addresses) and now reads '(personal data ...
     """
     spec = S.TABLES[table]
     notes: list[str] = []
     frame, dropped = drop_personal(frame, keep=tuple(keep), protected=tuple(spec.names))
     if dropped:
-        notes.append(f"dropped personal columns {dropped} (pass keep_personal=[...] to "
-                     f"keep them)")
+        notes.append(f"dropped personal columns {dropped} (to keep one: --keep-personal "
+                     f"NAME, or keep_personal=[...] in Python)")
     keep_n = {_norm_key(k) for k in keep}
     kept = {c for c in frame.columns if _norm_key(c) in keep_n
             or _norm_key((original or {}).get(c, c)) in keep_n}
@@ -667,8 +667,9 @@ def screen_personal(frame: pl.DataFrame, table: str, *,
             kinds = personal_kinds(sample)
             if kinds and sum(kinds.values()) >= 0.5 * sample.len():
                 drop.append(c)
-                notes.append(f"dropped column {c!r} (holds {_kinds_text(kinds)}); pass "
-                             f"keep_personal=[{c!r}] to keep it")
+                notes.append(f"dropped column {c!r} (holds {_kinds_text(kinds)}); to keep "
+                             f"it: --keep-personal {c!r}, or keep_personal=[{c!r}] in "
+                             f"Python")
                 continue
         mask, kinds = _find_personal_cells(values, sample)
         if mask is None:
