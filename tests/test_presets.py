@@ -259,3 +259,18 @@ def test_stripe_subscriptions_that_never_started_are_excluded(tmp_path):
     assert data.report.tables["subscriptions"].excluded == {
         "never started (first payment failed)": {
             "n": exp.truth["subscriptions_never_started"], "amount": None}}
+
+
+@pytest.mark.parametrize("excel", [False, True], ids=["csv", "xlsx"])
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_revenue_to_the_cent_over_seeds_and_formats(platform, excel, tmp_path):
+    for seed in range(3):
+        exp = make_platform_export(platform, tmp_path / f"{seed}", n_customers=12,
+                                   seed=100 + seed, excel=excel)
+        data = ll.load(exp.path, mapping={"preset": platform}, as_of=exp.as_of)
+        assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+            exp.truth["revenue"], abs=0.005), seed
+        assert data.orders.height == exp.truth["orders"] and data.report.ok, seed
+        for t in data.report.tables.values():
+            assert t.read == t.kept + t.rejected + sum(
+                e["n"] for e in t.excluded.values()), seed

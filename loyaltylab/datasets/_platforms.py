@@ -134,7 +134,25 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
 def _to_xlsx(csv_path: Path) -> str:
     """Rewrite a CSV export as a one-sheet workbook with typed cells (numbers, dates)."""
     import polars as pl
-    df = pl.read_csv(csv_path, infer_schema_length=None, try_parse_dates=True)
+    df = pl.read_csv(csv_path, infer_schema=False)
+    typed = []
+    for c in df.columns:
+        s = df.get_column(c)
+        filled = s.is_not_null() & (s.str.strip_chars() != "")
+        n = int(filled.sum())
+        num = s.cast(pl.Float64, strict=False)
+        if n and int(num.is_not_null().sum()) == n and not s.str.contains(r"^0\d").any():
+            typed.append(num.cast(pl.Int64) if bool((num.drop_nulls() % 1 == 0).all())
+                         and not s.str.contains(r"\.").any() else num)
+            continue
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+            when = s.str.to_datetime(fmt, strict=False)
+            if n and int(when.is_not_null().sum()) == n:
+                typed.append(when)
+                break
+        else:  # text as text (e.g. times with a UTC offset, which Excel keeps as text)
+            typed.append(s)
+    df = pl.DataFrame(typed)
     out = csv_path.with_suffix(".xlsx")
     df.write_excel(out, worksheet="Sheet1")
     csv_path.unlink()
