@@ -16,6 +16,9 @@ Use one in a mapping, for every table it defines or for one table, and override 
     preset = "shopify"            # or only this table's part of it
     source = "my_orders.csv"      # settings written here win over the preset's
 
+Tables merge key by key; a list written in the mapping (``where`` rules, ``drop``)
+replaces the preset's list as a whole.
+
 :func:`detect_preset` recognises a platform from a file's headers.
 """
 
