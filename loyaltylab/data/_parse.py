@@ -4,6 +4,12 @@ Each parser looks at a sample of the column to decide the format (date order, de
 separator, time zones, Excel serial numbers), then returns one polars expression that
 parses the whole column; values that do not parse become null, and the validator turns
 "was not null, is now null" into a row rejection with a reason.
+
+Numbers are the exception where a sample is not enough: "1.500" reads as 1.5 or as 1500,
+and one such value among integers is easy to miss. :func:`decide_number_format` counts
+the evidence over the whole column (a few vectorised passes, over the values with a
+separator only) when the sample decides nothing, and reports a column that stays
+ambiguous instead of guessing.
 """
 
 from __future__ import annotations
