@@ -154,6 +154,11 @@ def test_mapping_settings_win_over_the_preset_and_per_table_presets():
     assert m.table("orders").source == ["Bestellungen.csv"]
     assert m.table("orders").rules.lines_key == "Name"  # merged key by key
     assert m.table("orders").rules.lines_amount == "sum"
+    # a list replaces the preset's list as a whole
+    m = read_mapping({"preset": "hubspot", "tables": {"orders": {"where": [
+        {"column": "Deal Stage", "in": ["Closed Won", "Won (EU pipeline)"]}]}}})
+    assert [(r.column, r.arg) for r in m.table("orders").rules.where] == [
+        ("Deal Stage", ["closed won", "won (eu pipeline)"])]
     m = read_mapping({"tables": {"orders": {"preset": "stripe"}}})
     assert m.table("orders").columns["order_id"] == "id"
     assert m.table("customers").rules is None  # only the orders part was taken
