@@ -354,6 +354,8 @@ class ClientExport:
             parts.append("idnoise")
         if self.stray_lines:
             parts.append("stray-cp1252-line")
+        if s.get("stray_quote"):
+            parts.append("unquoted-stray-quote")
         if s.get("hidden_personal"):
             parts.append(f"hidden-{s['hidden_personal']}")
         parts.append(f"id-{s['id_style']}")
@@ -423,6 +425,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     draw("email_in_orders", (True, False, False))
     draw("stray_latin1", (True, False))
     draw("formula_note", (True, False))
+    draw("stray_quote", (True, False, False, False))
     if s.get("hidden_personal") is None:
         s["hidden_personal"] = _pick(rng, ("", "", "email", "phone"))
     draw("id_noise", (True, False, False))
@@ -446,6 +449,10 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["email_in_category"] = False
     if s["fmt"] != "csv" or s["encoding"] != "utf-8":
         s["stray_latin1"] = False
+    if s["fmt"] != "csv" or s["delimiter"] == ",":
+        s["stray_quote"] = False        # a comma file cannot go unquoted (1,234.56)
+    if s["stray_quote"]:
+        s["formula_note"] = True
     if s["encoding"] in ("cp1252", "latin-1") and s["decimal"] == "fr":
         pass                            # the no-break space exists in both
     return s
@@ -557,6 +564,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                        email_in_orders: bool | None = None,
                        hidden_personal: str | None = None, id_noise: bool | None = None,
                        stray_latin1: bool | None = None, formula_note: bool | None = None,
+                       stray_quote: bool | None = None,
                        whole_amounts: bool | None = None, amount_scale: int | None = None,
                        mapping_hints: bool | None = None, n_broken: int | None = None,
                        n_customers: int | None = None) -> ClientExport:
@@ -636,6 +644,10 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     formula_note : bool
         A notes column in the orders whose cells in the broken rows are spreadsheet
         formulas (:data:`FORMULAS`): the rejects files must neutralise them.
+    stray_quote : bool
+        CSV (not comma-delimited, no title lines) written by a tool that never quotes
+        fields, one order's note reading ``"Express`` (a quote opened and never closed);
+        the mapping says ``quote = ""`` as the loader's message asks.
     whole_amounts : bool
         Amounts rounded to whole currency units and written without decimals ("1.500");
         the mapping then states the decimal and thousands separators.
@@ -684,6 +696,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                  personal_columns=personal_columns, email_in_category=email_in_category,
                  email_in_orders=email_in_orders, hidden_personal=hidden_personal,
                  id_noise=id_noise, stray_latin1=stray_latin1, formula_note=formula_note,
+                 stray_quote=stray_quote,
                  whole_amounts=whole_amounts,
                  amount_scale=amount_scale, mapping_hints=mapping_hints, n_broken=n_broken,
                  n_customers=n_customers)
@@ -854,8 +867,17 @@ class _Builder:
         if s["formula_note"]:
             for k, r in enumerate(originals):
                 r["note"] = _pick(rng, ("ok", "Express", "B2B")) if k % 9 == 4 else None
+            # a file that is never quoted cannot hold a delimiter or a quote in a cell
+            formulas = [f for f in FORMULAS if not s["stray_quote"]
+                        or (s["delimiter"] not in f and '"' not in f)]
             for k, r in enumerate(broken):
-                r["note"] = FORMULAS[k % len(FORMULAS)]
+                r["note"] = formulas[k % len(formulas)]
+            if s["stray_quote"]:        # "Express: a quote opened and never closed
+                dup = {r[S.ORDER_ID] for r in broken}
+                for r in originals[len(originals) // 3:]:
+                    if r[S.ORDER_ID] not in dup:
+                        r["note"] = '"Express'
+                        break
             ocols.append("note")
         if s["totals_row"]:
             total = round(float(orders[S.AMOUNT].sum()), 2)
@@ -945,8 +967,7 @@ class _Builder:
         for t in self.rows:
             head, body = self._text_rows(t)
             buf = io.StringIO()
-            w = csv.writer(buf, delimiter=s["delimiter"], lineterminator=s["line_ending"],
-                           quoting=csv.QUOTE_MINIMAL)
+            w = csv.writer(buf, **self._dialect())
             for line in self._title_lines(len(head)):
                 w.writerow(line)
             w.writerow(head)
@@ -957,14 +978,22 @@ class _Builder:
                 parts = []
                 for k, line in enumerate(body[stray:]):
                     buf = io.StringIO()
-                    csv.writer(buf, delimiter=s["delimiter"], lineterminator=s["line_ending"],
-                               quoting=csv.QUOTE_MINIMAL).writerow(line)
+                    csv.writer(buf, **self._dialect()).writerow(line)
                     parts.append(buf.getvalue().encode("cp1252" if k == 0 else "utf-8"))
                 data += b"".join(parts)
             name = self.table_name(t) + (".tsv" if s["delimiter"] == "\t"
                                          and self.rng.random() < 0.3 else ".csv")
             (self.folder / name).write_bytes(data)
         return self.folder
+
+    def _dialect(self) -> dict[str, Any]:
+        """csv.writer options: quoted where needed, or never quoted (``stray_quote``)."""
+        s = self.spec
+        if s["stray_quote"]:
+            return dict(delimiter=s["delimiter"], lineterminator=s["line_ending"],
+                        quoting=csv.QUOTE_NONE, quotechar=None, escapechar=None)
+        return dict(delimiter=s["delimiter"], lineterminator=s["line_ending"],
+                    quoting=csv.QUOTE_MINIMAL)
 
     def _stray_row(self, table: str, body: list[list[str]]) -> int | None:
         """Index of the customers line to write in cp1252: non-ASCII text, cp1252-safe,
@@ -1140,6 +1169,8 @@ class _Builder:
             defaults["header_row"] = s["title_rows"]
         if s["dates"] == "mdy":
             defaults["dayfirst"] = False
+        if s["stray_quote"]:
+            defaults["quote"] = ""
         if s["mapping_hints"]:
             if fmt == "csv":
                 defaults["delimiter"] = s["delimiter"]
@@ -1259,6 +1290,7 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
                 n_comma += 1
             else:
                 given["decimal"] = DECIMALS[n_other % len(DECIMALS)]
+                given["stray_quote"] = n_other % 4 == 1
                 n_other += 1
             if given["encoding"] == "utf-8":   # with and without the encoding stated
                 given["stray_latin1"] = True
