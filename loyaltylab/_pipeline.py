@@ -402,11 +402,12 @@ def _measure(ctx: _Context) -> None:
             rep.add_figure(plots.plot_conversion(conv),
                            footnote=Footnote(start=start, end=end, ci=WILSON,
                                              definition="converted = order within 30 days"))
-    if data.complaints is None:
+    if data.complaints is None or S.RESOLVED_AT not in data.complaints.columns:
+        what = ("a complaints table (customer, opened and resolved dates)"
+                if data.complaints is None else "the resolved date of each complaint")
         rep.add_skipped(f"{ctx.section}: complaint handling",
-                        "Retention by how fast complaints were resolved needs a complaints "
-                        "table (customer, opened and resolved dates), which this dataset "
-                        "does not have.")
+                        f"Retention by how fast complaints were resolved needs {what}, "
+                        f"which this dataset does not have.")
     else:
         with _part(ctx, "complaint handling"):
             res = metrics.retention_by_resolution(data)

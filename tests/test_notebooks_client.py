@@ -19,7 +19,7 @@ from loyaltylab.report import scan_for_personal_data, scrub_notebook
 from test_pipeline import minimal_export
 
 EMAILS = ["jürgen.weiß@example.de", "sofía.núñez@example.es"]
-PHONES = ["+49 30 1234567", "+34 91 7654321"]
+PHONES = ["+49 221 9876543", "+34 91 7654321"]
 
 
 def _client(folder: Path, **kwargs) -> Path:
@@ -78,7 +78,7 @@ def test_no_notebook_hard_codes_dates_outside_the_sample_branch():
 def test_the_data_copy_holds_only_pseudonymised_canonical_columns(tmp_path):
     src = _client(tmp_path / "src", surveys=True)
     surveys = pl.read_csv(src / "surveys.csv").with_columns(
-        pl.lit("bitte rufen Sie +49 30 1234567 an").alias("comment"))
+        pl.lit("bitte rufen Sie +49 221 9876543 an").alias("comment"))
     surveys.write_csv(src / "surveys.csv")
     copy = N.pseudonymized_copy(src, tmp_path / "copy", salt="s")
     assert sorted(p.name for p in copy.iterdir()) == [
@@ -171,9 +171,20 @@ def test_cli_notebooks_runs_the_series_on_a_plain_client_export(tmp_path, monkey
         body = page.read_text(encoding="utf-8")
         assert "Traceback" not in body, page.name
         assert not re.search(r"<script[^>]*\bsrc=", body), page.name
+    # the ladder without referrals is the ladder without its top rung, shown and said so
     ladder = nbformat.read(run / "03-loyalty-ladder.ipynb", as_version=4)
-    summary = [c for c in ladder.cells if "loyaltylab_skipped" in c.metadata.get("tags", [])]
-    assert summary and "referrals" in summary[0].source
+    shown = "".join(o.get("text", "") for c in ladder.cells if c.cell_type == "code"
+                    for o in c.outputs)
+    assert "The top rung, advocate, is not shown: it needs a referrals table" in shown
+    funnel = [c for c in ladder.cells if "F.funnel(data, OFFLINE" in c.source][0]
+    assert funnel.outputs and not any("loyaltylab_skipped" in o.get("metadata", {})
+                                      for o in funnel.outputs)
+    # a notebook whose table is missing says so in a markdown cell under its title
+    surveys = nbformat.read(run / "07-survey-scoring.ipynb", as_version=4)
+    assert surveys.cells[1].cell_type == "markdown"
+    assert "loyaltylab_skipped" in surveys.cells[1].metadata["tags"]
+    assert "needs the 'surveys' table" in surveys.cells[1].source
+    assert "Traceback" not in json.dumps(surveys)
     for path in run.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs

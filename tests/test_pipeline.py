@@ -493,3 +493,15 @@ def test_a_value_error_from_outside_loyaltylab_is_a_bug_not_a_data_problem(minim
                       "contain negative values"]
     assert dict(rep.skipped)["Measure everything: defection rate"].startswith(
         "This part could not be produced")
+
+
+def test_complaints_without_resolved_dates_skip_only_the_resolution_chart(tmp_path):
+    folder = minimal_export(tmp_path / "src", n=150, complaints=True)
+    data = P.load_for_report(folder)
+    data = data.replace(complaints=data.complaints.drop(S.RESOLVED_AT))
+    rep, errors = P._build(data, title="t", progress=False, date_note=None,
+                           sections=P.SECTIONS)
+    assert errors == []
+    assert dict(rep.skipped)["Measure everything: complaint handling"] == (
+        "Retention by how fast complaints were resolved needs the resolved date of each "
+        "complaint, which this dataset does not have.")
