@@ -79,7 +79,8 @@ def main() -> None:
     print(f"written per corpus: {files} files, {size / 1e6:.1f} MB")
     print("median per export by format (last repeat):")
     for fmt, times in sorted(per_fmt.items()):
-        print(f"  {fmt:<8} {len(times):>3} exports  {statistics.median(times) * 1000:6.0f} ms")
+        ms = statistics.median(times) * 1000
+        print(f"  {fmt:<10} {len(times):>3} exports  {ms:6.0f} ms")
     scaled = med * 100 / args.n
     verdict = "yes" if scaled < TARGET_S else "NO"
     print(f"target: 100 exports in under {TARGET_S:.0f} s -> {scaled:.1f} s: {verdict}")

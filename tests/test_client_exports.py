@@ -1,4 +1,5 @@
-"""Property tests over a corpus of synthetic client exports (``ll.datasets.client_export_corpus``).
+"""Property tests over a corpus of synthetic client exports
+(``ll.datasets.client_export_corpus``).
 
 Every export renders the truth of a small ``make_crm`` business the way one client's
 system would have written it (headers in six languages, CSV with every delimiter,
@@ -184,7 +185,8 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_personal_strings_are_in_the_files(tmp_path):
     ex = X.make_client_export(tmp_path, seed=3, fmt="csv", encoding="utf-8",
-                              language="de", personal_columns=("full_name", "email", "iban"),
+                              language="de",
+                              personal_columns=("full_name", "email", "iban"),
                               email_in_category=True, columns=("segment",),
                               stray_latin1=False, n_customers=20)
     text = "".join(p.read_text("utf-8") for p in ex.path.iterdir())
@@ -420,7 +422,8 @@ def test_init_mapping_draft_loads_the_truth(corpus, i):
         return
     for t, tm in ((ex.mapping or {}).get("tables") or {}).items():
         got = drafted.get("tables", {}).get(t, {}).get("columns", {})
-        wrong = {c: (got.get(c), col) for c, col in tm["columns"].items() if got.get(c) != col}
+        wrong = {c: (got.get(c), col) for c, col in tm["columns"].items()
+                 if got.get(c) != col}
         assert not wrong, f"{ex.label}: {t} draft -> wanted: {wrong}"
     try:
         data = ll.load(ex.path, mapping=drafted, as_of=ex.as_of, pseudonymize=True,
@@ -435,5 +438,7 @@ def test_init_mapping_draft_loads_the_truth(corpus, i):
     for t, truth in ex.truth.items():
         tr = data.report.tables[t]
         assert (tr.read, tr.kept) == (ex.read[t], truth.height), \
-            f"{ex.label}: {t} read/kept {tr.read}/{tr.kept}, want {ex.read[t]}/{truth.height}"
-    assert round(data.orders[S.AMOUNT].sum(), 2) == round(ex.truth[S.ORDERS][S.AMOUNT].sum(), 2)
+            f"{ex.label}: {t} read/kept {tr.read}/{tr.kept}, " \
+            f"want {ex.read[t]}/{truth.height}"
+    want = round(ex.truth[S.ORDERS][S.AMOUNT].sum(), 2)
+    assert round(data.orders[S.AMOUNT].sum(), 2) == want, ex.label

@@ -1,17 +1,18 @@
 """Synthetic client exports: the truth of :func:`make_crm`, written the way real systems do.
 
-A consultant rarely gets ``customers.csv`` with canonical columns. :func:`make_client_export`
-takes the tables of a small :func:`~loyaltylab.datasets.make_crm` business and writes them
-as one client might have exported them: German, French, Swedish, Dutch, Spanish or English
-headers and file names; CSV with any delimiter, encoding, line ending, decimal and date
-convention; an Excel workbook (or a folder of workbooks) with a title above the header,
-numbers stored partly as text and a totals row; Parquet files; a SQLite or DuckDB
-database. Personal columns (names,
-e-mail addresses, phones, streets, IBANs) are planted under localised headers, and a known
-number of broken rows (an impossible date, a missing or unknown customer, a repeated order
-number, a totals row). The returned :class:`ClientExport` says what a faithful load must
-give: the canonical tables, the rows rejected by reason, and the personal strings that must
-not survive it. :func:`client_export_corpus` draws many such exports of varied shapes.
+A consultant rarely gets ``customers.csv`` with canonical columns.
+:func:`make_client_export` takes the tables of a small
+:func:`~loyaltylab.datasets.make_crm` business and writes them as one client might have
+exported them: German, French, Swedish, Dutch, Spanish or English headers and file names;
+CSV with any delimiter, encoding, line ending, decimal and date convention; an Excel
+workbook (or a folder of workbooks) with a title above the header, numbers stored partly
+as text and a totals row; Parquet files; a SQLite or DuckDB database. Personal columns
+(names, e-mail addresses, phones, streets, IBANs) are planted under localised headers, and
+a known number of broken rows (an impossible date, a missing or unknown customer, a
+repeated order number, a totals row). The returned :class:`ClientExport` says what a
+faithful load must give: the canonical tables, the rows rejected by reason, and the
+personal strings that must not survive it. :func:`client_export_corpus` draws many such
+exports of varied shapes.
 
 Building one messy export
 -------------------------
@@ -103,7 +104,8 @@ _OPTIONAL_COLUMNS = {
 }
 _REQUIRED_COLUMNS = {t: tuple(S.TABLES[t].required_names) for t in _OPTIONAL_COLUMNS}
 _MONEY = {S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST}
-_PERSONAL_KEYS = ("full_name", "first_name", "last_name", "email", "phone", "street", "iban")
+_PERSONAL_KEYS = ("full_name", "first_name", "last_name", "email", "phone", "street",
+                  "iban")
 
 # Headers and table names as each language's systems write them. The canonical column of
 # `customer_id` is the same header in every table (as in real exports).
@@ -182,7 +184,8 @@ _L: dict[str, dict[str, Any]] = {
         first=("Geneviève", "Thibault", "Séverine", "Anatole", "Bérénice", "Lucienne"),
         last=("Duvernois", "Lefébure", "Beaumarchais", "Chassagne", "Delacroix",
               "Montcalm"),
-        street="{n} rue des Lilas", phone="+33 6 {s[0]}{s[1]} {s[2]}{s[3]} {s[4]}0 78", iban="FR", tld="fr"),
+        street="{n} rue des Lilas", phone="+33 6 {s[0]}{s[1]} {s[2]}{s[3]} {s[4]}0 78",
+        iban="FR", tld="fr"),
     "sv": dict(
         tables={S.CUSTOMERS: "Kunder", S.ORDERS: "Ordrar", S.CONTACTS: "Kontakter",
                 S.REFERRALS: "Rekommendationer", S.SURVEYS: "Enkät",
@@ -202,11 +205,13 @@ _L: dict[str, dict[str, Any]] = {
         personal={"full_name": "Namn", "first_name": "Förnamn",
                   "last_name": "Efternamn", "email": "E-post", "phone": "Telefon",
                   "street": "Gatuadress", "iban": "IBAN"},
-        directions=("Inkommande", "Utgående"), totals="Totalt", title="Försäljningsrapport",
+        directions=("Inkommande", "Utgående"), totals="Totalt",
+        title="Försäljningsrapport",
         exported="Exporterad", workbook="CRM-export",
         first=("Ingegerd", "Torbjörn", "Solveig", "Gunnar", "Margareta", "Henrik"),
         last=("Lindqvist", "Bergström", "Åkerlund", "Sjöberg", "Wallin", "Nordgren"),
-        street="Storgatan {n}", phone="070-{s[0]}{s[1]}{s[2]} {s[3]}{s[4]} 67", iban="SE", tld="se"),
+        street="Storgatan {n}", phone="070-{s[0]}{s[1]}{s[2]} {s[3]}{s[4]} 67", iban="SE",
+        tld="se"),
     "nl": dict(
         tables={S.CUSTOMERS: "Klanten", S.ORDERS: "Bestellingen", S.CONTACTS: "Contacten",
                 S.REFERRALS: "Doorverwijzingen", S.SURVEYS: "Enquête",
@@ -257,11 +262,13 @@ _L: dict[str, dict[str, Any]] = {
         first=("Inmaculada", "Gonzalo", "Remedios", "Florencio", "Milagros", "Fernando"),
         last=("Villanueva", "Castañeda", "Arrizabalaga", "Echeverría", "Santamaría",
               "Olmedilla"),
-        street="Calle Mayor {n}", phone="+34 6{s[0]}{s[1]} {s[2]}{s[3]}{s[4]} 678", iban="ES", tld="es"),
+        street="Calle Mayor {n}", phone="+34 6{s[0]}{s[1]} {s[2]}{s[3]}{s[4]} 678",
+        iban="ES", tld="es"),
 }
 #: Region names as each language's clients write them (kept as given: no value map).
 _REGIONS = {"de": {"north": "Nord", "south": "Süd", "east": "Ost", "west": "West"},
-            "fr": {"north": "Nord", "south": "Sud", "east": "Est", "west": "Île-de-France"},
+            "fr": {"north": "Nord", "south": "Sud", "east": "Est",
+                   "west": "Île-de-France"},
             "sv": {"north": "Norrland", "south": "Götaland", "east": "Östergötland",
                    "west": "Västergötland"},
             "nl": {"north": "Noord", "south": "Zuid", "east": "Oost", "west": "West"},
@@ -461,8 +468,9 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
 # ------------------------------------------------------------------ values
 #: Branch codes of "branch" ids (KÖ-000012): accented letters, so that the same id may
 #: arrive in two Unicode normal forms.
-_BRANCHES = {"en": ("LDN", "MAN", "ZOË"), "de": ("KÖ", "MÜ", "DÜ"), "fr": ("ÉV", "LYO", "NÎM"),
-             "sv": ("MÖ", "GÖ", "VÄ"), "nl": ("DH", "ÜT", "RÖ"), "es": ("CÓR", "MÁL", "LEÓ")}
+_BRANCHES = {"en": ("LDN", "MAN", "ZOË"), "de": ("KÖ", "MÜ", "DÜ"),
+             "fr": ("ÉV", "LYO", "NÎM"), "sv": ("MÖ", "GÖ", "VÄ"),
+             "nl": ("DH", "ÜT", "RÖ"), "es": ("CÓR", "MÁL", "LEÓ")}
 
 
 def _ids(series: pl.Series, style: str, offset: int, language: str = "en") -> pl.Series:
@@ -886,7 +894,8 @@ class _Builder:
         if s["id_noise"] and (s["fmt"] in _SPREAD or s["id_style"] != "numeric"):
             # the zero-width space does not exist in the 8-bit code pages
             zw = not (s["fmt"] == "csv" and s["encoding"] in ("cp1252", "latin-1"))
-            for k, orig in enumerate(originals[3:len(originals):max(1, len(originals) // 4)]):
+            step = max(1, len(originals) // 4)
+            for k, orig in enumerate(originals[3::step]):
                 i = next(i for i, r in enumerate(rows_o) if r is orig)
                 cid = rows_o[i][S.CUSTOMER_ID]
                 nfd = unicodedata.normalize("NFD", cid)
@@ -1153,7 +1162,8 @@ class _Builder:
                 text_dates = "BAD_DATE" in {r.get(S.ORDERED_AT) for r in self.rows[t]}
                 frame = self._typed_frame(t, text_dates=text_dates)
                 con.register("frame_view", frame.to_arrow())
-                con.execute(f'CREATE TABLE "{self.table_name(t)}" AS SELECT * FROM frame_view')
+                con.execute(f'CREATE TABLE "{self.table_name(t)}" AS '
+                            f'SELECT * FROM frame_view')
                 con.unregister("frame_view")
         finally:
             con.close()
