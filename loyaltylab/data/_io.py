@@ -5,6 +5,13 @@ Text files are read with every column as text (so the rejected rows can be shown
 as read, and dates and numbers are parsed by the validator with sniffed formats); binary
 sources (Parquet, Excel, databases) keep their types. Every failure to read becomes a
 :class:`~loyaltylab.exceptions.SourceError` that names the file and the fix.
+
+Text files take a fast path (polars reads the file itself) unless a cheap check on the
+first 64 KB or on the result finds a problem; only then is the whole file decoded here:
+lines that are not UTF-8 one by one (as cp1252, listed in the notes), every line ending
+(CR, LF, CRLF) made LF, and a parse that loses rows or lets a stray quote swallow
+records is reported by line. A title above the header is skipped
+(:func:`~loyaltylab.data._header.find_header_row`); totals rows are left for validation.
 """
 
 from __future__ import annotations
