@@ -603,3 +603,20 @@ def test_swallowed_rows_found_only_by_polars_are_named_by_row():
                         'inside one quoted field: a stray quote. Fix the quote in the file, '
                         'or, if its fields are never quoted, set quote = "" for this table '
                         'in the mapping file.')
+
+
+def test_sqlite_with_a_hash_in_its_name_loads_its_rows(tmp_path):
+    path = tmp_path / "Export #3 (100%).sqlite"
+    con = sqlite3.connect(path)
+    con.execute("create table customers (customer_id text, acquired_at text)")
+    con.executemany("insert into customers values (?, ?)",
+                    [("C1", "2025-01-01"), ("C2", "2025-02-01")])
+    con.execute("create table orders (order_id int, customer_id text, ordered_at text, "
+                "amount real)")
+    con.executemany("insert into orders values (?, ?, ?, ?)",
+                    [(1, "C1", "2025-05-01", 1.5), (2, "C2", "2025-05-02", 2.5)])
+    con.commit()
+    con.close()
+    data = ll.load(path, as_of="2026-01-01")
+    assert data.orders.height == 2 and data.customers.height == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
