@@ -21,6 +21,8 @@ from loyaltylab.exceptions import NotFittedError
 
 __all__ = ["CoxModel", "TimeVaryingCox", "split_customers"]
 
+_DURATION_COL = type("_DurationCol", (), {"__repr__": lambda self: "<duration_col>"})()
+
 _TIME_VARYING = ("manager_left", "complaint_fast", "complaint_slow", "after_change")
 
 
@@ -59,6 +61,22 @@ def split_customers(table: Any, *, test_share: float = 0.3,
     mask[rng.choice(table.height, size=n_test, replace=False)] = True
     m = pl.Series("_m", mask)
     return table.filter(~m), table.filter(m)
+
+
+def _case_weights(table: pl.DataFrame, col: str) -> np.ndarray:
+    if col not in table.columns:
+        raise ValueError(f"table: no column {col!r} for weights_col; columns: {table.columns}")
+    try:
+        w = table.get_column(col).cast(pl.Float64).to_numpy()
+    except Exception:
+        raise TypeError(f"table.{col}: case weights must be numbers, got "
+                        f"{table.schema[col]}") from None
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise ValueError(f"table.{col}: {int(bad.sum()):,} rows have a missing, zero or "
+                         f"negative weight (first at row {int(np.flatnonzero(bad)[0])}); "
+                         f"case weights must be positive: drop those rows")
+    return w
 
 
 def _n_cov(covs: Sequence[str]) -> str:
@@ -104,6 +122,12 @@ class CoxModel:
         Reference level per categorical covariate.
     duration_col, event_col : str
         Columns of the survival table.
+    weights_col : str, optional
+        Column of case weights (e.g. customers a row stands for, or inverse sampling
+        probabilities); passed to lifelines' ``weights_col``.
+    robust : bool, default False
+        Robust (sandwich, Lin & Wei 1989) standard errors, as R's ``coxph(robust=TRUE)``;
+        use them with non-integer weights or clustered rows.
 
     Attributes
     ----------
@@ -115,6 +139,8 @@ class CoxModel:
         Rows left out for missing covariates.
     concordance_ : float
         Concordance on the training customers (see :meth:`concordance` for held-out ones).
+    log_likelihood_ : float
+        Maximised log partial likelihood (lifelines' ``log_likelihood_``).
 
     Notes
     -----
@@ -141,7 +167,8 @@ class CoxModel:
                  strata: Sequence[str] | None = None, penalizer: float = 0.0,
                  confidence: float = 0.95, missing: str = "drop",
                  reference: dict[str, str] | None = None, duration_col: str = DURATION,
-                 event_col: str = EVENT) -> None:
+                 event_col: str = EVENT, weights_col: str | None = None,
+                 robust: bool = False) -> None:
         if missing not in ("drop", "raise"):
             raise ValueError(f"missing: expected 'drop' or 'raise', got {missing!r}")
         self.covariates = None if covariates is None else list(covariates)
@@ -152,6 +179,8 @@ class CoxModel:
         self.reference = reference
         self.duration_col = duration_col
         self.event_col = event_col
+        self.weights_col = weights_col
+        self.robust = robust
 
     # ----------------------------------------------------------------- fitting
     def fit(self, table: Any) -> "CoxModel":
@@ -187,11 +216,20 @@ class CoxModel:
                  .to_numpy(), self.event_col: event}
         for s_ in strata:
             extra[s_] = table.get_column(s_).cast(pl.String).to_numpy()
+        if self.weights_col is not None:
+            extra[self.weights_col] = _case_weights(table, self.weights_col)
         pdf = to_pandas(X, **extra)
         cph = CoxPHFitter(penalizer=self.penalizer, alpha=1 - self.confidence,
                           strata=strata or None)
         with lifelines_guard(design.columns):
-            cph.fit(pdf, duration_col=self.duration_col, event_col=self.event_col)
+            import warnings
+
+            with warnings.catch_warnings():
+                # lifelines warns about non-integer weights without robust=True; the
+                # docstring says when to use robust
+                warnings.filterwarnings("ignore", message=".*non-integer weights.*")
+                cph.fit(pdf, duration_col=self.duration_col, event_col=self.event_col,
+                        weights_col=self.weights_col, robust=self.robust)
         check_fitted_params(cph.params_, cph.standard_errors_, design)
         self._x_mean = X.mean().row(0, named=True)
         self.lifelines_ = cph
@@ -199,6 +237,7 @@ class CoxModel:
         self.covariates_ = covs
         self.params_ = {str(k): float(v) for k, v in cph.params_.items()}
         self.concordance_ = float(cph.concordance_index_)
+        self.log_likelihood_ = float(cph.log_likelihood_)
         self.n_ = table.height
         self.n_events_ = int(event.sum())
         self._train = table
@@ -229,6 +268,34 @@ class CoxModel:
         """
         self._check_fitted()
         return _summary_frame(self.lifelines_, self.design_, self.confidence)
+
+    def log_likelihood_ratio_test(self) -> pl.DataFrame:
+        """Likelihood-ratio test of the fitted model against the model with no covariates.
+
+        Returns
+        -------
+        pl.DataFrame
+            One row:
+
+            - test_statistic: 2 (log L(beta) - log L(0)), chi-square under no effect
+            - degrees_of_freedom: number of design columns
+            - p_value: its p-value
+            - log_likelihood: log partial likelihood of the fitted model
+            - log_likelihood_null: log partial likelihood with all coefficients 0
+
+        Notes
+        -----
+        Computed by lifelines' ``log_likelihood_ratio_test`` (R's ``summary(coxph)``
+        "Likelihood ratio test").
+        """
+        self._check_fitted()
+        res = self.lifelines_.log_likelihood_ratio_test()
+        stat = float(res.test_statistic)
+        return pl.DataFrame({"test_statistic": [stat],
+                             "degrees_of_freedom": [int(res.degrees_freedom)],
+                             "p_value": [float(res.p_value)],
+                             "log_likelihood": [self.log_likelihood_],
+                             "log_likelihood_null": [self.log_likelihood_ - stat / 2]})
 
     def check_proportional_hazards(self, *, alpha: float = 0.05) -> pl.DataFrame:
         """Test whether each covariate's effect is constant over the customer lifetime.
@@ -322,7 +389,8 @@ class CoxModel:
         model = CoxModel(covariates=covs, strata=strata, penalizer=self.penalizer,
                          confidence=self.confidence, missing=self.missing,
                          reference=self.reference, duration_col=self.duration_col,
-                         event_col=self.event_col)
+                         event_col=self.event_col, weights_col=self.weights_col,
+                         robust=self.robust)
         return model.fit(table)
 
     # ----------------------------------------------------------------- prediction
@@ -340,18 +408,53 @@ class CoxModel:
         return pl.Series("risk_score", np.asarray(ph, dtype=float).ravel())
 
     def predict_churn_probability(self, table: Any, *, horizon: float = 90.0,
-                                  after: str | None = DURATION) -> pl.Series:
-        """P(churn within ``horizon`` days | still active after the column ``after``).
+                                  after: str | None | object = _DURATION_COL) -> pl.Series:
+        """P(churn within ``horizon`` | still active after the column ``after``).
 
-        With ``after=None`` the probability is from the start of the lifetime. Times beyond
-        the longest training duration use the last baseline value (no extrapolation).
+        Parameters
+        ----------
+        table : polars or pandas DataFrame
+            Customers with the model's covariates.
+        horizon : float, default 90
+            Time units (those of the duration column) after ``after``.
+        after : str or None, default: the model's ``duration_col``
+            Column with the time each customer has already survived; the probability is
+            conditional on surviving that long. ``None``: from the start of the lifetime,
+            1 - S(horizon | x), as lifelines' ``predict_survival_function``.
+
+        Returns
+        -------
+        pl.Series
+            ``p_churn`` per row. Times beyond the longest training duration use the last
+            baseline value (no extrapolation).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from lifelines.datasets import load_rossi
+        >>> rossi = pl.from_pandas(load_rossi())
+        >>> cox = CoxModel(covariates=["fin", "age", "race", "wexp", "mar", "paro", "prio"],
+        ...                duration_col="week", event_col="arrest").fit(rossi)
+        >>> round(float(cox.predict_churn_probability(rossi.head(1), horizon=20,
+        ...                                           after=None)[0]), 5)
+        0.09709
         """
         self._check_fitted()
         table = as_polars(table, name="table")
-        cond = (table.get_column(after).cast(pl.Float64).to_numpy() if after
-                else np.zeros(table.height))
-        sf = self.lifelines_.predict_survival_function(self._X(table), times=[horizon],
-                                                       conditional_after=cond)
+        if after is _DURATION_COL:
+            after = self.duration_col
+        X = self._X(table)
+        if after is None:
+            sf = self.lifelines_.predict_survival_function(X, times=[horizon])
+        else:
+            if after not in table.columns:
+                raise ValueError(f"table: no column {after!r} for after=; pass the column "
+                                 f"with the time each customer has already survived, or "
+                                 f"after=None for the probability from the start of the "
+                                 f"lifetime")
+            cond = table.get_column(after).cast(pl.Float64).to_numpy()
+            sf = self.lifelines_.predict_survival_function(X, times=[horizon],
+                                                           conditional_after=cond)
         return pl.Series("p_churn", 1 - np.asarray(sf, dtype=float).ravel())
 
     def concordance(self, table: Any) -> float:

@@ -20,6 +20,46 @@ GROUP = "group"
 ALL = "all"
 
 
+def _coerce_survival_columns(table: pl.DataFrame, duration_col: str, event_col: str,
+                             name: str) -> pl.DataFrame:
+    """Booleans as 0/1 events (as lifelines' datasets ship them), numeric text as numbers;
+    anything else stops with what to pass."""
+    dt = table.schema[duration_col]
+    if dt == pl.String:
+        parsed = table.get_column(duration_col).str.strip_chars().cast(pl.Float64, strict=False)
+        bad = parsed.is_null() & table.get_column(duration_col).is_not_null()
+        if bad.any():
+            raise TypeError(f"{name}.{duration_col}: {int(bad.sum()):,} rows are text that is "
+                            f"not a number; pass the duration as a number of time units "
+                            f"(e.g. days from start to churn or censoring), not dates: "
+                            f"subtract the start date from the end date first")
+        table = table.with_columns(parsed.alias(duration_col))
+    elif dt.is_temporal():
+        raise TypeError(f"{name}.{duration_col}: got dates ({dt}); pass the duration as a "
+                        f"number of time units (e.g. days from start to churn or "
+                        f"censoring): subtract the start date from the end date first")
+    elif not dt.is_numeric():
+        raise TypeError(f"{name}.{duration_col}: expected numbers (time to churn or "
+                        f"censoring), got {dt}")
+    et = table.schema[event_col]
+    if et == pl.Boolean:
+        table = table.with_columns(pl.col(event_col).cast(pl.Int64))
+    elif et == pl.String:
+        low = table.get_column(event_col).str.strip_chars().str.to_lowercase()
+        mapped = low.replace_strict({"1": 1, "0": 0, "true": 1, "false": 0}, default=None,
+                                    return_dtype=pl.Int64)
+        bad = mapped.is_null() & low.is_not_null()
+        if bad.any():
+            raise TypeError(f"{name}.{event_col}: {int(bad.sum()):,} rows are text other than "
+                            f"0/1 or true/false; pass 1 (or True) for churned and 0 (or "
+                            f"False) for censored")
+        table = table.with_columns(mapped.alias(event_col))
+    elif not et.is_numeric():
+        raise TypeError(f"{name}.{event_col}: expected 0/1 or booleans (1 = churned, 0 = "
+                        f"censored), got {et}")
+    return table
+
+
 def _check_table(table: Any, *, duration_col: str = DURATION, event_col: str = EVENT,
                  name: str = "table") -> pl.DataFrame:
     """Validate a survival table: present, non-null, non-negative durations, 0/1 events."""
@@ -31,6 +71,7 @@ def _check_table(table: Any, *, duration_col: str = DURATION, event_col: str = E
     if table.height == 0:
         raise ValueError(f"{name}: the table is empty; no customer has a lifetime to "
                          f"analyse (check as_of and the churn definition)")
+    table = _coerce_survival_columns(table, duration_col, event_col, name)
     d = table.get_column(duration_col)
     nulls = int(d.null_count()) + int(d.cast(pl.Float64).is_nan().sum())
     if nulls:
