@@ -179,7 +179,7 @@ def test_excel_column_of_real_numbers_and_text_numbers(tmp_path):
     o = data.orders.sort(S.ORDER_ID)
     assert o[S.AMOUNT].to_list() == [1234.5, 99.99, 1234.5, 1234.5, 0.1]
     assert data.report.tables["orders"].rejected == 0
-    assert ("column 'amount' mixes cells: 3 numbers read as they are, 2 text cells read "
+    assert ("column 'amount' mixes cells: 3 numbers read as stored, 2 text cells read "
             "with the column's format") in data.report.tables["orders"].warnings
 
 

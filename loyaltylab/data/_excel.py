@@ -291,6 +291,6 @@ def _read_sheet(path: Path, sheet: str, header_row: int | None
     for c, n_num, n_date, n_text in counts:
         kinds = " and ".join(_plural(n, w) for n, w in ((n_num, "number"), (n_date, "date"))
                              if n)
-        notes.append(f"column {safe_text(c)!r} mixes cells: {kinds} read as they are, "
+        notes.append(f"column {safe_text(c)!r} mixes cells: {kinds} read as stored, "
                      f"{_plural(n_text, 'text cell')} read with the column's format")
     return frame, notes
