@@ -294,21 +294,23 @@ def _about_encoding(reason: str) -> bool:
     return any(w in reason.lower() for w in ("encod", "decod", "utf", "byte", "charact"))
 
 
-_HASHED: dict[tuple[int, str], pl.DataFrame] = {}
+_HASHED: dict[int, dict[str, pl.DataFrame]] = {}
 
 
 def _hashed_truth(ex: X.ClientExport, table: str) -> pl.DataFrame:
-    """The truth with its ids pseudonymised as the load does (salt ``SALT``)."""
-    key = (id(ex), table)
-    if key not in _HASHED:
-        _HASHED[key] = _hash_ids(ex.truth[table], table)
-    return _HASHED[key]
-
-
-def _hash_ids(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    spec = S.TABLES[table]
-    return frame.with_columns([hash_series(frame[c], SALT) for c in frame.columns
-                               if spec.column(c).is_id])
+    """The truth with its ids pseudonymised as the load does (salt ``SALT``); all ids of
+    an export are hashed in one call (each call opens a DuckDB connection)."""
+    if id(ex) not in _HASHED:
+        id_cols = {t: [c for c in f.columns if S.TABLES[t].column(c).is_id]
+                   for t, f in ex.truth.items()}
+        ids = pl.concat([ex.truth[t][c].cast(pl.String) for t, cs in id_cols.items()
+                         for c in cs]).drop_nulls().unique()
+        pseudonym = dict(zip(ids.to_list(), hash_series(ids, SALT).to_list()))
+        _HASHED[id(ex)] = {
+            t: f.with_columns([pl.col(c).replace_strict(pseudonym, default=None)
+                               for c in id_cols[t]])
+            for t, f in ex.truth.items()}
+    return _HASHED[id(ex)][table]
 
 
 def _comparable(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
