@@ -262,6 +262,9 @@ def test_excel_header_row_from_the_caller(tmp_path):
         "orders": [["Report"], ["order_id", "amount"], ["1", 5], ["2", 6]]})
     raw = read_excel_sheet(path, "orders", header_row=1)
     assert raw.frame.columns == ["order_id", "amount"] and raw.frame.height == 2
+    assert raw.header_row == 1
+    found = read_excel_sheet(path, "orders")  # one title line: found
+    assert found.header_row == 1 and found.frame.columns == ["order_id", "amount"]
     assert "header in row 2 (header_row = 1); the rows above it skipped" in raw.notes
     # header_row = 2 takes the first data row as the header: what was asked
     assert read_excel_sheet(path, "orders", header_row=2).frame.columns == ["1", "5"]

@@ -209,8 +209,9 @@ def _quiet_fastexcel():
 
 
 def read_sheet(path: Path, sheet: str, *, header_row: int | None = None
-               ) -> tuple[pl.DataFrame, list[str]]:
-    """Read one sheet with calamine, each cell keeping its kind; returns (frame, notes).
+               ) -> tuple[pl.DataFrame, list[str], int]:
+    """Read one sheet with calamine, each cell keeping its kind; returns (frame, notes,
+    the 0-based sheet row of the header).
 
     ``header_row`` is the 0-based sheet row of the header (None: found by
     :func:`~loyaltylab.data._header.find_header_row`). Columns whose cells are all
@@ -223,7 +224,7 @@ def read_sheet(path: Path, sheet: str, *, header_row: int | None = None
 
 
 def _read_sheet(path: Path, sheet: str, header_row: int | None
-                ) -> tuple[pl.DataFrame, list[str]]:
+                ) -> tuple[pl.DataFrame, list[str], int]:
     import fastexcel
 
     from loyaltylab.data._header import find_header_row
@@ -253,11 +254,11 @@ def _read_sheet(path: Path, sheet: str, header_row: int | None
     # date cell (a column of names or codes is not read again)
     text_cols = [c for c, t in frame.schema.items() if t == pl.String and c in index]
     if not text_cols or frame.height == 0:
-        return frame, notes
+        return frame, notes, at
     looks = frame.select(pl.col(c).str.contains(_CELL_TEXT).any() for c in text_cols).row(0)
     mixed = [c for c, hit in zip(text_cols, looks) if hit]
     if not mixed:
-        return frame, notes
+        return frame, notes, at
     # Which text cells were really numbers or dates? A datetime read is non-null exactly
     # for real number and date cells (text is not parsed into dates); a float read gives
     # the exact value of the number cells (and null for date cells).
@@ -266,7 +267,7 @@ def _read_sheet(path: Path, sheet: str, header_row: int | None
     real = as_dt.select(pl.col(c).is_not_null().any() for c in as_dt.columns).row(0)
     cols = [(c, d) for c, d, r in zip(mixed, as_dt.columns, real) if r]
     if not cols:
-        return frame, notes
+        return frame, notes, at
     as_num, _ = _load(reader, sheet, header_row=at, use_columns=[index[c] for c, _ in cols],
                       dtypes="float", schema_sample_rows=None)
     exprs, counts = [], []
@@ -293,4 +294,4 @@ def _read_sheet(path: Path, sheet: str, header_row: int | None
                              if n)
         notes.append(f"column {safe_text(c)!r} mixes cells: {kinds} read as stored, "
                      f"{_plural(n_text, 'text cell')} read with the column's format")
-    return frame, notes
+    return frame, notes, at

@@ -748,16 +748,16 @@ def read_excel_sheet(path: Path, sheet: str, *, name: str | None = None,
     refused before it is read.
     """
     from loyaltylab.data._excel import check_sheet_extent, read_sheet
-    where = path.name if single else f"{path.name}, sheet {safe_text(sheet)!r}"
+    where = _nm(path) if single else f"{_nm(path)}, sheet {safe_text(sheet)!r}"
     check_sheet_extent(path, sheet, where)
     try:
-        frame, notes = read_sheet(path, sheet, header_row=header_row)
+        frame, notes, at = read_sheet(path, sheet, header_row=header_row)
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "empty" in text.lower() or "no data" in text.lower():
-            frame, notes = pl.DataFrame(), []
+            frame, notes, at = pl.DataFrame(), [], header_row or 0
         else:
             row = "first row" if header_row is None else f"row {header_row + 1}"
             raise SourceError(f"{where}: cannot read it ({safe_text(text, 120)}); check "
@@ -772,7 +772,8 @@ def read_excel_sheet(path: Path, sheet: str, *, name: str | None = None,
         raise SourceError(f"{where}: the sheet is empty; put a header row and the rows on "
                           f"it (or map another sheet).")
     frame = frame.rename({c: str(c) for c in frame.columns})
-    return RawTable(name=name or sheet, frame=frame, source=where, notes=notes)
+    return RawTable(name=name or sheet, frame=frame, source=where, notes=notes,
+                    header_row=at)
 
 
 
