@@ -502,3 +502,12 @@ def test_any_mix_of_number_cells_and_german_text_reads_to_the_cent(tmp_path_fact
     assert data.report.tables["orders"].rejected == 0
     got = data.orders.sort(pl.col(S.ORDER_ID).cast(pl.Int64))
     assert [round(a * 100) for a in got[S.AMOUNT]] == [c for c, _ in cells]
+
+
+def test_a_truncated_workbook_is_a_source_error(tmp_path):
+    path = _workbook(tmp_path / "crm.xlsx", {
+        "customers": [["customer_id", "acquired_at"], ["C1", "2025-01-01"]],
+        "orders": [["order_id"], ["1"]]})
+    path.write_bytes(path.read_bytes()[:2000])  # a partial download
+    with pytest.raises(SourceError, match=r"crm\.xlsx: cannot open the workbook .*damaged"):
+        ll.load(path, as_of=AS_OF)

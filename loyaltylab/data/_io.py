@@ -722,19 +722,21 @@ def _first_line(exc: BaseException, limit: int = 120) -> str:
 
 
 def excel_sheets(path: Path) -> list[str]:
-    """Sheet names of an .xlsx workbook."""
+    """Sheet names of an .xlsx workbook (a truncated or damaged file, or another kind of
+    zip archive, is a SourceError)."""
     kind = sniff_kind(path)
     if kind == "empty":
-        raise SourceError(f"{path.name}: the file is empty; re-export it.")
+        raise SourceError(f"{_nm(path)}: the file is empty; re-export it.")
     if kind != "zip":
         raise _wrong_format(path, "an Excel .xlsx workbook", kind)
     try:
         import fastexcel
         return list(fastexcel.read_excel(str(path)).sheet_names)
     except Exception as exc:  # noqa: BLE001
-        raise SourceError(f"{path.name}: cannot open the workbook "
-                          f"({str(exc).splitlines()[0]}); save it again from Excel as "
-                          f".xlsx.") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"{_nm(path)}: cannot open the workbook "
+                          f"({safe_text(first, 120)}); it is damaged or not an Excel "
+                          f"workbook: save it again from Excel as .xlsx.") from None
 
 
 def read_excel_sheet(path: Path, sheet: str, *, name: str | None = None,
