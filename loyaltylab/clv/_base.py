@@ -254,8 +254,58 @@ class BaseFitter:
         self._check_fitted()
         return np.exp(rng.multivariate_normal(self._logp, self.covariance_log_, size=n))
 
-    def _p(self, params: np.ndarray | None) -> np.ndarray:
+    def _p(self, params: Any) -> np.ndarray:
         if params is None:
             self._check_fitted()
             return np.exp(self._logp)
-        return np.asarray(params, dtype=float)
+        if isinstance(params, dict):
+            missing = [n for n in self._param_names if n not in params]
+            if missing:
+                raise ValueError(f"params: missing {missing}; {self._model_name} takes "
+                                 f"{list(self._param_names)}")
+            params = [params[n] for n in self._param_names]
+        out = np.asarray(params, dtype=float)
+        if out.shape != (len(self._param_names),) or not np.all(np.isfinite(out)) or np.any(
+                out <= 0):
+            raise ValueError(f"params: expected {len(self._param_names)} positive numbers "
+                             f"({', '.join(self._param_names)}), got {params!r}")
+        return out
+
+    def customer_log_likelihood(self, data: Any, *, params: Any = None) -> np.ndarray:
+        """Log-likelihood of each row of ``data`` under the model, at the fitted or given
+        parameters.
+
+        Parameters
+        ----------
+        data : frame (or survivor counts for :class:`ShiftedBetaGeo`)
+            The data in the form ``fit`` takes; rows are not weighted.
+        params : dict or sequence of float, optional
+            Parameters by name (or in the order of ``params_``); default: the fitted ones.
+            Given parameters work on an unfitted model too.
+
+        Returns
+        -------
+        numpy.ndarray
+            One log-likelihood per row (per customer), in the constant-free form of the
+            papers, so that ``weights @ customer_log_likelihood(data)`` at the fitted
+            parameters equals ``log_likelihood_``. For :class:`ShiftedBetaGeo`: one value
+            per period of churn, then the survivors' log S(n) (weights: the customers lost
+            in each period, then those still active).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from loyaltylab.clv import BetaGeo
+        >>> rfm = pl.read_csv("data/cdnow/cdnow_customers_summary.csv")
+        >>> ll = BetaGeo().customer_log_likelihood(
+        ...     rfm, params={"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+        >>> round(float(ll.sum()), 1)  # Fader, Hardie & Lee (2005): -9582.4
+        -9582.4
+        """
+        p = self._p(params)
+        d = self._ll_data(data)
+        with np.errstate(all="ignore"):
+            return np.asarray(self._loglik(p, d), dtype=float)
+
+    def _ll_data(self, data: Any) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -106,7 +106,15 @@ class ShiftedBetaGeo(BaseFitter):
         t = d["t"]
         churn = betaln(a + 1, b + t - 1) - betaln(a, b)
         surv = betaln(a, b + t[-1]) - betaln(a, b)
+        if d.get("_per_period"):
+            return np.append(churn, surv)
         return np.array([np.dot(d["lost"], churn) + d["alive"] * surv])
+
+    def _ll_data(self, data: Any) -> dict[str, Any]:
+        s = _arr(data.to_numpy() if isinstance(data, pl.Series) else data)
+        if s.ndim != 1 or s.size < 2:
+            raise ValueError(f"survivors: expected at least two counts, got {s.size}")
+        return {"t": np.arange(1, s.size, dtype=float), "_per_period": True}
 
     def survival_function(self, t: Any, *, params: np.ndarray | None = None) -> np.ndarray:
         """S(t) = B(alpha, beta + t) / B(alpha, beta): share of a cohort active after t."""
@@ -268,6 +276,14 @@ class _RFMModel(BaseFitter):
     def _cols(self, frequency: Any, recency: Any, T_: Any) -> tuple[np.ndarray, ...]:
         x, tx, tt = np.broadcast_arrays(_arr(frequency), _arr(recency), _arr(T_))
         return x, tx, tt
+
+    def _ll_data(self, data: Any) -> dict[str, np.ndarray]:
+        _, a, _ = check_rfm(data, [FREQUENCY, RECENCY, T], integer=[FREQUENCY],
+                            order=[(RECENCY, T)])
+        d = {"x": a[FREQUENCY], "tx": a[RECENCY], "T": a[T]}
+        ux, inv = np.unique(d["x"], return_inverse=True)
+        d["ux"], d["inv"] = ux, inv.ravel()
+        return d
 
     def predict(self, rfm: Any, *, t: float) -> pl.DataFrame:
         """P(alive) and expected purchases in the next ``t`` time units, per customer.
@@ -622,6 +638,20 @@ class GammaGamma(BaseFitter):
         GammaGamma
             ``self``, fitted.
         """
+        x, m = self._spend_arrays(rfm)
+        self.n_customers_ = int(x.size)
+        self._fitted_on = f"{x.size:,} repeat customers"
+        self.frequency_spend_correlation_ = (float(np.corrcoef(x, m)[0, 1])
+                                             if x.size > 2 and x.std() > 0 else float("nan"))
+        d = {"x": x, "m": m, "_w": np.ones(x.size)}
+        self._optimise(d, np.log([2.0, 3.0, max(float(m.mean()), 1e-3)]))
+        return self
+
+    def _ll_data(self, data: Any) -> dict[str, np.ndarray]:
+        x, m = self._spend_arrays(data)
+        return {"x": x, "m": m}
+
+    def _spend_arrays(self, rfm: Any) -> tuple[np.ndarray, np.ndarray]:
         df, a, ids = check_rfm(rfm, [FREQUENCY, MONETARY_VALUE], integer=[FREQUENCY],
                                nonnegative=[FREQUENCY])
         x, m = a[FREQUENCY], a[MONETARY_VALUE]
@@ -636,13 +666,7 @@ class GammaGamma(BaseFitter):
                     f"GammaGamma: {idx.size} customers {what}: {', '.join(who)}{more}. The "
                     f"spend model uses repeat purchases with positive value only; fit on "
                     f"rfm.filter((pl.col('frequency') > 0) & (pl.col('monetary_value') > 0))")
-        self.n_customers_ = int(x.size)
-        self._fitted_on = f"{x.size:,} repeat customers"
-        self.frequency_spend_correlation_ = (float(np.corrcoef(x, m)[0, 1])
-                                             if x.size > 2 and x.std() > 0 else float("nan"))
-        d = {"x": x, "m": m, "_w": np.ones(x.size)}
-        self._optimise(d, np.log([2.0, 3.0, max(float(m.mean()), 1e-3)]))
-        return self
+        return x, m
 
     def _loglik(self, par: np.ndarray, d: dict[str, np.ndarray]) -> np.ndarray:
         p, q, g = par
@@ -752,6 +776,12 @@ class BetaGeoBetaBinom(BaseFitter):
 
     def _cols(self, frequency: Any, recency: Any, periods: Any) -> tuple[np.ndarray, ...]:
         return np.broadcast_arrays(_arr(frequency), _arr(recency), _arr(periods))
+
+    def _ll_data(self, data: Any) -> dict[str, np.ndarray]:
+        cols = [FREQUENCY, RECENCY, PERIODS]
+        _, a, _ = check_rfm(data, cols, integer=cols, order=[(FREQUENCY, RECENCY),
+                                                             (RECENCY, PERIODS)])
+        return {"x": a[FREQUENCY], "tx": a[RECENCY], "n": a[PERIODS]}
 
     def _ll_rows(self, p: np.ndarray, x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> np.ndarray:
         return self._loglik(p, {"x": x.ravel(), "tx": tx.ravel(), "n": n.ravel()}).reshape(x.shape)

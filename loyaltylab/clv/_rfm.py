@@ -65,7 +65,25 @@ def _orders_lazy(orders: Any, monetary: bool) -> pl.LazyFrame:
         raise ValueError(f"orders: missing column(s) {missing}; found {names}. Map your "
                          f"columns to the canonical names (loyaltylab.data.schema) or pass "
                          f"monetary=False when there is no amount column")
-    cols = [pl.col(S.CUSTOMER_ID), pl.col(S.ORDERED_AT).cast(pl.Datetime("us"))]
+    schema = lf.collect_schema()
+    ts = pl.col(S.ORDERED_AT)
+    dt = schema[S.ORDERED_AT]
+    if dt == pl.String:
+        # ISO text such as lifelines' and lifetimes' example files ship: parse it, and
+        # stop (counting the rows) when some of it is not a date
+        ts = ts.str.strip_chars().str.to_datetime(time_unit="us", strict=False)
+        bad = lf.select((ts.is_null() & pl.col(S.ORDERED_AT).is_not_null()).sum()).collect().item()
+        if bad:
+            raise ValueError(f"orders.{S.ORDERED_AT}: {bad:,} rows are text that is not a "
+                             f"date in one ISO format (such as '2024-01-31' or "
+                             f"'2024-01-31 14:05:00'); parse the column first, e.g. "
+                             f"pl.col('{S.ORDERED_AT}').str.to_datetime(format=...)")
+    elif dt.is_temporal() and dt != pl.Duration and dt != pl.Time:
+        ts = ts.cast(pl.Datetime("us"))
+    else:
+        raise TypeError(f"orders.{S.ORDERED_AT}: expected dates or datetimes, got {dt}; pass "
+                        f"the order dates (ISO text is parsed)")
+    cols = [pl.col(S.CUSTOMER_ID), ts]
     if monetary:
         cols.append(pl.col(S.AMOUNT).cast(pl.Float64))
     return lf.select(cols)
@@ -99,6 +117,7 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
     ----------
     orders : CRMData, polars DataFrame/LazyFrame or pandas DataFrame
         Canonical orders: ``customer_id``, ``ordered_at`` and (when ``monetary``) ``amount``.
+        ``ordered_at`` may be dates, datetimes or ISO text ("2024-01-31").
     time_unit : {"D", "W", "M", "Y"} or float, default "W"
         Unit of recency and T: day, week (7 days), month (30.44 days), year (365.25 days),
         or a number of days. Fractional values are kept (a purchase 17 days after the
@@ -135,8 +154,9 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
     Raises
     ------
     ValueError
-        Missing columns, an unknown time unit, or a calibration end not before the
-        observation end.
+        Missing columns, an unknown time unit, order dates given as text that is not ISO
+        dates, a calibration end not before the observation end, or a calibration
+        (or observation) end before the first order.
 
     Notes
     -----
@@ -182,17 +202,20 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
         return int(pl.select(_period_day(pl.lit(d, dtype=pl.Datetime("us")),
                                          purchase_period).alias("_d")).item())
 
-    if observation_end is None:
-        end = lf.select(pl.col("_d").max()).collect().item()
-        if end is None:
-            raise ValueError("orders: the table is empty; rfm_summary needs at least one "
-                             "order")
-    else:
-        end = _day(observation_end, "observation_end")
+    first, last = lf.select(pl.col("_d").min().alias("a"),
+                            pl.col("_d").max().alias("b")).collect().row(0)
+    if first is None:
+        raise ValueError("orders: the table is empty; rfm_summary needs at least one order")
+    end = last if observation_end is None else _day(observation_end, "observation_end")
     cal = _day(calibration_end, "calibration_end") if calibration_end is not None else end
     if cal > end:
         raise ValueError(f"calibration_end ({_iso(cal)}) is after observation_end "
                          f"({_iso(end)}); pick a calibration end inside the observation")
+    if cal < first:
+        what = "calibration_end" if calibration_end is not None else "observation_end"
+        raise ValueError(f"{what} ({_iso(cal)}) is before the first order ({_iso(first)}), "
+                         f"so no customer has a purchase to summarise; pick a {what} "
+                         f"between {_iso(first)} and {_iso(last)}")
 
     d = pl.col("_d")
     calib = lf.filter(d <= cal)

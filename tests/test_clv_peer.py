@@ -1,0 +1,148 @@
+"""loyaltylab.clv against published values and hand computations for what issue 19 adds:
+per-customer log-likelihoods, clear stops on lifetimes-style inputs, the interval of the
+customer base's total value, MBG/NBD, probabilities of n purchases, saving models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from math import lgamma, log
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import loyaltylab as ll
+from loyaltylab.clv import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ParetoNBD, ShiftedBetaGeo,
+                            rfm_summary)
+from loyaltylab.data import schema as S
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]  # Fader & Hardie (2007)
+
+
+@pytest.fixture(scope="module")
+def summary() -> pl.DataFrame:
+    return pl.read_csv(DATA / "cdnow" / "cdnow_customers_summary.csv")
+
+
+@pytest.fixture(scope="module")
+def summary_tx() -> pl.DataFrame:
+    s = pl.read_csv(DATA / "cdnow" / "cdnow_customers_summary_with_transactions.csv")
+    return s.select(pl.col("ID").cast(pl.String).alias(S.CUSTOMER_ID), frequency="x",
+                    recency="t_x", T="T", monetary_value="zbar")
+
+
+# ------------------------------------------------------------------ log-likelihoods
+def test_bgnbd_customer_log_likelihood_published_and_by_hand(summary):
+    # Fader, Hardie & Lee (2005), CDNOW: r=0.243, alpha=4.414, a=0.793, b=2.426, LL -9582.4
+    pub = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    ll_ = BetaGeo().customer_log_likelihood(summary, params=pub)
+    assert ll_.shape == (summary.height,)
+    assert ll_.sum() == pytest.approx(-9582.4, abs=0.05)
+    # a customer without repeat purchases: L = (alpha / (alpha + T))^r
+    one = pl.DataFrame({"frequency": [0], "recency": [0.0], "T": [30.0]})
+    got = BetaGeo().customer_log_likelihood(one, params=[0.243, 4.414, 0.793, 2.426])[0]
+    assert got == pytest.approx(0.243 * log(4.414 / 34.414), rel=1e-12)
+    # the fitted model: the sum is its log-likelihood
+    m = BetaGeo().fit(summary)
+    assert m.customer_log_likelihood(summary).sum() == pytest.approx(m.log_likelihood_,
+                                                                     rel=1e-12)
+
+
+def test_pareto_customer_log_likelihood_sums_to_fit(summary):
+    m = ParetoNBD().fit(summary)
+    assert m.customer_log_likelihood(summary).sum() == pytest.approx(m.log_likelihood_,
+                                                                     rel=1e-10)
+    # FHL (2005) Pareto/NBD on CDNOW: LL -9595.0
+    assert m.customer_log_likelihood(summary).sum() == pytest.approx(-9595.0, abs=0.1)
+
+
+def test_gamma_gamma_customer_log_likelihood_by_hand(summary_tx):
+    rep = summary_tx.filter(pl.col("frequency") > 0)
+    m = GammaGamma().fit(rep)
+    assert m.customer_log_likelihood(rep).sum() == pytest.approx(m.log_likelihood_, rel=1e-12)
+    p, q, g = 6.25, 3.74, 15.44
+    x, z = 2, 22.35
+    hand = (lgamma(p * x + q) - lgamma(p * x) - lgamma(q) + q * log(g)
+            + (p * x - 1) * log(z) + p * x * log(x) - (p * x + q) * log(g + x * z))
+    one = pl.DataFrame({"frequency": [x], "monetary_value": [z]})
+    assert GammaGamma().customer_log_likelihood(one, params=(p, q, g))[0] == pytest.approx(
+        hand, rel=1e-12)
+
+
+def test_bgbb_and_sbg_customer_log_likelihood():
+    don = ll.datasets.load_donations()
+    m = BetaGeoBetaBinom().fit(don)
+    rows = m.customer_log_likelihood(don)
+    assert float(don["weights"].to_numpy() @ rows) == pytest.approx(m.log_likelihood_,
+                                                                    rel=1e-12)
+    # a donor who never came back in 6 opportunities, by hand:
+    # B(al, be+6)/B(al, be) B(ga, de+6)/B(ga, de) + sum_i B(al, be+i)/B(al, be)
+    # B(ga+1, de+i)/B(ga, de), i = 0..5
+    al, be, ga, de = 1.204, 0.750, 0.657, 2.783
+
+    def lb(u, v):
+        return lgamma(u) + lgamma(v) - lgamma(u + v)
+
+    hand = np.exp(lb(al, be + 6) - lb(al, be) + lb(ga, de + 6) - lb(ga, de)) + sum(
+        np.exp(lb(al, be + i) - lb(al, be) + lb(ga + 1, de + i) - lb(ga, de))
+        for i in range(6))
+    zero = pl.DataFrame({"frequency": [0], "recency": [0], "periods": [6]})
+    assert BetaGeoBetaBinom().customer_log_likelihood(zero, params=(al, be, ga, de))[0] == \
+        pytest.approx(log(hand), rel=1e-12)
+    s = ShiftedBetaGeo().fit(REGULAR)
+    per = s.customer_log_likelihood(REGULAR)
+    counts = np.append(-np.diff(REGULAR), REGULAR[-1])
+    assert per.size == len(REGULAR)
+    assert float(counts @ per) == pytest.approx(s.log_likelihood_, rel=1e-12)
+    a, b = s.params_["alpha"], s.params_["beta"]
+    assert per[0] == pytest.approx(log(a / (a + b)), rel=1e-12)  # P(churn in period 1)
+
+
+def test_customer_log_likelihood_needs_params_or_a_fit(summary):
+    with pytest.raises(ll.exceptions.NotFittedError, match="not fitted yet"):
+        BetaGeo().customer_log_likelihood(summary)
+    with pytest.raises(ValueError, match=r"params: missing \['b'\]; BetaGeo takes"):
+        BetaGeo().customer_log_likelihood(summary, params={"r": 1, "alpha": 1, "a": 1})
+    with pytest.raises(ValueError, match=r"params: expected 4 positive numbers"):
+        BetaGeo().customer_log_likelihood(summary, params=[1, 1, -1, 1])
+
+
+# ------------------------------------------------------------------ rfm_summary inputs
+def _orders(dates):
+    return pl.DataFrame({S.CUSTOMER_ID: ["a", "a", "b"][:len(dates)], S.ORDERED_AT: dates,
+                         S.AMOUNT: [10.0, 20.0, 7.0][:len(dates)]})
+
+
+def test_rfm_summary_reads_iso_text_dates_like_datetimes():
+    text = _orders(["2024-01-01", "2024-01-15", "2024-01-08"])
+    dt = text.with_columns(pl.col(S.ORDERED_AT).str.to_datetime())
+    assert rfm_summary(text, time_unit="D").equals(rfm_summary(dt, time_unit="D"))
+    assert rfm_summary(text, time_unit="D").row(0) == ("a", 1, 14.0, 14.0, 20.0)
+    with_time = _orders(["2024-01-01 10:00:00", "2024-01-15 09:00:00", "2024-01-08 12:00:00"])
+    assert rfm_summary(with_time, time_unit="D").equals(rfm_summary(dt, time_unit="D"))
+
+
+def test_rfm_summary_text_that_is_not_a_date_stops():
+    bad = _orders(["2024-01-01", "15/01/2024", "2024-01-08"])
+    with pytest.raises(ValueError, match=r"orders\.ordered_at: 1 rows are text that is not a "
+                                         r"date in one ISO format"):
+        rfm_summary(bad)
+    nums = _orders([1, 2, 3])
+    with pytest.raises(TypeError, match=r"orders\.ordered_at: expected dates or datetimes, "
+                                        r"got Int64"):
+        rfm_summary(nums)
+
+
+def test_calibration_end_before_the_first_order_stops_naming_the_dates():
+    o = _orders([datetime(2024, 1, 1), datetime(2024, 1, 15), datetime(2024, 1, 8)])
+    with pytest.raises(ValueError, match=r"calibration_end \(2023-06-01\) is before the first "
+                                         r"order \(2024-01-01\).*between 2024-01-01 and "
+                                         r"2024-01-15"):
+        rfm_summary(o, calibration_end="2023-06-01")
+    with pytest.raises(ValueError, match=r"observation_end \(2023-12-31\) is before the first "
+                                         r"order \(2024-01-01\)"):
+        rfm_summary(o, observation_end="2023-12-31")
+    # the first order day itself is a valid calibration end
+    assert rfm_summary(o, calibration_end="2024-01-01").height == 1
