@@ -66,7 +66,7 @@ from loyaltylab.data import schema as S
 
 __all__ = ["ClientExport", "make_client_export", "client_export_corpus", "LANGUAGES",
            "FORMATS", "DELIMITERS", "ENCODINGS", "LINE_ENDINGS", "DECIMALS", "DATE_STYLES",
-           "OPTIONAL_TABLES", "REASON_TOTALS", "FORMULAS"]
+           "OPTIONAL_TABLES", "REASON_TOTALS", "FORMULAS", "ZONES"]
 
 # ------------------------------------------------------------------ vocabulary
 LANGUAGES = ("en", "de", "fr", "sv", "nl", "es")
@@ -84,8 +84,12 @@ LINE_ENDINGS = ("\n", "\r\n", "\r")
 #: space); comma 1234,56; ch 1'234.56; plain_trim and comma_trim as Excel's "General"
 #: format writes them (1234.5, 1500; 1234,5, 1500: no trailing zeros).
 DECIMALS = ("plain", "en", "de", "fr", "comma", "ch", "plain_trim", "comma_trim")
-#: Date styles: strftime formats as written in the export.
-DATE_STYLES = {"iso": "%Y-%m-%d", "iso_time": "%Y-%m-%d %H:%M:%S", "dmy": "%d.%m.%Y",
+#: Date styles: strftime formats as written in the export. ``local``: wall-clock time of
+#: the client's zone (order times of day; the mapping names the zone); ``offset``: with
+#: the zone's UTC offset (``2024-03-05 14:30:00 +0100``, as shop systems write).
+DATE_STYLES = {"iso": "%Y-%m-%d", "iso_time": "%Y-%m-%d %H:%M:%S",
+               "local": "%d.%m.%Y %H:%M", "offset": "%Y-%m-%d %H:%M:%S %z",
+               "dmy": "%d.%m.%Y",
                "dmy_slash": "%d/%m/%Y", "dmy_dash": "%d-%m-%Y", "mdy": "%m/%d/%Y"}
 OPTIONAL_TABLES = (S.CONTACTS, S.REFERRALS, S.SURVEYS, S.COMPLAINTS)
 #: Key of :attr:`ClientExport.rejected` for totals rows (the loader's wording may differ:
@@ -279,6 +283,9 @@ _NOTE_HEADER = {"en": "Note", "de": "Notiz", "fr": "Note interne", "sv": "Noteri
 #: Text a spreadsheet would run as a formula, planted in the notes of broken order rows.
 FORMULAS = ('=HYPERLINK("http://example.invalid/x";"Gutschein")', "@SUM(1+1)", "=1+1",
             "-2+3", "+A1*2")
+#: The time zone of each language's clients (``local`` and ``offset`` dates).
+ZONES = {"en": "Europe/London", "de": "Europe/Berlin", "fr": "Europe/Paris",
+         "sv": "Europe/Stockholm", "nl": "Europe/Amsterdam", "es": "Europe/Madrid"}
 _NEUTRAL_HEADER = {"en": "Notes", "de": "Bemerkung", "fr": "Remarque", "sv": "Anteckning",
                    "nl": "Opmerking", "es": "Observaciones"}
 _IBAN_LENGTH = {"GB": 22, "DE": 22, "FR": 27, "SE": 24, "NL": 18, "ES": 24}
@@ -454,6 +461,8 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["language"] = "en"
     if S.SEGMENT not in s["columns"]:
         s["email_in_category"] = False
+    if s["fmt"] in _EXCEL and s["dates"] == "offset":
+        s["dates"] = "local"            # Excel cells hold no UTC offset
     if s["fmt"] != "csv" or s["encoding"] != "utf-8":
         s["stray_latin1"] = False
     if s["fmt"] != "csv" or s["delimiter"] == ",":
@@ -606,9 +615,12 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
         How numbers are written as text: 1234.56, 1,234.56, 1.234,56, 1 234,56 (space or
         no-break space), 1234,56, 1'234.56, and Excel's "General" 1234.5 / 1234,5 (no
         trailing zeros). A decimal comma is never combined with a comma delimiter.
-    dates : {"iso", "iso_time", "dmy", "dmy_slash", "dmy_dash", "mdy"}
+    dates : {"iso", "iso_time", "local", "offset", "dmy", "dmy_slash", "dmy_dash", "mdy"}
         How dates are written as text (see :data:`DATE_STYLES`); month-first exports get
-        ``dayfirst = false`` in the mapping, as a user would write.
+        ``dayfirst = false`` in the mapping, as a user would write. ``local``: orders
+        get a time of day, every timestamp is the client's wall-clock time (the mapping
+        says ``timezone``) and ``truth`` holds it in UTC; ``offset``: the same with the
+        UTC offset written (typed formats: zone-aware timestamps); not for Excel.
     title_rows : int
         Lines above the header (a report title, the export date, sometimes a blank line);
         CSV and xlsx only.
@@ -752,6 +764,7 @@ class _Builder:
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.columns: dict[str, list[str]] = {}
         self.stray: dict[str, tuple[str, ...]] = {}
+        self.written: dict[str, pl.DataFrame] = {}
 
     # -------------------------------------------------------------- names
     def table_name(self, table: str) -> str:
@@ -794,13 +807,31 @@ class _Builder:
                     frame = frame.with_columns(pl.col(c).round(0))
                 elif c == S.REGION and not self.canonical and s["language"] in _REGIONS:
                     frame = frame.with_columns(pl.col(c).replace(_REGIONS[s["language"]]))
-            self.truth[t] = frame
+            self.written[t], self.truth[t] = self._zoned(t, frame)
+
+    def _zoned(self, table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(what the export holds, the truth): equal unless dates are ``local`` or
+        ``offset``; then the simulator's days are the client's wall-clock days (orders get
+        a time of day) and the truth is that time in UTC."""
+        style = self.spec["dates"]
+        if style not in ("local", "offset"):
+            return frame, frame
+        zone = ZONES[self.spec["language"]]
+        if table == S.ORDERS:
+            minutes = self.rng.integers(8 * 60, 20 * 60, frame.height)
+            frame = frame.with_columns(pl.col(S.ORDERED_AT)
+                                       + pl.duration(minutes=pl.Series(minutes)))
+        dates = [c for c, d in frame.schema.items() if isinstance(d, pl.Datetime)]
+        aware = frame.with_columns([pl.col(c).dt.replace_time_zone(zone) for c in dates])
+        truth = aware.with_columns([pl.col(c).dt.convert_time_zone("UTC")
+                                    .dt.replace_time_zone(None) for c in dates])
+        return (aware if style == "offset" else frame), truth
 
     # -------------------------------------------------------------- rows with plants
     def _plant(self) -> None:
         s, rng = self.spec, self.rng
         cust = self.truth[S.CUSTOMERS]
-        rows_c = cust.to_dicts()
+        rows_c = self.written[S.CUSTOMERS].to_dicts()
         pkeys = [k for k in s["personal_columns"]]
         if pkeys:
             vals = _personal_values(rng, s["language"], len(rows_c), pkeys)
@@ -834,7 +865,7 @@ class _Builder:
         self.rejected[S.CUSTOMERS] = rej_c
 
         orders = self.truth[S.ORDERS]
-        rows_o = orders.to_dicts()
+        rows_o = self.written[S.ORDERS].to_dicts()
         ocols = list(orders.columns)
         if s["email_in_orders"] and "email" in pkeys:
             by_id = {r[S.CUSTOMER_ID]: r["email"] for r in rows_c}
@@ -911,7 +942,7 @@ class _Builder:
                 del self.truth[t]
                 continue
             if t not in self.rows:
-                self.rows[t] = frame.to_dicts()
+                self.rows[t] = self.written[t].to_dicts()
                 self.columns[t] = list(frame.columns)
                 self.rejected[t] = {}
         for t in self.rows:
@@ -929,7 +960,8 @@ class _Builder:
     def _bad_date(self) -> str:
         f = DATE_STYLES[self.spec["dates"]]
         return (f.replace("%Y", "2024").replace("%m", "02").replace("%d", "31")
-                .replace("%H:%M:%S", "00:00:00"))
+                .replace("%H:%M:%S", "00:00:00").replace("%H:%M", "00:00")
+                .replace("%z", "+0100"))
 
     def _cell_text(self, col: str, v: Any, *, style: str | None = None) -> str:
         if v is None:
@@ -1115,6 +1147,8 @@ class _Builder:
             dtype = spec.schema.get(c, pl.String)
             if isinstance(dtype, pl.Datetime) and text_dates:
                 dtype = pl.String
+            elif isinstance(dtype, pl.Datetime) and self.spec["dates"] == "offset":
+                dtype = pl.Datetime("us", ZONES[self.spec["language"]])
             if c in (S.CUSTOMER_ID, S.ORDER_ID, S.REFERRER_ID, S.REFERRED_ID) and \
                     self.spec["id_style"] == "numeric":
                 dtype = pl.Int64
@@ -1179,6 +1213,8 @@ class _Builder:
             defaults["header_row"] = s["title_rows"]
         if s["dates"] == "mdy":
             defaults["dayfirst"] = False
+        if s["dates"] == "local":           # nothing in the file says which zone
+            defaults["timezone"] = ZONES[s["language"]]
         if s["stray_quote"]:
             defaults["quote"] = ""
         if s["mapping_hints"]:
