@@ -10,7 +10,7 @@ from typing import Any
 
 __all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme",
            "run_notebooks", "pseudonymized_copy", "derived_parameters", "html_exporter",
-           "explain_errors", "skipped_summary", "PERSONAL_TEXT"]
+           "explain_errors", "skipped_summary", "plain_text", "PERSONAL_TEXT"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -233,10 +233,28 @@ def _declared_parameters(nb: Any) -> set[str]:
 
 
 _NOT_RUN = ("it builds on an earlier part that could not be produced on these data")
+_LISTING = re.compile(r"\s*[;,]?\s*\(?\b(?:valid )?(?:columns|available)\s*:\s*\[[^\]]*\]\)?")
+
+
+def plain_text(message: str) -> str:
+    """The first line of an error message, without the listing of available columns that
+    helps a developer but not a reader of the report.
+
+    Examples
+    --------
+    >>> plain_text("by=['segment']: not a customer attribute; available: ['acquired_at'].")
+    "by=['segment']: not a customer attribute."
+    >>> plain_text("needs contacts.direction, which this dataset does not have (columns: "
+    ...            "['customer_id', 'channel']); add it to the contacts file")
+    'needs contacts.direction, which this dataset does not have; add it to the contacts file'
+    """
+    text = str(message).strip()
+    first = text.splitlines()[0] if text else ""
+    return _LISTING.sub("", first).strip()
 
 
 def _plain_reason(ename: str, evalue: str, earlier_failed: bool) -> str:
-    first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ename
+    first = plain_text(evalue or "") or ename
     if ename in ("NameError", "UnboundLocalError") and earlier_failed:
         return _NOT_RUN
     if ename == "MissingTableError":

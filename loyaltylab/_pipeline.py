@@ -262,7 +262,9 @@ _NO_CONVERGENCE = ("the model could not be fitted to these data: its estimation 
 
 def _reason(exc: BaseException) -> str:
     """A plain sentence for an anticipated failure."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    from loyaltylab._notebooks import plain_text
+
+    text = plain_text(str(exc)) or type(exc).__name__
     if isinstance(exc, MissingTableError):
         return text
     if isinstance(exc, ConvergenceError) or type(exc).__name__ == "ConvergenceError":
