@@ -505,3 +505,25 @@ def test_complaints_without_resolved_dates_skip_only_the_resolution_chart(tmp_pa
     assert dict(rep.skipped)["Measure everything: complaint handling"] == (
         "Retention by how fast complaints were resolved needs the resolved date of each "
         "complaint, which this dataset does not have.")
+
+
+def test_a_cox_model_that_does_not_converge_is_refitted_with_shrinkage_and_said_so(
+        tmp_path, monkeypatch):
+    from loyaltylab import churn
+
+    original = churn.CoxModel.fit
+
+    def flaky(self, *args, **kwargs):
+        if not self.penalizer:
+            raise ConvergenceError("Convergence halted: delta contains nan values")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(churn.CoxModel, "fit", flaky)
+    folder = minimal_export(tmp_path / "src", n=150, columns=("segment",))
+    _, rep, errors = _build(folder)
+    assert errors == []
+    assert any(t.startswith("The plain model of what drives churn could not be fitted")
+               for t in _texts(rep))
+    titles = [t for t, _ in rep.figures]
+    assert any(t.startswith("What drives churn") for t in titles)
+    assert any(t.startswith("Call list") for t in titles)
