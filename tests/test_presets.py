@@ -279,3 +279,65 @@ def test_revenue_to_the_cent_over_seeds_and_formats(platform, excel, tmp_path):
         for t in data.report.tables.values():
             assert t.read == t.kept + t.rejected + sum(
                 e["n"] for e in t.excluded.values()), seed
+
+
+def test_report_data_quality_shows_how_the_shopify_revenue_was_reached(tmp_path):
+    import html as _html
+    import re
+
+    import openpyxl
+
+    from loyaltylab.report import Report
+    exp = make_platform_export("shopify", tmp_path / "export", n_customers=30, seed=11)
+    # a rule name written by a user is client text: escaped, never markup
+    preset_where = load_preset("shopify")["tables"]["orders"]["where"]
+    preset_where[0]["name"] = "<b>cancelled</b> & gone"
+    data = ll.load(exp.path, as_of=exp.as_of,
+                   mapping={"preset": "shopify", "tables": {"orders": {"where": preset_where}}})
+    truth = {("<b>cancelled</b> & gone" if k == "cancelled" else k): v
+             for k, v in exp.truth["excluded"].items()}
+    rep = Report.for_data(data)
+    page = rep._html()
+    section = page[page.index('<section id="data-quality">'):]
+    section = section[:section.index("</section>")]
+    assert "<b>cancelled</b>" not in section
+    assert "How the revenue was reached" in section
+    rows = re.findall(r"<tr(?: class=total)?><td>([^<]*)</td><td class=num>([^<]*)</td>"
+                      r"<td class=num>([^<]*)</td></tr>", section)
+    steps = {_html.unescape(s): (n, a) for s, n, a in rows}
+
+    def money(x):
+        return f"{abs(x):,.2f}" if x >= 0 else f"\u2212{abs(x):,.2f}"
+
+    t = data.report.tables["orders"]
+    assert steps["Rows read from orders_export_1.csv"] == (f"{t.read:,}", "")
+    assert steps["Further line items of an order, merged into it (their amount is in the "
+                 "order)"] == (f"{exp.truth['lines_merged']:,}", "")
+    for rule, e in truth.items():
+        assert steps[f"Excluded: {rule}"] == (f"{e['n']:,}", money(e["amount"])), rule
+    assert steps["Revenue kept"] == (f"{exp.truth['orders']:,}", money(exp.truth["revenue"]))
+    assert steps["Rejected by validation (reasons above)"] == ("0", "")
+    # the refunds deducted: before and after reconcile to the cent with the revenue kept
+    gross = steps["Orders left after the rules, before deductions (“Total”)"]
+    deducted = steps["Deducted (“Refunded Amount”)"]
+    assert gross[0] == f"{exp.truth['orders']:,}" and deducted[1].startswith("\u2212")
+    as_num = [float(x.replace(",", "").replace("\u2212", "-")) for x in (gross[1],
+                                                                         deducted[1])]
+    assert round(sum(as_num), 2) == pytest.approx(exp.truth["revenue"], abs=0.005)
+    # rows read = merged + excluded by each rule + rejected + kept
+    counts = [int(n.replace(",", "")) for s, (n, _) in steps.items()
+              if s.startswith(("Further", "Excluded", "Rejected", "Revenue kept"))]
+    assert sum(counts) == t.read
+    assert exp.truth["revenue"] >= 1000  # thousands separators were exercised
+    assert "customer_id" not in section and "amount = " not in section  # plain words
+    # the workbook carries the same steps on a sheet of its own
+    rep.write_excel(tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    assert wb.sheetnames[:3] == ["About", "Data quality", "Revenue reconciliation"]
+    ws = wb["Revenue reconciliation"]
+    got = {r[0]: r[1:] for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert got["Revenue kept"][1] == pytest.approx(exp.truth["revenue"], abs=0.005)
+    assert got["Excluded: <b>cancelled</b> & gone"][0] == truth["<b>cancelled</b> & gone"]["n"]
+    dq = wb["Data quality"]
+    header = [c.value for c in dq[1]]
+    assert "excluded by rules" in header

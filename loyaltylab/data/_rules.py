@@ -45,7 +45,7 @@ from loyaltylab.exceptions import MappingError
 
 __all__ = ["TableRules", "Rule", "RulesResult", "RULE_KEYS", "parse_table_rules", "apply",
            "account", "customer_key_needs", "derive_customers", "wire_customers", "MERGED",
-           "NO_ANSWER"]
+           "NO_ANSWER", "amount_note"]
 
 RULE_KEYS = ("where", "derive", "fill_down", "fill_down_by", "lines", "split", "wide",
              "acquired_at", "drop")
@@ -549,8 +549,9 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
         if gone:
             f = f.drop(gone)
             ctx.setdefault("keyed", []).extend(gone)
-            notes.append(f"customer key {out!r} derived from personal column(s) and "
-                         f"pseudonymised on read")
+            what = "e-mail address" if op == "email" else "phone number"
+            notes.append(f"customers are identified by their {what}, replaced by a "
+                         f"pseudonym as soon as it was read")
 
     # 3. split
     if rules.split:
@@ -704,6 +705,42 @@ def _unpivot(f: pl.DataFrame, wide: dict, ctx: dict, notes: list[str],
 
 
 # ------------------------------------------------------------------ report and customers
+
+_AMOUNT_NOTE = re.compile(
+    r"^(?P<column>.+?) = (?P<parts>.+): (?P<rows>[\d,]+) rows, (?P<gross>-?[\d,]+\.\d\d) "
+    r"less (?P<deducted>-?[\d,]+\.\d\d) deducted = (?P<net>-?[\d,]+\.\d\d) "
+    r"\(before validation\)$")
+
+
+def amount_note(note: str) -> dict | None:
+    """The numbers of the note :func:`apply` writes on how a subtracted amount was reached
+    (``amount = Total minus Refunded Amount: 18 rows, 2,506.02 less 91.34 deducted =
+    2,414.68 (before validation)``), or None for any other note.
+
+    Returns ``{"column", "gross_column", "deducted_columns", "rows", "gross",
+    "deducted", "net"}``.
+
+    Examples
+    --------
+    >>> amount_note("amount = Total minus Refunded Amount: 18 rows, 2,506.02 less 91.34 "
+    ...             "deducted = 2,414.68 (before validation)")["deducted_columns"]
+    ['Refunded Amount']
+    >>> amount_note("something else") is None
+    True
+    """
+    m = _AMOUNT_NOTE.match(str(note))
+    if m is None:
+        return None
+    parts = m["parts"].split(" minus ")
+
+    def num(x: str) -> float:
+        return float(x.replace(",", ""))
+
+    return {"column": m["column"], "gross_column": parts[0],
+            "deducted_columns": parts[1:], "rows": int(m["rows"].replace(",", "")),
+            "gross": num(m["gross"]), "deducted": num(m["deducted"]), "net": num(m["net"])}
+
+
 
 def account(report: Any, excluded: dict[str, dict] | None) -> None:
     """Add a table's excluded rows to its report so that read = kept + rejected + excluded.

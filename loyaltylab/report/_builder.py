@@ -17,6 +17,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from loyaltylab._util import as_polars
+from loyaltylab.data._rules import amount_note as _amount_note
 from loyaltylab.data.crmdata import CRMData, LoadReport
 from loyaltylab.exceptions import MissingTableError
 from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
@@ -79,6 +80,7 @@ class _State:
     items: list[Any] = field(default_factory=list)
     methods: list[_Methods] = field(default_factory=list)
     load_report: LoadReport | None = None
+    revenue: float | None = None
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
@@ -118,6 +120,49 @@ def _short_source(source: str | None) -> str | None:
     if not source:
         return None
     return re.split(r"[/\\]", source.rstrip("/\\"))[-1] or source
+
+
+def _money(value: float) -> str:
+    """An amount for a client: thousands separators, two decimals, a true minus sign."""
+    text = f"{abs(value):,.2f}"
+    return f"\u2212{text}" if value < 0 and text != "0.00" else text
+
+
+_REVENUE_TABLE = "orders"
+
+
+def _revenue_steps(rep: LoadReport | None, revenue: float | None) -> pl.DataFrame | None:
+    """How the orders' revenue was reached, one step a row (None without mapping rules).
+
+    Rows read, line items merged into their orders, rows excluded by each rule with their
+    amount, the amount before and after the deducted columns (refunds), rows rejected by
+    validation, and the revenue kept. Columns: step, rows, amount.
+    """
+    from loyaltylab.data._rules import MERGED
+
+    t = rep.tables.get(_REVENUE_TABLE) if rep is not None else None
+    if t is None:
+        return None
+    notes = [n for n in (_amount_note(w) for w in t.warnings) if n is not None]
+    if not t.excluded and not notes:
+        return None
+    rows: list[tuple[str, int | None, float | None]] = [
+        (f"Rows read from {_short_source(t.source) or 'the orders source'}", t.read, None)]
+    if MERGED in t.excluded:
+        rows.append(("Further line items of an order, merged into it (their amount is "
+                     "in the order)", int(t.excluded[MERGED]["n"]), None))
+    for rule, e in t.excluded.items():
+        if rule != MERGED:
+            rows.append((f"Excluded: {rule}", int(e["n"]), e.get("amount")))
+    for n in notes:
+        cols = " and ".join(f"“{c}”" for c in n["deducted_columns"])
+        rows.append((f"Orders left after the rules, before deductions (“{n['gross_column']}”)",
+                     n["rows"], n["gross"]))
+        rows.append((f"Deducted ({cols})", None, -n["deducted"]))
+    rows.append(("Rejected by validation (reasons above)", t.rejected, None))
+    rows.append(("Revenue kept", t.kept, None if revenue is None else round(revenue, 2)))
+    return pl.DataFrame(rows, schema={"step": pl.String, "rows": pl.Int64,
+                                      "amount": pl.Float64}, orient="row")
 
 
 def _paragraphs(text: str) -> str:
@@ -205,7 +250,11 @@ class Report:
                             f"ll.datasets), got {type(data).__name__}")
         kwargs.setdefault("source", _short_source(data.report.source))
         kwargs.setdefault("as_of", data.as_of)
-        return cls(title, **kwargs).add_data_quality(data.report)
+        out = cls(title, **kwargs).add_data_quality(data.report)
+        orders = data.tables.get(_REVENUE_TABLE)
+        if orders is not None and "amount" in getattr(orders, "columns", []):
+            out._state.revenue = float(orders.get_column("amount").sum())
+        return out
 
     def add_heading(self, text: str) -> "Report":
         """Start a new section (a level-2 heading in the HTML report)."""
@@ -358,6 +407,8 @@ class Report:
     def _sheet_names(self) -> dict[str, str]:
         titles = list(self.tables)
         reserved = ["About"] + (["Data quality"] if self._dq_frame() is not None else [])
+        if _revenue_steps(self._state.load_report, self._state.revenue) is not None:
+            reserved.append("Revenue reconciliation")
         names = sanitize_sheet_names(reserved + titles)[len(reserved):]
         return dict(zip(titles, names))
 
@@ -365,7 +416,12 @@ class Report:
         rep = self._state.load_report
         if rep is None or not rep.tables:
             return None
-        return rep.summary()
+        frame = rep.summary()
+        excluded = {name: sum(int(e["n"]) for e in t.excluded.values())
+                    for name, t in rep.tables.items()}
+        return frame.with_columns(
+            pl.col("table").replace_strict(excluded, default=0, return_dtype=pl.Int64)
+            .alias("excluded by rules"))
 
     # ------------------------------------------------------------------ writing
     def write_html(self, path: str | Path) -> Path:
@@ -465,24 +521,53 @@ class Report:
         else:
             total_read = sum(t.read for t in rep.tables.values())
             n_tab = len(rep.tables)
+            n_excl = sum(int(e["n"]) for t in rep.tables.values() for e in t.excluded.values())
+            excl = (f", {n_excl:,} were set aside by the rules of the mapping (cancelled, "
+                    f"test, not won and the like: see below)" if n_excl else "")
             out.append(f"<p>{n_tab} table{'s' * (n_tab != 1)} read from "
                        f"{esc(_short_source(rep.source) or 'the source')}"
                        f": {total_read:,} rows, of which {rep.n_rejected:,} were rejected "
-                       f"by validation.</p>")
+                       f"by validation{excl}.</p>")
             out.append('<table><thead><tr><th>table</th><th class=num>read</th>'
                        '<th class=num>kept</th><th class=num>rejected</th>'
-                       '<th>reasons for rejection</th></tr></thead><tbody>')
+                       '<th class=num>excluded by rules</th>'
+                       '<th>reasons for rejection or exclusion</th></tr></thead><tbody>')
             for name, t in rep.tables.items():
-                reasons = "; ".join(f"{n:,} × {r}" for r, n in t.reasons.items())
+                why = [f"{n:,} × {r}" for r, n in t.reasons.items()]
+                why += [f"{int(e['n']):,} × excluded: {r}" for r, e in t.excluded.items()]
+                n_t = sum(int(e["n"]) for e in t.excluded.values())
                 out.append(f"<tr><td>{esc(name)}</td><td class=num>{t.read:,}</td>"
                            f"<td class=num>{t.kept:,}</td><td class=num>{t.rejected:,}</td>"
-                           f"<td>{esc(reasons)}</td></tr>")
+                           f"<td class=num>{n_t:,}</td><td>{esc('; '.join(why))}</td></tr>")
             out.append("</tbody></table>")
-            notes = [f"{name}: {w}" for name, t in rep.tables.items() for w in t.warnings]
+            out.append(self._html_revenue())
+            notes = [f"{name}: {w}" for name, t in rep.tables.items() for w in t.warnings
+                     if not (name == _REVENUE_TABLE and _amount_note(w))]
             notes += list(rep.warnings)
             if notes:
                 out.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
         out.append("</section>")
+        return "\n".join(out)
+
+    def _html_revenue(self) -> str:
+        """The revenue reconciliation: rows read, excluded by each rule with their amounts,
+        deducted refunds, rejected rows and the revenue kept."""
+        esc = html.escape
+        steps = _revenue_steps(self._state.load_report, self._state.revenue)
+        if steps is None:
+            return ""
+        out = ['<h3 id="revenue-reached">How the revenue was reached</h3>',
+               '<p class="note">Orders as read from the export, what the rules of the '
+               'mapping set aside, and what is left, so the total can be checked against '
+               "the client's own figures.</p>",
+               '<table class="revenue"><thead><tr><th>step</th><th class=num>rows</th>'
+               '<th class=num>amount</th></tr></thead><tbody>']
+        for step, n, amount in steps.iter_rows():
+            cells = (f"<td>{esc(step)}</td><td class=num>{'' if n is None else f'{n:,}'}"
+                     f"</td><td class=num>{'' if amount is None else _money(amount)}</td>")
+            strong = step == "Revenue kept"
+            out.append(f"<tr{' class=total' if strong else ''}>{cells}</tr>")
+        out.append("</tbody></table>")
         return "\n".join(out)
 
     def _html_methods(self) -> str:
@@ -573,7 +658,14 @@ class Report:
         dq = self._dq_frame()
         if dq is not None:
             tables["Data quality"] = dq
-            notes["Data quality"] = "Rows read, kept and rejected per table on load, and why."
+            notes["Data quality"] = ("Rows read, kept, rejected and excluded by the "
+                                     "mapping's rules per table on load, and why.")
+            steps = _revenue_steps(self._state.load_report, self._state.revenue)
+            if steps is not None:
+                tables["Revenue reconciliation"] = steps
+                notes["Revenue reconciliation"] = (
+                    "How the revenue was reached: rows read, set aside by each rule with "
+                    "their amounts, deducted refunds, rejected rows and the revenue kept.")
         for item in self._state.items:
             if isinstance(item, _Table):
                 tables[item.title] = item.frame
@@ -686,6 +778,7 @@ figure img { display: block; max-width: 100%; height: auto; border: 1px solid va
 figcaption { margin-top: .35rem; }
 table { border-collapse: collapse; margin: .5rem 0; font-size: .9rem; width: auto;
   max-width: 100%; display: block; overflow-x: auto; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--rule); }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--rule); text-align: left;
   vertical-align: top; }
 th { background: #eef3f8; border-bottom: 2px solid var(--accent); }
