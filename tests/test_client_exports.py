@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import datetime
 import unicodedata
 from pathlib import Path
 
@@ -219,6 +220,23 @@ def test_branch_ids_arrive_in_two_normal_forms(tmp_path):
     text = ex.path.joinpath("Bestellungen.csv").read_text("utf-8")
     assert "\u0308" in text                          # a combining diaeresis (NFD)
     assert "\u00a0" in text and "\u200b" in text    # no-break and zero-width spaces
+
+
+def test_local_times_are_utc_in_the_truth(tmp_path):
+    ex = X.make_client_export(tmp_path, seed=6, language="sv", fmt="csv", dates="local",
+                              delimiter=";", encoding="utf-8", line_ending="\n",
+                              title_rows=0, n_broken=0,
+                              stray_latin1=False, stray_quote=False, totals_row=False,
+                              canonical_names=False, n_customers=20)
+    assert ex.mapping["defaults"]["timezone"] == "Europe/Stockholm"
+    written = pl.read_csv(ex.path / "Ordrar.csv", separator=";", infer_schema=False)
+    first = written.row(0, named=True)
+    local = datetime.strptime(first["Orderdatum"], "%d.%m.%Y %H:%M")
+    truth = ex.truth["orders"].filter(pl.col("order_id") == first["Ordernummer"])
+    hours = (local - truth["ordered_at"].item()).total_seconds() / 3600
+    assert hours in (1, 2)                           # CET or CEST
+    assert hours == 1 or local.month in range(3, 11)
+    assert local.hour >= 8 and (local.hour, local.minute) != (0, 0)
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
