@@ -63,10 +63,11 @@ def test_a_stray_cp1252_line_is_decoded_alone(tmp_path):
     assert data.orders["product_line"].to_list() == ["Möbel", "Küche"]
 
 
-def test_ambiguous_numbers_stop_and_say_which_lines_to_write(tmp_path):
-    orders = b"order_id,customer_id,ordered_at,amount\nO1,0012,2025-02-01,1.500\n" \
-             b"O2,C2,2025-02-02,2.300\n"
-    customers = b"customer_id,acquired_at\n0012,2025-01-02\nC2,2025-01-03\n"
+@pytest.mark.parametrize("sep", [b",", b";"])
+def test_ambiguous_numbers_stop_and_say_which_lines_to_write(tmp_path, sep):
+    orders = (b"order_id,customer_id,ordered_at,amount\nO1,0012,2025-02-01,1.500\n"
+              b"O2,C2,2025-02-02,2.300\n").replace(b",", sep)
+    customers = b"customer_id,acquired_at\n0012,2025-01-02\nC2,2025-01-03\n".replace(b",", sep)
     with pytest.raises(SchemaError, match=r'decimal = "," thousands = "\."'):
         ll.load(_export(tmp_path / "x", orders, customers), as_of=AS_OF)
     fixed = {"tables": {"orders": {"decimal": ",", "thousands": "."}}}
