@@ -341,3 +341,25 @@ def test_report_data_quality_shows_how_the_shopify_revenue_was_reached(tmp_path)
     dq = wb["Data quality"]
     header = [c.value for c in dq[1]]
     assert "excluded by rules" in header
+
+
+def test_woocommerce_guests_are_customers_by_e_mail_and_dates_read_as_documented(tmp_path):
+    exp = make_platform_export("woocommerce", tmp_path, n_customers=45, seed=12)
+    raw = pl.read_csv(exp.path / "orders-export.csv", infer_schema=False)
+    # the page's date form, without leading zeros (9/6/2016 6:29:00), and guests as 0
+    assert raw["order_date"].str.contains(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d$").all()
+    assert (raw["customer_id"] == "0").any()
+    data = ll.load(exp.path, mapping={"preset": "woocommerce"}, as_of=exp.as_of)
+    assert data.customers.height == exp.truth["customers"]
+    assert set(exp.truth["excluded"]) == {
+        "not paid (pending, on hold, failed, cancelled, refunded or draft)",
+        "no e-mail address"}
+    # a customer's acquisition is their first counted order, to the second
+    first = data.orders.group_by("customer_id").agg(pl.col("ordered_at").min())
+    joined = data.customers.join(first, on="customer_id")
+    assert joined.height == data.customers.height
+    assert (joined["acquired_at"] == joined["ordered_at"]).all()
+    kept = raw.filter(pl.col("status").is_in(["completed", "processing"])
+                      & (pl.col("customer_email") != ""))
+    first_raw = kept["order_date"].str.to_datetime("%m/%d/%Y %H:%M:%S").min()
+    assert data.orders["ordered_at"].min() == first_raw

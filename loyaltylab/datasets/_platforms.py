@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["PLATFORMS", "PlatformExport", "make_platform_export", "make_survey_export",
            "make_ticket_export", "TYPEFORM_QUESTIONS"]
 
-PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce")
+PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce", "woocommerce")
 
 _FIRST = ["Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ida", "Jonas",
           "Lena", "Max", "Nora", "Oskar", "Paula", "Rosa", "Sven", "Tilda"]
@@ -124,7 +124,7 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe,
-            "salesforce": _salesforce}[platform]
+            "salesforce": _salesforce, "woocommerce": _woocommerce}[platform]
     exp = make(folder, rng, n_customers)
     if excel:
         exp.files = [_to_xlsx(folder / f) for f in exp.files]
@@ -607,6 +607,96 @@ def _salesforce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExpor
              "read": {"orders": len(opps), "customers": n}}
     return PlatformExport("salesforce", folder, ["Opportunity.csv", "Account.csv"], _AS_OF,
                           truth)
+
+
+# -------------------------------------------------------------------------- WooCommerce
+
+# the documented headings (woocommerce.com, "Import and Export of WooCommerce Orders") as
+# far as they were retrieved, then the shipping and line-item columns of the same export
+_WOO_HEADER = [
+    "order_id", "order_number", "order_date", "paid_date", "status", "shipping_total",
+    "shipping_tax_total", "fee_total", "fee_tax_total", "tax_total", "cart_discount",
+    "order_discount", "discount_total", "order_total", "order_subtotal", "order_currency",
+    "payment_method", "payment_method_title", "transaction_id", "customer_ip_address",
+    "customer_user_agent", "shipping_method", "customer_id", "customer_user",
+    "customer_email", "billing_first_name", "billing_last_name", "billing_company",
+    "billing_email", "billing_phone", "billing_address_1", "billing_address_2",
+    "billing_postcode", "billing_city", "billing_state", "billing_country",
+    "shipping_first_name", "shipping_last_name", "shipping_company", "shipping_phone",
+    "shipping_address_1", "shipping_address_2", "shipping_postcode", "shipping_city",
+    "shipping_state", "shipping_country", "customer_note", "line_item_1", "line_item_2",
+]
+_WOO_UNPAID = "not paid (pending, on hold, failed, cancelled, refunded or draft)"
+
+
+def _woo_date(d: datetime) -> str:  # MM/DD/YYYY H:i:s as the page shows: 9/6/2016 6:29:00
+    return f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d}:{d.second:02d}"
+
+
+def _woocommerce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    people = _people(rng, n)
+    statuses = (["completed"] * 8 + ["processing"] * 2 + ["pending", "on-hold", "failed",
+                                                          "cancelled", "refunded"])
+    rows: list[dict[str, Any]] = []
+    excluded = {_WOO_UNPAID: {"n": 0, "amount": 0}, "no e-mail address": {"n": 0, "amount": 0}}
+    revenue = kept = 0
+    kept_customers: set[int] = set()
+    oid = 700
+    for cust in range(n):
+        account = 0 if cust % 3 == 2 else 40 + cust  # every third buys as a guest
+        for _ in range(int(rng.integers(0, 5))):
+            oid += 1
+            status = statuses[int(rng.integers(len(statuses)))]
+            created = _when(rng)
+            items = [_PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
+                     for _ in range(1 + int(rng.integers(0, 2)))]
+            subtotal = sum(p for _, p in items)
+            discount = int(rng.choice([0, 0, 250]))
+            shipping = 490 if subtotal < 5000 else 0
+            total = subtotal - discount + shipping
+            email = people[cust]["email"]
+            email = str(rng.choice([email, email.upper(), f"{email} "]))
+            if rng.random() < 0.05:
+                email = ""  # an order keyed in by hand without an address
+            rule = None if status in ("completed", "processing") else _WOO_UNPAID
+            if rule is None and not email:
+                rule = "no e-mail address"
+            if rule is None:
+                revenue += total
+                kept += 1
+                kept_customers.add(cust)
+            else:
+                excluded[rule]["n"] += 1
+                excluded[rule]["amount"] += total
+            p = people[cust]
+            rows.append({
+                "order_id": oid, "order_number": oid, "order_date": _woo_date(created),
+                "paid_date": _woo_date(created) if status in ("completed", "processing")
+                else "", "status": status, "shipping_total": _money(shipping),
+                "shipping_tax_total": "0.00", "fee_total": "0.00", "fee_tax_total": "0.00",
+                "tax_total": _money(round(total * 19 / 119)),
+                "cart_discount": _money(discount), "order_discount": "0.00",
+                "discount_total": _money(discount), "order_total": _money(total),
+                "order_subtotal": _money(subtotal), "order_currency": "EUR",
+                "payment_method": "stripe", "payment_method_title": "Credit card",
+                "transaction_id": f"pi_{oid:08d}", "customer_ip_address": "203.0.113.7",
+                "customer_user_agent": "Mozilla/5.0", "shipping_method": "Flat rate",
+                "customer_id": account, "customer_user": account, "customer_email": email,
+                "billing_first_name": p["first"], "billing_last_name": p["last"],
+                "billing_email": email, "billing_phone": p["phone"],
+                "billing_address_1": "Hauptstrasse 1", "billing_postcode": "10115",
+                "billing_city": "Berlin", "billing_country": "DE",
+                "shipping_first_name": p["first"], "shipping_last_name": p["last"],
+                "shipping_address_1": "Hauptstrasse 1", "shipping_postcode": "10115",
+                "shipping_city": "Berlin", "shipping_country": "DE",
+                **{f"line_item_{j + 1}": f"name:{name}|quantity:1|total:{_money(price)}"
+                   for j, (name, price) in enumerate(items)}})
+    _csv(folder / "orders-export.csv", _WOO_HEADER, rows)
+    truth = {"revenue": revenue / 100, "orders": kept, "customers": len(kept_customers),
+             "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k, v in excluded.items() if v["n"]},
+             "read": {"orders": len(rows)}}
+    return PlatformExport("woocommerce", folder, ["orders-export.csv"], _AS_OF, truth)
 
 
 # ----------------------------------------------------------------------------- Typeform

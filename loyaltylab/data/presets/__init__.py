@@ -1,5 +1,5 @@
-"""Built-in mapping presets for the exports of common platforms (Shopify, HubSpot, Stripe,
-Salesforce, Typeform, Zendesk).
+"""Built-in mapping presets for the exports of common platforms (Shopify, WooCommerce,
+HubSpot, Stripe, Salesforce, Typeform, Zendesk).
 
 A preset is a mapping (TOML, one file per platform in this folder) that encodes the
 platform's documented export layout and its revenue rule: which rows count, how the
@@ -36,7 +36,8 @@ from loyaltylab.exceptions import MappingError
 __all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table",
            "detect_sources", "draft_header_lines", "draft_table_lines"]
 
-PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk")
+PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk",
+           "woocommerce")
 """Names of the built-in presets."""
 
 
@@ -60,8 +61,8 @@ def load_preset(name: str) -> dict:
     Traceback (most recent call last):
     ...
     loyaltylab.exceptions.MappingError: mapping: unknown preset 'shopfy'; presets are \
-['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk']. Did you mean \
-'shopify'?
+['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk', 'woocommerce']. \
+Did you mean 'shopify'?
     """
     return copy.deepcopy(_read(_check_name(name, "mapping")))
 
