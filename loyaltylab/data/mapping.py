@@ -116,8 +116,8 @@ code), applied in this order before the columns are mapped:
 Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
 per table (line items merged into their order count as excluded, without an amount).
 ``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``, ``"salesforce"``, ``"typeform"``,
-``"zendesk"``, ``"woocommerce"``; top level or per table) starts from a built-in mapping of that platform's
-export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
+``"zendesk"``, ``"woocommerce"``; top level or per table) starts from a built-in mapping of
+that platform's export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
 the headers.
 
 .. code-block:: toml
