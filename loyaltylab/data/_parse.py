@@ -251,6 +251,9 @@ class NumberFormat:
         Counts of values by kind (see ``_EVIDENCE``), over the sample or the column.
     notes : list of str
         What was decided and from what, for the report.
+    unchecked : bool
+        The sample held no separator and the column was not looked at
+        (``scan_plain=False``): the caller checks the parsed values instead.
     """
 
     decimal: str = "."
@@ -258,6 +261,7 @@ class NumberFormat:
     ambiguous: list[str] = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    unchecked: bool = False
 
 
 def number_evidence(values: pl.Series) -> dict:
@@ -295,14 +299,17 @@ def number_evidence(values: pl.Series) -> dict:
 
 def decide_number_format(sample: pl.Series, fmt: "ColumnFormat", *,
                          hint_comma: bool = False, column: pl.Series | None = None,
-                         table_decimal: str | None = None) -> NumberFormat:
+                         table_decimal: str | None = None,
+                         scan_plain: bool = True) -> NumberFormat:
     """Choose a text column's decimal and thousands separators from its evidence.
 
     The mapping's ``decimal``/``thousands`` win. Otherwise the values that can only be
     read one way decide (the majority when they disagree): "12.50" or "0.500" say the dot
     is the decimal separator, "12,5", "1.234,56" or "1.234.567" say the comma is. When
     the sample decides nothing, the whole ``column`` is looked at (one pass, only over
-    values with a separator). Values such as "1.500" or "2,300" (one separator, then
+    values with a separator; with ``scan_plain=False`` not when the sample holds no
+    separator at all: ``unchecked`` is then set, and the caller checks the parsed values,
+    which costs less). Values such as "1.500" or "2,300" (one separator, then
     exactly three digits) are ambiguous: they are decided by the column's other values,
     then by ``table_decimal`` (what the table's other number columns showed), and a
     column of "2,300"s in a semicolon-delimited file (``hint_comma``) reads the comma as
@@ -336,7 +343,10 @@ def decide_number_format(sample: pl.Series, fmt: "ColumnFormat", *,
     ev = number_evidence(sample)
     if not (ev["dot"] or ev["comma"]) and column is not None \
             and column.len() > sample.len():
-        ev = number_evidence(column)  # the sample decides nothing: look at everything
+        if scan_plain or ev["dot3"] or ev["comma3"]:
+            ev = number_evidence(column)  # the sample decides nothing: look at everything
+        else:
+            out.unchecked = True
     out.evidence = ev
     dot, comma = ev["dot"], ev["comma"]
     if dot or comma:

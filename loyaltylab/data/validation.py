@@ -257,13 +257,17 @@ _EXCEL_DATE_TEXT = "%Y-%m-%d %H:%M:%S"
 _EXCEL_DATE_RE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"
 
 
-def _number_formats(inp: TableInput, notes: list[str]) -> dict[str, NumberFormat]:
+def _number_formats(inp: TableInput, notes: list[str],
+                    scanned: frozenset = frozenset()) -> dict[str, NumberFormat]:
     """The decimal/thousands format of each text column that holds numbers.
 
     Each column is decided from its own evidence (see
     :func:`~loyaltylab.data._parse.decide_number_format`); a column that stays ambiguous
     ("1.500", "2.300" and nothing else) takes the reading the table's other number columns
     agree on, or the load stops with a :class:`SchemaError` that says how to set it.
+    A column whose sample holds plain integers only is looked at whole only when it is in
+    ``scanned`` (its parsed values showed decimals, or its rejected values separators:
+    see :func:`validate_table`); scanning every such column up front costs a pass.
     """
     spec = S.TABLES[inp.name]
     frame = inp.frame
@@ -273,7 +277,7 @@ def _number_formats(inp: TableInput, notes: list[str]) -> dict[str, NumberFormat
     for c in cols:
         out[c] = decide_number_format(sample_values(frame.get_column(c)), inp.fmt(c),
                                       hint_comma=inp.hint_comma,
-                                      column=frame.get_column(c))
+                                      column=frame.get_column(c), scan_plain=c in scanned)
     decided = {f.decimal for f in out.values() if not f.ambiguous
                and (f.evidence.get("dot") or f.evidence.get("comma"))}
     for c, f in out.items():
@@ -429,7 +433,7 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     src = {c: clean_cols.get(c, c) for c in canon}
     values: dict[str, pl.Expr] = {}
     failure: dict[str, str] = {}
-    number_formats = _number_formats(inp, notes)
+    number_formats = _number_formats(inp, notes, _full)
     for col in canon:
         expr, fail = _column_plan(inp, col, src[col], spec.column(col).dtype, notes,
                                   number_formats, full_parse=col in _full)
@@ -550,6 +554,13 @@ def validate_table(inp: TableInput, *, as_of: datetime, allow_refunds: bool = Fa
     retry = _dirty_failures(frame, bad_idx, bad_codes, labels, watch, clean_cols)
     norm = _unicode_failures(frame, bad_idx, bad_codes, labels, watch, _norm)
     full = _grouped_failures(frame, bad_idx, bad_codes, labels, failure, _full)
+    # a column whose sample held integers only was not scanned for separators: a
+    # fractional value after the plain cast means "1.500"-like text somewhere in it
+    unchecked = [c for c, f in number_formats.items() if f.unchecked and c not in _full]
+    if unchecked:
+        fractional = checked.select(
+            (pl.col(tmp[c]) != pl.col(tmp[c]).floor()).any() for c in unchecked).row(0)
+        full = full | {c for c, hit in zip(unchecked, fractional) if hit}
     if pads is not None:
         retry = retry | {c for c in pad_watch if pads.get_column(f"__pad_{c}")[0]}
         norm = norm | {c for c in pad_watch if f"__uni_{c}" in pads.columns
