@@ -22,6 +22,7 @@ lands (strict: the suite then fails until you do).
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from datetime import datetime
@@ -462,3 +463,43 @@ def test_init_mapping_draft_loads_the_truth(corpus, i):
             f"want {ex.read[t]}/{truth.height}"
     want = round(ex.truth[S.ORDERS][S.AMOUNT].sum(), 2)
     assert round(data.orders[S.AMOUNT].sum(), 2) == want, ex.label
+
+
+# ------------------------------------------------------------------ the command line
+VALIDATED = range(0, N_EXPORTS, 3)     # every third export: one more load each
+
+
+def test_mapping_toml_is_the_mapping(corpus):
+    for ex in corpus:
+        assert tomllib.loads(ex.mapping_toml()) == (ex.mapping or {}), ex.label
+
+
+@pytest.mark.parametrize("i", [_xfail("validate", i) for i in VALIDATED])
+def test_loyaltylab_validate_on_the_export(corpus, i, tmp_path, capsys):
+    """``loyaltylab validate SOURCE --mapping FILE --json --rejects DIR``: exit 1 when rows
+    are rejected (0 otherwise), the counts of the truth, no personal value printed or
+    written, no live formula in the rejects files."""
+    from loyaltylab import cli
+
+    ex = corpus[i]
+    argv = ["validate", str(ex.path), "--as-of", ex.as_of.date().isoformat(), "--json",
+            "--rejects", str(tmp_path / "rejects")]
+    if ex.mapping:
+        argv += ["--mapping", str(ex.write_mapping(tmp_path / "mapping.toml"))]
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    n_rejected = sum(sum(r.values()) for r in ex.rejected.values())
+    assert code == (1 if n_rejected else 0), f"{ex.label}: exit {code}: {err[-300:]}"
+    tables = json.loads(out)["tables"]
+    for t, truth in ex.truth.items():
+        got = tables[t]
+        assert (got["read"], got["kept"], got["rejected"]) == \
+            (ex.read[t], truth.height, sum(ex.rejected[t].values())), f"{ex.label}: {t}"
+    assert not _leaks(out + err, ex.personal), ex.label
+    for path in (tmp_path / "rejects").glob("*.csv"):
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert not _leaks(text, ex.personal), f"{ex.label}: {path.name}"
+        frame = pl.read_csv(path, infer_schema=False)
+        live = [v for c in frame.columns for v in frame[c].drop_nulls().to_list()
+                if v[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(v)]
+        assert not live, f"{ex.label}: {path.name} holds formulas {live[:3]}"

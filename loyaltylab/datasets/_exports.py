@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
@@ -345,6 +347,27 @@ class ClientExport:
     stray_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)
     spec: dict = field(default_factory=dict)
 
+    def mapping_toml(self) -> str:
+        """The mapping as the TOML file a user would write (empty when none is needed).
+
+        Examples
+        --------
+        >>> import tempfile, tomllib, loyaltylab as ll
+        >>> ex = ll.datasets.make_client_export(tempfile.mkdtemp(), seed=2, language="fr",
+        ...                                     fmt="sqlite", n_customers=15)
+        >>> print(ex.mapping_toml().splitlines()[0])
+        [tables.customers]
+        >>> tomllib.loads(ex.mapping_toml()) == ex.mapping
+        True
+        """
+        return _toml(self.mapping or {})
+
+    def write_mapping(self, path: str | Path) -> Path:
+        """Write :meth:`mapping_toml` to ``path`` (for ``loyaltylab validate --mapping``)."""
+        path = Path(path)
+        path.write_text(self.mapping_toml(), encoding="utf-8")
+        return path
+
     @property
     def label(self) -> str:
         """A short name of the shape, e.g. ``de-csv-semicolon-cp1252-CR-de-dmy-title2``."""
@@ -390,6 +413,37 @@ class ClientExport:
         n_rej = sum(sum(r.values()) for r in self.rejected.values())
         return (f"ClientExport({self.label}: {self.path.name}; rows read {rows}; "
                 f"{n_rej} to reject; {len(self.personal)} personal strings)")
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):       # a JSON string is a TOML basic string
+        return json.dumps(v, ensure_ascii=False)
+    raise TypeError(f"no TOML form for {type(v).__name__}")
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_value(k)
+
+
+def _toml(d: dict, prefix: str = "") -> str:
+    """A nested dict of strings, ints and bools as TOML (tables after plain keys)."""
+    plain = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items()
+             if not isinstance(v, dict)]
+    out = []
+    if plain and prefix:
+        out.append(f"[{prefix}]")
+    out.extend(plain)
+    for k, v in d.items():
+        if isinstance(v, dict):
+            key = _toml_key(k)
+            sub = _toml(v, f"{prefix}.{key}" if prefix else key)
+            if sub:
+                out.append(("\n" if out else "") + sub)
+    return "\n".join(out)
 
 
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
