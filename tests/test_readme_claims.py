@@ -36,8 +36,8 @@ def test_the_readme_section_exists():
 
 def test_presets_listed_in_the_readme_are_the_shipped_ones():
     shipped = {p.stem for p in (ROOT / "loyaltylab" / "data" / "presets").glob("*.toml")}
-    line = next(line for line in README.splitlines() if line.startswith("Presets:"))
-    listed = set(re.findall(r"`([a-z]+)`", line))
+    section = README.split("Presets:", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"`([a-z]+)`", section))
     assert listed == shipped
 
 
