@@ -9,6 +9,7 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 - :class:`GammaGamma`: spend per transaction;
 - :class:`BetaGeoBetaBinom` (BG/BB): discrete repeat opportunities (annual events);
 - :func:`customer_lifetime_value`: discounted value with intervals and a cost flag;
+- :func:`customer_base_value`: the total over all customers, with an interval for the total;
 - :func:`holdout_comparison`, :func:`repeat_tracking`, :func:`probability_alive_matrix`,
   :func:`expected_purchases_matrix`: model checks and the frames behind the charts.
 
@@ -18,12 +19,13 @@ A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with adv
 from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ParetoNBD,
                                     ShiftedBetaGeo)
 from loyaltylab.clv._rfm import rfm_summary
-from loyaltylab.clv._value import (customer_lifetime_value, expected_purchases_matrix,
+from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
+                                   expected_purchases_matrix,
                                    holdout_comparison, probability_alive_matrix,
                                    repeat_tracking)
 from loyaltylab.exceptions import ConvergenceError
 
 __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ParetoNBD", "GammaGamma",
-           "BetaGeoBetaBinom", "customer_lifetime_value", "holdout_comparison",
+           "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value", "holdout_comparison",
            "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
            "ConvergenceError"]

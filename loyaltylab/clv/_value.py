@@ -16,7 +16,7 @@ from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT,
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
-__all__ = ["customer_lifetime_value", "holdout_comparison", "repeat_tracking",
+__all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison", "repeat_tracking",
            "probability_alive_matrix", "expected_purchases_matrix"]
 
 
@@ -116,32 +116,12 @@ def customer_lifetime_value(rfm: Any, *, purchase_model: BetaGeo | ParetoNBD,
     >>> int(out["cost_exceeds_value"].sum())
     27
     """
-    _check_purchase_model(purchase_model)
-    if not isinstance(spend_model, GammaGamma):
-        raise TypeError(f"spend_model: expected a fitted ll.clv.GammaGamma, got "
-                        f"{type(spend_model).__name__}")
-    spend_model._check_fitted()
-    if horizon <= 0 or steps < 1:
-        raise ValueError(f"horizon and steps must be positive, got horizon={horizon}, "
-                         f"steps={steps}")
+    df, (x, tx, tt, m), compute = _clv_setup(
+        rfm, purchase_model, spend_model, horizon=horizon, steps=steps,
+        discount_rate=discount_rate, units_per_year=units_per_year, margin=margin,
+        cost_per_purchase=cost_per_purchase, retention_cost=retention_cost)
     if interval not in ("bootstrap", "delta", None):
         raise ValueError(f"interval: expected 'bootstrap', 'delta' or None, got {interval!r}")
-    df, a, _ = check_rfm(rfm, [FREQUENCY, RECENCY, T, MONETARY_VALUE], integer=[FREQUENCY],
-                         order=[(RECENCY, T)])
-    x, tx, tt, m = a[FREQUENCY], a[RECENCY], a[T], a[MONETARY_VALUE]
-    ts = np.arange(1, steps + 1) * horizon / steps
-    disc = (1.0 + discount_rate) ** (-ts / units_per_year)
-    step_years = horizon / steps / units_per_year
-    fixed = retention_cost * step_years * disc.sum()
-
-    def compute(pp: np.ndarray, sp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cum = purchase_model._curve(ts, x, tx, tt, pp)
-        inc = np.diff(np.vstack([np.zeros((1, x.size)), cum]), axis=0)
-        dp = disc @ inc
-        spend = spend_model.conditional_expected_average_spend(x, m, params=sp)
-        clv = margin * spend * dp
-        return clv, clv - cost_per_purchase * dp - fixed
-
     pp0, sp0 = purchase_model._p(None), spend_model._p(None)
     clv, net = compute(pp0, sp0)
     lo = hi = nlo = nhi = np.full(x.size, np.nan)
@@ -188,6 +168,150 @@ def customer_lifetime_value(rfm: Any, *, purchase_model: BetaGeo | ParetoNBD,
     if S.CUSTOMER_ID in df.columns:
         out = out.insert_column(0, df.get_column(S.CUSTOMER_ID))
     return out
+
+
+def customer_base_value(rfm: Any, *, purchase_model: BetaGeo | ParetoNBD,
+                        spend_model: GammaGamma, horizon: float = 52.0, steps: int = 12,
+                        discount_rate: float = 0.10, units_per_year: float = 52.0,
+                        margin: float = 1.0, cost_per_purchase: float = 0.0,
+                        retention_cost: float = 0.0, interval: str = "simulation",
+                        n_draws: int = 1000, level: float = 0.90,
+                        seed: int = 0) -> pl.DataFrame:
+    """Total value of the customer base over a horizon, with an interval for the total.
+
+    Adding up per-customer interval bounds (``customer_lifetime_value``'s ``clv_low``)
+    does not give an interval for the total: the customers' values move together when the
+    parameters move, and percentiles do not add. This function propagates the parameters'
+    uncertainty to the total itself.
+
+    Parameters
+    ----------
+    rfm, purchase_model, spend_model, horizon, steps, discount_rate, units_per_year, margin,
+    cost_per_purchase, retention_cost
+        As in :func:`customer_lifetime_value`.
+    interval : {"simulation", "delta"}, default "simulation"
+        "simulation": draw both models' parameters ``n_draws`` times from the asymptotic
+        normal distribution of their maximum-likelihood estimates (log scale, inverse
+        Hessian covariance), compute the total for each draw, and take percentiles of the
+        totals; "delta": delta method on the total (numerical gradient), normal interval.
+    n_draws : int, default 1000
+        Parameter draws for "simulation".
+    level : float, default 0.90
+        Interval level.
+    seed : int, default 0
+        Seed of the draws.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row:
+
+        - ``n_customers``: customers summed.
+        - ``total_clv``: sum of the customers' discounted margin (``clv``).
+        - ``total_low``, ``total_high``: interval of ``total_clv``.
+        - ``total_net``: sum of ``net_value`` (after cost to serve and retain).
+        - ``net_low``, ``net_high``: interval of ``total_net``.
+        - ``interval_method``: how the interval was computed, in words.
+
+    Notes
+    -----
+    The interval is for the expected total given the customers' histories (the
+    uncertainty of the fitted parameters), not for the purchases that will actually
+    happen: the Poisson noise of the future purchases is not included. On data simulated
+    from the models, the 90 % interval covers the expected total at the true parameters in
+    about 90 % of replications (tested).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> s = pl.read_csv("data/cdnow/cdnow_customers_summary_with_transactions.csv")
+    >>> rfm = s.select(customer_id=pl.col("ID").cast(pl.String), frequency="x",
+    ...                recency="t_x", T="T", monetary_value="zbar")
+    >>> bg = BetaGeo().fit(rfm)
+    >>> gg = GammaGamma().fit(rfm.filter(pl.col("frequency") > 0))
+    >>> tot = customer_base_value(rfm, purchase_model=bg, spend_model=gg, n_draws=200)
+    >>> round(tot["total_clv"].item())
+    72207
+    >>> bool(tot["total_low"].item() < 72207 < tot["total_high"].item())
+    True
+    """
+    if interval not in ("simulation", "delta"):
+        raise ValueError(f"interval: expected 'simulation' or 'delta', got {interval!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: expected a share between 0 and 1, got {level!r}")
+    df, (x, *_), compute = _clv_setup(
+        rfm, purchase_model, spend_model, horizon=horizon, steps=steps,
+        discount_rate=discount_rate, units_per_year=units_per_year, margin=margin,
+        cost_per_purchase=cost_per_purchase, retention_cost=retention_cost)
+    pp0, sp0 = purchase_model._p(None), spend_model._p(None)
+    clv, net = compute(pp0, sp0)
+    tot, tot_net = float(clv.sum()), float(net.sum())
+    q = (1 - level) / 2
+    if interval == "simulation":
+        if n_draws < 20:
+            raise ValueError(f"n_draws: at least 20 draws are needed for a percentile "
+                             f"interval, got {n_draws}")
+        rng = np.random.default_rng(seed)
+        pd_ = purchase_model._draw_params(n_draws, rng)
+        sd_ = spend_model._draw_params(n_draws, rng)
+        sums = np.array([[v.sum() for v in compute(pd_[i], sd_[i])] for i in range(n_draws)])
+        lo, hi = np.quantile(sums[:, 0], [q, 1 - q])
+        nlo, nhi = np.quantile(sums[:, 1], [q, 1 - q])
+        method = (f"{n_draws} draws of both models' parameters from the asymptotic normal of "
+                  f"their estimates; {level:.0%} percentile interval of the total")
+    else:
+        z0 = np.concatenate([np.log(pp0), np.log(sp0)])
+        k = pp0.size
+        cov = np.zeros((z0.size, z0.size))
+        cov[:k, :k] = purchase_model.covariance_log_
+        cov[k:, k:] = spend_model.covariance_log_
+        grad = np.empty(z0.size)
+        for i in range(z0.size):
+            e = np.zeros(z0.size)
+            e[i] = 1e-5
+            up = compute(np.exp(z0 + e)[:k], np.exp(z0 + e)[k:])[0].sum()
+            dn = compute(np.exp(z0 - e)[:k], np.exp(z0 - e)[k:])[0].sum()
+            grad[i] = (up - dn) / 2e-5
+        se = float(np.sqrt(grad @ cov @ grad))
+        zq = stats.norm.ppf(1 - q)
+        lo, hi, nlo, nhi = tot - zq * se, tot + zq * se, tot_net - zq * se, tot_net + zq * se
+        method = (f"delta method on both models' log-parameters; {level:.0%} normal interval "
+                  f"of the total")
+    return pl.DataFrame({"n_customers": [int(x.size)], "total_clv": [tot],
+                         "total_low": [float(lo)], "total_high": [float(hi)],
+                         "total_net": [tot_net], "net_low": [float(nlo)],
+                         "net_high": [float(nhi)], "interval_method": [method]})
+
+
+def _clv_setup(rfm: Any, purchase_model: Any, spend_model: Any, *, horizon: float,
+               steps: int, discount_rate: float, units_per_year: float, margin: float,
+               cost_per_purchase: float, retention_cost: float) -> tuple[Any, ...]:
+    """Checked inputs and ``compute(purchase_params, spend_params) -> (clv, net)``."""
+    _check_purchase_model(purchase_model)
+    if not isinstance(spend_model, GammaGamma):
+        raise TypeError(f"spend_model: expected a fitted ll.clv.GammaGamma, got "
+                        f"{type(spend_model).__name__}")
+    spend_model._check_fitted()
+    if horizon <= 0 or steps < 1:
+        raise ValueError(f"horizon and steps must be positive, got horizon={horizon}, "
+                         f"steps={steps}")
+    df, a, _ = check_rfm(rfm, [FREQUENCY, RECENCY, T, MONETARY_VALUE], integer=[FREQUENCY],
+                         order=[(RECENCY, T)])
+    x, tx, tt, m = a[FREQUENCY], a[RECENCY], a[T], a[MONETARY_VALUE]
+    ts = np.arange(1, steps + 1) * horizon / steps
+    disc = (1.0 + discount_rate) ** (-ts / units_per_year)
+    step_years = horizon / steps / units_per_year
+    fixed = retention_cost * step_years * disc.sum()
+
+    def compute(pp: np.ndarray, sp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cum = purchase_model._curve(ts, x, tx, tt, pp)
+        inc = np.diff(np.vstack([np.zeros((1, x.size)), cum]), axis=0)
+        dp = disc @ inc
+        spend = spend_model.conditional_expected_average_spend(x, m, params=sp)
+        clv = margin * spend * dp
+        return clv, clv - cost_per_purchase * dp - fixed
+
+    return df, (x, tx, tt, m), compute
 
 
 def holdout_comparison(rfm: Any, *, model: BetaGeo | ParetoNBD,
