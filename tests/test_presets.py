@@ -363,3 +363,87 @@ def test_woocommerce_guests_are_customers_by_e_mail_and_dates_read_as_documented
                       & (pl.col("customer_email") != ""))
     first_raw = kept["order_date"].str.to_datetime("%m/%d/%Y %H:%M:%S").min()
     assert data.orders["ordered_at"].min() == first_raw
+
+
+def test_crm_lifecycle_stages_of_a_hubspot_contacts_export_on_the_ladder(tmp_path):
+    from datetime import datetime as dt
+
+    from loyaltylab.funnel import HUBSPOT_LIFECYCLE_DATES, stages_from_crm
+    exp = make_platform_export("hubspot", tmp_path, n_customers=12, seed=1)
+    data = ll.load(exp.path, mapping={"preset": "hubspot"}, as_of=exp.as_of)
+    dates = {k: c for k, c in HUBSPOT_LIFECYCLE_DATES.items()
+             if c in data.customers.columns}
+    assert len(dates) == 5  # the export holds five of HubSpot's "Became a ..." columns
+    st = stages_from_crm(data, dates=dates)
+    assert st.height == 12 and st.columns[:5] == ["customer_id", "stage", "stage_rank",
+                                                  "lapsed", "last_active_at"]
+    rows = {r["customer_id"]: r for r in st.to_dicts()}
+    # checked by hand against the export's rows (Lifecycle Stage, Became a ... Date):
+    # 51000 Evangelist: subscriber 2024-11-06 16:00, lead 11-08, customer 12-10,
+    #       evangelist 2025-01-24 -> advocate, every dated rung reached, none skipped
+    r = rows["51000"]
+    assert (r["stage"], r["stage_rank"], r["skipped"]) == ("advocate", 5, [])
+    assert r["reached_suspect"] == dt(2024, 11, 6, 16, 0)
+    assert r["reached_prospect"] == dt(2024, 11, 8, 16, 0)
+    assert r["reached_first_time_customer"] == dt(2024, 12, 10, 16, 0)
+    assert r["reached_advocate"] == dt(2025, 1, 24, 16, 0)
+    assert r["reached_repeat_customer"] is None and r["reached_client"] is None
+    # 51037 Lead since 2024-05-05 07:09, never a subscriber -> prospect, suspect skipped
+    r = rows["51037"]
+    assert (r["stage"], r["reached_prospect"], r["skipped"]) == (
+        "prospect", dt(2024, 5, 5, 7, 9), ["suspect"])
+    # 51074 Opportunity: lead 2024-06-23, opportunity 06-30 -> prospect from the earlier
+    r = rows["51074"]
+    assert (r["stage"], r["reached_prospect"]) == ("prospect", dt(2024, 6, 23, 0, 26))
+    # 51148 Customer whose first won deal (2024-01-10) precedes the record (a migration)
+    r = rows["51148"]
+    assert (r["stage"], r["reached_first_time_customer"]) == (
+        "first_time_customer", dt(2024, 1, 10, 2, 8))
+    # 51185 Other: not on the ladder
+    assert rows["51185"]["stage"] is None and rows["51185"]["crm_stage"] == "Other"
+    # on 2024-06-01: 51259 (customer 2024-04-24, lead 06-21, evangelist 06-08) was a
+    # first-time customer who had skipped the prospect rung; 51000 was not there yet
+    early = {r["customer_id"]: r for r in stages_from_crm(
+        data, dates=dates, as_of="2024-06-01").to_dicts()}
+    assert (early["51259"]["stage"], early["51259"]["skipped"]) == (
+        "first_time_customer", ["suspect", "prospect"])
+    assert early["51000"]["stage"] is None
+    assert early["51259"]["reached_advocate"] is None
+    # without history only the current stage is known: nothing dated, nothing skipped
+    bare = stages_from_crm(data)
+    assert bare["stage"].to_list() == st["stage"].to_list()
+    assert bare["reached_prospect"].null_count() == 12
+    assert bare["skipped"].list.len().sum() == 0
+    # the generator's truth agrees row by row
+    for cid, (stage, history) in exp.truth["lifecycle"].items():
+        assert rows[cid]["crm_stage"] == stage
+        if "Customer" in history:
+            # the export writes minutes (HubSpot's "2024-12-10 16:00")
+            assert rows[cid]["reached_first_time_customer"] == history["Customer"].replace(
+                second=0, microsecond=0)
+
+
+def test_stages_from_crm_says_what_is_wrong():
+    from loyaltylab.exceptions import SchemaError
+    from loyaltylab.funnel import stages_from_crm
+    contacts = pl.DataFrame({"customer_id": ["a", "b", "c"],
+                             "Lifecycle Stage": ["lead", "Partner", "Partner"],
+                             "Became a Lead Date": ["2025-01-01", "soon", None]})
+    with pytest.raises(ValueError, match=r"CRM stages the mapping does not know: "
+                                         r"'partner' \(2\); add each to mapping="):
+        stages_from_crm(contacts)
+    m = {"lead": "prospect", "partner": "advocate"}
+    with pytest.raises(ValueError, match=r"'Became a Lead Date' has 1 values that are not "
+                                         r"dates \(first 'soon'\)"):
+        stages_from_crm(contacts, mapping=m, dates={"lead": "Became a Lead Date"})
+    with pytest.raises(ValueError, match=r"'prospects' is not a stage of the offline ladder.*"
+                                         r"Did you mean 'prospect'\?"):
+        stages_from_crm(contacts, mapping={"lead": "prospects", "partner": None})
+    with pytest.raises(SchemaError, match=r"no column 'Lifecycle stage '.*did you mean "
+                                          r"'Lifecycle Stage'"):
+        stages_from_crm(contacts, mapping=m, stage_col="Lifecycle stage ")
+    with pytest.raises(ValueError, match=r"dates: 'customer' is not a CRM stage"):
+        stages_from_crm(contacts, mapping=m, dates={"customer": "Became a Lead Date"})
+    out = stages_from_crm(contacts.to_pandas(), mapping={"Lead": "prospect",
+                                                         "PARTNER": None})
+    assert out["stage"].to_list() == ["prospect", None, None]

@@ -325,7 +325,33 @@ _HUBSPOT_DEAL_HEADER = ["Record ID", "Deal Name", "Pipeline", "Deal Stage", "Clo
                         "Associated Company IDs"]
 _HUBSPOT_CONTACT_HEADER = ["Record ID", "First Name", "Last Name", "Email", "Phone Number",
                            "Lifecycle Stage", "Create Date", "Contact owner",
-                           "Last Activity Date"]
+                           "Last Activity Date", "Became a Subscriber Date",
+                           "Became a Lead Date", "Became an Opportunity Date",
+                           "Became a Customer Date", "Became an Evangelist Date"]
+_HUBSPOT_LIFECYCLE = ["Subscriber", "Lead", "Opportunity", "Customer", "Evangelist"]
+
+
+def _hubspot_history(i: int, stage: str, created: datetime,
+                     first: datetime | None) -> dict[str, datetime]:
+    """When contact ``i`` entered each lifecycle stage up to ``stage`` (no random draws):
+    every second contact started as a subscriber, every third skipped the opportunity
+    stage, a customer became one on their first won deal (which may precede the record's
+    creation, after a CRM migration), an evangelist 45 days later; "Other" is undated."""
+    if stage not in _HUBSPOT_LIFECYCLE:
+        return {}
+    top = _HUBSPOT_LIFECYCLE.index(stage)
+    out = {}
+    if i % 2 == 0:
+        out["Subscriber"] = created
+    if top >= 1:
+        out["Lead"] = created + timedelta(days=2 if i % 2 == 0 else 0)
+    if top >= 2 and (i % 3 != 0 or top == 2):
+        out["Opportunity"] = created + timedelta(days=9)
+    if top >= 3 and first is not None:
+        out["Customer"] = first
+    if top >= 4 and first is not None:
+        out["Evangelist"] = first + timedelta(days=45)
+    return out
 
 
 def _hubspot(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
@@ -373,13 +399,23 @@ def _hubspot(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
                           "Associated Contact IDs": contacts,
                           "Associated Company IDs": ""})
     _csv(folder / "hubspot-crm-exports-all-deals-2025-12-31.csv", _HUBSPOT_DEAL_HEADER, deals)
-    crows = [{"Record ID": ids[i], "First Name": people[i]["first"],
-              "Last Name": people[i]["last"], "Email": people[i]["email"],
-              "Phone Number": people[i]["phone"],
-              "Lifecycle Stage": "Customer" if i in first else str(
-                  rng.choice(["Lead", "Subscriber", "Opportunity"])),
-              "Create Date": created[i].strftime("%Y-%m-%d %H:%M"),
-              "Contact owner": "Sam Seller", "Last Activity Date": ""} for i in range(n)]
+    crows, lifecycle = [], {}
+    for i in range(n):
+        stage = "Customer" if i in first else str(
+            rng.choice(["Lead", "Subscriber", "Opportunity"]))
+        if i in first and i % 7 == 0:
+            stage = "Evangelist"
+        elif i not in first and i % 11 == 5:
+            stage = "Other"
+        history = _hubspot_history(i, stage, created[i], first.get(i))
+        lifecycle[ids[i]] = (stage, history)
+        crows.append({"Record ID": ids[i], "First Name": people[i]["first"],
+                      "Last Name": people[i]["last"], "Email": people[i]["email"],
+                      "Phone Number": people[i]["phone"], "Lifecycle Stage": stage,
+                      "Create Date": created[i].strftime("%Y-%m-%d %H:%M"),
+                      "Contact owner": "Sam Seller", "Last Activity Date": "",
+                      **{f"Became {'an' if k[0] in 'AEIOU' else 'a'} {k} Date":
+                         d.strftime("%Y-%m-%d %H:%M") for k, d in history.items()}})
     _csv(folder / "hubspot-crm-exports-all-contacts-2025-12-31.csv",
          _HUBSPOT_CONTACT_HEADER, crows)
     earlier = sum(1 for i, d in first.items() if d < created[i])
@@ -412,6 +448,7 @@ def _hubspot(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
                           for k, v in excluded.items() if v["n"]},
              "read": {"orders": len(deals), "customers": n},
              "acquired_before_record": earlier, "complaints": kept_tickets,
+             "lifecycle": lifecycle,
              "complaints_without_contact": no_contact}
     return PlatformExport("hubspot", folder,
                           ["hubspot-crm-exports-all-deals-2025-12-31.csv",
