@@ -224,3 +224,83 @@ def test_customer_base_value_interval_covers_the_true_total():
         truth = compute(true_bg, true_gg)[0].sum()
         hits.append(out["total_low"] <= truth <= out["total_high"])
     assert 0.80 <= np.mean(hits) <= 0.97
+
+
+# ------------------------------------------------------------------ MBG/NBD
+def test_mbgnbd_reproduces_btydplus_cdnow(summary):
+    from scipy.special import betaln
+    from scipy.stats import nbinom
+
+    m = ll.clv.ModifiedBetaGeo().fit(summary)
+    # BTYDplus mbgnbd on CDNOW, quoted by lifetimes' test suite: .525, 6.183, .891, 1.614
+    for k, v in {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}.items():
+        assert m.params_[k] == pytest.approx(v, abs=6e-4), k
+    assert m.customer_log_likelihood(summary).sum() == pytest.approx(m.log_likelihood_)
+    # lifetimes' check against Hardie's sheet for customer (2, 30.43, 38.86), t = 39:
+    # 1.226 within 0.05
+    assert float(m.conditional_expected_purchases(39, 2, 30.43, 38.86)) == pytest.approx(
+        1.226, abs=0.05)
+    r, al, a, b = 0.525, 6.183, 0.891, 1.614
+    p = [r, al, a, b]
+    k = np.arange(1, 20000)
+    # hand: E[X(t)] = sum_k E[(1-p)^k] P(NB >= k): the k-th purchase counts if the
+    # customer survived k dropout chances (at time 0 and after each earlier purchase)
+    for t in (1.0, 31.8571, 78.0):
+        hand = (np.exp(betaln(a, b + k) - betaln(a, b)) * nbinom.sf(k - 1, r, al / (al + t))).sum()
+        assert float(m.expected_purchases(t, params=p)) == pytest.approx(hand, rel=1e-9)
+    # P(alive) (lifetimes/BTYDplus): 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)),
+    # also below 1 for a customer without repeat purchases
+    pa = float(m.probability_alive(0, 0, 30.0, params=p))
+    assert pa == pytest.approx(1 / (1 + a / b * ((al + 30) / al) ** r), rel=1e-12)
+    assert pa < 1
+    # conditional expectation: alive with p ~ Beta(a, b+x+1), lambda ~ Gamma(r+x, alpha+T)
+    x, tx, T, t = 2, 30.43, 38.86, 39.0
+    pa = float(m.probability_alive(x, tx, T, params=p))
+    hand = pa * (np.exp(betaln(a, b + x + k) - betaln(a, b + x + 1))
+                 * nbinom.sf(k - 1, r + x, (al + T) / (al + T + t))).sum()
+    assert float(m.conditional_expected_purchases(t, x, tx, T, params=p)) == pytest.approx(
+        hand, rel=1e-9)
+
+
+def test_mbgnbd_works_in_clv_and_checks(summary_tx):
+    m = ll.clv.ModifiedBetaGeo().fit(summary_tx)
+    gg = GammaGamma().fit(summary_tx.filter(pl.col("frequency") > 0))
+    out = ll.clv.customer_lifetime_value(summary_tx, purchase_model=m, spend_model=gg,
+                                         interval=None)
+    cond = m.conditional_expected_purchases(52.0, summary_tx["frequency"].to_numpy(),
+                                            summary_tx["recency"].to_numpy(),
+                                            summary_tx["T"].to_numpy())
+    np.testing.assert_allclose(out["expected_purchases"].to_numpy(), cond, rtol=1e-12)
+    grid = ll.clv.probability_alive_matrix(m, max_frequency=3, max_recency=5)
+    assert grid.height == 4 * 6 and grid["p_alive"].null_count() == 5
+
+
+# ------------------------------------------------------------------ P(n purchases)
+def test_bgnbd_probability_of_n_purchases_matches_btyd(summary):
+    from scipy.special import betaln, gammaln
+
+    m = BetaGeo().fit(summary)
+    # R BTYD bgnbd.pmf at the CDNOW parameters (0.243, 4.414, 0.793, 2.426), quoted in
+    # lifetimes' tests: P(X(2) = 10) = 1.07869e-07
+    assert float(m.probability_of_purchases(10, 2, params=[0.243, 4.414, 0.793, 2.426])) == \
+        pytest.approx(1.07869e-07, rel=1e-5)
+    n = np.arange(400)
+    pmf = m.probability_of_purchases(n, 39.0)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-10)
+    assert (n * pmf).sum() == pytest.approx(float(m.expected_purchases(39.0)), rel=1e-9)
+    # n = 0 by hand: B(a, b)/B(a, b) (alpha/(alpha+t))^r, the Beta term is 1
+    r, al, a, b = (m.params_[k] for k in ("r", "alpha", "a", "b"))
+    assert float(m.probability_of_purchases(0, 10.0)) == pytest.approx((al / (al + 10)) ** r)
+    # n = 1 by hand (FHL 2005 eq. 8)
+    q = al / (al + 10)
+    nb1 = np.exp(gammaln(r + 1) - gammaln(r)) * q ** r * (1 - q)
+    hand = np.exp(betaln(a, b + 1) - betaln(a, b)) * nb1 + np.exp(
+        betaln(a + 1, b) - betaln(a, b)) * (1 - q ** r)
+    assert float(m.probability_of_purchases(1, 10.0)) == pytest.approx(hand, rel=1e-12)
+    # conditional on a history: sums to 1 and its mean is the conditional expectation
+    c = m.conditional_probability_of_purchases(n, 39.0, 2, 30.43, 38.86)
+    assert c.sum() == pytest.approx(1.0, abs=1e-10)
+    assert (n * c).sum() == pytest.approx(
+        float(m.conditional_expected_purchases(39.0, 2, 30.43, 38.86)), rel=1e-9)
+    with pytest.raises(ValueError, match="n: expected whole numbers of purchases"):
+        m.probability_of_purchases(1.5, 2)

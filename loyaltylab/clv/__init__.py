@@ -5,7 +5,8 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 - :func:`rfm_summary`: frequency/recency/T/monetary value per customer from an orders log,
   with an optional calibration/holdout split;
 - :class:`ShiftedBetaGeo` (sBG): contractual retention of a cohort;
-- :class:`BetaGeo` (BG/NBD) and :class:`ParetoNBD`: repeat buying without contracts;
+- :class:`BetaGeo` (BG/NBD), :class:`ModifiedBetaGeo` (MBG/NBD) and :class:`ParetoNBD`:
+  repeat buying without contracts;
 - :class:`GammaGamma`: spend per transaction;
 - :class:`BetaGeoBetaBinom` (BG/BB): discrete repeat opportunities (annual events);
 - :func:`customer_lifetime_value`: discounted value with intervals and a cost flag;
@@ -16,8 +17,8 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with advice.
 """
 
-from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ParetoNBD,
-                                    ShiftedBetaGeo)
+from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
+                                    ParetoNBD, ShiftedBetaGeo)
 from loyaltylab.clv._rfm import rfm_summary
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix,
@@ -25,7 +26,7 @@ from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    repeat_tracking)
 from loyaltylab.exceptions import ConvergenceError
 
-__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ParetoNBD", "GammaGamma",
+__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value", "holdout_comparison",
            "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
            "ConvergenceError"]

@@ -10,7 +10,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab.clv._base import check_rfm
-from loyaltylab.clv._models import BetaGeo, GammaGamma, ParetoNBD
+from loyaltylab.clv._models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
 from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT, MONETARY_VALUE,
                                  RECENCY, T, _orders_lazy, _unit_days)
 from loyaltylab._util import to_datetime
@@ -21,8 +21,9 @@ __all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison
 
 
 def _check_purchase_model(model: Any) -> None:
-    if not isinstance(model, (BetaGeo, ParetoNBD)):
-        raise TypeError(f"purchase_model: expected a fitted ll.clv.BetaGeo or ll.clv.ParetoNBD, "
+    if not isinstance(model, (BetaGeo, ModifiedBetaGeo, ParetoNBD)):
+        raise TypeError(f"purchase_model: expected a fitted ll.clv.BetaGeo, ModifiedBetaGeo or "
+                        f"ParetoNBD, "
                         f"got {type(model).__name__}")
     model._check_fitted()
 
