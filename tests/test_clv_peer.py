@@ -304,3 +304,57 @@ def test_bgnbd_probability_of_n_purchases_matches_btyd(summary):
         float(m.conditional_expected_purchases(39.0, 2, 30.43, 38.86)), rel=1e-9)
     with pytest.raises(ValueError, match="n: expected whole numbers of purchases"):
         m.probability_of_purchases(1.5, 2)
+
+
+# ------------------------------------------------------------------ BG/BB additions
+@pytest.fixture(scope="module")
+def donations_model():
+    don = ll.datasets.load_donations()
+    return don, BetaGeoBetaBinom().fit(don)
+
+
+def test_bgbb_purchase_count_distribution_matches_hardie_sheet(donations_model):
+    don, m = donations_model
+    # FHS (2010) log-likelihood -33,225.6
+    assert m.log_likelihood_ == pytest.approx(-33225.6, abs=0.05)
+    dist = m.purchase_count_distribution(6, observed=don)
+    assert dist.columns == ["frequency", "probability", "expected_customers",
+                            "observed_customers"]
+    # Hardie's in-sample fit sheet (cells C18, C24), quoted in lifetimes' tests
+    assert dist["expected_customers"][0] == pytest.approx(3454.9, abs=0.05)
+    assert dist["expected_customers"][6] == pytest.approx(1253.1, abs=0.05)
+    # observed donors by number of repeat donations, 1995 cohort (FHS 2010, Figure 3)
+    assert dist["observed_customers"].to_list() == [3464, 1823, 1430, 1085, 1036, 1063, 1203]
+    assert dist["probability"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert float((dist["frequency"] * dist["probability"]).sum()) == pytest.approx(
+        float(m.expected_purchases(6)), rel=1e-10)
+    with pytest.raises(ValueError, match=r"x: expected whole numbers between 0 and n=6"):
+        m.probability_of_purchases(7, 6)
+
+
+def test_bgbb_probability_alive_further_ahead():
+    m = BetaGeoBetaBinom()
+    p = (1.204, 0.750, 0.657, 2.783)
+    x, tx, n = np.array([0, 2, 6]), np.array([0, 4, 6]), 6
+    one = m.probability_alive(x, tx, n, params=p)
+    assert np.allclose(one, m.probability_alive(x, tx, n, future=1, params=p))
+    # lifetimes' simulation check: share alive after period 6 of donors with (0, 0),
+    # (2, 4), (6, 6): 0.11, 0.59, 0.93 (+- 0.01)
+    np.testing.assert_allclose(one, [0.11, 0.59, 0.93], atol=0.01)
+    # m = 3 by hand for (0, 0, 6): B(al, be+6)/B(al, be) B(ga, de+9)/B(ga, de) / L
+    al, be, ga, de = p
+
+    def lb(u, v):
+        return lgamma(u) + lgamma(v) - lgamma(u + v)
+
+    zero = pl.DataFrame({"frequency": [0], "recency": [0], "periods": [6]})
+    L = np.exp(m.customer_log_likelihood(zero, params=p)[0])
+    hand = np.exp(lb(al, be + 6) - lb(al, be) + lb(ga, de + 9) - lb(ga, de)) / L
+    assert float(m.probability_alive(0, 0, 6, future=3, params=p)) == pytest.approx(hand,
+                                                                                  rel=1e-12)
+    ahead = m.probability_alive(2, 4, 6, future=np.arange(6), params=p)
+    assert np.all(np.diff(ahead) < 0)
+    # a donor who gave at the last opportunity is alive at it
+    assert float(m.probability_alive(6, 6, 6, future=0, params=p)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="future: expected opportunities ahead >= 0"):
+        m.probability_alive(0, 0, 6, future=-1, params=p)

@@ -921,12 +921,97 @@ class BetaGeoBetaBinom(BaseFitter):
         return self._loglik(p, {"x": x.ravel(), "tx": tx.ravel(), "n": n.ravel()}).reshape(x.shape)
 
     def probability_alive(self, frequency: Any, recency: Any, periods: Any, *,
-                          params: np.ndarray | None = None) -> np.ndarray:
-        """P(active at opportunity n + 1 | x, t_x, n)."""
+                          future: Any = 1, params: Any = None) -> np.ndarray:
+        """P(active at opportunity n + ``future`` | x, t_x, n).
+
+        ``future=1`` (the default) is the next opportunity; larger values look further
+        ahead (lifetimes' ``conditional_probability_alive(m_periods_in_future, ...)``).
+
+        Notes
+        -----
+        B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n+m)/B(gamma, delta) / L(x, t_x,
+        n) (Fader, Hardie & Shang 2010, eq. A10).
+        """
         al, be, ga, de = p = self._p(params)
         x, tx, n = self._cols(frequency, recency, periods)
-        num = betaln(al + x, be + n - x) - betaln(al, be) + betaln(ga, de + n + 1) - betaln(ga, de)
+        m = _arr(future)
+        if (m < 0).any():
+            raise ValueError(f"future: expected opportunities ahead >= 0, got {future!r}")
+        num = (betaln(al + x, be + n - x) - betaln(al, be) + betaln(ga, de + n + m)
+               - betaln(ga, de))
         return np.exp(num - self._ll_rows(p, x, tx, n))
+
+    def probability_of_purchases(self, x: Any, n: int, *, params: Any = None) -> np.ndarray:
+        """P(X(n) = x): probability that a new customer makes exactly ``x`` transactions in
+        the first ``n`` opportunities (Fader, Hardie & Shang 2010, eq. 7).
+
+        Notes
+        -----
+        P(X(n)=x) = C(n, x) B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma,
+        delta) + sum_{i=x}^{n-1} C(i, x) B(alpha+x, beta+i-x)/B(alpha, beta)
+        B(gamma+1, delta+i)/B(gamma, delta).
+        """
+        from scipy.special import gammaln as _gl
+
+        al, be, ga, de = self._p(params)
+        x = _arr(x)
+        n = int(n)
+        if (x < 0).any() or (x > n).any() or (x != np.round(x)).any():
+            raise ValueError(f"x: expected whole numbers between 0 and n={n}")
+
+        def lchoose(a: Any, b: Any) -> Any:
+            return _gl(a + 1) - _gl(b + 1) - _gl(a - b + 1)
+
+        out = np.exp(lchoose(n, x) + betaln(al + x, be + n - x) - betaln(al, be)
+                     + betaln(ga, de + n) - betaln(ga, de))
+        for i in range(n):
+            term = np.exp(lchoose(i, np.minimum(x, i)) + betaln(al + x, be + np.maximum(
+                i - x, 0)) - betaln(al, be) + betaln(ga + 1, de + i) - betaln(ga, de))
+            out = out + np.where(x <= i, term, 0.0)
+        return out
+
+    def purchase_count_distribution(self, n: int, *, observed: Any = None) -> pl.DataFrame:
+        """Customers expected to make 0, 1, ..., ``n`` transactions in the first ``n``
+        opportunities, next to the observed counts: the in-sample fit check of Fader,
+        Hardie & Shang (2010, Figure 3); lifetimes'
+        ``expected_number_of_transactions_in_first_n_periods``.
+
+        Parameters
+        ----------
+        n : int
+            Opportunities.
+        observed : frame, optional
+            ``frequency`` (and ``weights``) of customers observed for ``n`` opportunities
+            (default: none; the observed column is then null).
+
+        Returns
+        -------
+        polars.DataFrame
+            - ``frequency``: 0 .. n.
+            - ``probability``: P(X(n) = frequency).
+            - ``expected_customers``: probability x the customers fitted on.
+            - ``observed_customers``: customers with that frequency in ``observed``.
+        """
+        self._check_fitted()
+        x = np.arange(int(n) + 1, dtype=float)
+        pr = self.probability_of_purchases(x, n)
+        obs = np.full(x.size, np.nan)
+        if observed is not None:
+            from loyaltylab._util import as_polars
+
+            df = as_polars(observed, name="observed")
+            w = df.get_column(WEIGHTS) if WEIGHTS in df.columns else pl.Series(
+                np.ones(df.height))
+            counts = (pl.DataFrame({"f": df.get_column(FREQUENCY).cast(pl.Int64), "w": w})
+                      .group_by("f").agg(pl.col("w").sum()))
+            obs = np.zeros(x.size)
+            for f, c in counts.iter_rows():
+                if 0 <= f <= n:
+                    obs[f] = c
+        return pl.DataFrame({FREQUENCY: x.astype(np.int64), "probability": pr,
+                             "expected_customers": pr * self.n_customers_,
+                             "observed_customers": obs}).with_columns(
+            pl.col("observed_customers").fill_nan(None))
 
     def expected_purchases(self, n: Any, *, params: np.ndarray | None = None) -> np.ndarray:
         """E[X(n)]: expected transactions in the first ``n`` opportunities of a new customer."""
