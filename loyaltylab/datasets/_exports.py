@@ -355,8 +355,8 @@ class ClientExport:
         >>> import tempfile, tomllib, loyaltylab as ll
         >>> ex = ll.datasets.make_client_export(tempfile.mkdtemp(), seed=2, language="fr",
         ...                                     fmt="sqlite", n_customers=15)
-        >>> print(ex.mapping_toml().splitlines()[0])
-        [tables.customers]
+        >>> "[tables.customers.columns]" in ex.mapping_toml().splitlines()
+        True
         >>> tomllib.loads(ex.mapping_toml()) == ex.mapping
         True
         """
@@ -393,6 +393,8 @@ class ClientExport:
             parts.append("stray-cp1252-line")
         if s.get("stray_quote"):
             parts.append("unquoted-stray-quote")
+        if s.get("currency") and s["fmt"] in _SPREAD:
+            parts.append("currency")
         if s.get("hidden_personal"):
             parts.append(f"hidden-{s['hidden_personal']}")
         parts.append(f"id-{s['id_style']}")
@@ -494,6 +496,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     draw("stray_latin1", (True, False))
     draw("formula_note", (True, False))
     draw("stray_quote", (True, False, False, False))
+    draw("currency", (True, False, False))
     if s.get("hidden_personal") is None:
         s["hidden_personal"] = _pick(rng, ("", "", "email", "phone"))
     draw("id_noise", (True, False, False))
@@ -635,7 +638,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                        email_in_orders: bool | None = None,
                        hidden_personal: str | None = None, id_noise: bool | None = None,
                        stray_latin1: bool | None = None, formula_note: bool | None = None,
-                       stray_quote: bool | None = None,
+                       stray_quote: bool | None = None, currency: bool | None = None,
                        whole_amounts: bool | None = None, amount_scale: int | None = None,
                        mapping_hints: bool | None = None, n_broken: int | None = None,
                        n_customers: int | None = None) -> ClientExport:
@@ -718,6 +721,10 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
     formula_note : bool
         A notes column in the orders whose cells in the broken rows are spreadsheet
         formulas (:data:`FORMULAS`): the rejects files must neutralise them.
+    currency : bool
+        Money written with its currency as the language does (``1.234,56 €``,
+        ``£1,234.56``, ``€ 1.234,56``, ``1 234,56 kr``; ``EUR`` in latin-1 files), in CSV
+        and in the text cells of workbooks.
     stray_quote : bool
         CSV (not comma-delimited, no title lines) written by a tool that never quotes
         fields, one order's note reading ``"Express`` (a quote opened and never closed);
@@ -770,7 +777,7 @@ def make_client_export(path: str | Path, *, seed: int, language: str | None = No
                  personal_columns=personal_columns, email_in_category=email_in_category,
                  email_in_orders=email_in_orders, hidden_personal=hidden_personal,
                  id_noise=id_noise, stray_latin1=stray_latin1, formula_note=formula_note,
-                 stray_quote=stray_quote,
+                 stray_quote=stray_quote, currency=currency,
                  whole_amounts=whole_amounts,
                  amount_scale=amount_scale, mapping_hints=mapping_hints, n_broken=n_broken,
                  n_customers=n_customers)
@@ -1027,11 +1034,27 @@ class _Builder:
         if isinstance(v, float):
             if col == S.SCORE:
                 return f"{v:.0f}"
-            return _num_text([v], style or self.spec["decimal"],
+            text = _num_text([v], style or self.spec["decimal"],
                              whole=self.spec["whole_amounts"], rng=self.rng)[0]
+            if self.spec["currency"] and col in _MONEY:
+                text = self._with_currency(text)
+            return text
         if col == S.DIRECTION and not self.canonical:
             return self.L["directions"][0 if v == "inbound" else 1]
         return str(v)
+
+    def _with_currency(self, number: str) -> str:
+        """"1.234,56 €", "£1,234.56", "€ 1.234,56", "1 234,56 kr": as the language writes
+        money ("EUR" where the encoding has no euro sign)."""
+        lang, enc = self.spec["language"], self.spec["encoding"]
+        euro = "EUR" if self.spec["fmt"] == "csv" and enc == "latin-1" else "€"
+        if lang == "en":
+            return "£" + number
+        if lang == "sv":
+            return number + " kr"
+        if lang == "nl":
+            return f"{euro} {number}"
+        return f"{number} {euro}"
 
     def _text_rows(self, table: str) -> tuple[list[str], list[list[str]]]:
         cols = self.columns[table]
