@@ -358,3 +358,55 @@ def test_bgbb_probability_alive_further_ahead():
     assert float(m.probability_alive(6, 6, 6, future=0, params=p)) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="future: expected opportunities ahead >= 0"):
         m.probability_alive(0, 0, 6, future=-1, params=p)
+
+
+# ------------------------------------------------------------------ Gamma-Gamma options
+def test_gamma_gamma_weights_equal_repeated_rows():
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 6, 300)
+    z = np.round(rng.gamma(5.0, 8.0, 300), 0)  # rounded spend: many identical rows
+    full = pl.DataFrame({"frequency": x, "monetary_value": z})
+    grouped = full.group_by("frequency", "monetary_value").len("n")
+    assert grouped.height < full.height
+    a = GammaGamma().fit(full)
+    b = GammaGamma().fit(grouped, weights="n")
+    assert b.n_customers_ == 300
+    assert b.params_ == pytest.approx(a.params_, rel=1e-5)
+    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=1e-9)
+    assert b.frequency_spend_correlation_ == pytest.approx(a.frequency_spend_correlation_,
+                                                           rel=1e-9)
+    with pytest.raises(ValueError, match=r"rfm\.n: 1 rows have weight 0"):
+        GammaGamma().fit(grouped.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(0)
+                                              .otherwise(pl.col("n")).alias("n")),
+                         weights="n")
+
+
+def test_gamma_gamma_penalizer_off_by_default_and_as_lifetimes(summary_tx):
+    from scipy.optimize import minimize
+
+    rep = summary_tx.filter(pl.col("frequency") > 0)
+    plain = GammaGamma().fit(rep)
+    assert plain.penalizer == 0.0
+    # Fader & Hardie (2013): p 6.25, q 3.74, gamma 15.44 without a penalty
+    assert plain.params_["p"] == pytest.approx(6.25, abs=0.005)
+    pen = GammaGamma(penalizer=0.01).fit(rep)
+    # lifetimes' objective written out: mean negative log-likelihood + c sum(theta^2)
+    x = rep["frequency"].to_numpy().astype(float)
+    m = rep["monetary_value"].to_numpy()
+
+    def objective(z):
+        return (-GammaGamma().customer_log_likelihood(rep, params=np.exp(z)).mean()
+                + 0.01 * np.sum(np.exp(2 * z)))
+
+    ref = minimize(objective, np.log([1.0, 1.0, 1.0]), method="Nelder-Mead",
+                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    assert list(pen.params_.values()) == pytest.approx(list(np.exp(ref.x)), rel=1e-4)
+    assert sum(v ** 2 for v in pen.params_.values()) < sum(v ** 2 for v in
+                                                           plain.params_.values())
+    # the reported log-likelihood is the plain one at the penalised estimate
+    assert pen.log_likelihood_ == pytest.approx(
+        GammaGamma().customer_log_likelihood(rep, params=pen.params_).sum(), rel=1e-12)
+    assert pen.log_likelihood_ < plain.log_likelihood_
+    assert x.size == m.size
+    with pytest.raises(ValueError, match=r"penalizer: expected a number >= 0"):
+        GammaGamma(penalizer=-1)

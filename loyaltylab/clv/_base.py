@@ -107,10 +107,16 @@ class BaseFitter:
     _model_name = "model"
 
     def __init__(self, *, max_iter: int = 1000, level: float = 0.95,
-                 initial_params: dict[str, float] | None = None) -> None:
+                 initial_params: dict[str, float] | None = None,
+                 penalizer: float = 0.0) -> None:
+        if not (isinstance(penalizer, (int, float)) and np.isfinite(penalizer)
+                and penalizer >= 0):
+            raise ValueError(f"penalizer: expected a number >= 0 (0 = plain maximum "
+                             f"likelihood), got {penalizer!r}")
         self.max_iter = max_iter
         self.level = level
         self.initial_params = initial_params
+        self.penalizer = float(penalizer)
 
     # ------------------------------------------------------------------ contract
     def _check_fitted(self) -> None:
@@ -137,13 +143,17 @@ class BaseFitter:
             x0 = np.log([float(self.initial_params[n]) for n in names])
         scale = float(data["_w"].sum())
 
+        pen = getattr(self, "penalizer", 0.0)
+
         def f(z: np.ndarray) -> float:
-            return self._negll(z, data) / scale
+            # lifetimes' penalizer_coef: mean negative log-likelihood + c sum(theta^2)
+            return self._negll(z, data) / scale + pen * float(np.sum(np.exp(2 * z)))
 
         def grad(z: np.ndarray) -> np.ndarray:
             if hasattr(self, "_score"):  # analytic gradient of the log-likelihood
                 with np.errstate(all="ignore"):
-                    return -(self._score(np.exp(z), data) @ data["_w"]) / scale
+                    return (-(self._score(np.exp(z), data) @ data["_w"]) / scale
+                            + pen * 2 * np.exp(2 * z))
             g = np.empty_like(z)
             for i in range(z.size):
                 e = np.zeros_like(z)
@@ -198,7 +208,7 @@ class BaseFitter:
                 hess[i] = (grad(z + e) - grad(z - e)) / 2e-5 * scale
             hess = (hess + hess.T) / 2
         else:
-            hess = numerical_hessian(lambda u: self._negll(u, data), z)
+            hess = numerical_hessian(lambda u: f(u) * scale, z)
         try:
             cov = np.linalg.inv(hess)
             if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):

@@ -333,6 +333,11 @@ class BetaGeo(_RFMModel):
         Confidence level of ``confidence_intervals_``.
     initial_params : dict, optional
         Starting values by name.
+    penalizer : float, default 0
+        Ridge penalty on the parameters, lifetimes' ``penalizer_coef``: the fit minimises
+        the mean negative log-likelihood plus ``penalizer`` x the sum of the squared
+        parameters. 0 (the default) is plain maximum likelihood; a small value (0.001 to
+        0.1) keeps parameters finite on small or degenerate data, at the price of bias.
 
     Attributes
     ----------
@@ -763,9 +768,16 @@ class GammaGamma(BaseFitter):
     _param_names = ("p", "q", "gamma")
     _model_name = "GammaGamma"
 
-    def fit(self, rfm: Any) -> "GammaGamma":
+    def fit(self, rfm: Any, *, weights: str | None = None) -> "GammaGamma":
         """Fit on repeat customers: columns ``frequency`` (>= 1) and ``monetary_value``
         (mean repeat spend, > 0).
+
+        Parameters
+        ----------
+        rfm : polars or pandas DataFrame
+            One row per repeat customer (or per group of identical ones with ``weights``).
+        weights : str, optional
+            Column counting the customers a row stands for (lifetimes' ``weights``).
 
         Returns
         -------
@@ -773,12 +785,24 @@ class GammaGamma(BaseFitter):
             ``self``, fitted.
         """
         x, m = self._spend_arrays(rfm)
-        self.n_customers_ = int(x.size)
-        self._fitted_on = f"{x.size:,} repeat customers"
-        self.frequency_spend_correlation_ = (float(np.corrcoef(x, m)[0, 1])
-                                             if x.size > 2 and x.std() > 0 else float("nan"))
-        d = {"x": x, "m": m, "_w": np.ones(x.size)}
-        self._optimise(d, np.log([2.0, 3.0, max(float(m.mean()), 1e-3)]))
+        if weights is not None:
+            _, a, _ = check_rfm(rfm, [weights], integer=[weights], id_col=None)
+            w = a[weights]
+            if (w <= 0).any():
+                raise ValueError(f"rfm.{weights}: {int((w <= 0).sum())} rows have weight 0; "
+                                 f"weights count customers and must be >= 1")
+        else:
+            w = np.ones(x.size)
+        n = float(w.sum())
+        self.n_customers_ = int(round(n))
+        self._fitted_on = f"{self.n_customers_:,} repeat customers"
+        if x.size > 2 and x.std() > 0 and m.std() > 0:
+            c = np.cov(x, m, aweights=w)
+            self.frequency_spend_correlation_ = float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+        else:
+            self.frequency_spend_correlation_ = float("nan")
+        d = {"x": x, "m": m, "_w": w}
+        self._optimise(d, np.log([2.0, 3.0, max(float(np.average(m, weights=w)), 1e-3)]))
         return self
 
     def _ll_data(self, data: Any) -> dict[str, np.ndarray]:
