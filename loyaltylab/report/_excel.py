@@ -102,7 +102,8 @@ def _as_text(value: Any) -> str | None:
 
 
 def _excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Nested, object and categorical columns as text; time zones dropped (Excel has none)."""
+    """Nested, object and categorical columns as text; time zones dropped (Excel has none);
+    NaN and infinite numbers as empty cells (an unbounded interval's edge, a 0/0 rate)."""
     fixes = []
     for col, dtype in frame.schema.items():
         if dtype.is_nested() or dtype == pl.Object:
@@ -113,6 +114,8 @@ def _excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
             fixes.append(pl.col(col).dt.replace_time_zone(None))
         elif dtype == pl.Duration:
             fixes.append(pl.col(col).dt.total_seconds().truediv(86400).alias(col))
+        elif dtype.is_float():  # Excel holds no NaN or infinity: an empty cell
+            fixes.append(pl.when(pl.col(col).is_finite()).then(pl.col(col)).alias(col))
     return frame.with_columns(fixes) if fixes else frame
 
 
