@@ -347,6 +347,29 @@ class ClientExport:
     stray_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)
     spec: dict = field(default_factory=dict)
 
+    def find_personal(self, path: str | Path) -> list[tuple[str, str]]:
+        """The planted personal strings found in a file or anywhere under a folder.
+
+        Scans what an analysis run writes: text files (CSV, HTML, SVG, JSON, notebooks,
+        logs; also their HTML entities and JSON ``\\u`` escapes), the XML inside Office
+        files (``.xlsx``, ``.pptx``, ``.docx``) and the text columns of Parquet files.
+        Matching ignores case. Returns ``(file, planted string)`` pairs; empty when none
+        survives.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, loyaltylab as ll
+        >>> ex = ll.datasets.make_client_export(tempfile.mkdtemp(), seed=1, fmt="csv",
+        ...                                     personal_columns=("email",), n_customers=12)
+        >>> out = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (out / "clean.txt").write_text("no personal data here")
+        >>> ex.find_personal(out)
+        []
+        >>> len(ex.find_personal(ex.path)) > 0
+        True
+        """
+        return _find_personal(Path(path), self.personal)
+
     def mapping_toml(self) -> str:
         """The mapping as the TOML file a user would write (empty when none is needed).
 
@@ -415,6 +438,45 @@ class ClientExport:
         n_rej = sum(sum(r.values()) for r in self.rejected.values())
         return (f"ClientExport({self.label}: {self.path.name}; rows read {rows}; "
                 f"{n_rej} to reject; {len(self.personal)} personal strings)")
+
+
+def _texts_of(file: Path) -> list[str]:
+    """The text content of one file, in the forms a planted string could take there."""
+    import html
+    import zipfile
+
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            frame = pl.read_parquet(file)
+        except Exception:          # not readable as Parquet: scan its bytes
+            frame = None
+        if frame is not None:
+            cols = [c for c, d in frame.schema.items() if d == pl.String]
+            return [" ".join(frame.columns)] + [
+                "\n".join(frame[c].drop_nulls().to_list()) for c in cols]
+    raw = file.read_bytes()
+    if raw[:2] == b"PK" and zipfile.is_zipfile(file):
+        with zipfile.ZipFile(file) as z:
+            parts = [z.read(n) for n in z.namelist()
+                     if n.endswith((".xml", ".rels", ".txt", ".csv", ".json", ".html"))]
+        texts = [p.decode("utf-8", "replace") for p in parts]
+    elif raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        texts = [raw.decode("utf-16", "replace")]
+    else:
+        texts = [raw.decode("utf-8", "replace"), raw.decode("cp1252", "replace")]
+    return texts + [html.unescape(t) for t in texts]
+
+
+def _find_personal(path: Path, personal: tuple[str, ...]) -> list[tuple[str, str]]:
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    forms = {p: {p.casefold(), json.dumps(p)[1:-1].casefold()} for p in personal}
+    found = []
+    for file in files:
+        text = "\n".join(_texts_of(file)).casefold()
+        name = str(file.relative_to(path)) if file != path else file.name
+        found.extend((name, p) for p, fs in forms.items() if any(f in text for f in fs))
+    return found
 
 
 def _toml_value(v: Any) -> str:
