@@ -410,3 +410,48 @@ def test_gamma_gamma_penalizer_off_by_default_and_as_lifetimes(summary_tx):
     assert x.size == m.size
     with pytest.raises(ValueError, match=r"penalizer: expected a number >= 0"):
         GammaGamma(penalizer=-1)
+
+
+# ------------------------------------------------------------------ saving and loading
+def test_models_round_trip_through_json(tmp_path, summary, summary_tx):
+    import json
+
+    rep = summary_tx.filter(pl.col("frequency") > 0)
+    don = ll.datasets.load_donations()
+    fitted = [(BetaGeo().fit(summary), summary), (ParetoNBD().fit(summary), summary),
+              (ll.clv.ModifiedBetaGeo().fit(summary), summary),
+              (GammaGamma(penalizer=0.001).fit(rep), rep),
+              (BetaGeoBetaBinom().fit(don), don), (ShiftedBetaGeo().fit(REGULAR), REGULAR)]
+    for m, data in fitted:
+        path = tmp_path / f"{type(m).__name__}.json"
+        text = m.to_json(path)
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert doc["model"] == type(m).__name__ and doc["params"] == m.params_
+        assert np.allclose(doc["covariance_log"], m.covariance_log_)
+        for back in (ll.clv.load_model(path), ll.clv.load_model(text),
+                     ll.clv.load_model(str(path))):
+            assert type(back) is type(m)
+            assert back.params_ == m.params_
+            assert back.standard_errors_ == pytest.approx(m.standard_errors_, rel=1e-12)
+            assert back.summary.equals(m.summary)
+            assert repr(back) == repr(m)
+            assert back.penalizer == m.penalizer
+            np.testing.assert_allclose(back.customer_log_likelihood(data),
+                                       m.customer_log_likelihood(data), rtol=1e-12)
+    bg, back = fitted[0][0], ll.clv.load_model(fitted[0][0].to_json())
+    assert ll.clv.probability_alive_matrix(back).equals(ll.clv.probability_alive_matrix(bg))
+    sbg = ll.clv.load_model(fitted[-1][0].to_json())
+    assert sbg.projection(12).equals(fitted[-1][0].projection(12))
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"load_model: .*nope\.json is not a file nor JSON"):
+        ll.clv.load_model(tmp_path / "nope.json")
+    with pytest.raises(ValueError, match=r"load_model: not valid JSON"):
+        ll.clv.load_model("{not json")
+    with pytest.raises(ValueError, match=r"no 'model' and 'log_params'"):
+        ll.clv.load_model('{"a": 1}')
+    with pytest.raises(ValueError, match=r"unknown model 'Prophet'"):
+        ll.clv.load_model('{"model": "Prophet", "format": 1, "log_params": [0]}')
+    with pytest.raises(ll.exceptions.NotFittedError):
+        BetaGeo().to_json()

@@ -14,11 +14,13 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 - :func:`holdout_comparison`, :func:`repeat_tracking`, :func:`probability_alive_matrix`,
   :func:`expected_purchases_matrix`: model checks and the frames behind the charts.
 
-A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with advice.
+Every fitted model has ``customer_log_likelihood`` and ``to_json``; :func:`load_model` reads
+the JSON back. A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with advice.
 """
 
 from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
                                     ParetoNBD, ShiftedBetaGeo)
+from loyaltylab.clv._base import load_model
 from loyaltylab.clv._rfm import rfm_summary
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix,
@@ -26,7 +28,7 @@ from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    repeat_tracking)
 from loyaltylab.exceptions import ConvergenceError
 
-__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
-           "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value", "holdout_comparison",
-           "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
-           "ConvergenceError"]
+__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD",
+           "GammaGamma", "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value",
+           "holdout_comparison", "repeat_tracking", "probability_alive_matrix",
+           "expected_purchases_matrix", "load_model", "ConvergenceError"]

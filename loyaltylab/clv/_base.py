@@ -11,7 +11,7 @@ from scipy import optimize, stats
 
 from loyaltylab.exceptions import ConvergenceError, NotFittedError
 
-__all__ = ["BaseFitter", "numerical_hessian", "check_rfm", "log1mexp"]
+__all__ = ["BaseFitter", "numerical_hessian", "check_rfm", "log1mexp", "load_model"]
 
 
 def log1mexp(z: np.ndarray) -> np.ndarray:
@@ -219,6 +219,10 @@ class BaseFitter:
                           f"from its pseudo-inverse and unreliable", RuntimeWarning,
                           stacklevel=3)
             cov = np.linalg.pinv(hess)
+        self._set_uncertainty(z, cov)
+
+    def _set_uncertainty(self, z: np.ndarray, cov: np.ndarray) -> None:
+        names = self._param_names
         self.covariance_log_ = cov
         se_log = np.sqrt(np.abs(np.diag(cov)))
         est = np.exp(z)
@@ -229,6 +233,78 @@ class BaseFitter:
             "ci_low": np.exp(z - zq * se_log),
             "ci_high": np.exp(z + zq * se_log),
         })
+
+    # ------------------------------------------------------------------ saving
+    _JSON_FORMAT = 1
+    _extra_state: tuple[str, ...] = ()
+
+    def to_json(self, path: Any = None) -> str:
+        """The fitted model as JSON: parameters, their covariance and what it was fitted on.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path, optional
+            File to write (UTF-8). The text is returned either way.
+
+        Returns
+        -------
+        str
+            JSON with ``model`` (class name), ``format``, ``params``, ``covariance_log``
+            (covariance of the log-parameters, in the order of ``params``),
+            ``log_likelihood``, ``n_customers``, ``fitted_on``, the options (``level``,
+            ``penalizer``) and what predictions need (e.g. the survivor counts of an sBG).
+            Read it back with :func:`loyaltylab.clv.load_model`; no pickle involved.
+
+        Examples
+        --------
+        >>> from loyaltylab.clv import ShiftedBetaGeo, load_model
+        >>> m = ShiftedBetaGeo().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> back = load_model(m.to_json())
+        >>> back.params_ == m.params_, float(back.survival_function(3)) == float(
+        ...     m.survival_function(3))
+        (True, True)
+        """
+        import json
+
+        self._check_fitted()
+        extra = {}
+        for k in self._extra_state:
+            v = getattr(self, k, None)
+            extra[k] = v.tolist() if isinstance(v, np.ndarray) else v
+        doc = {"model": type(self).__name__, "format": self._JSON_FORMAT,
+               "params": {n: float(v) for n, v in zip(self._param_names, np.exp(self._logp))},
+               "log_params": [float(v) for v in self._logp],
+               "covariance_log": np.asarray(self.covariance_log_, dtype=float).tolist(),
+               "log_likelihood": float(self.log_likelihood_),
+               "n_customers": int(self.n_customers_), "fitted_on": self._fitted_on,
+               "level": float(self.level), "penalizer": float(getattr(self, "penalizer", 0.0)),
+               "state": extra}
+        text = json.dumps(doc, indent=1, allow_nan=True)
+        if path is not None:
+            from pathlib import Path
+
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def _from_doc(cls, doc: dict[str, Any]) -> "BaseFitter":
+        m = cls(level=float(doc.get("level", 0.95)), penalizer=float(doc.get("penalizer", 0.0)))
+        z = np.asarray(doc["log_params"], dtype=float)
+        cov = np.asarray(doc["covariance_log"], dtype=float)
+        k = len(cls._param_names)
+        if z.shape != (k,) or cov.shape != (k, k):
+            raise ValueError(f"{cls.__name__}: the saved model has {z.size} parameters and a "
+                             f"{cov.shape} covariance; expected {k} ({', '.join(cls._param_names)})")
+        m._logp = z
+        m.params_ = {n: float(v) for n, v in zip(cls._param_names, np.exp(z))}
+        m.log_likelihood_ = float(doc["log_likelihood"])
+        m.n_customers_ = int(doc["n_customers"])
+        m._fitted_on = str(doc["fitted_on"])
+        for key, v in (doc.get("state") or {}).items():
+            if key in cls._extra_state:
+                setattr(m, key, np.asarray(v, dtype=float) if isinstance(v, list) else v)
+        m._set_uncertainty(z, cov)
+        return m
 
     @staticmethod
     def _subsample(data: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -319,3 +395,53 @@ class BaseFitter:
 
     def _ll_data(self, data: Any) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def load_model(source: Any) -> BaseFitter:
+    """A customer-base model saved with ``to_json``, ready to predict.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        The JSON text, or a path to a file holding it.
+
+    Returns
+    -------
+    BaseFitter
+        A fitted model of the saved class (``ShiftedBetaGeo``, ``BetaGeo``,
+        ``ModifiedBetaGeo``, ``ParetoNBD``, ``GammaGamma`` or ``BetaGeoBetaBinom``) with
+        ``params_``, ``covariance_log_``, standard errors and intervals restored.
+
+    Raises
+    ------
+    ValueError
+        The text is not JSON written by ``to_json``, or names an unknown model.
+    """
+    import json
+    from pathlib import Path
+
+    from loyaltylab.clv import _models
+
+    text = str(source)
+    if isinstance(source, Path) or not text.lstrip().startswith("{"):
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(f"load_model: {path} is not a file nor JSON text; pass the "
+                             f"path given to to_json(path) or the text it returned")
+        text = path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"load_model: not valid JSON ({e.msg} at line {e.lineno}); pass "
+                         f"what to_json() wrote") from None
+    if not isinstance(doc, dict) or "model" not in doc or "log_params" not in doc:
+        raise ValueError("load_model: the JSON has no 'model' and 'log_params'; it was not "
+                         "written by a loyaltylab model's to_json()")
+    if doc.get("format") != BaseFitter._JSON_FORMAT:
+        raise ValueError(f"load_model: saved format {doc.get('format')!r}, this version reads "
+                         f"format {BaseFitter._JSON_FORMAT}")
+    names = [n for n in getattr(_models, "__all__", [])]
+    if doc["model"] not in names:
+        raise ValueError(f"load_model: unknown model {str(doc['model'])[:40]!r}; expected one "
+                         f"of {names}")
+    return getattr(_models, doc["model"])._from_doc(doc)

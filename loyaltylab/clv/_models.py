@@ -79,6 +79,7 @@ class ShiftedBetaGeo(BaseFitter):
 
     _param_names = ("alpha", "beta")
     _model_name = "ShiftedBetaGeo"
+    _extra_state = ("survivors_",)
 
     def fit(self, survivors: Sequence[float] | pl.Series | np.ndarray) -> "ShiftedBetaGeo":
         """Fit on customers active at the start of periods 0, 1, ..., n (period 0 = cohort).
@@ -236,6 +237,7 @@ class ShiftedBetaGeo(BaseFitter):
 # ============================================================================ RFM models
 class _RFMModel(BaseFitter):
     _id_col = S.CUSTOMER_ID
+    _extra_state = ("_t_max", "_max_frequency")
 
     def _prepare(self, frame: Any, weights: str | None) -> tuple[dict[str, np.ndarray], int]:
         cols = [FREQUENCY, RECENCY, T] + ([weights] if weights else [])
@@ -279,6 +281,7 @@ class _RFMModel(BaseFitter):
         reps = int(round(float(np.dot(d["_w"], d["x"] > 0))))
         self._fitted_on = f"{n:,} customers, {reps:,} with repeat purchases"
         self._t_max = float(d["T"].max())
+        self._max_frequency = int(d["x"].max())
         self._optimise(d, self._x0(d))
         return self
 
@@ -767,6 +770,7 @@ class GammaGamma(BaseFitter):
 
     _param_names = ("p", "q", "gamma")
     _model_name = "GammaGamma"
+    _extra_state = ("frequency_spend_correlation_",)
 
     def fit(self, rfm: Any, *, weights: str | None = None) -> "GammaGamma":
         """Fit on repeat customers: columns ``frequency`` (>= 1) and ``monetary_value``

@@ -434,7 +434,12 @@ def _grid(model: Any, max_frequency: int | None, max_recency: float | None,
           T_: float | None) -> tuple[np.ndarray, np.ndarray, float]:
     _check_purchase_model(model)
     tmax = float(T_) if T_ is not None else model._t_max
-    fmax = int(max_frequency) if max_frequency is not None else int(model._data["x"].max())
+    if max_frequency is not None:
+        fmax = int(max_frequency)
+    elif hasattr(model, "_max_frequency"):  # set by fit and by load_model
+        fmax = int(model._max_frequency)
+    else:
+        fmax = int(model._data["x"].max())
     rmax = float(max_recency) if max_recency is not None else tmax
     if rmax > tmax:
         raise ValueError(f"max_recency ({rmax}) is greater than T ({tmax}); recency cannot "
