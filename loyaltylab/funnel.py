@@ -7,8 +7,11 @@ two standard ladders; :func:`offline_ladder` and :func:`online_ladder` build the
 thresholds, and :class:`Ladder`, :class:`Stage` and :class:`Count` build any other.
 
 Every stage is evaluated on events up to ``as_of``; a customer's stage is the highest stage
-reached by then. Being *lapsed* (no order and no contact for ``lapse_after``) is a separate
-flag: a lapsed customer keeps the highest stage reached.
+reached by then. :func:`stages_from_crm` places customers by a CRM's own lifecycle stage
+instead (HubSpot's subscriber, lead, ..., evangelist, with their dates), mapped onto the
+rungs, for comparison with the ladder measured from the events. Being *lapsed* (no order
+and no contact for ``lapse_after``) is a separate flag: a lapsed customer keeps the highest
+stage reached.
 """
 
 from __future__ import annotations
@@ -1991,9 +1994,10 @@ def stages_from_crm(data: Any, *, stage_col: str = "Lifecycle Stage",
         The column holding the CRM's current stage.
     mapping : dict, optional
         CRM stage -> ladder stage name, or None for a CRM stage that is not on the ladder
-        (e.g. HubSpot's "other"). Default :data:`HUBSPOT_LIFECYCLE`. CRM stages are
-        compared without case, spaces, hyphens or underscores. Several CRM stages may share
-        a rung; a rung may have none (it is then never dated, and never counted as
+        (e.g. HubSpot's "other"). Default :data:`HUBSPOT_LIFECYCLE`; for another CRM
+        (a Salesforce lead status or account type, ...) write the client's own values.
+        CRM stages are compared without case, spaces, hyphens or underscores. Several CRM
+        stages may share a rung; a rung may have none (it is then never dated, and never counted as
         skipped).
     dates : dict, optional
         CRM stage -> column with the date the contact entered it (HubSpot: see
