@@ -289,6 +289,10 @@ def test_bad_arguments_are_refused(tmp_path):
         X.make_client_export(tmp_path, seed=1, fmt="xls")
     with pytest.raises(ValueError, match="tables must be among"):
         X.make_client_export(tmp_path, seed=1, tables=("orders",))
+    with pytest.raises(ValueError, match="delimiter=',' cannot go with decimal='de'"):
+        X.make_client_export(tmp_path / "c", seed=1, fmt="csv", delimiter=",", decimal="de")
+    with pytest.raises(ValueError, match="Excel cells hold no UTC offset"):
+        X.make_client_export(tmp_path / "d", seed=1, fmt="xlsx", dates="offset")
     with pytest.raises(ValueError, match="n_customers must be at least 10"):
         X.make_client_export(tmp_path / "a", seed=1, n_customers=3)
     (tmp_path / "b").mkdir()

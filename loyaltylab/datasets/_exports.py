@@ -569,7 +569,17 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
         s["n_broken"] = int(rng.integers(0, 6))
     if s.get("n_customers") is None:
         s["n_customers"] = int(rng.integers(30, 60))
-    # coherence
+    # coherence: two explicit choices that cannot go together are an error; a drawn one
+    # gives way
+    def clash(a: str, b: str, why: str) -> None:
+        if given.get(a) is not None and given.get(b) is not None:
+            raise ValueError(f"make_client_export: {a}={given[a]!r} cannot go with "
+                             f"{b}={given[b]!r}: {why}")
+
+    if s["fmt"] == "csv" and s["delimiter"] == "," and s["decimal"] in _COMMA_DECIMALS:
+        clash("delimiter", "decimal", "a decimal comma in a comma-delimited file")
+    if s["fmt"] in _EXCEL and s["dates"] == "offset":
+        clash("fmt", "dates", "Excel cells hold no UTC offset")
     if s["fmt"] not in _SPREAD:
         s["title_rows"], s["totals_row"] = 0, False
     if s["fmt"] == "csv" and s["delimiter"] == "," and s["decimal"] in _COMMA_DECIMALS:
@@ -581,7 +591,7 @@ def _draw_spec(rng: np.random.Generator, given: dict[str, Any]) -> dict[str, Any
     if S.SEGMENT not in s["columns"]:
         s["email_in_category"] = False
     if s["fmt"] in _EXCEL and s["dates"] == "offset":
-        s["dates"] = "local"            # Excel cells hold no UTC offset
+        s["dates"] = "local"
     if s["fmt"] != "csv" or s["encoding"] != "utf-8":
         s["stray_latin1"] = False
     if s["fmt"] != "csv" or s["delimiter"] == ",":
@@ -1483,6 +1493,8 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
             n_csv += 1
         elif given["fmt"] in _EXCEL:
             given["decimal"] = ("de", "fr", "en", "plain")[(i // 10) % 4]
+        if given["fmt"] in _EXCEL and given["dates"] == "offset":
+            given["dates"] = "local"             # Excel cells hold no UTC offset
         if given.get("decimal") in ("en", "de", "fr", "ch"):
             given["amount_scale"] = 10           # amounts in the thousands: grouped
         given.update(fixed)
