@@ -15,7 +15,7 @@ from loyaltylab.churn._design import (
     Design, build_design, check_fitted_params, check_variation, default_covariates,
     drop_missing, lifelines_guard, to_pandas,
 )
-from loyaltylab.churn._km import _check_table
+from loyaltylab.churn._km import _check_table, _entry_times
 from loyaltylab.churn._table import DURATION, EVENT, START, STOP
 from loyaltylab.exceptions import NotFittedError
 
@@ -128,6 +128,9 @@ class CoxModel:
     robust : bool, default False
         Robust (sandwich, Lin & Wei 1989) standard errors, as R's ``coxph(robust=TRUE)``;
         use them with non-integer weights or clustered rows.
+    entry_col : str, optional
+        Delayed entry (left truncation): each customer's age when the data starts
+        observing them (see :class:`KaplanMeier`); passed to lifelines' ``entry_col``.
 
     Attributes
     ----------
@@ -168,7 +171,7 @@ class CoxModel:
                  confidence: float = 0.95, missing: str = "drop",
                  reference: dict[str, str] | None = None, duration_col: str = DURATION,
                  event_col: str = EVENT, weights_col: str | None = None,
-                 robust: bool = False) -> None:
+                 robust: bool = False, entry_col: str | None = None) -> None:
         if missing not in ("drop", "raise"):
             raise ValueError(f"missing: expected 'drop' or 'raise', got {missing!r}")
         self.covariates = None if covariates is None else list(covariates)
@@ -181,6 +184,7 @@ class CoxModel:
         self.event_col = event_col
         self.weights_col = weights_col
         self.robust = robust
+        self.entry_col = entry_col
 
     # ----------------------------------------------------------------- fitting
     def fit(self, table: Any) -> "CoxModel":
@@ -218,6 +222,9 @@ class CoxModel:
             extra[s_] = table.get_column(s_).cast(pl.String).to_numpy()
         if self.weights_col is not None:
             extra[self.weights_col] = _case_weights(table, self.weights_col)
+        entry = _entry_times(table, self.entry_col, self.duration_col)
+        if entry is not None:
+            extra[self.entry_col] = entry
         pdf = to_pandas(X, **extra)
         cph = CoxPHFitter(penalizer=self.penalizer, alpha=1 - self.confidence,
                           strata=strata or None)
@@ -229,7 +236,8 @@ class CoxModel:
                 # docstring says when to use robust
                 warnings.filterwarnings("ignore", message=".*non-integer weights.*")
                 cph.fit(pdf, duration_col=self.duration_col, event_col=self.event_col,
-                        weights_col=self.weights_col, robust=self.robust)
+                        weights_col=self.weights_col, robust=self.robust,
+                        entry_col=self.entry_col)
         check_fitted_params(cph.params_, cph.standard_errors_, design)
         self._x_mean = X.mean().row(0, named=True)
         self.lifelines_ = cph
@@ -390,7 +398,7 @@ class CoxModel:
                          confidence=self.confidence, missing=self.missing,
                          reference=self.reference, duration_col=self.duration_col,
                          event_col=self.event_col, weights_col=self.weights_col,
-                         robust=self.robust)
+                         robust=self.robust, entry_col=self.entry_col)
         return model.fit(table)
 
     # ----------------------------------------------------------------- prediction

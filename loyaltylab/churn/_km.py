@@ -93,6 +93,35 @@ def _check_table(table: Any, *, duration_col: str = DURATION, event_col: str = E
     return table
 
 
+def _entry_times(table: pl.DataFrame, entry_col: str | None, duration_col: str,
+                 name: str = "table") -> np.ndarray | None:
+    """Delayed-entry times (left truncation), checked: numbers, >= 0, <= the duration."""
+    if entry_col is None:
+        return None
+    if entry_col not in table.columns:
+        raise ValueError(f"{name}: no column {entry_col!r} for entry_col; pass the column "
+                         f"with each customer's age when the data starts to observe them")
+    dt = table.schema[entry_col]
+    if not dt.is_numeric():
+        raise TypeError(f"{name}.{entry_col}: expected numbers (time from the start of the "
+                        f"relationship to the start of the extract, in the unit of "
+                        f"{duration_col}), got {dt}")
+    e = table.get_column(entry_col).cast(pl.Float64).to_numpy()
+    d = table.get_column(duration_col).cast(pl.Float64).to_numpy()
+    for bad, what, fix in (
+            (~np.isfinite(e), "are missing", "use 0 for customers acquired inside the "
+                                             "extract window"),
+            (e < 0, "are negative", "entry is measured from the start of the relationship"),
+            (e > d, f"are later than {duration_col}", "a customer cannot enter the data "
+                                                     "after churning; check both use the "
+                                                     "same origin")):
+        if bad.any():
+            rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:3])
+            raise ValueError(f"{name}.{entry_col}: {int(bad.sum()):,} rows {what} (first at "
+                             f"rows {rows}); {fix}")
+    return e
+
+
 def _group_labels(table: pl.DataFrame, by: str | None) -> pl.Series:
     if by is None:
         return pl.Series(GROUP, [ALL] * table.height, dtype=pl.String)
@@ -111,6 +140,12 @@ class KaplanMeier:
         lifelines and R's ``survfit(conf.type="log-log")``).
     duration_col, event_col : str
         Columns of the survival table.
+    entry_col : str, optional
+        Delayed entry (left truncation): each customer's age, in the unit of the duration,
+        when the data starts observing them. Customers acquired before the extract window
+        begins are only at risk from that age on; treating them as observed from
+        acquisition would count their survival of the unobserved years and bias retention
+        upwards. Passed to lifelines' ``entry``.
 
     Attributes
     ----------
@@ -132,10 +167,11 @@ class KaplanMeier:
     """
 
     def __init__(self, *, confidence: float = 0.95, duration_col: str = DURATION,
-                 event_col: str = EVENT) -> None:
+                 event_col: str = EVENT, entry_col: str | None = None) -> None:
         self.confidence = confidence
         self.duration_col = duration_col
         self.event_col = event_col
+        self.entry_col = entry_col
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "curves_"):
@@ -170,16 +206,19 @@ class KaplanMeier:
 
         table = _check_table(table, duration_col=self.duration_col, event_col=self.event_col)
         groups = _group_labels(table, by)
+        entry = _entry_times(table, self.entry_col, self.duration_col)
         pdf = pd.DataFrame({"d": table.get_column(self.duration_col).cast(pl.Float64)
                             .to_numpy(),
                             "e": table.get_column(self.event_col).cast(pl.Int64).to_numpy(),
-                            "g": groups.to_numpy()})
+                            "g": groups.to_numpy(),
+                            "entry": entry if entry is not None else np.zeros(table.height)})
         fitters: dict[str, Any] = {}
         frames = []
         for label in sorted(pdf["g"].unique(), key=str):
             sub = pdf[pdf["g"] == label]
             kmf = KaplanMeierFitter(alpha=1 - self.confidence)
-            kmf.fit(sub["d"], sub["e"], label=str(label))
+            kmf.fit(sub["d"], sub["e"], label=str(label),
+                    entry=sub["entry"] if entry is not None else None)
             fitters[str(label)] = kmf
             frames.append(_curve_frame(kmf, str(label)))
         self.by_ = by
@@ -273,15 +312,18 @@ class KaplanMeier:
         pl.DataFrame
             - group: group label
             - timeline: the requested day
-            - at_risk: customers with duration >= that day
+            - at_risk: customers with duration >= that day (and, with ``entry_col``, who
+              entered the data before it)
         """
         self._check_fitted()
         rows = []
         for label, kmf in self._fitters.items():
             d = np.asarray(kmf.durations, dtype=float)
+            ent = getattr(kmf, "entry", None)
+            ent = np.zeros(d.size) if ent is None else np.asarray(ent, dtype=float)
             for t in times:
                 rows.append({GROUP: label, "timeline": float(t),
-                             "at_risk": int((d >= t).sum())})
+                             "at_risk": int(((d >= t) & (ent <= t)).sum())})
         return pl.DataFrame(rows, schema={GROUP: pl.String, "timeline": pl.Float64,
                                           "at_risk": pl.Int64})
 
@@ -302,7 +344,7 @@ class KaplanMeier:
         frames = []
         for label, kmf in self._fitters.items():
             naf = NelsonAalenFitter(alpha=1 - self.confidence)
-            naf.fit(kmf.durations, kmf.event_observed)
+            naf.fit(kmf.durations, kmf.event_observed, entry=getattr(kmf, "entry", None))
             ci = naf.confidence_interval_
             frames.append(pl.DataFrame({
                 GROUP: [label] * len(ci), "timeline": naf.cumulative_hazard_.index.to_numpy()
