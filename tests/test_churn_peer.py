@@ -187,3 +187,33 @@ def test_delayed_entry_errors():
         KaplanMeier(entry_col="entry").fit(t.with_columns(pl.Series("entry", [0.0, -1, 0])))
     with pytest.raises(ValueError, match=r"no column 'start_age' for entry_col"):
         KaplanMeier(entry_col="start_age").fit(t)
+
+
+def test_time_varying_cox_log_likelihood_and_lr_test_match_lifelines():
+    from lifelines import CoxTimeVaryingFitter
+
+    from loyaltylab.churn import TimeVaryingCox
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(300):
+        switch = rng.uniform(0, 10)
+        end = rng.exponential(8.0)
+        ev = int(end < 12)
+        end = min(end, 12.0)
+        if end > switch:
+            rows += [(str(i), 0.0, switch, 0, 0),
+                     (str(i), switch, end, ev, 1)]
+        else:
+            rows.append((str(i), 0.0, end, ev, 0))
+    ep = pl.DataFrame(rows, schema=["customer_id", "start", "stop", "event", "manager_left"],
+                      orient="row")
+    tv = TimeVaryingCox(covariates=["manager_left"]).fit(ep)
+    peer = CoxTimeVaryingFitter().fit(ep.to_pandas(), id_col="customer_id",
+                                      event_col="event", start_col="start", stop_col="stop")
+    assert tv.log_likelihood_ == pytest.approx(float(peer.log_likelihood_), rel=1e-10)
+    lr = tv.log_likelihood_ratio_test().row(0, named=True)
+    ref = peer.log_likelihood_ratio_test()
+    assert lr["test_statistic"] == pytest.approx(float(ref.test_statistic), rel=1e-10)
+    assert lr["p_value"] == pytest.approx(float(ref.p_value), rel=1e-8)
+    assert lr["degrees_of_freedom"] == 1

@@ -529,6 +529,8 @@ class TimeVaryingCox:
         The fitted lifelines model.
     params_ : dict
         Design column -> log hazard ratio.
+    log_likelihood_ : float
+        Maximised log partial likelihood.
 
     Examples
     --------
@@ -602,6 +604,7 @@ class TimeVaryingCox:
         self.design_ = design
         self.covariates_ = covs
         self.params_ = {str(k): float(v) for k, v in ctv.params_.items()}
+        self.log_likelihood_ = float(ctv.log_likelihood_)
         self.n_customers_ = int(ep.get_column(self.id_col).n_unique())
         self.n_episodes_ = ep.height
         self.n_events_ = int(event.sum())
@@ -617,6 +620,12 @@ class TimeVaryingCox:
         """Hazard-ratio table, with the columns of :attr:`CoxModel.summary`."""
         self._check_fitted()
         return _summary_frame(self.lifelines_, self.design_, self.confidence)
+
+    def log_likelihood_ratio_test(self) -> pl.DataFrame:
+        """Likelihood-ratio test against no covariates; columns as
+        :meth:`CoxModel.log_likelihood_ratio_test`."""
+        self._check_fitted()
+        return CoxModel.log_likelihood_ratio_test(self)  # type: ignore[arg-type]
 
     def effect(self, covariate: str = "manager_left") -> str:
         """The hazard ratio of one covariate in a plain sentence.

@@ -294,7 +294,8 @@ class BaseFitter:
         k = len(cls._param_names)
         if z.shape != (k,) or cov.shape != (k, k):
             raise ValueError(f"{cls.__name__}: the saved model has {z.size} parameters and a "
-                             f"{cov.shape} covariance; expected {k} ({', '.join(cls._param_names)})")
+                             f"{cov.shape} covariance; expected {k} "
+                             f"({', '.join(cls._param_names)})")
         m._logp = z
         m.params_ = {n: float(v) for n, v in zip(cls._param_names, np.exp(z))}
         m.log_likelihood_ = float(doc["log_likelihood"])

@@ -13,7 +13,8 @@ from loyaltylab.clv._base import BaseFitter, check_rfm, log1mexp
 from loyaltylab.clv._rfm import FREQUENCY, MONETARY_VALUE, PERIODS, RECENCY, T, WEIGHTS
 from loyaltylab.data import schema as S
 
-__all__ = ["ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma", "BetaGeoBetaBinom"]
+__all__ = ["ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
+           "BetaGeoBetaBinom"]
 
 
 def _arr(v: Any) -> np.ndarray:

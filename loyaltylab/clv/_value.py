@@ -16,8 +16,8 @@ from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT,
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
-__all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison", "repeat_tracking",
-           "probability_alive_matrix", "expected_purchases_matrix"]
+__all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison",
+           "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix"]
 
 
 def _check_purchase_model(model: Any) -> None:
