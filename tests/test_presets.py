@@ -447,3 +447,26 @@ def test_stages_from_crm_says_what_is_wrong():
     out = stages_from_crm(contacts.to_pandas(), mapping={"Lead": "prospect",
                                                          "PARTNER": None})
     assert out["stage"].to_list() == ["prospect", None, None]
+
+
+def test_salesforce_tasks_become_contacts_of_their_account(tmp_path):
+    exp = make_platform_export("salesforce", tmp_path, n_customers=50, seed=9)
+    data = ll.load(exp.path, mapping={"preset": "salesforce"}, as_of=exp.as_of)
+    c = data.contacts
+    assert c.height == exp.truth["contacts"]
+    assert dict(c.group_by("channel").len().rows()) == exp.truth["contacts_by_channel"]
+    t = data.report.tables["contacts"]
+    assert {k: v["n"] for k, v in t.excluded.items()} == exp.truth["contacts_excluded"]
+    assert t.read == exp.truth["tasks"] == t.kept + t.rejected + sum(
+        e["n"] for e in t.excluded.values())
+    # dated by the completion time, else the activity date (older records)
+    raw = pl.read_csv(exp.path / "Task.csv", infer_schema=False).filter(
+        (pl.col("IsClosed") == "true") & (pl.col("IsDeleted") == "false")
+        & pl.col("AccountId").is_not_null())
+    want = raw.select(pl.coalesce(
+        pl.col("CompletedDateTime").str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ"),
+        pl.col("ActivityDate").str.to_datetime("%Y-%m-%d")).alias("t"))["t"].sort()
+    assert c["contacted_at"].sort().to_list() == want.to_list()
+    assert "Subject" not in c.columns  # free text (may name people) is not loaded
+    cols = pl.read_csv(exp.path / "Task.csv", n_rows=0, infer_schema=False).columns
+    assert detect_table(cols) == ("salesforce", "contacts")

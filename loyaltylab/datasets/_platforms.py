@@ -579,6 +579,11 @@ _SF_ACCOUNT_HEADER = ["Id", "IsDeleted", "MasterRecordId", "Name", "Type", "Pare
                       "Website", "Industry", "AnnualRevenue", "NumberOfEmployees",
                       "OwnerId", "CreatedDate", "CreatedById", "LastModifiedDate",
                       "LastModifiedById", "SystemModstamp", "LastActivityDate"]
+_SF_TASK_HEADER = ["Id", "WhoId", "WhatId", "Subject", "ActivityDate", "Status",
+                   "Priority", "OwnerId", "Description", "AccountId", "IsDeleted",
+                   "IsClosed", "CallDurationInSeconds", "CallType", "CallDisposition",
+                   "CallObject", "TaskSubtype", "CompletedDateTime", "CreatedDate",
+                   "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"]
 _SF_STAGES = [("Closed Won", True, True)] * 5 + [("Closed Lost", True, False)] * 3 + [
     ("Prospecting", False, False), ("Negotiation/Review", False, False),
     ("Proposal/Price Quote", False, False)]
@@ -637,13 +642,54 @@ def _salesforce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExpor
                  "CreatedDate": created[i].strftime("%Y-%m-%dT%H:%M:%S.000Z")}
                 for i in range(n)]
     _csv(folder / "Account.csv", _SF_ACCOUNT_HEADER, accounts, newline="\r\n")
+    # activities (drawn from a child generator, so the opportunities above stay as they were)
+    trng = np.random.default_rng(int(rng.integers(2**32)))
+    task_rules = ["deleted record", "not done (open task)", "no account (a lead's task)"]
+    task_excluded = {k: 0 for k in task_rules}
+    tasks, kept_tasks, by_channel = [], 0, {}
+    for i in range(n):
+        if deleted[i]:
+            continue
+        for _ in range(int(trng.integers(0, 4))):
+            day = created[i] + timedelta(days=int(trng.integers(0, 300)))  # before as_of
+            subtype = str(trng.choice(["Call", "Email", "Task", "ListEmail"]))
+            closed = trng.random() < 0.75
+            gone = trng.random() < 0.05
+            account = _sf_id("001", i) if trng.random() > 0.06 else ""
+            done = day + timedelta(hours=int(trng.integers(8, 18)))
+            # older records have no completion time: the activity date stands in
+            completed = (done.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                         if closed and trng.random() < 0.7 else "")
+            rule = ("deleted record" if gone else None) or (
+                None if closed else "not done (open task)") or (
+                None if account else "no account (a lead's task)")
+            if rule is None:
+                kept_tasks += 1
+                by_channel[subtype] = by_channel.get(subtype, 0) + 1
+            else:
+                task_excluded[rule] += 1
+            stamp = day.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            tasks.append({"Id": _sf_id("00T", len(tasks) + 1),
+                          "WhoId": _sf_id("003", i) if account else _sf_id("00Q", i),
+                          "WhatId": account, "Subject": f"{subtype} about the renewal",
+                          "ActivityDate": day.strftime("%Y-%m-%d"),
+                          "Status": "Completed" if closed else "Not Started",
+                          "Priority": "Normal", "OwnerId": _sf_id("005", 1),
+                          "AccountId": account, "IsDeleted": str(gone).lower(),
+                          "IsClosed": str(closed).lower(), "TaskSubtype": subtype,
+                          "CompletedDateTime": completed, "CreatedDate": stamp,
+                          "LastModifiedDate": stamp, "SystemModstamp": stamp})
+    _csv(folder / "Task.csv", _SF_TASK_HEADER, tasks, newline="\r\n")
     truth = {"revenue": revenue / 100, "orders": kept,
              "customers": n - sum(deleted),
              "excluded": {k2: {"n": v["n"], "amount": v["amount"] / 100}
                           for k2, v in excluded.items() if v["n"]},
              "read": {"orders": len(opps), "customers": n}}
-    return PlatformExport("salesforce", folder, ["Opportunity.csv", "Account.csv"], _AS_OF,
-                          truth)
+    truth.update({"contacts": kept_tasks, "contacts_by_channel": by_channel,
+                  "contacts_excluded": {k: v for k, v in task_excluded.items() if v},
+                  "tasks": len(tasks)})
+    return PlatformExport("salesforce", folder, ["Opportunity.csv", "Account.csv",
+                                                 "Task.csv"], _AS_OF, truth)
 
 
 # -------------------------------------------------------------------------- WooCommerce
