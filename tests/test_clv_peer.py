@@ -455,3 +455,40 @@ def test_load_model_errors(tmp_path):
         ll.clv.load_model('{"model": "Prophet", "format": 1, "log_params": [0]}')
     with pytest.raises(ll.exceptions.NotFittedError):
         BetaGeo().to_json()
+
+
+# ------------------------------------------------------------------ period transactions
+def test_mbgnbd_probability_of_n_purchases(summary):
+    m = ll.clv.ModifiedBetaGeo().fit(summary)
+    n = np.arange(400)
+    pmf = m.probability_of_purchases(n, 39.0)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-10)
+    assert (n * pmf).sum() == pytest.approx(float(m.expected_purchases(39.0)), rel=1e-9)
+    # n = 0 by hand: stays and buys nothing, or drops out at time 0
+    r, al, a, b = (m.params_[k] for k in ("r", "alpha", "a", "b"))
+    hand = b / (a + b) * (al / (al + 10)) ** r + a / (a + b)
+    assert float(m.probability_of_purchases(0, 10.0)) == pytest.approx(hand, rel=1e-12)
+
+
+def test_period_transactions_frame(summary):
+    m = BetaGeo().fit(summary)
+    pt = ll.clv.period_transactions(summary, model=m)
+    assert pt.columns == ["frequency", "label", "actual", "expected"]
+    assert pt["label"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    # observed CDNOW counts (FHL 2005, Figure 3 uses the same histogram)
+    assert pt["actual"].to_list()[:3] == [1411, 439, 214]
+    assert pt["actual"].sum() == pt["expected"].sum() == pytest.approx(2357)
+    # expected customers with no repeat purchase by hand: sum_i (alpha/(alpha+T_i))^r
+    r, al = m.params_["r"], m.params_["alpha"]
+    hand = float(((al / (al + summary["T"].to_numpy())) ** r).sum())
+    assert pt["expected"][0] == pytest.approx(hand, rel=1e-10)
+    don = ll.datasets.load_donations()
+    bb = BetaGeoBetaBinom().fit(don)
+    pb = ll.clv.period_transactions(don, model=bb, max_frequency=6)
+    # all donors had 6 opportunities: Hardie's in-sample fit sheet, 3454.9 and 1253.1
+    assert pb["expected"][0] == pytest.approx(3454.9, abs=0.05)
+    assert pb["expected"][6] == pytest.approx(1253.1, abs=0.05)
+    assert pb["actual"].to_list() == [3464, 1823, 1430, 1085, 1036, 1063, 1203]
+    with pytest.raises(TypeError, match=r"model: expected a fitted ll.clv.BetaGeo, "
+                                        r"ModifiedBetaGeo or BetaGeoBetaBinom, got ParetoNBD"):
+        ll.clv.period_transactions(summary, model=ParetoNBD())

@@ -574,6 +574,28 @@ class ModifiedBetaGeo(_RFMModel):
         return self._curve(np.atleast_1d(_arr(t)).ravel(), x.ravel(), tx.ravel(), tt.ravel(),
                            p).reshape(np.broadcast(_arr(t), x).shape)
 
+    def probability_of_purchases(self, n: Any, t: Any, *, params: Any = None) -> np.ndarray:
+        """P(X(t) = n): probability that a new customer makes exactly ``n`` repeat
+        purchases in the first ``t`` time units.
+
+        Notes
+        -----
+        Either the customer survived the n + 1 dropout chances (at time 0 and after each
+        purchase) and bought exactly n times, or dropped out at the n-th chance after at
+        least n purchase opportunities: B(a, b+n+1)/B(a, b) NB(n; r, alpha, t) +
+        B(a+1, b+n)/B(a, b) P(NB >= n) (lifetimes' ``probability_of_n_purchases_up_to_time``).
+        """
+        from scipy.stats import nbinom
+
+        r, alpha, a, b = self._p(params)
+        n, t = np.broadcast_arrays(_arr(n), _arr(t))
+        if (n < 0).any() or (n != np.round(n)).any():
+            raise ValueError("n: expected whole numbers of purchases >= 0")
+        q = alpha / (alpha + t)
+        bab = betaln(a, b)
+        return (np.exp(betaln(a, b + n + 1) - bab) * nbinom.pmf(n, r, q)
+                + np.exp(betaln(a + 1, b + n) - bab) * nbinom.sf(n - 1, r, q))
+
     def _curve(self, ts: np.ndarray, x: np.ndarray, tx: np.ndarray, tt: np.ndarray,
                params: np.ndarray) -> np.ndarray:
         r, alpha, a, b = params

@@ -10,14 +10,16 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab.clv._base import check_rfm
-from loyaltylab.clv._models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
+from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
+                                    ParetoNBD)
 from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT, MONETARY_VALUE,
-                                 RECENCY, T, _orders_lazy, _unit_days)
+                                 PERIODS, RECENCY, T, WEIGHTS, _orders_lazy, _unit_days)
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
 __all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison",
-           "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix"]
+           "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
+           "period_transactions"]
 
 
 def _check_purchase_model(model: Any) -> None:
@@ -282,6 +284,82 @@ def customer_base_value(rfm: Any, *, purchase_model: BetaGeo | ParetoNBD,
                          "total_low": [float(lo)], "total_high": [float(hi)],
                          "total_net": [tot_net], "net_low": [float(nlo)],
                          "net_high": [float(nhi)], "interval_method": [method]})
+
+
+def period_transactions(rfm: Any, *, model: Any, max_frequency: int = 7) -> pl.DataFrame:
+    """Customers by number of repeat purchases, observed against the model: the standard
+    check of a repeat-buying model's fit (Fader, Hardie & Lee 2005, Figure 3; lifetimes'
+    ``plot_period_transactions``).
+
+    The expected count of customers with x repeat purchases sums, over customers, the
+    model's probability that a new customer makes exactly x repeat purchases in that
+    customer's own observation length (T, or the number of opportunities for BG/BB).
+
+    Parameters
+    ----------
+    rfm : polars or pandas DataFrame
+        The frame the model was fitted on: ``frequency`` and ``T`` (``periods`` and
+        optional ``weights`` for BG/BB).
+    model : BetaGeo, ModifiedBetaGeo or BetaGeoBetaBinom
+        Fitted model (the Pareto/NBD probability of n purchases is not implemented).
+    max_frequency : int, default 7
+        Frequencies at or above this are pooled into one group ("7+").
+
+    Returns
+    -------
+    polars.DataFrame
+        - ``frequency``: 0 .. ``max_frequency`` (the last row pools the rest).
+        - ``label``: the group as text ("7+" for the pooled one).
+        - ``actual``: customers observed with that many repeat purchases.
+        - ``expected``: customers the model expects.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rfm = pl.read_csv("data/cdnow/cdnow_customers_summary.csv")
+    >>> m = BetaGeo().fit(rfm)
+    >>> pt = period_transactions(rfm, model=m)
+    >>> pt.select("label", "actual").row(0), round(pt["expected"][0])
+    (('0', 1411.0), 1408)
+    """
+    if not isinstance(model, (BetaGeo, ModifiedBetaGeo, BetaGeoBetaBinom)):
+        raise TypeError(f"model: expected a fitted ll.clv.BetaGeo, ModifiedBetaGeo or "
+                        f"BetaGeoBetaBinom, got {type(model).__name__} (the Pareto/NBD "
+                        f"probability of n purchases is not implemented)")
+    model._check_fitted()
+    if int(max_frequency) < 1:
+        raise ValueError(f"max_frequency: expected at least 1, got {max_frequency}")
+    k = int(max_frequency)
+    if isinstance(model, BetaGeoBetaBinom):
+        from loyaltylab._util import as_polars
+
+        df = as_polars(rfm, name="rfm")
+        cols = [FREQUENCY, PERIODS] + ([WEIGHTS] if WEIGHTS in df.columns else [])
+        _, a, _ = check_rfm(df, cols, integer=cols)
+        w = a[WEIGHTS] if WEIGHTS in a else np.ones(a[FREQUENCY].size)
+        length = a[PERIODS]
+    else:
+        _, a, _ = check_rfm(rfm, [FREQUENCY, T], integer=[FREQUENCY])
+        w = np.ones(a[FREQUENCY].size)
+        length = a[T]
+    # one probability row per distinct observation length
+    lengths, inv = np.unique(length, return_inverse=True)
+    lw = np.bincount(inv.ravel(), weights=w)
+    xs = np.arange(k, dtype=float)
+    if isinstance(model, BetaGeoBetaBinom):
+        probs = np.zeros((lengths.size, k))
+        for i, n in enumerate(lengths):  # one vectorised call per distinct length
+            ok = xs <= n
+            probs[i, ok] = model.probability_of_purchases(xs[ok], int(n))
+    else:
+        probs = model.probability_of_purchases(xs[None, :], lengths[:, None])
+    exp_k = lw @ probs
+    expected = np.append(exp_k, lw.sum() - exp_k.sum())
+    grp = np.minimum(a[FREQUENCY], k).astype(np.int64)
+    actual = np.bincount(grp, weights=w, minlength=k + 1)
+    labels = [str(i) for i in range(k)] + [f"{k}+"]
+    return pl.DataFrame({FREQUENCY: np.arange(k + 1, dtype=np.int64), "label": labels,
+                         "actual": actual, "expected": expected})
 
 
 def _clv_setup(rfm: Any, purchase_model: Any, spend_model: Any, *, horizon: float,
