@@ -492,3 +492,29 @@ def test_period_transactions_frame(summary):
     with pytest.raises(TypeError, match=r"model: expected a fitted ll.clv.BetaGeo, "
                                         r"ModifiedBetaGeo or BetaGeoBetaBinom, got ParetoNBD"):
         ll.clv.period_transactions(summary, model=ParetoNBD())
+
+
+def test_probability_alive_history_of_one_customer(summary):
+    o = pl.DataFrame({S.CUSTOMER_ID: ["a", "a", "a", "b"],
+                      S.ORDERED_AT: [datetime(2024, 1, 1), datetime(2024, 1, 15),
+                                     datetime(2024, 3, 4), datetime(2024, 1, 3)]})
+    m = BetaGeo().fit(summary)
+    h = ll.clv.probability_alive_history(o, model=m, customer_id="a",
+                                         observation_end="2024-04-01")
+    assert h.columns == ["t", "frequency", "recency", "purchase", "p_alive"]
+    assert h["t"].to_list() == [float(i) for i in range(14)]  # weeks 0..13
+    assert h.filter("purchase")["t"].to_list() == [2.0, 9.0]
+    # the last point is the customer's P(alive) from the summary at the observation end
+    r = rfm_summary(o, observation_end="2024-04-01", monetary=False).row(0, named=True)
+    assert (r["frequency"], r["recency"], r["T"]) == (2, 9.0, 13.0)
+    assert h["p_alive"][-1] == pytest.approx(float(m.probability_alive(2, 9.0, 13.0)))
+    # BG/NBD by hand: 1 before the first repeat purchase; right at a purchase
+    # 1 / (1 + a / (b + x - 1))
+    a, b = m.params_["a"], m.params_["b"]
+    assert h["p_alive"][1] == 1.0
+    assert h["p_alive"][9] == pytest.approx(1 / (1 + a / (b + 1)))
+    assert np.all(np.diff(h["p_alive"].to_numpy()[2:9]) < 0)  # falls while silent
+    pn = ll.clv.probability_alive_history(o, model=ParetoNBD().fit(summary), customer_id="a")
+    assert pn["t"][-1] == 9.0 and pn["p_alive"].is_between(0, 1).all()
+    with pytest.raises(ValueError, match=r"customer_id: no orders for that customer"):
+        ll.clv.probability_alive_history(o, model=m, customer_id="zz")

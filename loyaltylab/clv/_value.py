@@ -13,13 +13,14 @@ from loyaltylab.clv._base import check_rfm
 from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
                                     ParetoNBD)
 from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT, MONETARY_VALUE,
-                                 PERIODS, RECENCY, T, WEIGHTS, _orders_lazy, _unit_days)
+                                 PERIODS, RECENCY, T, WEIGHTS, _orders_lazy, _period_day,
+                                 _unit_days)
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
 __all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison",
            "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
-           "period_transactions"]
+           "period_transactions", "probability_alive_history"]
 
 
 def _check_purchase_model(model: Any) -> None:
@@ -360,6 +361,67 @@ def period_transactions(rfm: Any, *, model: Any, max_frequency: int = 7) -> pl.D
     labels = [str(i) for i in range(k)] + [f"{k}+"]
     return pl.DataFrame({FREQUENCY: np.arange(k + 1, dtype=np.int64), "label": labels,
                          "actual": actual, "expected": expected})
+
+
+def probability_alive_history(orders: Any, *, model: Any, customer_id: Any,
+                              time_unit: str | float = "W", purchase_period: str = "D",
+                              observation_end: Any = None, step: float = 1.0) -> pl.DataFrame:
+    """P(alive) of one customer over time, from the first purchase to the end of
+    observation: it falls while the customer is silent and jumps back at each purchase
+    (lifetimes' ``calculate_alive_path``).
+
+    Parameters
+    ----------
+    orders : CRMData or orders frame
+        The transaction log (``customer_id``, ``ordered_at``).
+    model : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        Fitted in the same ``time_unit`` and ``purchase_period``.
+    customer_id : str or int
+        The customer to follow.
+    time_unit, purchase_period : str
+        As in :func:`rfm_summary`.
+    observation_end : date, datetime or ISO string, optional
+        Last day shown (default: the latest order in the log).
+    step : float, default 1
+        Spacing of the time points, in ``time_unit``; each purchase day is added.
+
+    Returns
+    -------
+    polars.DataFrame
+        - ``t``: time since the first purchase, in ``time_unit``.
+        - ``frequency``, ``recency``: the customer's history at ``t``.
+        - ``purchase``: True at the time points where a repeat purchase happened.
+        - ``p_alive``: probability that the customer is still active at ``t``.
+    """
+    _check_purchase_model(model)
+    unit = _unit_days(time_unit, name="time_unit")
+    if step <= 0:
+        raise ValueError(f"step: expected a positive length of time, got {step!r}")
+    lf = _orders_lazy(orders, False).with_columns(
+        _period_day(pl.col(S.ORDERED_AT), purchase_period).alias("_d"))
+    days = (lf.filter(pl.col(S.CUSTOMER_ID) == customer_id).select(pl.col("_d").unique())
+            .collect().get_column("_d").sort().to_numpy())
+    if days.size == 0:
+        raise ValueError("customer_id: no orders for that customer in the log; pass an id "
+                         "present in orders.customer_id")
+    if observation_end is None:
+        end = int(lf.select(pl.col("_d").max()).collect().item())
+    else:
+        d = to_datetime(observation_end, name="observation_end")
+        end = int(pl.select(_period_day(pl.lit(d, dtype=pl.Datetime("us")),
+                                        purchase_period)).item())
+    if end < days[0]:
+        raise ValueError("observation_end: before the customer's first purchase; pick a "
+                         "later date")
+    rel = (days[days <= end] - days[0]) / unit  # purchase times since the first
+    horizon = (end - days[0]) / unit
+    t = np.union1d(np.arange(0.0, horizon + 1e-9, step), np.append(rel, horizon))
+    idx = np.searchsorted(rel, t, side="right") - 1  # last purchase at or before t
+    x = idx.astype(float)
+    tx = rel[idx]
+    p = model.probability_alive(x, tx, t)
+    return pl.DataFrame({"t": t, FREQUENCY: x.astype(np.int64), RECENCY: tx,
+                         "purchase": np.isin(t, rel[1:]), "p_alive": p})
 
 
 def _clv_setup(rfm: Any, purchase_model: Any, spend_model: Any, *, horizon: float,
