@@ -209,7 +209,7 @@ def test_ragged_line_is_named(tmp_path):
     (b'[{"order_id": 1, "amount": 2.5}]', r"JSON; export the table as CSV"),
     (b'{\n  "orders": []\n}', r"JSON"),
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", r"a PDF document"),
-    (gzip.compress(b"order_id,amount\n1,2\n"), r"a gzip-compressed file; unpack it"),
+    (gzip.compress(b"order_id,amount\n1,2\n", mtime=0), r"a gzip-compressed file; unpack it"),
     (bytes(range(1, 32)) * 40, r"binary data"),
 ])
 def test_files_that_are_not_csv(tmp_path, content, what):
