@@ -47,20 +47,9 @@ N_EXPORTS = 36
 SALT = "corpus-salt"
 _MONEY = (S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST)
 
-# (test, export index) -> the feature whose absence makes the case fail today.
-_SWISS = ("Swiss thousands apostrophe: 1'173.56 in a CSV whose mapping does not say "
-          "thousands is rejected as 'amount: unparseable number' (data._parse number "
-          "sniffing)")
-_KRONA = ("Nordic currency word: '1.478 kr' / '830,40 kr' (Swedish workbook text cells) is "
-          "rejected as 'amount: unparseable number' while '1.234,56 €', '£1,234.56' and "
-          "'EUR' read (data._parse number sniffing)")
+# (test, export index) -> the feature whose absence makes the case fail today (none now:
+# the Swiss apostrophe and the Nordic "kr" cases read since data._parse strips them).
 KNOWN: dict[tuple[str, int], str] = {}
-for _t in ("rejects", "truth", "revenue", "rejects_files"):
-    KNOWN[(_t, 16)] = _SWISS             # nl CSV, comma-delimited, ch numbers, no hints
-for _i in (9, 33):                       # sv xlsx, text cells with " kr"
-    for _t in ("rejects", "truth", "revenue", "draft", "validate"):
-        KNOWN[(_t, _i)] = _KRONA
-KNOWN[("rejects_files", 9)] = _KRONA     # rejected customers make one file too many
 
 
 def _xfail(test: str, i: int):

@@ -725,7 +725,8 @@ def test_draft_prefers_a_whole_word_match_and_reads_swiss_numbers(tmp_path):
     # mostly distinct numbers are not a segment
     assert "not 'Segment code' looks like it by name, but it holds mostly distinct " \
         "numbers, not categories" in text
-    assert m.table("orders").table_format.thousands == "'"
+    # the loader reads apostrophe grouping by itself, so the draft need not name it
+    assert m.table("orders").table_format.thousands in (None, "'")
     data = ll.load(tmp_path, mapping=tomllib.loads(text), as_of="2025-12-31")
     assert data.orders["amount"].to_list() == [12271.5, 2344.0, 9.95]
 

@@ -511,3 +511,32 @@ def test_a_truncated_workbook_is_a_source_error(tmp_path):
     path.write_bytes(path.read_bytes()[:2000])  # a partial download
     with pytest.raises(SourceError, match=r"crm\.xlsx: cannot open the workbook .*damaged"):
         ll.load(path, as_of=AS_OF)
+
+
+def test_swiss_apostrophe_grouping_reads_without_a_mapping(tmp_path):
+    # Swiss exports group thousands with an apostrophe (1'089, 12'345.50; Excel on a Mac
+    # may write the typographic ’). An apostrophe is never a decimal mark, so no setting
+    # is needed, also when the grouped values lie beyond the sniffed sample.
+    (tmp_path / "customers.csv").write_text("customer_id,acquired_at\nC1,2024-01-01\n")
+    lines = ["order_id,customer_id,ordered_at,amount"]
+    lines += [f"O{i},C1,2024-02-01,{i % 97 + 1}" for i in range(20_000)]
+    lines += ["X1,C1,2024-02-01,1'089", "X2,C1,2024-02-01,12'345.50",
+              "X3,C1,2024-02-01,1’234’567.25", "X4,C1,2024-02-01,12'34"]
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = ll.load(tmp_path, as_of="2024-12-31")
+    got = dict(data.orders.filter(pl.col("order_id").str.starts_with("X"))
+               .select("order_id", "amount").iter_rows())
+    assert got == {"X1": 1089.0, "X2": 12345.5, "X3": 1234567.25}
+    # a misplaced apostrophe is not a grouping: rejected, not read as 1234
+    assert data.report.tables["orders"].reasons == {"amount: unparseable number": 1}
+
+
+def test_local_currency_words_beside_amounts_are_stripped(tmp_path):
+    # Nordic and Polish exports write the currency as a word after the amount
+    (tmp_path / "customers.csv").write_text("customer_id;acquired_at\nC1;2024-01-01\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id;customer_id;ordered_at;amount\n"
+        "O1;C1;2024-02-01;1.478 kr\nO2;C1;2024-02-01;830,40 kr\n"
+        "O3;C1;2024-02-01;12,50 zł\nO4;C1;2024-02-01;99,00 SEK\n", encoding="utf-8")
+    data = ll.load(tmp_path, as_of="2024-12-31")
+    assert data.orders["amount"].to_list() == [1478.0, 830.4, 12.5, 99.0]

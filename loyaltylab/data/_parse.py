@@ -215,6 +215,11 @@ def date_expr(name: str, formats: list[tuple[str, bool]], *,
     return parts[0] if len(parts) == 1 else pl.coalesce(parts)
 
 
+# currency symbols, ISO codes and the local words written beside amounts (1.478 kr,
+# 12,50 zł), and (non-breaking) spaces
+_CURRENCY = (r"[€$£¥₹₽₺\s\u00a0\u202f]|EUR|USD|GBP|CHF|SEK|NOK|DKK|ISK|PLN|CZK|HUF|"
+             r"JPY|AUD|CAD|NZD|kr\.?|zł|Kč|Ft|Fr\.")
+_SWISS_GROUPED = r"^[+-]?\d{1,3}(['’]\d{3})+([.,]\d*)?-?$"
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 # Number evidence: each value is reduced to its digits, separators and sign (currency,
@@ -417,7 +422,11 @@ def number_expr(name: str, sample: pl.Series, fmt: ColumnFormat, *,
     if fast and fmt.decimal is None and fmt.thousands is None and plain and decimal == ".":
         return e.cast(pl.Float64, strict=False)
     # strip currency symbols, codes and (non-breaking) spaces
-    e = e.str.replace_all(r"[€$£¥\s\u00a0\u202f]|EUR|USD|GBP|CHF", "")
+    e = e.str.replace_all(_CURRENCY, "")
+    # Swiss grouping (1'234.50, 1’234,50): an apostrophe between groups of three digits is
+    # never a decimal mark, whatever the column's convention
+    e = pl.when(e.str.contains(_SWISS_GROUPED)).then(e.str.replace_all(r"['’]", "")
+                                                      ).otherwise(e)
     if thousands:
         group = re.escape(thousands)
         dec = re.escape(decimal)
