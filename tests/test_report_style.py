@@ -113,3 +113,15 @@ def test_style_cycle_uses_the_palette():
     with style_context():
         cycle = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
     assert cycle == PALETTE
+
+
+def test_interval_that_does_not_hold_its_estimate_still_draws():
+    # adjusted intervals need not contain the raw estimate on tiny groups (one answer of
+    # 10 gives NPS 100 with an upper bound below 100); the chart draws it without an arm
+    import polars as pl
+
+    import loyaltylab as ll
+    trend = pl.DataFrame({"survey": ["w1", "w2"], "n": [1, 5], "score": [100.0, 40.0],
+                          "ci_low": [20.0, None], "ci_high": [95.0, 70.0]})
+    ax = ll.plots.plot_score_trend(trend)
+    assert ax.get_xticklabels()[0].get_text() == "w1"

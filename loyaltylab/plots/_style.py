@@ -15,6 +15,7 @@ from matplotlib.ticker import (
 )
 
 __all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "use_style", "style_context", "get_ax",
+           "error_lengths",
            "color_cycle", "add_footnote", "escape_mathtext", "literal_text"]
 
 # Okabe & Ito (2008) colour-blind-safe palette. Order chosen for greyscale printing: the
@@ -117,6 +118,26 @@ def forest(ax: Axes, labels: list[str], estimate, low, high, *,
 
 
 # ------------------------------------------------------------------ client text is text
+def error_lengths(value, low, high) -> "np.ndarray":
+    """The (2, n) arm lengths ``[value - low, high - value]`` for matplotlib's error bars.
+
+    A missing bound draws no arm, and so does a bound on the wrong side of the estimate:
+    adjusted intervals (Agresti-Coull, Wilson, adjusted-Wald NPS) need not contain the
+    raw estimate on small groups, and matplotlib refuses negative lengths.
+
+    Examples
+    --------
+    >>> error_lengths([0.5, 1.0, 0.2], [0.4, 0.8, None], [0.7, 0.95, 0.3]).tolist()
+    [[0.1, 0.2, 0.0], [0.2, 0.0, 0.1]]
+    """
+    import numpy as np
+
+    v, lo, hi = (np.asarray([np.nan if x is None else x for x in np.ravel(a)], dtype=float)
+                 for a in (value, low, high))
+    arms = np.vstack([v - lo, hi - v])
+    return np.clip(np.nan_to_num(arms, nan=0.0), 0.0, None)
+
+
 def escape_mathtext(text: object) -> str:
     """``text`` as a string matplotlib draws as it is: every ``$`` escaped as ``\\$``.
 

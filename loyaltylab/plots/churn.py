@@ -10,7 +10,8 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from loyaltylab.plots._style import add_footnote, color_cycle, forest, get_ax, literal_text
+from loyaltylab.plots._style import (
+    add_footnote, error_lengths, color_cycle, forest, get_ax, literal_text)
 
 __all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
            "plot_calibration", "plot_at_risk_list"]
@@ -201,7 +202,7 @@ def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
     lo, hi = calibration["ci_low"].to_numpy(), calibration["ci_high"].to_numpy()
     top = float(max(np.nanmax(hi), np.nanmax(x))) * 1.05
     ax.plot([0, top], [0, top], color="#777777", lw=1, ls="--", label="perfect calibration")
-    ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o", color="#0072B2", capsize=3,
+    ax.errorbar(x, y, yerr=error_lengths(y, lo, hi), fmt="o", color="#0072B2", capsize=3,
                 label="observed (95 % Wilson CI)")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)

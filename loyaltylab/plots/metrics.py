@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, forest, get_ax, literal_text
+from loyaltylab.plots._style import (
+    PALETTE, SEQUENTIAL, add_footnote, error_lengths, forest, get_ax, literal_text)
 
 __all__ = ["plot_contact_frequency", "plot_rate_bars", "plot_conversion",
            "plot_cohort_heatmap", "plot_defection", "plot_whale_curve",
@@ -31,7 +32,7 @@ def _err(frame: pl.DataFrame) -> np.ndarray:
     v = frame["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     lo = frame["ci_low"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     hi = frame["ci_high"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    return np.nan_to_num(np.vstack([v - lo, hi - v]), nan=0.0)
+    return error_lengths(v, lo, hi)
 
 
 def _footnote(ax: Axes, frame: pl.DataFrame, method: str) -> None:

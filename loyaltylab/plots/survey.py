@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, add_footnote, get_ax, literal_text
+from loyaltylab.plots._style import PALETTE, add_footnote, error_lengths, get_ax, literal_text
 
 __all__ = ["plot_nps", "plot_score_trend", "plot_likert", "plot_drivers",
            "plot_retention_by_nps_group"]
@@ -112,7 +112,7 @@ def plot_score_trend(trend: pl.DataFrame, *, ax: Axes | None = None, wave: str |
     s = trend["score"].to_numpy().astype(float)
     lo = trend["ci_low"].to_numpy().astype(float)
     hi = trend["ci_high"].to_numpy().astype(float)
-    ax.errorbar(x, s, yerr=[s - lo, hi - s], fmt="o-", color=PALETTE[0], capsize=3,
+    ax.errorbar(x, s, yerr=error_lengths(s, lo, hi), fmt="o-", color=PALETTE[0], capsize=3,
                 label="score with 95 % interval")
     ax.set_xticks(x, [str(v) for v in trend[wave].to_list()], rotation=45, ha="right")
     is_nps = "nps" in trend.columns
