@@ -21,12 +21,16 @@ Usage::
 
     .venv/bin/python benchmarks/bench_load.py              # 10 million rows, 3 repeats
     .venv/bin/python benchmarks/bench_load.py --rows 2000000 --repeats 3
+    # also time ll.load of an earlier commit (a checkout, e.g. `git worktree add
+    # /tmp/base <rev>`), run alternately with today's on the same files
+    .venv/bin/python benchmarks/bench_load.py --baseline /tmp/base
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -138,7 +142,8 @@ def run_one(code: str, folder: Path) -> tuple[float, float]:
     return res["s"], res["cpu"]
 
 
-def measure(name: str, folder: Path) -> tuple[float, float, float]:
+def measure(name: str, folder: Path, pythonpath: str | None = None
+            ) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of one runner; a wrapper process runs it as its only
     child, so the wrapper's RUSAGE_CHILDREN maximum resident set size is that run's own
     peak."""
@@ -151,8 +156,11 @@ def measure(name: str, folder: Path) -> tuple[float, float, float]:
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
         "print(json.dumps({'s': s, 'cpu': cpu, 'mb': peak}))\n"
     )
+    env = None
+    if pythonpath:  # import loyaltylab from another checkout (PYTHONPATH comes first)
+        env = dict(os.environ, PYTHONPATH=pythonpath)
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True,
-                         check=True)
+                         check=True, env=env)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     return res["s"], res["cpu"], res["mb"]
 
@@ -161,6 +169,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="a checkout of an earlier commit: its ll.load is timed alternately "
+                         "with today's on the same files")
     args = ap.parse_args()
     folder = WORK / f"load_{args.rows}"
     t0 = time.perf_counter()
@@ -178,6 +189,20 @@ def main() -> None:
         print(f"{name:<12} wall median {statistics.median(secs):7.2f} s "
               f"(runs {', '.join(f'{x:.2f}' for x in secs)})  CPU median "
               f"{statistics.median(cpus):7.2f} s  peak RSS {max(mbs):7.0f} MB", flush=True)
+    if args.baseline:
+        now, then = [], []
+        for _ in range(args.repeats):
+            then.append(measure("ll.load", folder, pythonpath=args.baseline))
+            now.append(measure("ll.load", folder))
+        for label, runs in (("baseline", then), ("today", now)):
+            print(f"ll.load {label:<8} wall median "
+                  f"{statistics.median(r[0] for r in runs):7.2f} s (runs "
+                  f"{', '.join(f'{r[0]:.2f}' for r in runs)})  CPU median "
+                  f"{statistics.median(r[1] for r in runs):7.2f} s  peak RSS "
+                  f"{max(r[2] for r in runs):7.0f} MB", flush=True)
+        w = statistics.median(r[0] for r in now) / statistics.median(r[0] for r in then)
+        c = statistics.median(r[1] for r in now) / statistics.median(r[1] for r in then)
+        print(f"ll.load today / baseline: wall {w:.2f}x, CPU {c:.2f}x")
     ll_ = results["ll.load"]
     for base in ("bare orders", "bare both", "typed both", "duckdb both"):
         b = results[base]
