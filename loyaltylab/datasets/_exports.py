@@ -456,6 +456,17 @@ def _texts_of(file: Path) -> list[str]:
             return [" ".join(frame.columns)] + [
                 "\n".join(frame[c].drop_nulls().to_list()) for c in cols]
     raw = file.read_bytes()
+    if raw[:8] == b"\x89PNG\r\n\x1a\n":
+        # only the text chunks: compressed pixels hold any short byte string by chance
+        texts = _png_texts(raw)
+        return texts + [html.unescape(t) for t in texts]
+    if raw[:5] == b"%PDF-":
+        # the document outside its (compressed) content streams: metadata, names
+        raw = re.sub(rb"stream\r?\n.*?endstream", b"", raw, flags=re.S)
+        # metadata in UTF-16 (byte-order mark FE FF) inside literal strings
+        wide = [re.sub(rb"\\(.)", rb"\1", m).decode("utf-16-be", "replace")
+                for m in re.findall(rb"\(\xfe\xff((?:[^\\)]|\\.)*)\)", raw, flags=re.S)]
+        raw += "\n".join(wide).encode("utf-8")
     if raw[:2] == b"PK" and zipfile.is_zipfile(file):
         with zipfile.ZipFile(file) as z:
             parts = [z.read(n) for n in z.namelist()
@@ -466,6 +477,35 @@ def _texts_of(file: Path) -> list[str]:
     else:
         texts = [raw.decode("utf-8", "replace"), raw.decode("cp1252", "replace")]
     return texts + [html.unescape(t) for t in texts]
+
+
+def _png_texts(raw: bytes) -> list[str]:
+    """The tEXt, zTXt and iTXt chunks of a PNG file, decoded."""
+    import zlib
+
+    out, i = [], 8
+    while i + 8 <= len(raw):
+        n = int.from_bytes(raw[i:i + 4], "big")
+        kind, body = raw[i + 4:i + 8], raw[i + 8:i + 8 + n]
+        i += 12 + n
+        try:
+            if kind == b"tEXt":
+                out.append(body.replace(b"\0", b" ").decode("latin-1"))
+            elif kind == b"zTXt":
+                key, _, rest = body.partition(b"\0")
+                out.append(key.decode("latin-1") + " "
+                           + zlib.decompress(rest[1:]).decode("latin-1"))
+            elif kind == b"iTXt":
+                key, _, rest = body.partition(b"\0")
+                flag, rest = rest[0], rest[2:]
+                lang, _, rest = rest.partition(b"\0")
+                label, _, text = rest.partition(b"\0")
+                text = zlib.decompress(text) if flag else text
+                out.append(" ".join(x.decode("utf-8", "replace")
+                                    for x in (key, lang, label, text)))
+        except (zlib.error, IndexError):
+            out.append(body.decode("latin-1"))
+    return out
 
 
 def _find_personal(path: Path, personal: tuple[str, ...]) -> list[tuple[str, str]]:

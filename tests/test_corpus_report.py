@@ -1,0 +1,56 @@
+"""The client run on the client-export corpus: `loyaltylab report` on every generated
+export (languages, formats, encodings, title rows, optional tables and columns present or
+absent, broken rows, planted personal data) finishes, shows or skips the survey section as
+the export's tables say, and writes no planted personal value into any file.
+
+The corpus is the same as in ``test_client_exports.py`` (same size and seed), built again
+here so this slow file can run on its own xdist worker. A report takes about 10 s, so the
+suite runs the first 18 exports: they cover every language, format, delimiter, encoding
+and line ending (the generator cycles through them). ``LOYALTYLAB_FULL_CORPUS=1`` runs
+all 36.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from loyaltylab.cli import main
+from loyaltylab.datasets import _exports as X
+
+N_EXPORTS = 36
+RUN = N_EXPORTS if os.environ.get("LOYALTYLAB_FULL_CORPUS") else 18
+SALT = "corpus-salt"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[X.ClientExport]:
+    return X.client_export_corpus(tmp_path_factory.mktemp("client_exports"), n=N_EXPORTS,
+                                  seed=0)
+
+
+@pytest.mark.parametrize("i", range(RUN), ids=lambda i: f"export_{i:02d}")
+def test_report_runs_and_leaks_nothing(corpus, i, tmp_path, capsys):
+    ex = corpus[i]
+    out = tmp_path / "deliverables"
+    args = ["report", str(ex.path), "--out", str(out), "--as-of",
+            ex.as_of.strftime("%Y-%m-%d"), "--salt", SALT, "--allow-rejects",
+            "--no-progress"]
+    if ex.mapping:
+        args += ["--mapping", str(ex.write_mapping(tmp_path / "mapping.toml"))]
+    code = main(args)
+    printed = capsys.readouterr()
+    assert code == 0, (ex.label, printed.err[-2000:])
+    assert "Traceback" not in printed.out + printed.err, ex.label
+    for name in ("report.html", "deck.pptx", "tables.xlsx"):
+        assert (out / name).is_file(), (ex.label, name)
+    # a section is skipped for want of its table exactly when the export lacks it
+    skipped_surveys = "skipped Survey scores: This section would show" in printed.out
+    assert skipped_surveys == ("surveys" not in ex.truth), (ex.label, printed.out)
+    # no planted name, e-mail, phone, street or IBAN in any file the run wrote (HTML, SVG,
+    # PNG metadata, the workbook's and the deck's XML), nor in what it printed
+    assert ex.find_personal(out) == [], ex.label
+    assert not [p for p in ex.personal if p.casefold() in printed.out.casefold()], ex.label
