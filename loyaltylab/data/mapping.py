@@ -1012,13 +1012,9 @@ def _personal(name: str, column: pl.Series) -> str | None:
     but the kind is unknown, None when it is not personal (by header or by content)."""
     from loyaltylab.data import privacy
     if privacy.is_personal(name):
-        try:  # the kind of a personal header, where the privacy module tells it
-            kind = privacy._header_kind(privacy._words(name))
-        except Exception:  # noqa: BLE001
-            kind = None
-        return _PERSONAL_WORDS.get(kind, "")
-    kinds_of = getattr(privacy, "personal_kinds", None)
-    if kinds_of is None or column.dtype != pl.String:
+        return _PERSONAL_WORDS.get(privacy.header_kind(name), "")
+    kinds_of = privacy.personal_kinds
+    if column.dtype != pl.String:
         return None
     sample = column.drop_nulls().head(500)
     sample = sample.filter(sample.str.strip_chars() != "")
