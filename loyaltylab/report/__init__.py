@@ -15,6 +15,7 @@
 from loyaltylab.report._browser import BrowserCheck, check_in_browser, find_chromium
 from loyaltylab.report._builder import Report
 from loyaltylab.report._excel import export_tables, sanitize_sheet_names
+from loyaltylab.report._findings import Finding
 from loyaltylab.report._figures import SIZES, Footnote, figure_title, prepare_figure, save_figure
 from loyaltylab.report._privacy import (
     mask_value, personal_needles, scan_for_personal_data, scrub, scrub_notebook,
@@ -23,7 +24,7 @@ from loyaltylab.report._privacy import (
 __all__ = [
     "Footnote", "SIZES", "save_figure", "prepare_figure", "figure_title",
     "export_tables", "sanitize_sheet_names",
-    "Report",
+    "Report", "Finding",
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
     "check_in_browser", "find_chromium", "BrowserCheck",
 ]

@@ -21,6 +21,7 @@ from loyaltylab.data._rules import amount_note as _amount_note
 from loyaltylab.data.crmdata import CRMData, LoadReport
 from loyaltylab.exceptions import MissingTableError
 from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
+from loyaltylab.report._findings import Finding
 from loyaltylab.report._figures import (
     FORMATS, Footnote, _as_figure, _fmt_date, figure_title, prepare_figure, render, slugify,
 )
@@ -81,6 +82,7 @@ class _State:
     methods: list[_Methods] = field(default_factory=list)
     load_report: LoadReport | None = None
     revenue: float | None = None
+    findings: list[Finding] = field(default_factory=list)
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
@@ -255,6 +257,19 @@ class Report:
         if orders is not None and "amount" in getattr(orders, "columns", []):
             out._state.revenue = float(orders.get_column("amount").sum())
         return out
+
+    def add_finding(self, finding: Finding) -> "Report":
+        """Add a finding to the executive summary (shown ranked by its weight)."""
+        if not isinstance(finding, Finding):
+            raise TypeError(f"Report.add_finding expects a Finding, got "
+                            f"{type(finding).__name__}")
+        self._state.findings.append(finding)
+        return self
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings, largest business weight first."""
+        return sorted(self._state.findings, key=lambda f: -f.weight)
 
     def add_heading(self, text: str) -> "Report":
         """Start a new section (a level-2 heading in the HTML report)."""
