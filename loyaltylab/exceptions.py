@@ -13,6 +13,7 @@ __all__ = [
     "MappingError",
     "ConvergenceError",
     "NotFittedError",
+    "LadderError",
 ]
 
 
@@ -42,3 +43,7 @@ class ConvergenceError(LoyaltyLabError, RuntimeError):
 
 class NotFittedError(LoyaltyLabError, AttributeError):
     """A model was used before ``fit``."""
+
+
+class LadderError(ValueError):
+    """A ladder's stages or rules are malformed, overlapping or contradictory."""

@@ -12,6 +12,7 @@ import pytest
 
 import loyaltylab as ll
 from loyaltylab import funnel as F
+from loyaltylab.funnel import _engine as E
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import MissingTableError
@@ -503,10 +504,10 @@ def test_slices_of_persons_give_the_same_stages(sample, monkeypatch):
     # large data are evaluated in slices of persons (by 64-bit key modulo k): forcing
     # seven slices on the sample must give exactly the one-pass result, on both ladders
     for ladder in (F.OFFLINE, F.ONLINE):
-        F._MEMO.clear()
+        E._MEMO.clear()
         whole = F.assign_stages(sample, ladder)
-        F._MEMO.clear()
-        monkeypatch.setattr(F, "_SLICE_EVENTS", max(1, sample.orders.height // 2))
+        E._MEMO.clear()
+        monkeypatch.setattr(E, "_SLICE_EVENTS", max(1, sample.orders.height // 2))
         sliced = F.assign_stages(sample, ladder)
         monkeypatch.undo()
         assert sliced.equals(whole)
@@ -524,13 +525,13 @@ def test_persons_missing_from_customers_are_still_named():
 
 
 def test_last_evaluation_is_reused_only_for_the_same_data(sample, monkeypatch):
-    F._MEMO.clear()
+    E._MEMO.clear()
     evaluations = []
-    real = F._reached_slice
-    monkeypatch.setattr(F, "_reached_slice",
+    real = E._reached_slice
+    monkeypatch.setattr(E, "_reached_slice",
                         lambda *a, **k: (evaluations.append(1), real(*a, **k))[1])
     first = F.funnel(sample, as_of="2025-06-30")
-    assert F._MEMO  # remembered
+    assert E._MEMO  # remembered
     assert F.funnel(sample, as_of="2025-06-30").equals(first)
     F.transition_matrix(sample, start="2024-06-30", end="2025-06-30")
     assert len(evaluations) == 1  # the second funnel and the matrix reused the first
@@ -538,7 +539,7 @@ def test_last_evaluation_is_reused_only_for_the_same_data(sample, monkeypatch):
     fewer = sample.replace(orders=sample.orders.filter(pl.col(S.AMOUNT) > 50))
     smaller = F.funnel(fewer, as_of="2025-06-30")
     assert smaller["reached"].to_list() != first["reached"].to_list()
-    F._MEMO.clear()
+    E._MEMO.clear()
     assert F.funnel(fewer, as_of="2025-06-30").equals(smaller)
 
 
@@ -578,7 +579,7 @@ def test_the_memo_does_not_keep_data_alive(sample):
     import gc
     import weakref
 
-    F._MEMO.clear()
+    E._MEMO.clear()
     copy = sample.replace(orders=sample.orders.clone())
     F.funnel(copy, as_of="2025-06-30")
     probe = weakref.ref(copy.orders)

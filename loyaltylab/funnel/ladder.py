@@ -1,0 +1,296 @@
+"""Ladders: ordered stages with rules (:class:`Stage`, :class:`Ladder`), and the two standard
+ladders :data:`OFFLINE` and :data:`ONLINE`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import polars as pl
+
+from loyaltylab.data import schema as S
+from loyaltylab.exceptions import LadderError
+from loyaltylab.funnel.conditions import (_SOURCES, Condition, Count, _atoms, _check_condition,
+                                          _dnf, _implies, _satisfiable)
+
+__all__ = ["Stage", "Ladder", "offline_ladder", "online_ladder", "OFFLINE", "ONLINE",
+           "LAPSED"]
+
+LAPSED = "lapsed"
+"""Name of the lapsed state in transition matrices, projections and stage mixes."""
+
+
+# ============================================================================ ladders
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """One rung of a ladder.
+
+    Parameters
+    ----------
+    name : str
+        Identifier (letters, digits, underscores), used in column names ``reached_<name>``.
+    rule : Condition
+        When the rule first holds (on events up to that date), the stage is reached.
+    label : str, optional
+        Name for charts (default: ``name`` with spaces).
+    requires : str, optional
+        An earlier stage that must have been reached first (e.g. a client is a repeat
+        customer who ...); the rule is then searched from that date on.
+    """
+
+    name: str
+    rule: Condition
+    label: str | None = None
+    requires: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The label, or the name with spaces."""
+        return self.label or self.name.replace("_", " ")
+
+
+class Ladder:
+    """An ordered list of stages, checked when built.
+
+    Raises :class:`LadderError` for duplicate or malformed names, a ``requires`` that does
+    not name an earlier stage, a rule that can never hold (contradiction, e.g. "orders >= 2
+    and no orders"), and overlapping rules: a lower stage whose rule implies a higher
+    stage's rule (whoever meets it meets the higher one at the same time, so nobody could
+    ever stand at the lower stage; identical rules are the simplest case).
+
+    Parameters
+    ----------
+    stages : sequence of Stage
+        From the lowest rung (rank 0) to the highest.
+    name : str
+        Name used in messages ("offline", "online", "b2b", ...).
+
+    Examples
+    --------
+    >>> from loyaltylab.funnel import Ladder, Stage, Count
+    >>> lad = Ladder([Stage("buyer", Count("orders")),
+    ...               Stage("regular", Count("orders", at_least=6, within="365d"),
+    ...                     requires="buyer")], name="simple")
+    >>> lad.names
+    ['buyer', 'regular']
+    >>> Ladder([Stage("a", Count("orders", at_least=2) & ~Count("orders")),
+    ...         Stage("b", Count("orders"))])
+    Traceback (most recent call last):
+    ...
+    loyaltylab.exceptions.LadderError: ladder 'custom', stage 'a': the rule can never hold (orders >= 2 and no orders): contradictory thresholds on orders
+    """
+
+    def __init__(self, stages: Sequence[Stage], *, name: str = "custom") -> None:
+        stages = list(stages)
+        self.name = name
+        if len(stages) < 2:
+            raise LadderError(f"ladder {name!r}: needs at least two stages, got "
+                              f"{len(stages)}")
+        seen: list[str] = []
+        for st in stages:
+            if not isinstance(st, Stage):
+                raise LadderError(f"ladder {name!r}: expected Stage objects, got {st!r}")
+            if not st.name.isidentifier() or st.name == LAPSED:
+                raise LadderError(f"ladder {name!r}: stage name {st.name!r} must be an "
+                                  f"identifier (letters, digits, underscores) other than "
+                                  f"{LAPSED!r}")
+            if st.name in seen:
+                raise LadderError(f"ladder {name!r}: stage {st.name!r} appears twice; "
+                                  f"stage names must be unique")
+            _check_condition(st.rule)
+            if st.requires is not None and st.requires not in seen:
+                raise LadderError(f"ladder {name!r}, stage {st.name!r}: requires="
+                                  f"{st.requires!r} must name an earlier stage (earlier: "
+                                  f"{seen})")
+            if not any(_satisfiable(b) for b in _dnf(st.rule)):
+                fams = sorted({c.source for c in _atoms(st.rule)})
+                raise LadderError(f"ladder {name!r}, stage {st.name!r}: the rule can never "
+                                  f"hold ({st.rule}): contradictory thresholds on "
+                                  f"{', '.join(fams)}")
+            seen.append(st.name)
+        for i, j in itertools.combinations(range(len(stages)), 2):
+            low, high = stages[i], stages[j]
+            if high.requires is not None:
+                continue
+            bl = [b for b in _dnf(low.rule) if _satisfiable(b)]
+            bh = [b for b in _dnf(high.rule) if _satisfiable(b)]
+            if all(any(_implies(a, b) for b in bh) for a in bl):
+                same = str(low.rule) == str(high.rule)
+                raise LadderError(
+                    f"ladder {name!r}: stages {low.name!r} and {high.name!r} overlap"
+                    + (" (identical rules)" if same else "")
+                    + f": everyone meeting {low.name!r} ({low.rule}) also meets the higher "
+                    f"stage {high.name!r} ({high.rule}), so nobody could stand at "
+                    f"{low.name!r}. Tighten {high.name!r} or add requires=")
+        self.stages: tuple[Stage, ...] = tuple(stages)
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def names(self) -> list[str]:
+        """Stage names from the lowest to the highest."""
+        return [s.name for s in self.stages]
+
+    @property
+    def labels(self) -> list[str]:
+        """Stage labels for charts."""
+        return [s.display for s in self.stages]
+
+    @property
+    def enum(self) -> pl.Enum:
+        """The polars Enum of stage names, in ladder order."""
+        return pl.Enum(self.names)
+
+    @property
+    def tables(self) -> dict[str, list[str]]:
+        """Canonical table -> the stages whose rules need it."""
+        out: dict[str, list[str]] = {}
+        for st in self.stages:
+            for c in _atoms(st.rule):
+                out.setdefault(_SOURCES[c.source][0], [])
+                if st.name not in out[_SOURCES[c.source][0]]:
+                    out[_SOURCES[c.source][0]].append(st.name)
+        return out
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name``."""
+        for st in self.stages:
+            if st.name == name:
+                return st
+        raise ValueError(f"ladder {self.name!r} has no stage {name!r}; stages: "
+                         f"{self.names}")
+
+    def rank(self, name: str) -> int:
+        """0-based rank of stage ``name``."""
+        return self.names.index(self.stage(name).name)
+
+    def with_stage(self, name: str, **changes: Any) -> "Ladder":
+        """A new ladder with stage ``name`` changed (``rule=``, ``label=``, ``requires=``)."""
+        st = self.stage(name)
+        return Ladder([replace(st, **changes) if s is st else s for s in self.stages],
+                      name=self.name)
+
+    def without(self, *names: str) -> "Ladder":
+        """A new ladder without the named stages (e.g. when the data has no referrals)."""
+        for n in names:
+            self.stage(n)
+        return Ladder([s for s in self.stages if s.name not in names], name=self.name)
+
+    def describe(self) -> pl.DataFrame:
+        """The ladder as a table.
+
+        Returns
+        -------
+        pl.DataFrame
+            - stage_rank: 0 for the lowest stage
+            - stage: stage name
+            - label: label used on charts
+            - rule: the rule in words
+            - requires: earlier stage that must be reached first (null if none)
+            - tables: canonical tables the rule reads
+        """
+        return pl.DataFrame({
+            "stage_rank": list(range(len(self.stages))),
+            "stage": self.names, "label": self.labels,
+            "rule": [str(s.rule) for s in self.stages],
+            "requires": [s.requires for s in self.stages],
+            "tables": [", ".join(sorted({_SOURCES[c.source][0] for c in _atoms(s.rule)}))
+                       for s in self.stages],
+        }, schema_overrides={"stage_rank": pl.Int64, "requires": pl.String})
+
+    def __repr__(self) -> str:
+        return f"Ladder({self.name!r}: {' -> '.join(self.names)})"
+
+
+def _client_rule(client_orders: int, client_lines: int | None, window: str) -> Condition:
+    by_orders = Count("orders", at_least=client_orders, within=window)
+    if client_lines is None:
+        return by_orders
+    return by_orders | Count("orders", at_least=client_lines, within=window,
+                             distinct=S.PRODUCT_LINE)
+
+
+def offline_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
+                   client_window: str = "365d", advocate_referrals: int = 1,
+                   advocate_window: str = "730d") -> Ladder:
+    """The offline ladder suspect -> prospect -> first-time customer -> repeat customer ->
+    client -> advocate, with its thresholds as parameters.
+
+    Rules (the defaults are :data:`OFFLINE`), evaluated on events up to the date:
+
+    - suspect: in the customers table, with no contact and no order;
+    - prospect: at least one contact, no order;
+    - first-time customer: an order (exactly one, while no higher stage is reached);
+    - repeat customer: orders on at least two distinct days (two orders on the same day
+      are one purchase occasion);
+    - client: a repeat customer with at least ``client_orders`` orders in the trailing
+      ``client_window``, or orders in at least ``client_lines`` product lines in it
+      (``client_lines=None`` drops the product-line rule, for data without
+      ``orders.product_line``);
+    - advocate: a client who made at least ``advocate_referrals`` referrals in the
+      trailing ``advocate_window``.
+
+    Examples
+    --------
+    >>> offline_ladder(client_orders=6).stage("client").rule.parts[0].at_least
+    6
+    """
+    return Ladder([
+        Stage("suspect", Count("customers") & ~Count("contacts") & ~Count("orders")),
+        Stage("prospect", Count("contacts") & ~Count("orders")),
+        Stage("first_time_customer", Count("orders"), label="first-time customer"),
+        Stage("repeat_customer", Count("orders", at_least=2, distinct="day"),
+              label="repeat customer"),
+        Stage("client", _client_rule(client_orders, client_lines, client_window),
+              requires="repeat_customer"),
+        Stage("advocate", Count("referrals", at_least=advocate_referrals,
+                                within=advocate_window), requires="client"),
+    ], name="offline")
+
+
+def online_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
+                  client_window: str = "365d", advocate_referrals: int = 1,
+                  advocate_window: str = "730d") -> Ladder:
+    """The online ladder surfer -> first-time visitor -> repeat visitor -> first-time buyer
+    -> repeat buyer -> client -> advocate.
+
+    Rules (the defaults are :data:`ONLINE`), evaluated on events up to the date:
+
+    - surfer: an anonymous web session (a visitor_id without customer_id; sessions of a
+      visitor who later identifies are attributed to that customer), with no identified
+      session and no order yet;
+    - first-time visitor: an identified session, no order (one identified session, while
+      no higher stage is reached);
+    - repeat visitor: two or more identified sessions and no order;
+    - first-time buyer: an order; repeat buyer: two or more orders;
+    - client and advocate: as in :func:`offline_ladder`.
+
+    A buyer whose first order falls on the first identified visit skips both visitor
+    stages. Visitors who never identify themselves appear as surfers with a ``visitor_id``
+    and no ``customer_id``; customers with neither sessions nor orders are not on this
+    ladder (null stage).
+
+    Examples
+    --------
+    >>> online_ladder().names[:3]
+    ['surfer', 'first_time_visitor', 'repeat_visitor']
+    """
+    return Ladder([
+        Stage("surfer", Count("anonymous_sessions") & ~Count("sessions") & ~Count("orders")),
+        Stage("first_time_visitor", Count("sessions") & ~Count("orders"),
+              label="first-time visitor"),
+        Stage("repeat_visitor", Count("sessions", at_least=2) & ~Count("orders"),
+              label="repeat visitor"),
+        Stage("first_time_buyer", Count("orders"), label="first-time buyer"),
+        Stage("repeat_buyer", Count("orders", at_least=2), label="repeat buyer"),
+        Stage("client", _client_rule(client_orders, client_lines, client_window),
+              requires="repeat_buyer"),
+        Stage("advocate", Count("referrals", at_least=advocate_referrals,
+                                within=advocate_window), requires="client"),
+    ], name="online")
+
+
+OFFLINE = offline_ladder()
+"""The default offline ladder (see :func:`offline_ladder`)."""
+ONLINE = online_ladder()
+"""The default online ladder (see :func:`online_ladder`)."""
