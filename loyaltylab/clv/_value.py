@@ -301,8 +301,8 @@ def period_transactions(rfm: Any, *, model: Any, max_frequency: int = 7) -> pl.D
     rfm : polars or pandas DataFrame
         The frame the model was fitted on: ``frequency`` and ``T`` (``periods`` and
         optional ``weights`` for BG/BB).
-    model : BetaGeo, ModifiedBetaGeo or BetaGeoBetaBinom
-        Fitted model (the Pareto/NBD probability of n purchases is not implemented).
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom
+        Fitted model.
     max_frequency : int, default 7
         Frequencies at or above this are pooled into one group ("7+").
 
@@ -323,10 +323,9 @@ def period_transactions(rfm: Any, *, model: Any, max_frequency: int = 7) -> pl.D
     >>> pt.select("label", "actual").row(0), round(pt["expected"][0])
     (('0', 1411.0), 1408)
     """
-    if not isinstance(model, (BetaGeo, ModifiedBetaGeo, BetaGeoBetaBinom)):
-        raise TypeError(f"model: expected a fitted ll.clv.BetaGeo, ModifiedBetaGeo or "
-                        f"BetaGeoBetaBinom, got {type(model).__name__} (the Pareto/NBD "
-                        f"probability of n purchases is not implemented)")
+    if not isinstance(model, (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom)):
+        raise TypeError(f"model: expected a fitted ll.clv.BetaGeo, ModifiedBetaGeo, ParetoNBD "
+                        f"or BetaGeoBetaBinom, got {type(model).__name__}")
     model._check_fitted()
     if int(max_frequency) < 1:
         raise ValueError(f"max_frequency: expected at least 1, got {max_frequency}")
