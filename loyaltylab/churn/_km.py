@@ -204,6 +204,8 @@ class KaplanMeier:
         """
         from lifelines import KaplanMeierFitter
 
+        # the inactivity rule's window, recorded by churn_table (None for contracts)
+        window = getattr(getattr(table, "report", None), "inactivity_days", None)
         table = _check_table(table, duration_col=self.duration_col, event_col=self.event_col)
         groups = _group_labels(table, by)
         entry = _entry_times(table, self.entry_col, self.duration_col)
@@ -227,6 +229,7 @@ class KaplanMeier:
         self.curves_ = pl.concat(frames)
         self.n_ = table.height
         self.n_events_ = int(table.get_column(self.event_col).sum())
+        self.inactivity_days_ = window
         return self
 
     @property

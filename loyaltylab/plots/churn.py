@@ -11,7 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
 from loyaltylab.plots._style import (
-    add_footnote, error_lengths, color_cycle, forest, get_ax, literal_text)
+    MIN_FONT_PT, add_footnote, error_lengths, color_cycle, forest, get_ax, legend_above,
+    literal_text)
 
 __all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
            "plot_calibration", "plot_at_risk_list"]
@@ -35,7 +36,8 @@ def _need(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
 
 def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes | None = None,
                    unit: str = "months", bands: bool = True, title: str | None = None,
-                   at_risk_every: float | None = None) -> Axes:
+                   at_risk_every: float | None = None,
+                   waiting_days: float | None = None) -> Axes:
     """Kaplan-Meier retention curves by group, with confidence bands and an at-risk table.
 
     Parameters
@@ -53,6 +55,12 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
         Shade the confidence bands.
     at_risk_every : float, optional
         With a fitted ``KaplanMeier``: spacing of the at-risk columns in ``unit``.
+    waiting_days : float, optional
+        The churn rule's inactivity window in days: nobody can be declared lost before
+        that many days without an order, so every curve stays at 100 % until then. The
+        span is shaded and explained on the chart. By default the window the churn table
+        recorded (``churn_table(...).report.inactivity_days``, kept by ``KaplanMeier.fit``
+        as ``inactivity_days_``); none for contract tables.
 
     Returns
     -------
@@ -72,6 +80,8 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
     """
     if hasattr(curves, "curves_"):
         km = curves
+        if waiting_days is None:
+            waiting_days = getattr(km, "inactivity_days_", None)
         curves = km.curves_
         if at_risk is None:
             tmax = float(curves["timeline"].max())
@@ -98,26 +108,40 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
     ax.set_xlabel(f"{unit} since start")
     ax.set_ylabel("share still active (retention)")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    if len(groups) > 1 or groups != ["all"]:
-        ax.legend(loc="lower left", fontsize=8)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    if waiting_days:
+        ax.axvspan(0, waiting_days / k, color="#777777", alpha=0.13, lw=0,
+                   label=f"churn rule's waiting period ({waiting_days:,.0f} days)")
+        ax.text(waiting_days / k * 0.04, 0.04,
+                f"Nobody counts as lost before\n{waiting_days:,.0f} days without an "
+                f"order:\nthe churn rule waits that long.",
+                transform=trans, ha="left", va="bottom", color="#333333")
+    pad = 6.0
+    if len(groups) > 1 or groups != ["all"] or waiting_days:
+        pad = legend_above(ax, ncol=3 if len(groups) > 2 else 2)
     what = "Retention" if groups == ["all"] else "Retention by group"
-    ax.set_title(title or f"{what}, {n_total:,} customers (Kaplan-Meier, 95 % bands)")
+    ax.set_title(title or f"{what}, {n_total:,} customers (Kaplan-Meier, 95 % bands)",
+                 pad=pad)
     if at_risk is not None:
         _need(at_risk, ["group", "timeline", "at_risk"], "at_risk")
         times = sorted(set(at_risk["timeline"].to_list()))
         ax.set_xticks([t / k for t in times])
-        trans = blended_transform_factory(ax.transData, ax.transAxes)
-        ax.text(-0.05, -0.17, "At risk", transform=ax.transAxes, ha="right", va="top",
-                fontsize=7, fontweight="bold")
+        # the at-risk table under the axis label, in points so it never meets the labels
+        size, below = MIN_FONT_PT["text"], 3.3 * MIN_FONT_PT["tick"] + 8
+        ax.annotate("At risk", (0, 0), xycoords="axes fraction", xytext=(-6, -below),
+                    textcoords="offset points", ha="right", va="top", fontsize=size,
+                    fontweight="bold")
         for i, (g, col) in enumerate(zip(groups, colors)):
-            yy = -0.17 - 0.055 * (i + 1)
+            yy = -below - 1.35 * size * (i + 1)
             if groups != ["all"]:
-                ax.text(-0.05, yy, str(g)[:16], transform=ax.transAxes, ha="right",
-                        va="top", fontsize=7, color=col)
+                ax.annotate(str(g)[:16], (0, 0), xycoords="axes fraction", xytext=(-6, yy),
+                            textcoords="offset points", ha="right", va="top",
+                            fontsize=size, color=col)
             a = at_risk.filter(pl.col("group") == g)
             for t, v in zip(a["timeline"].to_list(), a["at_risk"].to_list()):
-                ax.text(t / k, yy, f"{v:,}", transform=trans, ha="center", va="top",
-                        fontsize=7)
+                ax.annotate(f"{v:,}", (t / k, 0), xycoords=trans, xytext=(0, yy),
+                            textcoords="offset points", ha="center", va="top",
+                            fontsize=size)
     return literal_text(ax)
 
 
