@@ -140,8 +140,9 @@ def test_every_preset_parses_cites_its_documentation_and_ships_as_package_data()
             assert m.table("surveys").rules.wide["questions"] == TYPEFORM_QUESTIONS
             continue
         m = read_mapping({"preset": name})
-        if "orders" not in p["tables"]:  # a complaints export: no revenue
-            assert all(m.table(t).rules.where for t in p["tables"])
+        if "orders" not in p["tables"]:  # complaints or e-mail activity: no revenue
+            assert all(m.table(t).rules.where for t in p["tables"] if t != "customers")
+            assert "What counts" in text or "Tickets" in text
             continue
         assert "Revenue rule" in text
         assert m.table("orders").rules is not None and m.table("orders").rules.where
@@ -298,7 +299,7 @@ def test_report_data_quality_shows_how_the_shopify_revenue_was_reached(tmp_path)
              for k, v in exp.truth["excluded"].items()}
     rep = Report.for_data(data)
     page = rep._html()
-    section = page[page.index('<section id="data-quality">'):]
+    section = page[page.index('<section id="data-quality"'):]
     section = section[:section.index("</section>")]
     assert "<b>cancelled</b>" not in section
     assert "How the revenue was reached" in section
@@ -470,3 +471,95 @@ def test_salesforce_tasks_become_contacts_of_their_account(tmp_path):
     assert "Subject" not in c.columns  # free text (may name people) is not loaded
     cols = pl.read_csv(exp.path / "Task.csv", n_rows=0, infer_schema=False).columns
     assert detect_table(cols) == ("salesforce", "contacts")
+
+
+def test_mailchimp_activity_becomes_contacts_and_the_audience_customers(tmp_path):
+    import tomllib
+
+    from loyaltylab.datasets._platforms import MAILCHIMP_MAPPING, make_email_export
+    exp = make_email_export(tmp_path, n_customers=50, seed=4)
+    data = ll.load(exp.path, mapping=tomllib.loads(MAILCHIMP_MAPPING), as_of=exp.as_of)
+    assert data.report.ok
+    c = data.contacts
+    assert c.height == exp.truth["contacts"]
+    assert set(c["channel"]) == {"email"}
+    t = data.report.tables["contacts"]
+    assert {k: v["n"] for k, v in t.excluded.items()} == exp.truth["contacts_excluded"]
+    assert len(exp.truth["contacts_excluded"]) == 2  # bounces and deleted members planted
+    assert t.read == exp.truth["activity"] == t.kept + t.rejected + sum(
+        e["n"] for e in t.excluded.values())
+    # opens and clicks by hand from the file: the same rows, dated to the second in UTC
+    raw = pl.read_csv(exp.path / exp.files[-1], infer_schema=False)
+    kept = raw.filter(pl.col("action").is_in(["open", "click"])
+                      & pl.col("email_address").is_not_null())
+    assert kept.height == exp.truth["contacts"] == sum(exp.truth["by_action"].values())
+    want = kept["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%z").dt.replace_time_zone(
+        None).sort()
+    assert c["contacted_at"].sort().to_list() == want.to_list()
+    # customers: subscribed members, buyers and engaged people not in the audience file
+    assert data.customers.height == exp.truth["customers"]
+    assert exp.truth["customers"] > exp.truth["audience"]["subscribed"]
+    assert data.contacts["customer_id"].is_in(data.customers["customer_id"].implode()).all()
+    assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+        exp.truth["revenue"], abs=0.005)
+    # a customer's acquisition is the earliest of sign-up, first order and first e-mail
+    # response: never after any of their contacts or orders
+    for events, col in ((data.contacts, "contacted_at"), (data.orders, "ordered_at")):
+        first = events.group_by("customer_id").agg(pl.col(col).min())
+        joined = data.customers.join(first, on="customer_id")
+        assert (joined["acquired_at"] <= joined[col]).all()
+    seen = " ".join(str(f.to_dicts()) for f in data.tables.values()) + str(data.report)
+    assert "@example.com" not in seen.lower() and "198.51.100" not in seen
+
+
+def test_mailchimp_audience_member_dated_by_sign_up_or_first_response(tmp_path):
+    # a subscriber who never bought: acquired at OPTIN_TIME (imported members, without
+    # one, at CONFIRM_TIME), or at an earlier e-mail response; by hand on a tiny export
+    import tomllib
+    (tmp_path / "orders.csv").write_text(
+        "Name,Email,Financial Status,Total,Discount Amount,Refunded Amount,Created at,"
+        "Cancelled at,Payment Method,Tags,Lineitem quantity,Lineitem name\n"
+        "#1,buyer@example.com,paid,10.00,0.00,0.00,2025-02-01 10:00:00 +0000,,card,,1,Cup\n",
+        encoding="utf-8")
+    (tmp_path / "subscribed_members_export_x.csv").write_text(
+        '"Email Address","First Name",MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,'
+        "CONFIRM_IP,LAST_CHANGED,LEID,EUID,NOTES\n"
+        'a@example.com,Ann,2,"2025-01-10 08:00:00",,"2025-01-10 08:05:00",,'
+        '"2025-01-11 00:00:00",1,e1,\n'
+        'b@example.com,Bo,2,,,"2025-03-01 09:00:00",,"2025-03-02 00:00:00",2,e2,\n',
+        encoding="utf-8")
+    (tmp_path / "email_activity_x.csv").write_text(
+        "campaign_id,email_address,action,type,timestamp,url\n"
+        "c1,B@Example.com ,open,,2025-02-20T07:00:00+01:00,\n"
+        "c1,a@example.com,bounce,soft,2025-01-05T00:00:00+00:00,\n", encoding="utf-8")
+    data = ll.load(tmp_path, as_of="2025-06-01", salt="s", mapping=tomllib.loads(
+        'preset = "shopify"\n[tables.customers]\npreset = "mailchimp"\n'
+        '[tables.contacts]\npreset = "mailchimp"\n'))
+    got = sorted(data.customers["acquired_at"].to_list())
+    from datetime import datetime as dt
+    # a: opt-in 2025-01-10 08:00 (its bounce is not a contact); b: no opt-in time, but
+    # opened 2025-02-20 06:00 UTC, before its confirmation; the buyer: first order
+    assert got == [dt(2025, 1, 10, 8, 0), dt(2025, 2, 1, 10, 0), dt(2025, 2, 20, 6, 0)]
+    assert data.contacts.height == 1
+    assert data.report.tables["contacts"].excluded == {
+        "bounced (the e-mail never arrived)": {"n": 1, "amount": None}}
+
+
+def test_init_mapping_recognises_mailchimp_beside_a_shop(tmp_path):
+    import tomllib
+
+    from loyaltylab.data.mapping import draft_mapping
+    from loyaltylab.datasets._platforms import make_email_export
+    exp = make_email_export(tmp_path, n_customers=20, seed=1)
+    text = draft_mapping(exp.path)
+    assert 'source = "subscribed_members_export_a1b2c3d4e5.csv"' in text
+    assert text.count('preset = "mailchimp"') == 2 and 'preset = "shopify"' in text
+    data = ll.load(exp.path, mapping=tomllib.loads(text), as_of=exp.as_of)
+    assert data.contacts.height == exp.truth["contacts"]
+    assert data.customers.height == exp.truth["customers"]
+    assert data.report.ok
+    for f in exp.files[1:]:
+        cols = pl.read_csv(exp.path / f, n_rows=0, infer_schema=False).columns
+        want = (None if "unsub" in f or "cleaned" in f else
+                ("mailchimp", "contacts") if "activity" in f else ("mailchimp", "customers"))
+        assert detect_table(cols) == want, f

@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 
 from loyaltylab.cli import main
-from loyaltylab.datasets._platforms import (PLATFORMS, TYPEFORM_QUESTIONS,
+from loyaltylab.datasets._platforms import (MAILCHIMP_MAPPING, PLATFORMS,
+                                            TYPEFORM_QUESTIONS, make_email_export,
                                             make_platform_export, make_survey_export,
                                             make_ticket_export)
 
 pytestmark = pytest.mark.slow
 
-_CASES = [*PLATFORMS, "typeform", "zendesk"]
+_CASES = [*PLATFORMS, "typeform", "zendesk", "mailchimp"]
 
 
 def _export(case, folder):
@@ -22,6 +23,8 @@ def _export(case, folder):
         lines = ["[tables.surveys]", 'preset = "typeform"', "[tables.surveys.wide.questions]"]
         lines += [f'"{q}" = "{item}"' for q, item in TYPEFORM_QUESTIONS.items()]
         return exp, "\n".join(lines) + "\n"
+    if case == "mailchimp":
+        return make_email_export(folder, n_customers=20, seed=2), MAILCHIMP_MAPPING
     if case == "zendesk":
         exp = make_ticket_export(folder, n_customers=20, seed=2)
         return exp, '[tables.complaints]\npreset = "zendesk"\n'
@@ -45,7 +48,7 @@ def test_report_runs_on_each_preset_export(case, tmp_path, capsys):
         assert "rejected" in captured.err
         return
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert '<section id="data-quality">' in page
+    assert '<section id="data-quality"' in page
     if case in PLATFORMS:  # revenue-bearing exports reconcile in the report
         assert "How the revenue was reached" in page
         kept = f"{exp.truth['revenue']:,.2f}"

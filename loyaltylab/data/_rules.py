@@ -784,7 +784,7 @@ def _parse_dates(frame: pl.DataFrame, col: str, inp: Any) -> pl.Series:
     text = s.cast(pl.String).str.strip_chars()
     if fmt.date_format is not None:
         given = [fmt.date_format] if isinstance(fmt.date_format, str) else fmt.date_format
-        fmts = [(f, "%z" in f or "%#z" in f) for f in given]
+        fmts = [(f, "%z" in f or "%#z" in f or "%:z" in f) for f in given]
     else:
         fmts, _ = sniff_date_formats(sample_values(text), dayfirst=fmt.dayfirst)
     return text.to_frame("v").select(

@@ -8,7 +8,8 @@
   as real client exports (languages, CSV conventions, workbooks, databases, broken rows,
   planted personal data), with what a faithful load must give (:class:`ClientExport`).
 - :func:`make_platform_export` (Shopify, HubSpot, Stripe, Salesforce),
-  :func:`make_survey_export` (Typeform), :func:`make_ticket_export` (Zendesk): platform
+  :func:`make_survey_export` (Typeform), :func:`make_ticket_export` (Zendesk),
+  :func:`make_email_export` (Mailchimp beside a Shopify export): platform
   exports in their own layout, with the revenue and rows a load with the platform's
   preset must give (:class:`PlatformExport`).
 """
@@ -17,12 +18,13 @@ from loyaltylab.datasets._bundled import (data_path, load_cdnow, load_donations,
                                           load_sample)
 from loyaltylab.datasets._exports import (ClientExport, client_export_corpus,
                                           make_client_export)
-from loyaltylab.datasets._platforms import (PlatformExport, make_platform_export,
-                                            make_survey_export, make_ticket_export)
+from loyaltylab.datasets._platforms import (PlatformExport, make_email_export,
+                                            make_platform_export, make_survey_export,
+                                            make_ticket_export)
 from loyaltylab.datasets._simulate import make_crm
 from loyaltylab.datasets._truth_tools import truth_episodes
 
 __all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path",
            "truth_episodes", "make_client_export", "client_export_corpus", "ClientExport",
            "make_platform_export", "make_survey_export", "make_ticket_export",
-           "PlatformExport"]
+           "make_email_export", "PlatformExport"]

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PLATFORMS", "PlatformExport", "make_platform_export", "make_survey_export",
-           "make_ticket_export", "TYPEFORM_QUESTIONS"]
+           "make_ticket_export", "make_email_export", "TYPEFORM_QUESTIONS",
+           "MAILCHIMP_MAPPING"]
 
 PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce", "woocommerce")
 
@@ -311,7 +312,7 @@ def _shopify(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
     truth = {"revenue": revenue / 100, "orders": kept_orders, "customers": customers,
              "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
                           for k, v in excluded.items() if v["n"]},
-             "customers_undated": undated,
+             "customers_undated": undated, "buyers": sorted(first_order),
              "read": {"orders": len(rows), "customers": len(crows)},
              "lines_merged": len(rows) - (number - 1000)}
     return PlatformExport("shopify", folder, ["orders_export_1.csv", "customers_export.csv"],
@@ -949,3 +950,143 @@ def make_ticket_export(path: str | Path, *, n_customers: int = 40,
              "by_type": by_type, "revenue": 20.0 * n_customers}
     return PlatformExport("zendesk", folder, ["customers.csv", "orders.csv", "tickets.csv"],
                           _AS_OF, truth)
+
+
+# ---------------------------------------------------------------------------- Mailchimp
+
+_MC_AUDIENCE_HEADER = [
+    "Email Address", "First Name", "Last Name", "MEMBER_RATING", "OPTIN_TIME", "OPTIN_IP",
+    "CONFIRM_TIME", "CONFIRM_IP", "LATITUDE", "LONGITUDE", "GMTOFF", "DSTOFF", "TIMEZONE",
+    "CC", "REGION", "LAST_CHANGED", "LEID", "EUID", "NOTES", "TAGS"]
+_MC_UNSUB_EXTRA = ["UNSUB_TIME", "UNSUB_CAMPAIGN_TITLE", "UNSUB_CAMPAIGN_ID", "UNSUB_REASON",
+                   "UNSUB_REASON_OTHER"]
+_MC_CLEAN_EXTRA = ["CLEAN_TIME", "CLEAN_CAMPAIGN_TITLE", "CLEAN_CAMPAIGN_ID"]
+_MC_ACTIVITY_HEADER = ["campaign_id", "list_id", "email_id", "email_address", "action",
+                       "type", "timestamp", "url", "ip"]
+_MC_RULES = ["bounced (the e-mail never arrived)", "no e-mail address"]
+
+MAILCHIMP_MAPPING = """preset = "shopify"
+
+[tables.customers]
+preset = "mailchimp"
+
+[tables.contacts]
+preset = "mailchimp"
+"""
+"""The mapping of :func:`make_email_export`'s folder: the shop's orders, the Mailchimp
+audience as customers and the e-mail activity as contacts."""
+
+
+def make_email_export(path: str | Path, *, n_customers: int = 40,
+                      seed: int = 0) -> PlatformExport:
+    """Write a Mailchimp audience export and campaign e-mail activity beside the Shopify
+    orders export of the same people (linked by e-mail address); return the truth.
+
+    The audience ZIP's three files are written (subscribed, unsubscribed and cleaned
+    members); some subscribers never bought, some buyers never subscribed (guests), some
+    members were imported (no OPTIN_TIME). The activity holds one row per open, click or
+    bounce; rows of permanently deleted members have no address. The truth holds
+    ``contacts`` (opens and clicks a faithful load keeps), ``by_action`` (action -> kept
+    rows), ``contacts_excluded`` (rule -> rows), ``customers`` (the audience's subscribed
+    members, plus buyers and engaged people missing from it), ``activity`` (rows in the
+    activity file) and the shop's ``revenue`` and ``orders``.
+
+    Examples
+    --------
+    >>> import tempfile, tomllib, loyaltylab as ll
+    >>> exp = make_email_export(tempfile.mkdtemp(), n_customers=12)
+    >>> data = ll.load(exp.path, mapping=tomllib.loads(MAILCHIMP_MAPPING), as_of=exp.as_of)
+    >>> data.contacts.height == exp.truth["contacts"]
+    True
+    """
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = n_customers
+    shop = _shopify(folder, np.random.default_rng(seed), n)
+    (folder / "customers_export.csv").unlink()   # the audience stands for the customers
+    extra = max(2, n // 4)                        # subscribers who never bought
+    people = _people(np.random.default_rng(seed), n + extra)  # the shop's n come first
+    rng = np.random.default_rng([seed, 17])
+    campaigns = [(f"{''.join(rng.choice(list('0123456789abcdef'), 10))}",
+                  _START + timedelta(days=30 + 60 * k, hours=int(rng.integers(8, 18))))
+                 for k in range(11)]
+    groups: dict[str, list] = {"subscribed": [], "unsubscribed": [], "cleaned": []}
+    rows, by_action = [], {"open": 0, "click": 0}
+    excluded = {k: 0 for k in _MC_RULES}
+    engaged: set[int] = set()
+    for i, p in enumerate(people):
+        if i < n and i % 5 == 1:
+            continue                              # a buyer who never subscribed
+        status = ("cleaned" if i % 11 == 7 else "unsubscribed" if i % 7 == 3
+                  else "subscribed")
+        joined = _when(rng, 500)
+        imported = i % 6 == 0                     # imported: no opt-in time recorded
+        member = {"Email Address": p["email"], "First Name": p["first"],
+                  "Last Name": p["last"], "MEMBER_RATING": int(rng.integers(1, 6)),
+                  "OPTIN_TIME": "" if imported else joined.strftime("%Y-%m-%d %H:%M:%S"),
+                  "OPTIN_IP": "" if imported else "198.51.100.23",
+                  "CONFIRM_TIME": (joined + timedelta(minutes=3)).strftime(
+                      "%Y-%m-%d %H:%M:%S"),
+                  "CONFIRM_IP": "198.51.100.23", "GMTOFF": 1, "DSTOFF": 2,
+                  "TIMEZONE": "Europe/Berlin", "CC": "DE", "REGION": "BE",
+                  "LAST_CHANGED": (joined + timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S"),
+                  "LEID": 100_000 + i, "EUID": f"{i * 7919:010x}", "NOTES": "",
+                  "TAGS": '"Newsletter"' if i % 2 else ""}
+        ended = None
+        if status != "subscribed":
+            ended = joined + timedelta(days=int(rng.integers(60, 400)))
+            when = ended.strftime("%Y-%m-%d %H:%M:%S")
+            member.update({"UNSUB_TIME": when, "UNSUB_REASON": "NORMAL",
+                           "UNSUB_CAMPAIGN_TITLE": "Spring offers", "CLEAN_TIME": when})
+        groups[status].append(member)
+        for cid, sent in campaigns:
+            if sent < joined or (ended is not None and sent > ended):
+                continue
+            if status == "cleaned" and ended is not None and sent > ended - timedelta(
+                    days=90):
+                rows.append({"campaign_id": cid, "list_id": "a1b2c3d4e5",
+                             "email_id": f"{i:032x}", "email_address": p["email"],
+                             "action": "bounce", "type": "hard",
+                             "timestamp": sent.strftime("%Y-%m-%dT%H:%M:%S+00:00")})
+                excluded[_MC_RULES[0]] += 1
+                continue
+            if rng.random() < 0.45:
+                t_open = sent + timedelta(minutes=int(rng.integers(5, 3000)))
+                acts = [("open", t_open)]
+                if rng.random() < 0.35:
+                    acts.append(("click", t_open + timedelta(seconds=40)))
+                for action, t in acts:
+                    gone = rng.random() < 0.03    # member deleted: address removed
+                    rows.append({"campaign_id": cid, "list_id": "a1b2c3d4e5",
+                                 "email_id": f"{i:032x}",
+                                 "email_address": "" if gone else p["email"],
+                                 "action": action, "type": "",
+                                 "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                                 "url": "https://shop.example.com/offers"
+                                 if action == "click" else "", "ip": "198.51.100.23"})
+                    if gone:
+                        excluded[_MC_RULES[1]] += 1
+                    else:
+                        by_action[action] += 1
+                        engaged.add(i)
+    lid = "a1b2c3d4e5"
+    _csv(folder / f"subscribed_members_export_{lid}.csv", _MC_AUDIENCE_HEADER,
+         groups["subscribed"])
+    _csv(folder / f"unsubscribed_members_export_{lid}.csv",
+         _MC_AUDIENCE_HEADER + _MC_UNSUB_EXTRA, groups["unsubscribed"])
+    _csv(folder / f"cleaned_members_export_{lid}.csv", _MC_AUDIENCE_HEADER + _MC_CLEAN_EXTRA,
+         groups["cleaned"])
+    _csv(folder / f"email_activity_{lid}.csv", _MC_ACTIVITY_HEADER, rows)
+    subscribed = {p["Email Address"] for p in groups["subscribed"]}
+    customers = subscribed | {people[i]["email"] for i in shop.truth["buyers"]} | {
+        people[i]["email"] for i in engaged}
+    truth = dict(shop.truth)
+    truth.pop("customers_undated", None)
+    truth.update({"contacts": sum(by_action.values()), "by_action": by_action,
+                  "contacts_excluded": {k: v for k, v in excluded.items() if v},
+                  "customers": len(customers), "activity": len(rows),
+                  "audience": {k: len(v) for k, v in groups.items()}})
+    files = ["orders_export_1.csv", f"subscribed_members_export_{lid}.csv",
+             f"unsubscribed_members_export_{lid}.csv", f"cleaned_members_export_{lid}.csv",
+             f"email_activity_{lid}.csv"]
+    return PlatformExport("mailchimp", folder, files, _AS_OF, truth)

@@ -1,5 +1,5 @@
 """Built-in mapping presets for the exports of common platforms (Shopify, WooCommerce,
-HubSpot, Stripe, Salesforce, Typeform, Zendesk).
+HubSpot, Stripe, Salesforce, Typeform, Zendesk, Mailchimp).
 
 A preset is a mapping (TOML, one file per platform in this folder) that encodes the
 platform's documented export layout and its revenue rule: which rows count, how the
@@ -37,7 +37,7 @@ __all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table",
            "detect_sources", "draft_header_lines", "draft_table_lines"]
 
 PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk",
-           "woocommerce")
+           "woocommerce", "mailchimp")
 """Names of the built-in presets."""
 
 
@@ -61,8 +61,8 @@ def load_preset(name: str) -> dict:
     Traceback (most recent call last):
     ...
     loyaltylab.exceptions.MappingError: mapping: unknown preset 'shopfy'; presets are \
-['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk', 'woocommerce']. \
-Did you mean 'shopify'?
+['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk', 'woocommerce', \
+'mailchimp']. Did you mean 'shopify'?
     """
     return copy.deepcopy(_read(_check_name(name, "mapping")))
 
@@ -94,7 +94,8 @@ def expand(data: dict, origin: str = "mapping") -> dict:
 
     A top-level ``preset = "name"`` (or a list of names) lays the presets' tables and
     defaults under the mapping; ``preset = "name"`` inside ``[tables.<table>]`` lays that
-    one table of the preset under it. Settings written in the mapping win.
+    one table of the preset under it, in place of the top-level preset's version of that
+    table. Settings written in the mapping win.
 
     Examples
     --------
@@ -105,6 +106,9 @@ def expand(data: dict, origin: str = "mapping") -> dict:
     >>> expand({"tables": {"orders": {"preset": "hubspot"}}})["tables"]["orders"][
     ...     "columns"]["ordered_at"]
     'Close Date'
+    >>> m = expand({"preset": "shopify", "tables": {"customers": {"preset": "mailchimp"}}})
+    >>> m["tables"]["customers"]["source"][0], "orders" in m["tables"]
+    ('subscribed_members_export*', True)
     """
     if not isinstance(data, dict):
         return data
@@ -123,10 +127,14 @@ def expand(data: dict, origin: str = "mapping") -> dict:
             base = _merge(base, p)
         out = _merge(base, out)
     tables = out.get("tables")
+    own = data.get("tables") if isinstance(data.get("tables"), dict) else {}
     if isinstance(tables, dict):
         new = {}
         for tname, t in tables.items():
             if isinstance(t, dict) and "preset" in t:
+                # a table's own preset replaces the top-level preset's table: only the
+                # settings written in the mapping go on top of it
+                t = own.get(tname, t)
                 name = _check_name(t["preset"], origin)
                 part = load_preset(name).get("tables", {}).get(tname)
                 if part is None:
@@ -147,19 +155,28 @@ def _norm(name: str) -> str:
 def detect_table(columns: list[str]) -> tuple[str, str] | None:
     """``(preset, table)`` whose export headers ``columns`` holds, or None.
 
-    Every header the preset lists for the table must be present (case and spacing are
-    forgiven); when several match, the one with the most listed headers wins.
+    Every header the preset lists for the table (``[preset.detect]``) must be present and
+    none it lists under ``[preset.detect_not]`` (case and spacing are forgiven); when
+    several match, the one with the most listed headers wins.
 
     Examples
     --------
     >>> detect_table(["Name", "Email", "Financial Status", "Total", "Created at",
     ...               "Lineitem quantity", "Lineitem name", "Refunded Amount"])
     ('shopify', 'orders')
+    >>> audience = ["Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID",
+    ...             "EUID"]
+    >>> detect_table(audience), detect_table(audience + ["UNSUB_TIME"])
+    (('mailchimp', 'customers'), None)
     """
     have = {_norm(c) for c in columns}
     best: tuple[int, str, str] | None = None
     for name in PRESETS:
-        for table, needed in _read(name).get("preset", {}).get("detect", {}).items():
+        meta = _read(name).get("preset", {})
+        for table, needed in meta.get("detect", {}).items():
+            # headers that mark another file of the same export (``detect_not``)
+            if any(_norm(c) in have for c in meta.get("detect_not", {}).get(table, [])):
+                continue
             if all(_norm(c) in have for c in needed):
                 if best is None or len(needed) > best[0]:
                     best = (len(needed), name, table)
