@@ -7,13 +7,15 @@ Each function draws a result frame and computes no statistics.
 from __future__ import annotations
 
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
 from loyaltylab.plots._style import (
-    PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, literal_text,
+    PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, legend_outside, literal_text,
+    number_axis,
 )
 
 __all__ = ["plot_funnel", "plot_transition_heatmap", "plot_stage_flow",
@@ -247,7 +249,7 @@ def plot_time_to_stage(curves: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_xlabel("days since reaching the starting stage")
     ax.set_ylabel("share arrived (Kaplan-Meier)")
     ax.set_ylim(0, 1)
-    ax.legend(loc="lower right")
+    legend_outside(ax)
     ax.set_title(title or "Time to each stage")
     add_footnote(ax, "Kaplan-Meier with censoring at the data date; bands: pointwise 95% "
                  "intervals. Jumping past a stage counts as arriving.")
@@ -278,13 +280,29 @@ def plot_stage_mix(mix: pl.DataFrame, *, ax: Axes | None = None, title: str | No
     col = "share" if share else "n"
     wide = mix.pivot(on="state", index="date", values=col).sort("date")
     colors = _state_color(states)
-    ax.stackplot(wide["date"].to_list(), *[wide[s].fill_null(0).to_numpy() for s in states],
-                 labels=[_label(s) for s in states], colors=[colors[s] for s in states],
-                 alpha=0.9)
+    x = mdates.date2num(wide["date"].to_list()) if wide.height else np.array([])
+    layers = [wide[s].fill_null(0).to_numpy() for s in states]
+    if wide.height == 1:  # one date: a stacked bar, not an invisible area
+        bottom = 0.0
+        for s, v in zip(states, layers):
+            ax.bar(x, v, bottom=bottom, width=20, color=colors[s], label=_label(s))
+            bottom = bottom + v
+        ax.set_xlim(x[0] - 60, x[0] + 60)
+    else:
+        ax.stackplot(x, *layers, labels=[_label(s) for s in states],
+                     colors=[colors[s] for s in states], alpha=0.9)
+        if wide.height:
+            ax.set_xlim(x[0], x[-1])
+    # a tick at each snapshot date (or every k-th), named by its date
+    k = max(1, int(np.ceil(len(x) / 6)))
+    ax.set_xticks(x[::k], [f"{d.day} {d:%b %Y}" for d in wide["date"].to_list()[::k]])
     ax.set_ylabel("share of people on the ladder" if share else "people")
     if share:
         ax.set_ylim(0, 1)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    else:
+        number_axis(ax.yaxis, integer=True)
+    legend_outside(ax)
     last = mix.filter(pl.col("date") == dates[-1])["n"].sum() if dates else 0
     ax.set_title(title or f"Stage mix over time ({int(last):,} people at the end)")
     return literal_text(ax)

@@ -10,7 +10,8 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from loyaltylab.plots._style import (
-    PALETTE, SEQUENTIAL, add_footnote, error_lengths, forest, get_ax, literal_text)
+    MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, error_lengths, forest, get_ax,
+    infer_period, legend_above, legend_outside, literal_text, period_axis, period_label)
 
 __all__ = ["plot_contact_frequency", "plot_rate_bars", "plot_conversion",
            "plot_cohort_heatmap", "plot_defection", "plot_whale_curve",
@@ -65,7 +66,7 @@ def plot_contact_frequency(result: pl.DataFrame, *, ax: Axes | None = None,
                 xerr=_err(sub), color=PALETTE[j % len(PALETTE)], label=dname, capsize=2)
     ax.set_yticks(y + width * (len(directions) - 1) / 2, channels)
     ax.set_xlabel("contacts per customer per month")
-    ax.legend(loc="lower right")
+    legend_outside(ax)
     n = int(result["contacts"].sum()) if "contacts" in result.columns else None
     ax.set_title(title or "Contact frequency by channel" + (f", {n:,} contacts" if n else ""))
     _footnote(ax, result, "95 % exact Poisson intervals")
@@ -164,15 +165,15 @@ def plot_cohort_heatmap(result: pl.DataFrame, *, ax: Axes | None = None,
     im = ax.imshow(shown * 100, aspect="auto", cmap=SEQUENTIAL, vmin=0,
                    vmax=np.nanmax(shown * 100) if np.isfinite(shown).any() else 100)
     ax.figure.colorbar(im, ax=ax, label="active in the period (% of cohort)")
-    fmt = "%Y-%m" if len(cohorts) < 2 or (cohorts[1] - cohorts[0]).days < 80 else "%Y-%m"
+    period = infer_period(cohorts) or "day"
     step = max(1, len(cohorts) // 15)
     ax.set_yticks(range(0, len(cohorts), step),
-                  [cohorts[i].strftime(fmt) for i in range(0, len(cohorts), step)])
+                  [period_label(cohorts[i], period) for i in range(0, len(cohorts), step)])
     ax.set_xlabel("periods since the first order")
     ax.set_ylabel("cohort (period of first order)")
     ax.grid(False)
-    if annotate is None:
-        annotate = grid.size <= 200
+    if annotate is None:  # numbers in the cells only while they fit at 11 pt on a slide
+        annotate = grid.shape[0] <= 16 and grid.shape[1] <= 16
     if annotate:
         for i in range(grid.shape[0]):
             for j in range(1, grid.shape[1]):
@@ -210,8 +211,13 @@ def plot_defection(result: pl.DataFrame, *, ax: Axes | None = None,
                label=f"typical {lo:.0%}-{hi:.0%} a year")
     annual = bool((frame["annualized"] - frame["value"]).abs().max() or 0)
     groups = frame.partition_by(keys, maintain_order=True) if keys else [frame]
+    periods = frame.select("period_start", "period_end").unique().sort("period_start")
+    starts = periods["period_start"].to_list()
+    mids = dict(zip(starts, period_axis(ax, starts, infer_period(
+        starts, periods["period_end"].to_list()) or "day",
+        ends=periods["period_end"].to_list())))
     for i, g in enumerate(groups):
-        x = g["period_start"].to_list()
+        x = [mids[d] for d in g["period_start"].to_list()]
         col = "annualized" if annual else "value"
         v = g[col].cast(pl.Float64).to_numpy() * 100
         name = " / ".join(str(g[k][0]) for k in keys) if keys else "defection rate"
@@ -223,9 +229,10 @@ def plot_defection(result: pl.DataFrame, *, ax: Axes | None = None,
     ax.set_ylabel("customers lost in the year (%)" if not annual else
                   "annualised defection (%)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left")
+    pad = legend_above(ax, ncol=2)
     n = int(frame["denominator"].sum())
-    ax.set_title(title or f"Defection rate against the typical band, {n:,} customer-periods")
+    ax.set_title(title or f"Defection rate against the typical band, {n:,} customer-periods",
+                 pad=pad)
     _footnote(ax, frame, "95 % Wilson intervals")
     return literal_text(ax)
 
@@ -357,7 +364,7 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
             return f"{v:,.0f}"
         if unit == "currency":
             return f"{v:,.2f}" if abs(v) < 1e4 else f"{v:,.0f}"
-        return f"{v:.{digits}g}"
+        return _plain(v, digits)
 
     def fmt_change(r):
         c = r["change"]
@@ -368,10 +375,11 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
             if r["change_ci_low"] is not None:
                 s += f" [{r['change_ci_low'] * 100:+.1f}, {r['change_ci_high'] * 100:+.1f}]"
             return s
-        s = f"{c:+,.{digits}g}" if r["unit"] not in ("count", "currency") else f"{c:+,.0f}" \
-            if abs(c) >= 100 else f"{c:+,.2f}"
+        s = _plain(c, digits, sign=True) if r["unit"] not in ("count", "currency") else \
+            f"{c:+,.0f}" if abs(c) >= 100 else f"{c:+,.2f}"
         if r["change_ci_low"] is not None:
-            s += f" [{r['change_ci_low']:+.{digits}g}, {r['change_ci_high']:+.{digits}g}]"
+            s += (f" [{_plain(r['change_ci_low'], digits, sign=True)}, "
+                  f"{_plain(r['change_ci_high'], digits, sign=True)}]")
         return s
 
     rows = []
@@ -388,9 +396,9 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     else:
         heads = ["Figure", "previous", "current", "change", "p"]
     table = ax.table(cellText=rows, colLabels=heads, cellLoc="right", colLoc="right",
-                     colWidths=[0.30, 0.15, 0.15, 0.30, 0.10], bbox=[0, 0, 1, 1])
+                     colWidths=[0.37, 0.14, 0.14, 0.27, 0.08], bbox=[0, 0, 1, 1])
     table.auto_set_font_size(False)
-    table.set_fontsize(9)
+    table.set_fontsize(MIN_FONT_PT["text"])
     for (i, j), cell in table.get_celld().items():
         cell.set_edgecolor("#DDDDDD")
         if i == 0:
@@ -403,6 +411,23 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
                      "shares, Student-t / normal for means, exact Poisson for contact rates. "
                      "p: two-proportion or z-test of the change.")
     return literal_text(ax)
+
+
+def _plain(v: float, digits: int = 3, *, sign: bool = False) -> str:
+    """``v`` to ``digits`` significant digits, never in scientific notation.
+
+    Examples
+    --------
+    >>> _plain(1093225.4), _plain(0.00904, sign=True), _plain(-127.3), _plain(0.0)
+    ('1,093,225', '+0.00904', '-127', '0')
+    """
+    import math
+
+    plus = "+" if sign else ""
+    if v == 0 or not math.isfinite(v):
+        return f"{v:{plus}g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(v))))
+    return f"{v:{plus},.{decimals}f}"
 
 
 def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,

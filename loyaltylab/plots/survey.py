@@ -6,7 +6,8 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 
-from loyaltylab.plots._style import PALETTE, add_footnote, error_lengths, get_ax, literal_text
+from loyaltylab.plots._style import (
+    PALETTE, add_footnote, error_lengths, get_ax, legend_above, literal_text)
 
 __all__ = ["plot_nps", "plot_score_trend", "plot_likert", "plot_drivers",
            "plot_retention_by_nps_group"]
@@ -69,9 +70,9 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of answers (%)")
     ax.invert_yaxis()
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, fontsize=8)
+    pad = legend_above(ax, ncol=3)
     total = int(result["n"].sum())
-    ax.set_title(title or f"Net Promoter Score, {total:,} answers", pad=24)
+    ax.set_title(title or f"Net Promoter Score, {total:,} answers", pad=pad)
     literal_text(ax)  # before the layout draws the labels
     if created:
         ax.figure.tight_layout()          # keep the axis label above the footnote
