@@ -166,12 +166,9 @@ FROM states WHERE k0 IS NOT NULL GROUP BY ALL ORDER BY ALL
 
 
 def run_polars(data):
-    # the funnel module remembers its last ladder evaluation (so a funnel and a transition
-    # matrix of the same data share it); cleared before each call here, so both calls do
-    # the full work, as the two SQL queries do
-    ll.funnel._engine._MEMO.clear()
+    # each call evaluates the ladder itself (no timeline shared), so both calls do the full
+    # work, as the two SQL queries do
     st = ll.funnel.assign_stages(data, as_of=AS_OF)
-    ll.funnel._engine._MEMO.clear()
     m = ll.funnel.transition_matrix(data, start=T_START, end=AS_OF, normalize=False)
     return st, m
 

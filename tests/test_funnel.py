@@ -453,6 +453,33 @@ def test_time_to_stage_kaplan_meier_by_hand(offline):
     assert ftc.filter(pl.col("days") == 50)["share_arrived"].item() == pytest.approx(1.0)
 
 
+def test_time_to_stage_through_churn_kaplan_meier_keeps_its_numbers(sample):
+    # time to stage now runs through loyaltylab.churn.KaplanMeier (one survival path); the
+    # figures below were computed by the earlier direct lifelines calls (commit e043faf) on
+    # the bundled sample, and must not move
+    t = F.time_to_stage(sample, origin="prospect", horizon="365d")
+    assert t.select("stage", "n", "arrived", "median_days", "median_ci_low",
+                    "median_ci_high").rows() == [
+        ("first_time_customer", 2937, 1534, 62.0, 53.0, 81.0),
+        ("repeat_customer", 2937, 1421, 166.0, 134.0, None),
+        ("client", 2937, 1305, None, 275.0, None),
+        ("advocate", 2937, 167, None, None, None)]
+    shares = [(0.5372505756706139, 0.5189543608180693, 0.5557646146050856),
+              (0.5160642557867365, 0.49731154555433776, 0.5350954398754078),
+              (0.4875169003624523, 0.46837874405080604, 0.5070160400898589),
+              (0.054922187808892575, 0.046483065005747615, 0.06484062509607535)]
+    for got, want in zip(t.select("share_within", "share_ci_low", "share_ci_high").rows(),
+                         shares):
+        assert got == pytest.approx(want, rel=1e-12)
+    c = F.time_to_stage_curves(sample, origin="prospect")
+    assert c.height == 3481
+    assert (c.group_by("stage", maintain_order=True).len()["len"].to_list()
+            == [790, 826, 863, 1002])
+    at = c.filter((pl.col("stage") == "repeat_customer") & (pl.col("days") == 100.0)).row(0)
+    assert at[2:] == pytest.approx((0.4391294065070299, 0.420854481041147,
+                                    0.4578490762090991), rel=1e-12)
+
+
 def test_time_to_stage_origin_must_be_below_the_top(offline):
     with pytest.raises(ValueError, match="origin='advocate' is the top stage"):
         F.time_to_stage(offline, origin="advocate")
@@ -504,9 +531,7 @@ def test_slices_of_persons_give_the_same_stages(sample, monkeypatch):
     # large data are evaluated in slices of persons (by 64-bit key modulo k): forcing
     # seven slices on the sample must give exactly the one-pass result, on both ladders
     for ladder in (F.OFFLINE, F.ONLINE):
-        E._MEMO.clear()
         whole = F.assign_stages(sample, ladder)
-        E._MEMO.clear()
         monkeypatch.setattr(E, "_SLICE_EVENTS", max(1, sample.orders.height // 2))
         sliced = F.assign_stages(sample, ladder)
         monkeypatch.undo()
@@ -524,23 +549,95 @@ def test_persons_missing_from_customers_are_still_named():
     assert row(st, "ghost")["stage"] == "repeat_customer"
 
 
-def test_last_evaluation_is_reused_only_for_the_same_data(sample, monkeypatch):
-    E._MEMO.clear()
-    evaluations = []
+def _count_evaluations(monkeypatch) -> list:
+    evaluations: list = []
     real = E._reached_slice
     monkeypatch.setattr(E, "_reached_slice",
                         lambda *a, **k: (evaluations.append(1), real(*a, **k))[1])
-    first = F.funnel(sample, as_of="2025-06-30")
-    assert E._MEMO  # remembered
-    assert F.funnel(sample, as_of="2025-06-30").equals(first)
-    F.transition_matrix(sample, start="2024-06-30", end="2025-06-30")
-    assert len(evaluations) == 1  # the second funnel and the matrix reused the first
-    # other orders (a new frame): evaluated afresh, not served from the memo
-    fewer = sample.replace(orders=sample.orders.filter(pl.col(S.AMOUNT) > 50))
-    smaller = F.funnel(fewer, as_of="2025-06-30")
-    assert smaller["reached"].to_list() != first["reached"].to_list()
-    E._MEMO.clear()
-    assert F.funnel(fewer, as_of="2025-06-30").equals(smaller)
+    return evaluations
+
+
+# every analysis that evaluates the ladder, called on (data, ladder, dates) -> its keywords
+_ANALYSES = {
+    "assign_stages": {},
+    "funnel": {"by": "segment"},
+    "compare_groups": {"by": "reward_scheme",
+                       "groups": ("every_purchase", "first_time_discount")},
+    "skipped_stages": {"by": "acquisition_channel"},
+    "stage_jumps": {},
+    "time_to_stage": {"by": "segment"},
+    "time_to_stage_curves": {},
+    "transition_matrix": {"start": "2024-06-30", "end": "2025-06-30"},
+    "business_change_effect": {"date": "2024-10-01", "window": "180d"},
+    "stage_mix": {"every": "quarter"},
+    "attention_by_stage": {},
+}
+
+
+@pytest.mark.parametrize("ladder", ["OFFLINE", "ONLINE"])
+def test_a_timeline_is_evaluated_once_and_gives_the_same_results(sample, monkeypatch, ladder):
+    # the shared work is an object the user holds: evaluated once by Ladder.evaluate, then
+    # every analysis reads it without evaluating again (on the offline ladder also at the
+    # earlier dates of a transition matrix or a business change), and every result equals
+    # the one the analysis computes from (data, ladder) with one evaluation of its own
+    lad = getattr(F, ladder)
+    evaluations = _count_evaluations(monkeypatch)
+    timeline = lad.evaluate(sample)
+    assert len(evaluations) == 1
+    for name, kw in _ANALYSES.items():
+        fn = getattr(F, name)
+        before = len(evaluations)
+        shared = fn(timeline, **kw)
+        extra = len(evaluations) - before
+        # earlier dates on a ladder that reads anonymous sessions are evaluated afresh,
+        # since a visitor's sessions count for the customer they later identify as
+        earlier = name in ("transition_matrix", "business_change_effect", "attention_by_stage")
+        assert extra == (1 if ladder == "ONLINE" and earlier else 0), name
+        before = len(evaluations)
+        own = fn(sample, lad, **kw)
+        assert len(evaluations) - before == 1, name  # (data, ladder): one evaluation
+        assert shared.equals(own), name
+
+
+def test_timeline_reached_repr_and_errors(sample):
+    timeline = F.OFFLINE.evaluate(sample, as_of="2025-06-30")
+    assert timeline.as_of == datetime(2025, 6, 30)
+    assert timeline.ladder is F.OFFLINE and timeline.data is sample
+    reached = timeline.reached
+    assert reached.columns == [S.CUSTOMER_ID, "first_seen_at",
+                               *[f"reached_{n}" for n in F.OFFLINE.names]]
+    stages = F.assign_stages(sample, as_of="2025-06-30")
+    assert reached.drop("first_seen_at").equals(stages.select(reached.columns[:1]
+                                                              + reached.columns[2:]))
+    assert len(timeline) == stages.height
+    counts = timeline.stage_counts()
+    assert counts["persons"].to_list() == [
+        int((stages["stage"] == n).sum()) for n in F.OFFLINE.names]
+    text = repr(timeline)
+    assert text.startswith("Timeline of the offline ladder as of 2025-06-30: "
+                           f"{stages.height:,} persons")
+    assert f"client {counts['persons'][4]:,}" in text
+    assert "<table>" in timeline._repr_html_()
+    assert set(F.ONLINE.evaluate(sample).reached.columns[:2]) == {S.CUSTOMER_ID, S.VISITOR_ID}
+    # a later date than the evaluation, another ladder, a timeline evaluated again
+    with pytest.raises(ValueError, match="evaluated as of 2025-06-30, before 2025-12-31; "
+                                         "evaluate the ladder at the later date"):
+        F.funnel(timeline, as_of="2025-12-31")
+    with pytest.raises(ValueError, match="evaluated as of 2025-06-30, before 2026-01-01"):
+        F.transition_matrix(timeline, start="2025-01-01", end="2026-01-01")
+    with pytest.raises(ValueError, match="the timeline was evaluated on the offline ladder"):
+        F.funnel(timeline, F.ONLINE)
+    with pytest.raises(TypeError, match="already a Timeline"):
+        F.OFFLINE.evaluate(timeline)
+    with pytest.raises(ValueError, match="before all data"):
+        F.funnel(timeline, as_of="2000-01-01")
+    # the same ladder built again is accepted; an earlier date is read off the timeline
+    assert F.funnel(timeline, F.offline_ladder()).equals(F.funnel(timeline))
+    assert F.funnel(timeline, as_of="2024-12-31").equals(
+        F.funnel(sample, as_of="2024-12-31"))
+    # transition_matrix's end defaults to the date of the timeline
+    assert F.transition_matrix(timeline, start="2024-06-30").equals(
+        F.transition_matrix(sample, start="2024-06-30", end="2025-06-30"))
 
 
 def test_compare_groups_matches_statsmodels(sample):
@@ -575,17 +672,33 @@ def test_compare_groups_names_unknown_groups(sample):
         F.compare_groups(sample, by="reward_scheme", groups=("none",))
 
 
-def test_the_memo_does_not_keep_data_alive(sample):
+def test_the_funnel_package_keeps_no_state(sample):
+    # no module-level cache: after the analyses, no module of the package holds the data
+    # or has changed any of its globals (the shared work lives in the Timeline the user
+    # holds, and goes away with it)
     import gc
+    import importlib
+    import pkgutil
     import weakref
 
-    E._MEMO.clear()
+    modules = [importlib.import_module(f"loyaltylab.funnel.{m.name}")
+               for m in pkgutil.iter_modules(F.__path__)] + [F]
+
+    def snapshot():
+        return {(m.__name__, k): (id(v), repr(v) if isinstance(v, (list, dict, set)) else "")
+                for m in modules for k, v in vars(m).items()}
+
+    before = snapshot()
     copy = sample.replace(orders=sample.orders.clone())
+    timeline = F.OFFLINE.evaluate(copy, as_of="2025-06-30")
+    F.funnel(timeline)
     F.funnel(copy, as_of="2025-06-30")
+    F.transition_matrix(copy, start="2024-06-30", end="2025-06-30")
+    assert snapshot() == before
     probe = weakref.ref(copy.orders)
-    del copy
+    del copy, timeline
     gc.collect()
-    assert probe() is None  # nothing in the funnel module holds the orders any more
+    assert probe() is None  # nothing in the funnel package holds the orders
 
 
 def test_attention_by_stage_counts_contacts_of_each_state_by_hand():

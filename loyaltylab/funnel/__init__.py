@@ -22,6 +22,7 @@ importable from ``loyaltylab.funnel``.
 """
 
 from loyaltylab.exceptions import LadderError
+from loyaltylab.funnel._timeline import Timeline
 from loyaltylab.funnel.conditions import All, AnyOf, Condition, Count, Not
 from loyaltylab.funnel.conditions import _SOURCES, _atoms  # noqa: F401  (used by _pipeline)
 from loyaltylab.funnel.crm import HUBSPOT_LIFECYCLE, HUBSPOT_LIFECYCLE_DATES, stages_from_crm
@@ -35,7 +36,7 @@ from loyaltylab.funnel.stages import (assign_stages, compare_groups, funnel, ski
 from loyaltylab.funnel.timing import time_to_stage, time_to_stage_curves
 
 __all__ = [
-    "Condition", "Count", "All", "AnyOf", "Not", "Stage", "Ladder", "LadderError",
+    "Condition", "Count", "All", "AnyOf", "Not", "Stage", "Ladder", "LadderError", "Timeline",
     "offline_ladder", "online_ladder", "OFFLINE", "ONLINE", "LAPSED",
     "assign_stages", "funnel", "compare_groups", "skipped_stages", "stage_jumps",
     "time_to_stage", "attention_by_stage",

@@ -3,7 +3,6 @@ lazy query per slice of persons."""
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime
 from typing import Any
 
@@ -192,20 +191,13 @@ def _timeline(data: CRMData, ladder: Ladder, as_of: datetime,
                                     for i in range(len(atoms))])
 
 
-def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFrame, int]:
+def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.DataFrame, int]:
     """One row per person: _key, _pid, _first_seen, and reached_<stage> first-reached
     dates; and the seed of the person keys (for :func:`_activity`).
 
-    The last evaluation is remembered (one entry, keyed on the very frames, ladder and
-    date), so a funnel and a transition matrix of the same data and date evaluate the
-    ladder once.
+    This is the whole evaluation of a ladder; :meth:`Ladder.evaluate` calls it once and
+    keeps the result in a :class:`~loyaltylab.funnel.Timeline` that the analyses share.
     """
-    frames = [getattr(data, t) for t in S.TABLES]
-    memo_key = (tuple(None if f is None else f.shape for f in frames), as_of)
-    if _MEMO and _MEMO[0] == memo_key and all(
-            (r is None and f is None) or (r is not None and r() is f)
-            for r, f in zip(_MEMO[1], frames + [ladder])):
-        return _MEMO[2].lazy(), _MEMO[3]
     names_frame, seed = _person_names(data, ladder, as_of)
     atoms = _unique_atoms(ladder)
     # Large data are evaluated in slices of persons (by key), each a fraction of the
@@ -220,10 +212,7 @@ def _reached(data: CRMData, ladder: Ladder, as_of: datetime) -> tuple[pl.LazyFra
     if per.get_column(_PID).null_count():  # persons outside the customers table
         per = per.drop(_PID).join(_person_names(data, ladder, as_of, seed=seed,
                                                 everyone=True)[0], on=_KEY, how="left")
-    per = per.select(_KEY, _PID, pl.exclude(_KEY, _PID))
-    _MEMO[:] = [memo_key, [None if f is None else weakref.ref(f) for f in frames + [ladder]],
-                per, seed]
-    return per.lazy(), seed
+    return per.select(_KEY, _PID, pl.exclude(_KEY, _PID)), seed
 
 
 _SLICE_EVENTS = 8_000_000
@@ -259,12 +248,6 @@ def _reached_slice(data: CRMData, ladder: Ladder, as_of: datetime, atoms: list[C
         else:
             out.append(pl.col(f"_r_{n}").alias(f"reached_{n}"))
     return per.select(_KEY, "_first_seen", *out)
-
-
-_MEMO: list = []
-"""The last ladder evaluation: [shapes of the frames and the date, weak references to the
-frames and ladder it was computed from, result, seed]. A hit needs the very same objects,
-still alive and of the same shapes; the weak references never keep a dataset alive."""
 
 
 def _person_names(data: CRMData, ladder: Ladder, as_of: datetime, *, seed: int | None = None,

@@ -3,8 +3,6 @@ stage gets."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from loyaltylab._stats import wilson_exprs
@@ -13,15 +11,16 @@ from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import SchemaError
 from loyaltylab.funnel._engine import _ensure_data
-from loyaltylab.funnel._timeline import _person_states, _prepare, _stage_expr
-from loyaltylab.funnel.ladder import LAPSED, OFFLINE, Ladder
+from loyaltylab.funnel._timeline import AsOf, Timeline, _at, _inputs, _person_states, _stage_expr
+from loyaltylab.funnel.ladder import LAPSED, Ladder
 from loyaltylab.funnel.movement import _states
 from loyaltylab.funnel.stages import assign_stages
 
 __all__ = ["business_change_effect", "attention_by_stage"]
 
 
-def business_change_effect(data: CRMData, ladder: Ladder = OFFLINE, *, date: Any,
+def business_change_effect(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                           date: AsOf,
                            window: str = "365d", lapse_after: str = "365d",
                            confidence: float = 0.95) -> pl.DataFrame:
     """Movement between stages in the ``window`` before a business change (price rise,
@@ -33,6 +32,21 @@ def business_change_effect(data: CRMData, ladder: Ladder = OFFLINE, *, date: Any
     share that moved up in each period are compared with a pooled two-proportion z-test.
     This is a before/after comparison: seasonality or a trend in the base also shows up in
     it.
+
+    Parameters
+    ----------
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate`.
+    ladder : Ladder, optional
+        As in :func:`assign_stages` (default :data:`OFFLINE`).
+    date : date, datetime or ISO string
+        The day of the change.
+    window : str, default "365d"
+        Length of each period; ``date + window`` must not be after the data's date.
+    lapse_after : str, default "365d"
+        As in :func:`assign_stages`.
+    confidence : float, default 0.95
+        Coverage of the Wilson interval.
 
     Returns
     -------
@@ -58,15 +72,18 @@ def business_change_effect(data: CRMData, ladder: Ladder = OFFLINE, *, date: Any
     """
     from loyaltylab._stats import two_proportion_test
 
-    data = _ensure_data(data)
+    if not isinstance(data, Timeline):
+        data = _ensure_data(data)
     date = to_datetime(date, name="date")
     w = parse_window(window, name="window")
     end = date + w
-    data, ladder, as_of, lapse = _prepare(data, ladder, None, lapse_after)
+    source, ladder, as_of = _inputs(data, ladder, None)
+    lapse = parse_window(lapse_after, name="lapse_after")
     if end > as_of:
         raise ValueError(f"date + window = {end:%Y-%m-%d} is after as_of={as_of:%Y-%m-%d}; "
                          f"pass a shorter window= (at most {(as_of - date).days} days)")
-    states = _person_states(data, ladder, end, lapse, [date - w, date, end]).collect()
+    states = _person_states(_at(source, ladder, end), lapse,
+                            [date - w, date, end]).collect()
     frames = []
     for period, (a, b) in {"before": (0, 1), "after": (1, 2)}.items():
         s = states.filter(pl.col(f"_s{a}").is_not_null() & (pl.col(f"_s{a}") != LAPSED))
@@ -103,20 +120,23 @@ def business_change_effect(data: CRMData, ladder: Ladder = OFFLINE, *, date: Any
                       "lapse_ratio", "lapse_p_value", "up_before", "up_after", "up_p_value")
 
 
-def attention_by_stage(data: CRMData, ladder: Ladder = OFFLINE, *, window: str = "365d",
-                       as_of: Any = None, direction: str | None = "outbound",
+def attention_by_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                       window: str = "365d", as_of: AsOf = None,
+                       direction: str | None = "outbound",
                        lapse_after: str = "365d", confidence: float = 0.95) -> pl.DataFrame:
     """How much contact each ladder stage gets: persons by their state at the start of
     ``window``, and the contacts they received during it.
 
     Parameters
     ----------
-    data : CRMData
-        Needs contacts.
-    ladder : Ladder
+    data : CRMData or Timeline
+        The data (needs contacts), or a :class:`Timeline` from :meth:`Ladder.evaluate`.
+    ladder : Ladder, optional
+        As in :func:`assign_stages` (default :data:`OFFLINE`).
     window : str
         The period measured, ending at ``as_of`` (default a year).
-    as_of : optional
+    as_of : date, datetime or ISO string, optional
+        End of the window (default the date of the data or of the timeline).
     direction : str or None
         Count only contacts in this direction (default "outbound": the attention the
         business gives); None counts all.
@@ -153,12 +173,14 @@ def attention_by_stage(data: CRMData, ladder: Ladder = OFFLINE, *, window: str =
     """
     from loyaltylab.metrics._base import DAYS_PER_MONTH, poisson_ci
 
-    data = _ensure_data(data)
+    source = data
+    data = data.data if isinstance(data, Timeline) else _ensure_data(data)
     data.require(S.CONTACTS, purpose="attention by ladder stage")
     w = parse_window(window, name="window")
-    _, ladder, cut, _ = _prepare(data, ladder, as_of, lapse_after)
+    source, ladder, cut = _inputs(source, ladder, as_of)
+    parse_window(lapse_after, name="lapse_after")
     start = cut - w
-    st = (assign_stages(data, ladder, as_of=start, lapse_after=lapse_after)
+    st = (assign_stages(source, ladder, as_of=start, lapse_after=lapse_after)
           .select(S.CUSTOMER_ID, pl.when(pl.col("lapsed")).then(pl.lit(LAPSED))
                   .otherwise(pl.col("stage").cast(pl.String)).alias("state")))
     c = data.contacts.lazy().filter((pl.col(S.CONTACTED_AT) > start)

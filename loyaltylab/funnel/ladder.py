@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import polars as pl
 
 from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import LadderError
 from loyaltylab.funnel.conditions import (_SOURCES, Condition, Count, _atoms, _check_condition,
                                           _dnf, _implies, _satisfiable)
+
+if TYPE_CHECKING:
+    from loyaltylab.funnel._timeline import AsOf, Timeline
 
 __all__ = ["Stage", "Ladder", "offline_ladder", "online_ladder", "OFFLINE", "ONLINE",
            "LAPSED"]
@@ -175,6 +179,48 @@ class Ladder:
         for n in names:
             self.stage(n)
         return Ladder([s for s in self.stages if s.name not in names], name=self.name)
+
+    def evaluate(self, data: CRMData, *, as_of: AsOf = None) -> "Timeline":
+        """Evaluate the ladder on ``data``: when each person first reached each stage.
+
+        The evaluation is the costly step every analysis of :mod:`loyaltylab.funnel` needs;
+        pass the returned timeline to them in place of ``(data, ladder)`` and it is done
+        once (``funnel(timeline)``, ``transition_matrix(timeline, start=...)``, ...).
+
+        Parameters
+        ----------
+        data : CRMData
+            The data, with the tables the rules read (:attr:`tables`).
+        as_of : date, datetime or ISO string, optional
+            Only events up to this date count (default ``data.as_of``, else the last
+            order).
+
+        Returns
+        -------
+        Timeline
+            The evaluated ladder; ``timeline.reached`` holds the dates (see
+            :class:`~loyaltylab.funnel.Timeline`).
+
+        Raises
+        ------
+        MissingTableError
+            A table a rule reads is missing.
+        ValueError
+            ``as_of`` is before all data.
+
+        Examples
+        --------
+        >>> import loyaltylab as ll
+        >>> ll.funnel.OFFLINE.evaluate(ll.datasets.load_sample(), as_of="2024-12-31")
+        Timeline of the offline ladder as of 2024-12-31: ...
+        """
+        from loyaltylab.funnel._timeline import Timeline, _inputs
+
+        if isinstance(data, Timeline):
+            raise TypeError("data: this is already a Timeline; pass it to the analyses "
+                            "directly, or evaluate the ladder on its .data")
+        source, ladder, when = _inputs(data, self, as_of)
+        return Timeline._evaluate(source, ladder, when)
 
     def describe(self) -> pl.DataFrame:
         """The ladder as a table.

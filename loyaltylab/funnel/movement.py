@@ -3,17 +3,19 @@ outlook of reaching the top, and the stage mix over time."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from datetime import date, datetime
+from typing import Sequence
 
 import numpy as np
 import polars as pl
 
-from loyaltylab._util import attach_by, normalize_by, period_every, to_datetime
+from loyaltylab._util import (attach_by, normalize_by, parse_window, period_every,
+                              to_datetime)
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.funnel._engine import _PID, _earliest, _ensure_data
-from loyaltylab.funnel._timeline import _person_states, _prepare
-from loyaltylab.funnel.ladder import LAPSED, OFFLINE, Ladder
+from loyaltylab.funnel._timeline import AsOf, Timeline, _at, _inputs, _person_states, _prepare
+from loyaltylab.funnel.ladder import LAPSED, Ladder
 
 __all__ = ["transition_matrix", "project_mix", "advocacy_outlook", "stage_mix"]
 
@@ -22,7 +24,8 @@ def _states(ladder: Ladder) -> list[str]:
     return [*ladder.names, LAPSED]
 
 
-def transition_matrix(data: CRMData, ladder: Ladder = OFFLINE, *, start: Any, end: Any,
+def transition_matrix(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                      start: date | datetime | str, end: AsOf = None,
                       by: str | Sequence[str] | None = None, lapse_after: str = "365d",
                       normalize: bool = True) -> pl.DataFrame:
     """Stage at ``start`` against state at ``end``, with lapsed as its own state.
@@ -33,8 +36,14 @@ def transition_matrix(data: CRMData, ladder: Ladder = OFFLINE, *, start: Any, en
 
     Parameters
     ----------
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate` evaluated on or
+        after ``end``.
+    ladder : Ladder, optional
+        As in :func:`assign_stages` (default :data:`OFFLINE`).
     start, end : date, datetime or ISO string
-        ``start < end <= as_of``.
+        ``start < end <= as_of``; ``end`` defaults to the date of the data (or of the
+        timeline).
     by : str or list of str, optional
         Customer attribute(s): one matrix per group.
     normalize : bool, default True
@@ -59,21 +68,28 @@ def transition_matrix(data: CRMData, ladder: Ladder = OFFLINE, *, start: Any, en
     >>> m.columns[:3], m.columns[-1]
     (['from_state', 'n', 'suspect'], 'lapsed')
     """
-    data = _ensure_data(data)
-    start, end = to_datetime(start, name="start"), to_datetime(end, name="end")
+    if not isinstance(data, Timeline):
+        data = _ensure_data(data)
+    start = to_datetime(start, name="start")
+    if end is not None:
+        end = to_datetime(end, name="end")
+        if not start < end:
+            raise ValueError(f"start={start:%Y-%m-%d} must be before end={end:%Y-%m-%d}")
+    source, ladder, end = _inputs(data, ladder, end)
     if not start < end:
         raise ValueError(f"start={start:%Y-%m-%d} must be before end={end:%Y-%m-%d}")
-    data, ladder, _, lapse = _prepare(data, ladder, end, lapse_after)
-    first, _ = _earliest(data, ladder)
+    lapse = parse_window(lapse_after, name="lapse_after")
+    customers = source.data.customers if isinstance(source, Timeline) else source.customers
+    first, _ = _earliest(source.data if isinstance(source, Timeline) else source, ladder)
     if start < first:
         raise ValueError(f"start={start:%Y-%m-%d} is before all data (the earliest date is "
                          f"{first}); pass a later start")
-    states = _person_states(data, ladder, end, lapse, [start, end])
+    states = _person_states(_at(source, ladder, end), lapse, [start, end])
     cols = normalize_by(by)
     frame = states.filter(pl.col("_s0").is_not_null())
     if cols:
         ids = frame.select(pl.col(_PID).alias(S.CUSTOMER_ID), "_s0", "_s1").collect()
-        frame = attach_by(ids, data.customers, cols).with_columns(
+        frame = attach_by(ids, customers, cols).with_columns(
             [pl.col(c).cast(pl.String).fill_null("(missing)") for c in cols]).lazy()
     return _matrix(frame.select(*cols, "_s0", "_s1").collect(), ladder, cols, normalize)
 
@@ -274,10 +290,23 @@ def advocacy_outlook(matrix: pl.DataFrame, *, target: str | None = None,
     return out
 
 
-def stage_mix(data: CRMData, ladder: Ladder = OFFLINE, *, every: str = "month",
-              start: Any = None, as_of: Any = None,
+def stage_mix(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+              every: str = "month", start: AsOf = None, as_of: AsOf = None,
               lapse_after: str = "365d") -> pl.DataFrame:
     """How many people stand at each stage (or are lapsed) at the end of each period.
+
+    Parameters
+    ----------
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate`.
+    ladder : Ladder, optional
+        As in :func:`assign_stages` (default :data:`OFFLINE`).
+    every : str, default "month"
+        Period length ("day", "week", "month", "quarter", "year").
+    start : date, datetime or ISO string, optional
+        First period (default: the earliest date in the data).
+    as_of, lapse_after
+        As in :func:`assign_stages`.
 
     Returns
     -------
@@ -296,8 +325,9 @@ def stage_mix(data: CRMData, ladder: Ladder = OFFLINE, *, every: str = "month",
     >>> mix["date"].n_unique()
     3
     """
-    data, ladder, as_of, lapse = _prepare(data, ladder, as_of, lapse_after)
-    first, _ = _earliest(data, ladder)
+    timeline, lapse = _prepare(data, ladder, as_of, lapse_after)
+    ladder, as_of = timeline.ladder, timeline.as_of
+    first, _ = _earliest(timeline.data, ladder)
     start = to_datetime(start, name="start") if start is not None else first
     every_ = period_every(every)
     dates = pl.datetime_range(start, as_of, every_, eager=True).dt.truncate(every_)
@@ -305,7 +335,7 @@ def stage_mix(data: CRMData, ladder: Ladder = OFFLINE, *, every: str = "month",
                    | ({as_of} if every_ == "1d" else set()))
     if not dates:
         dates = [as_of]
-    states = _person_states(data, ladder, as_of, lapse, dates).collect()
+    states = _person_states(timeline, lapse, dates).collect()
     frames = []
     for i, d in enumerate(dates):
         frames.append(states.filter(pl.col(f"_s{i}").is_not_null())

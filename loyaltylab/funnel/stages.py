@@ -4,33 +4,37 @@ skipped stages and jumps."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import polars as pl
 
 from loyaltylab._stats import wilson_exprs
 from loyaltylab._util import attach_by, normalize_by
-from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
-from loyaltylab.funnel._engine import _KEY, _T, _activity, _ensure_ladder, _reached
-from loyaltylab.funnel._timeline import _ids, _prepare, _stage_columns
+from loyaltylab.funnel._engine import _KEY, _T, _activity
+from loyaltylab.funnel._timeline import (AsOf, Timeline, _id_columns, _ids, _prepare,
+                                         _stage_columns)
 from loyaltylab.funnel.ladder import OFFLINE, Ladder
 
 __all__ = ["assign_stages", "funnel", "compare_groups", "skipped_stages", "stage_jumps"]
 
 
-def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
+def assign_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
                   lapse_after: str | int | timedelta = "365d") -> pl.DataFrame:
     """Place every customer on a loyalty ladder at ``as_of``.
 
     Parameters
     ----------
-    data : CRMData
-    ladder : Ladder, default :data:`OFFLINE`
-        :data:`OFFLINE`, :data:`ONLINE` or a custom :class:`Ladder`.
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate` (the ladder is then
+        not evaluated again).
+    ladder : Ladder, optional
+        :data:`OFFLINE` (the default with data), :data:`ONLINE` or a custom
+        :class:`Ladder`; with a timeline, its own ladder.
     as_of : date, datetime or ISO string, optional
-        Only events up to this date count (default ``data.as_of``, else the last order).
+        Only events up to this date count (default ``data.as_of``, else the last order;
+        with a timeline, its date; an earlier date is read off the timeline).
     lapse_after : str, default "365d"
         A person with at least one order or contact, but none in the trailing
         ``lapse_after`` (the window (as_of - lapse_after, as_of]), is lapsed.
@@ -69,8 +73,8 @@ def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     Persons are grouped and sorted on a 64-bit hash of their id (a seed under which no
     two known ids collide is chosen first); data with many events are evaluated in
     slices of persons, which bounds memory (1 million customers and 30 million events:
-    about 20 s and 1.2 GB on two cores). The last evaluation is remembered, so a
-    :func:`funnel` and a :func:`transition_matrix` of the same data and date share it.
+    about 20 s and 1.2 GB on two cores). That evaluation is the costly part: evaluate once
+    with :meth:`Ladder.evaluate` and pass the :class:`Timeline` to every analysis.
 
     Examples
     --------
@@ -81,13 +85,14 @@ def assign_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     >>> st.height
     5000
     """
-    data, ladder, as_of, lapse = _prepare(data, ladder, as_of, lapse_after)
-    return _assign(data, ladder, as_of, lapse).collect()
+    timeline, lapse = _prepare(data, ladder, as_of, lapse_after)
+    return _assign(timeline, lapse).collect()
 
 
-def _assign(data, ladder, as_of, lapse) -> pl.LazyFrame:
-    reached, seed = _reached(data, ladder, as_of)
-    last = (_activity(data, as_of, seed).group_by(_KEY)
+def _assign(timeline: Timeline, lapse: timedelta) -> pl.LazyFrame:
+    ladder, as_of = timeline.ladder, timeline.as_of
+    reached = timeline._per.lazy()
+    last = (_activity(timeline.data, as_of, timeline._seed).group_by(_KEY)
             .agg(pl.col(_T).max().alias("last_active_at")))
     names = ladder.names
     rank_cols = _stage_columns(ladder)
@@ -102,18 +107,20 @@ def _assign(data, ladder, as_of, lapse) -> pl.LazyFrame:
                 skipped.alias("skipped"))
             .select(*_ids(ladder), "stage", "stage_rank", "lapsed", "last_active_at",
                     *[f"reached_{n}" for n in names], "skipped")
-            .sort([S.CUSTOMER_ID] + ([S.VISITOR_ID] if "web_sessions" in ladder.tables
-                                     else []), nulls_last=True))
+            .sort(_id_columns(ladder), nulls_last=True))
 
 
-def _stages_with_by(data, ladder, as_of, lapse_after, by):
-    stages = assign_stages(data, ladder, as_of=as_of, lapse_after=lapse_after)
+def _stages_with_by(data, ladder, as_of, lapse_after, by
+                    ) -> tuple[pl.DataFrame, list[str], Timeline]:
+    """The stages (with the ``by`` columns attached) and the timeline they come from."""
+    timeline, lapse = _prepare(data, ladder, as_of, lapse_after)
+    stages = _assign(timeline, lapse).collect()
     cols = normalize_by(by)
     if cols:
-        stages = attach_by(stages, data.customers, cols)
+        stages = attach_by(stages, timeline.data.customers, cols)
         stages = stages.with_columns([pl.col(c).cast(pl.String).fill_null("(missing)")
                                       for c in cols])
-    return stages, cols
+    return stages, cols, timeline
 
 
 def _chi2(table: np.ndarray) -> tuple[float, float, int]:
@@ -127,15 +134,19 @@ def _chi2(table: np.ndarray) -> tuple[float, float, int]:
     return float(res.statistic), float(res.pvalue), int(res.dof)
 
 
-def funnel(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
+def funnel(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
            by: str | Sequence[str] | None = None, lapse_after: str = "365d",
            confidence: float = 0.95) -> pl.DataFrame:
     """The ladder funnel: how many reached each stage or beyond, and the step conversions.
 
     Parameters
     ----------
-    data : CRMData
-    ladder : Ladder, default :data:`OFFLINE`
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate` (the ladder is then
+        not evaluated again).
+    ladder : Ladder, optional
+        :data:`OFFLINE` (the default with data), :data:`ONLINE` or a custom
+        :class:`Ladder`; with a timeline, its own ladder.
     as_of, lapse_after
         As in :func:`assign_stages`.
     by : str or list of str, optional
@@ -172,7 +183,8 @@ def funnel(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     >>> bool((f["reached"].diff().drop_nulls() <= 0).all())
     True
     """
-    stages, cols = _stages_with_by(data, ladder, as_of, lapse_after, by)
+    stages, cols, timeline = _stages_with_by(data, ladder, as_of, lapse_after, by)
+    ladder = timeline.ladder
     stages = stages.filter(pl.col("stage_rank").is_not_null())
     grid = pl.DataFrame({"stage_rank": list(range(len(ladder.names))),
                          "stage": ladder.names},
@@ -216,8 +228,8 @@ def funnel(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     return out.select(select).sort(*cols, "stage_rank")
 
 
-def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
-                   groups: tuple[str, str], as_of: Any = None, lapse_after: str = "365d",
+def compare_groups(data: CRMData | Timeline, ladder: Ladder | None = None, *, by: str,
+                   groups: tuple[str, str], as_of: AsOf = None, lapse_after: str = "365d",
                    confidence: float = 0.95) -> pl.DataFrame:
     """Two groups' step conversions side by side, with the difference, its interval and a test.
 
@@ -227,8 +239,12 @@ def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
 
     Parameters
     ----------
-    data : CRMData
-    ladder : Ladder, default :data:`OFFLINE`
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate` (the ladder is then
+        not evaluated again).
+    ladder : Ladder, optional
+        :data:`OFFLINE` (the default with data), :data:`ONLINE` or a custom
+        :class:`Ladder`; with a timeline, its own ladder.
     by : str
         Customer attribute that holds the groups (segment, reward_scheme, ...).
     groups : (str, str)
@@ -280,7 +296,8 @@ def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
         if str(g) not in present:
             raise ValueError(f"groups: {g!r} is not a value of {by!r}; values: {present}")
     a, b = (f.filter(pl.col(by) == str(g)).sort("stage_rank") for g in groups)
-    names = _ensure_ladder(ladder).names
+    names = (data.ladder if isinstance(data, Timeline)
+             else OFFLINE if ladder is None else ladder).names
     rows = []
     for ra, rb in zip(a.iter_rows(named=True), b.iter_rows(named=True)):
         if ra["stage_rank"] + 1 >= len(names):
@@ -306,7 +323,7 @@ def compare_groups(data: CRMData, ladder: Ladder = OFFLINE, *, by: str,
                                       dtype=pl.Float64))
 
 
-def skipped_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
+def skipped_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
                    by: str | Sequence[str] | None = None,
                    confidence: float = 0.95) -> pl.DataFrame:
     """How often each stage is jumped over.
@@ -333,7 +350,8 @@ def skipped_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None
     >>> sk.columns
     ['stage', 'stage_rank', 'passed', 'skipped', 'share', 'ci_low', 'ci_high']
     """
-    stages, cols = _stages_with_by(data, ladder, as_of, "365d", by)
+    stages, cols, timeline = _stages_with_by(data, ladder, as_of, "365d", by)
+    ladder = timeline.ladder
     stages = stages.filter(pl.col("stage_rank").is_not_null())
     frames = []
     for k, n in enumerate(ladder.names[:-1]):
@@ -356,7 +374,7 @@ def skipped_stages(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None
             .sort(*cols, "stage_rank"))
 
 
-def stage_jumps(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
+def stage_jumps(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
                 by: str | Sequence[str] | None = None) -> pl.DataFrame:
     """Every step between consecutive stages a person reached, with the stages jumped.
 
@@ -382,7 +400,8 @@ def stage_jumps(data: CRMData, ladder: Ladder = OFFLINE, *, as_of: Any = None,
     >>> int(j.filter(j["from_stage"] == "(entry)")["n"].sum()) == 5000
     True
     """
-    stages, cols = _stages_with_by(data, ladder, as_of, "365d", by)
+    stages, cols, timeline = _stages_with_by(data, ladder, as_of, "365d", by)
+    ladder = timeline.ladder
     names = ladder.names
     long = (stages.filter(pl.col("stage_rank").is_not_null())
             .with_row_index("_row")

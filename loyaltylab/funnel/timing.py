@@ -1,29 +1,36 @@
-"""How long the climb takes: Kaplan-Meier time from one stage to the next ones."""
+"""How long the climb takes: Kaplan-Meier time from one stage to the next ones (through
+:class:`loyaltylab.churn.KaplanMeier`, the library's one survival path)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
 import polars as pl
 
-from loyaltylab._util import parse_window, resolve_as_of
+from loyaltylab._util import parse_window
 from loyaltylab.data.crmdata import CRMData
+from loyaltylab.funnel._engine import _ensure_ladder
+from loyaltylab.funnel._timeline import AsOf, Timeline
 from loyaltylab.funnel.ladder import OFFLINE, Ladder
 from loyaltylab.funnel.stages import _stages_with_by
+
+if TYPE_CHECKING:
+    from loyaltylab.churn import KaplanMeier
 
 __all__ = ["time_to_stage", "time_to_stage_curves"]
 
 
 def _durations(data, ladder, as_of, origin, by):
-    names = ladder.names
+    names = _ensure_ladder(data.ladder if isinstance(data, Timeline)
+                           else OFFLINE if ladder is None else ladder).names
     origin = origin or names[1]
-    k0 = ladder.rank(origin)
+    lad = data.ladder if isinstance(data, Timeline) else OFFLINE if ladder is None else ladder
+    k0 = lad.rank(origin)
     if k0 >= len(names) - 1:
-        raise ValueError(f"origin={origin!r} is the top stage of the {ladder.name} ladder; "
+        raise ValueError(f"origin={origin!r} is the top stage of the {lad.name} ladder; "
                          f"pick a lower stage from {names[:-1]}")
-    stages, cols = _stages_with_by(data, ladder, as_of, "365d", by)
-    as_of = resolve_as_of(data, as_of)
+    stages, cols, timeline = _stages_with_by(data, ladder, as_of, "365d", by)
+    as_of = timeline.as_of
     base = stages.filter(pl.col(f"reached_{origin}").is_not_null())
     frames = []
     for k in range(k0 + 1, len(names)):
@@ -36,23 +43,24 @@ def _durations(data, ladder, as_of, origin, by):
     return pl.concat(frames), cols, origin
 
 
-def _km(days: np.ndarray, arrived: np.ndarray, confidence: float):
-    from lifelines import KaplanMeierFitter
+def _km(part: pl.DataFrame, confidence: float) -> "KaplanMeier":
+    """Kaplan-Meier of the days to arrive (arrival is the event; not yet is censored)."""
+    from loyaltylab.churn import KaplanMeier
 
-    kmf = KaplanMeierFitter(alpha=1 - confidence)
-    kmf.fit(days, event_observed=arrived)
-    return kmf
+    return KaplanMeier(confidence=confidence, duration_col="_days",
+                       event_col="_arrived").fit(part.select("_days", "_arrived"))
 
 
-def time_to_stage(data: CRMData, ladder: Ladder = OFFLINE, *, origin: str | None = None,
-                  as_of: Any = None, by: str | Sequence[str] | None = None,
+def time_to_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *, origin: str | None = None,
+                  as_of: AsOf = None, by: str | Sequence[str] | None = None,
                   horizon: str = "365d", confidence: float = 0.95) -> pl.DataFrame:
     """How long people take from ``origin`` to each higher stage, with censoring.
 
     The clock starts when a person reached ``origin`` (default: the second stage, e.g.
     the first contact of a prospect); it stops when the person first reaches the target
     stage or any higher one (jumping past a stage counts as arriving). People who have not
-    arrived by ``as_of`` are censored there. Kaplan-Meier estimates via lifelines.
+    arrived by ``as_of`` are censored there. Kaplan-Meier estimates by
+    :class:`loyaltylab.churn.KaplanMeier` (lifelines underneath).
 
     Parameters
     ----------
@@ -85,28 +93,19 @@ def time_to_stage(data: CRMData, ladder: Ladder = OFFLINE, *, origin: str | None
     >>> t["stage"].to_list()
     ['first_time_customer', 'repeat_customer', 'client', 'advocate']
     """
-    from lifelines.utils import median_survival_times
-
     long, cols, origin = _durations(data, ladder, as_of, origin, by)
     h = parse_window(horizon, name="horizon").total_seconds() / 86400
     rows = []
     for key, part in long.group_by(*cols, "_k", "stage", maintain_order=True):
-        days = part["_days"].to_numpy()
-        arrived = part["_arrived"].to_numpy()
-        kmf = _km(days, arrived, confidence)
-        med = float(kmf.median_survival_time_)
-        ci = median_survival_times(kmf.confidence_interval_)
-        lo, hi = (float(v) for v in ci.iloc[0])
-        sf = kmf.survival_function_at_times(h).iloc[0]
-        band = kmf.confidence_interval_survival_function_
-        idx = band.index.searchsorted(h, side="right") - 1
-        s_lo, s_hi = (float(v) for v in band.iloc[max(idx, 0)])
-        fin = lambda v: v if np.isfinite(v) else None  # noqa: E731
+        km = _km(part, confidence)
+        med = km.summary.row(0, named=True)
+        at = km.survival_at([h]).row(0, named=True)
         row = dict(zip([*cols, "_k", "stage"], key))
-        row.update(origin=origin, n=len(days), arrived=int(arrived.sum()),
-                   median_days=fin(med), median_ci_low=fin(lo), median_ci_high=fin(hi),
-                   share_within=1 - float(sf), share_ci_low=1 - s_hi,
-                   share_ci_high=1 - s_lo)
+        row.update(origin=origin, n=part.height, arrived=int(part["_arrived"].sum()),
+                   median_days=med["median_days"], median_ci_low=med["median_ci_low"],
+                   median_ci_high=med["median_ci_high"],
+                   share_within=1 - at["survival"], share_ci_low=1 - at["ci_high"],
+                   share_ci_high=1 - at["ci_low"])
         rows.append(row)
     out = pl.DataFrame(rows, schema_overrides={"median_days": pl.Float64,
                                                "median_ci_low": pl.Float64,
@@ -117,8 +116,8 @@ def time_to_stage(data: CRMData, ladder: Ladder = OFFLINE, *, origin: str | None
                     "share_ci_high"))
 
 
-def time_to_stage_curves(data: CRMData, ladder: Ladder = OFFLINE, *,
-                         origin: str | None = None, as_of: Any = None,
+def time_to_stage_curves(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                         origin: str | None = None, as_of: AsOf = None,
                          by: str | Sequence[str] | None = None,
                          confidence: float = 0.95) -> pl.DataFrame:
     """Kaplan-Meier curves of the share arrived at each stage by days since ``origin``
@@ -143,12 +142,9 @@ def time_to_stage_curves(data: CRMData, ladder: Ladder = OFFLINE, *,
     long, cols, _ = _durations(data, ladder, as_of, origin, by)
     frames = []
     for key, part in long.group_by(*cols, "_k", "stage", maintain_order=True):
-        kmf = _km(part["_days"].to_numpy(), part["_arrived"].to_numpy(), confidence)
-        sf = kmf.survival_function_.iloc[:, 0].to_numpy()
-        band = kmf.confidence_interval_survival_function_.to_numpy()
-        f = pl.DataFrame({"days": kmf.survival_function_.index.to_numpy().astype(float),
-                          "share_arrived": 1 - sf, "ci_low": 1 - band[:, 1],
-                          "ci_high": 1 - band[:, 0]})
+        f = _km(part, confidence).curves_.select(
+            pl.col("timeline").alias("days"), (1 - pl.col("survival")).alias("share_arrived"),
+            (1 - pl.col("ci_high")).alias("ci_low"), (1 - pl.col("ci_low")).alias("ci_high"))
         vals = dict(zip([*cols, "_k", "stage"], key))
         frames.append(f.with_columns([pl.lit(vals[c]).alias(c) for c in
                                       [*cols, "_k", "stage"]]))
