@@ -13,7 +13,8 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 - :func:`customer_base_value`: the total over all customers, with an interval for the total;
 - :func:`period_transactions`, :func:`holdout_comparison`, :func:`repeat_tracking`,
   :func:`probability_alive_matrix`, :func:`expected_purchases_matrix`,
-  :func:`probability_alive_history`: model checks and the frames behind the charts.
+  :func:`probability_alive_history`, :func:`expected_repeat_purchases`: model checks and
+  the frames behind the charts.
 
 Every fitted model has ``customer_log_likelihood`` and ``to_json``; :func:`load_model` reads
 the JSON back. A fit that fails raises :class:`loyaltylab.exceptions.ConvergenceError` with
@@ -25,7 +26,8 @@ from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, Modif
 from loyaltylab.clv._base import load_model
 from loyaltylab.clv._rfm import rfm_summary
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
-                                   expected_purchases_matrix, period_transactions,
+                                   expected_purchases_matrix, expected_repeat_purchases,
+                                   period_transactions,
                                    probability_alive_history,
                                    holdout_comparison, probability_alive_matrix,
                                    repeat_tracking)
@@ -35,5 +37,6 @@ __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "Paret
            "GammaGamma", "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value",
            "holdout_comparison", "repeat_tracking", "probability_alive_matrix",
            "expected_purchases_matrix", "period_transactions", "probability_alive_history",
+           "expected_repeat_purchases",
            "load_model",
            "ConvergenceError"]

@@ -20,7 +20,7 @@ from loyaltylab.data import schema as S
 
 __all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison",
            "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
-           "period_transactions", "probability_alive_history"]
+           "period_transactions", "probability_alive_history", "expected_repeat_purchases"]
 
 
 def _check_purchase_model(model: Any) -> None:
@@ -360,6 +360,50 @@ def period_transactions(rfm: Any, *, model: Any, max_frequency: int = 7) -> pl.D
     labels = [str(i) for i in range(k)] + [f"{k}+"]
     return pl.DataFrame({FREQUENCY: np.arange(k + 1, dtype=np.int64), "label": labels,
                          "actual": actual, "expected": expected})
+
+
+def expected_repeat_purchases(model: Any, *, t_max: float | None = None,
+                              points: int = 101) -> pl.DataFrame:
+    """Expected repeat purchases of a new customer over time, E[X(t)], within the fitted
+    observation length and beyond it (lifetimes' ``plot_expected_repeat_purchases``).
+
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        Fitted model.
+    t_max : float, optional
+        Last time point, in the model's time unit (default 1.5 x the longest fitted T).
+    points : int, default 101
+        Evenly spaced time points from 0 to ``t_max``; the longest fitted T is added.
+
+    Returns
+    -------
+    polars.DataFrame
+        - ``t``: time since the first purchase, in the model's time unit.
+        - ``expected_purchases``: E[X(t)], the model's expected repeat purchases by ``t``.
+        - ``extrapolated``: True beyond the longest observation length the model was
+          fitted on.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> m = BetaGeo().fit(pl.read_csv("data/cdnow/cdnow_customers_summary.csv"))
+    >>> e = expected_repeat_purchases(m)
+    >>> e.height, round(e["t"].max(), 2), round(e.filter(~pl.col("extrapolated"))["t"].max(), 2)
+    (102, 58.29, 38.86)
+    """
+    _check_purchase_model(model)
+    tmax_fit = float(model._t_max)
+    end = 1.5 * tmax_fit if t_max is None else float(t_max)
+    if not end > 0:
+        raise ValueError(f"t_max: expected a positive length of time, got {t_max!r}")
+    if int(points) < 2:
+        raise ValueError(f"points: expected at least 2, got {points!r}")
+    t = np.linspace(0.0, end, int(points))
+    if tmax_fit < end:
+        t = np.union1d(t, [tmax_fit])
+    return pl.DataFrame({"t": t, "expected_purchases": model.expected_purchases(t),
+                         "extrapolated": t > tmax_fit})
 
 
 def probability_alive_history(orders: Any, *, model: Any, customer_id: Any,

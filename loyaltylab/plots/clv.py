@@ -1,5 +1,6 @@
 """Charts for loyaltylab.clv results: holdout check, tracking, P(alive) and expected-purchase
-matrices, sBG projections and the CLV distribution. Each draws a result frame and computes
+matrices, sBG projections, the CLV distribution, period transactions, one customer's
+P(alive) history and the expected repeat purchases curve. Each draws a result frame and computes
 nothing."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from loyaltylab.plots._style import PALETTE, SEQUENTIAL, add_footnote, get_ax, l
 
 __all__ = ["plot_calibration_holdout", "plot_tracking", "plot_alive_matrix",
            "plot_expected_purchases_matrix", "plot_retention_projection",
-           "plot_clv_distribution"]
+           "plot_clv_distribution", "plot_period_transactions", "plot_alive_history",
+           "plot_expected_repeat_purchases"]
 
 
 def _need(frame: Any, cols: Sequence[str], what: str, source: str) -> pl.DataFrame:
@@ -318,4 +320,159 @@ def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int =
     add_footnote(ax, f"Top 20 % of customers hold {share:.0%} of the value; {flagged:,} "
                      f"customers cost more to serve and retain than they bring.\n"
                      f"Intervals per customer: {method}.")
+    return literal_text(ax)
+
+
+def plot_period_transactions(transactions: pl.DataFrame, *, ax: Axes | None = None,
+                             title: str | None = None, model_name: str = "model") -> Axes:
+    """Customers by number of repeat purchases in the calibration period, actual against
+    the model: the standard check of a repeat-buying model (lifetimes'
+    ``plot_period_transactions``).
+
+    Parameters
+    ----------
+    transactions : pl.DataFrame
+        :func:`loyaltylab.clv.period_transactions` (frequency, label, actual, expected).
+    model_name : str
+        Legend label of the model's bars.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> rfm = pl.read_csv("data/cdnow/cdnow_customers_summary.csv")
+    >>> bg = ll.clv.BetaGeo().fit(rfm)
+    >>> ax = plot_period_transactions(ll.clv.period_transactions(rfm, model=bg))
+    >>> ax.get_title()
+    'Customers by number of repeat purchases, 2,357 customers'
+    """
+    c = _need(transactions, ["label", "actual", "expected"], "transactions",
+              "ll.clv.period_transactions")
+    ax = get_ax(ax)
+    x = np.arange(c.height)
+    ax.bar(x - 0.2, c["actual"].to_numpy(), width=0.4, color=PALETTE[0], label="actual")
+    ax.bar(x + 0.2, c["expected"].to_numpy(), width=0.4, color=PALETTE[1], label=model_name)
+    ax.set_xticks(x, c["label"].to_list())
+    ax.set_xlabel("Repeat purchases in the calibration period")
+    ax.set_ylabel("Customers")
+    n = float(c["actual"].sum())
+    ax.set_title(title or f"Customers by number of repeat purchases, {n:,.0f} customers")
+    ax.legend()
+    add_footnote(ax, "Model: customers expected with that many repeat purchases, given how "
+                     "long each customer was observed; the last group pools the heaviest "
+                     "buyers.")
+    return literal_text(ax)
+
+
+def plot_alive_history(history: pl.DataFrame, *, ax: Axes | None = None,
+                       title: str | None = None, unit: str = "week",
+                       label: str | None = None) -> Axes:
+    """Probability that one customer is still active, from the first purchase on: it falls
+    while the customer is silent and jumps back at each purchase (lifetimes'
+    ``plot_history_alive``).
+
+    Parameters
+    ----------
+    history : pl.DataFrame
+        :func:`loyaltylab.clv.probability_alive_history` (t, purchase, p_alive).
+    unit : str
+        Name of the time unit for the axis label.
+    label : str, optional
+        Legend label of the line (several customers can share one Axes).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> bg = ll.clv.BetaGeo().fit(pl.read_csv("data/cdnow/cdnow_customers_summary.csv"))
+    >>> cd = ll.datasets.load_cdnow(sample=True)
+    >>> h = ll.clv.probability_alive_history(cd, model=bg, customer_id=cd.orders[
+    ...     ll.data.schema.CUSTOMER_ID][0], observation_end="1998-06-30")
+    >>> ax = plot_alive_history(h)
+    >>> ax.get_ylabel()
+    'Probability still active'
+    """
+    h = _need(history, ["t", "purchase", "p_alive"], "history",
+              "ll.clv.probability_alive_history")
+    ax = get_ax(ax)
+    n_lines = len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")])
+    col = PALETTE[n_lines % len(PALETTE)]
+    t = h["t"].to_numpy()
+    ax.plot(t, h["p_alive"].to_numpy(), color=col, label=label or "P(alive)")
+    buys = h.filter(pl.col("purchase"))
+    ax.plot(buys["t"].to_numpy(), buys["p_alive"].to_numpy(), "o", color=col,
+            label="_purchases")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(f"{unit.capitalize()}s since the first purchase")
+    ax.set_ylabel("Probability still active")
+    n = int(h["purchase"].sum())
+    ax.set_title(title or f"Probability the customer is still active, {n:,} repeat "
+                          f"purchase{'s' if n != 1 else ''}")
+    if label:
+        ax.legend()
+    add_footnote(ax, "Dots: repeat purchases. The probability falls while the customer is "
+                     "silent and recovers at each purchase; computed from the customer's "
+                     "history up to each point in time.")
+    return literal_text(ax)
+
+
+def plot_expected_repeat_purchases(curve: pl.DataFrame, *, ax: Axes | None = None,
+                                   title: str | None = None, unit: str = "week",
+                                   model_name: str = "model") -> Axes:
+    """Expected repeat purchases of a new customer by time since the first purchase: solid
+    within the observation length the model was fitted on, dashed beyond it (lifetimes'
+    ``plot_expected_repeat_purchases``).
+
+    Parameters
+    ----------
+    curve : pl.DataFrame
+        :func:`loyaltylab.clv.expected_repeat_purchases` (t, expected_purchases,
+        extrapolated).
+    unit : str
+        Name of the time unit for the axis label.
+    model_name : str
+        Legend label of the curve.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> bg = ll.clv.BetaGeo().fit(pl.read_csv("data/cdnow/cdnow_customers_summary.csv"))
+    >>> ax = plot_expected_repeat_purchases(ll.clv.expected_repeat_purchases(bg))
+    >>> [ln.get_linestyle() for ln in ax.get_lines()]
+    ['-', '--']
+    """
+    c = _need(curve, ["t", "expected_purchases", "extrapolated"], "curve",
+              "ll.clv.expected_repeat_purchases")
+    ax = get_ax(ax)
+    n_lines = len([ln for ln in ax.get_lines() if not ln.get_label().startswith("_")])
+    col = PALETTE[n_lines % len(PALETTE)]
+    t = c["t"].to_numpy()
+    e = c["expected_purchases"].to_numpy()
+    ext = c["extrapolated"].to_numpy()
+    fit = ~ext
+    ax.plot(t[fit], e[fit], color=col, label=model_name)
+    if ext.any():
+        # start the dashed part at the last fitted point so the curve is unbroken
+        k = np.flatnonzero(ext)
+        k = np.concatenate([[k[0] - 1], k]) if k[0] > 0 else k
+        ax.plot(t[k], e[k], color=col, ls="--", label="_extrapolated")
+    ax.set_xlabel(f"{unit.capitalize()}s since the first purchase")
+    ax.set_ylabel("Expected repeat purchases")
+    ax.set_title(title or "Expected repeat purchases of a new customer")
+    ax.legend()
+    add_footnote(ax, "Model expectation for a customer who has just made a first purchase; "
+                     "dashed beyond the longest observation the model was fitted on.")
     return literal_text(ax)
