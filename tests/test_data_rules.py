@@ -466,3 +466,18 @@ def test_every_row_is_kept_or_excluded_under_a_rule(rows, lines, fill, split, te
     assert out.row_numbers.is_between(0, max(raw.height - 1, 0)).all()
     for e in out.excluded.values():
         assert e["n"] > 0
+
+
+def test_headers_rule_reads_another_language_under_the_mapping_names():
+    from loyaltylab.data._rules import apply, parse_table_rules
+    raw = pl.DataFrame({"Abschlussdatum": ["2025-01-02"], "BETRAG ": ["10"],
+                        "Amount": ["99"]})
+    rules = parse_table_rules("orders", {"headers": {
+        "Close Date": ["Abschlussdatum", "Date de fermeture"], "Amount": "Betrag"}})
+    out = apply(raw, rules, table="orders")
+    # case and spacing forgiven; a header already there under the target is left alone
+    assert out.frame.columns == ["Close Date", "BETRAG ", "Amount"]
+    assert out.notes == ["1 headers in the export's language read under the preset's names"]
+    with pytest.raises(MappingError, match=r"\[tables.orders\] headers 'Close Date' must "
+                                           r"be a header name or a list of them"):
+        parse_table_rules("orders", {"headers": {"Close Date": 3}})

@@ -334,7 +334,7 @@ def test_report_data_quality_shows_how_the_shopify_revenue_was_reached(tmp_path)
     # the workbook carries the same steps on a sheet of its own
     rep.write_excel(tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
-    assert wb.sheetnames[:3] == ["About", "Data quality", "Revenue reconciliation"]
+    assert wb.sheetnames[:3] == ["README", "Data quality", "Revenue reconciliation"]
     ws = wb["Revenue reconciliation"]
     got = {r[0]: r[1:] for r in ws.iter_rows(min_row=2, values_only=True)}
     assert got["Revenue kept"][1] == pytest.approx(exp.truth["revenue"], abs=0.005)
@@ -563,3 +563,41 @@ def test_init_mapping_recognises_mailchimp_beside_a_shop(tmp_path):
         want = (None if "unsub" in f or "cleaned" in f else
                 ("mailchimp", "contacts") if "activity" in f else ("mailchimp", "customers"))
         assert detect_table(cols) == want, f
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es", "nl"])
+def test_hubspot_export_in_another_language_loads_the_truth(language, tmp_path):
+    import tomllib
+
+    from loyaltylab.data.mapping import draft_mapping
+    from loyaltylab.data.presets import localise
+    exp = make_platform_export("hubspot", tmp_path, n_customers=40, seed=3,
+                               language=language)
+    headers, values = localise("hubspot", language)
+    deals = pl.read_csv(exp.path / exp.files[0], infer_schema=False)
+    assert headers["Deal Stage"] in deals.columns and "Deal Stage" not in deals.columns
+    assert values["Closed Won"] in set(deals[headers["Deal Stage"]])
+    for f in exp.files:
+        assert detect_table(pl.read_csv(exp.path / f, n_rows=0).columns)[0] == "hubspot"
+    for mapping in ({"preset": "hubspot"}, tomllib.loads(draft_mapping(exp.path))):
+        data = ll.load(exp.path, mapping=mapping, as_of=exp.as_of)
+        assert round(float(data.orders["amount"].sum()), 2) == pytest.approx(
+            exp.truth["revenue"], abs=0.005)
+        assert data.orders.height == exp.truth["orders"]
+        assert data.customers.height == exp.truth["customers"]
+        assert data.complaints.height == exp.truth["complaints"]
+        assert data.report.ok
+        seen = " ".join(str(f.to_dicts()) for f in data.tables.values()) + str(data.report)
+        assert "@example.com" not in seen.lower() and "Sam Seller" not in seen
+    excluded = data.report.tables["orders"].excluded
+    assert {k: v["n"] for k, v in excluded.items()} == {
+        k: v["n"] for k, v in exp.truth["excluded"].items()}
+
+
+def test_only_localising_platforms_take_a_language(tmp_path):
+    with pytest.raises(ValueError, match=r"language: stripe exports can be written in "
+                                         r"\['en'\], got 'de'"):
+        make_platform_export("stripe", tmp_path, language="de")
+    with pytest.raises(ValueError, match=r"hubspot exports can be written in "
+                                         r"\['en', 'de', 'es', 'fr', 'nl'\], got 'it'"):
+        make_platform_export("hubspot", tmp_path, language="it")

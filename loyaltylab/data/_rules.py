@@ -8,6 +8,9 @@ evaluated as code.
 
 Stages, always in this order:
 
+0. ``headers``: a header written in another language (``{"Close Date" = ["Schlusstermin",
+   "Date de fermeture"]}``) is read under the name the rest of the mapping uses (case and
+   spacing forgiven; a header already present under that name is left alone);
 1. ``fill_down`` (within ``fill_down_by``): blank cells take the value of the row above in
    the same group (order-level fields written only on an order's first line item);
 2. ``derive``: new columns from ``subtract``/``add``/``multiply`` (numbers read with the
@@ -48,7 +51,7 @@ __all__ = ["TableRules", "Rule", "RulesResult", "RULE_KEYS", "parse_table_rules"
            "NO_ANSWER", "amount_note"]
 
 RULE_KEYS = ("where", "derive", "fill_down", "fill_down_by", "lines", "split", "wide",
-             "acquired_at", "drop")
+             "acquired_at", "drop", "headers")
 """Table keys of the vocabulary (added to the table keys a mapping accepts)."""
 
 _WHERE_OPS = ("in", "not_in", "empty", "not_empty", "matches", "not_matches",
@@ -95,6 +98,7 @@ class TableRules:
     first_of: list[str] = field(default_factory=list)
     add_missing: bool = True
     drop: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def reshapes(self) -> bool:
@@ -249,6 +253,18 @@ where[1]; keys are [...]. Did you mean 'in'?
                                    f"give each rule its own name")
             seen.add(name)
             r.where.append(Rule(col, op, arg, name))
+    if "headers" in t:
+        from loyaltylab.data.validation import normalize_name
+        h = _table(t["headers"], f"{at} headers", origin)
+        for target, aliases in h.items():
+            names = [aliases] if isinstance(aliases, str) else aliases
+            if not isinstance(names, list) or not all(isinstance(a, str) and a.strip()
+                                                      for a in names):
+                raise MappingError(f"{origin}: {at} headers {target!r} must be a header "
+                                   f"name or a list of them (the same column in other "
+                                   f"languages), got {aliases!r}")
+            for a in names:
+                r.headers[normalize_name(a)] = target
     if "derive" in t:
         d = _table(t["derive"], f"{at} derive", origin)
         for out, spec in d.items():
@@ -535,6 +551,21 @@ def apply(frame: pl.DataFrame, rules: TableRules | None, *, table: str, source: 
     excluded: dict[str, dict] = {}
     f = frame.with_row_index(_ROW)
     f = f.with_columns(pl.col(_ROW).cast(pl.Int64))
+
+    # 0. headers in another language, read under the mapping's names
+    if rules.headers:
+        from loyaltylab.data.validation import normalize_name
+        have = {normalize_name(c) for c in f.columns}
+        rename = {}
+        for c in f.columns:
+            target = rules.headers.get(normalize_name(c))
+            if target is not None and normalize_name(target) not in have \
+                    and target not in rename.values():
+                rename[c] = target
+        if rename:
+            f = f.rename(rename)
+            notes.append(f"{len(rename)} headers in the export's language read under the "
+                         f"preset's names")
 
     # 1. fill down
     if rules.fill_down:

@@ -88,6 +88,9 @@ Platform exports need more than renaming. Each ``[tables.<table>]`` may also car
 rules (client column names; each compiles to a polars expression, nothing is evaluated as
 code), applied in this order before the columns are mapped:
 
+- ``[tables.<t>.headers] "Close Date" = ["Abschlussdatum", ...]``: a header written in
+  another language is read under the name the rest of the mapping uses (presets of
+  systems that localise their exports carry these for German, French, Spanish, Dutch);
 - ``fill_down = [...]`` (with ``fill_down_by = "Order"``): blank cells take the value of
   the first line of the same order;
 - ``[tables.<t>.derive] new = {form = [...]}``: ``subtract``, ``add``, ``multiply`` (columns
@@ -116,7 +119,8 @@ code), applied in this order before the columns are mapped:
 Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
 per table (line items merged into their order count as excluded, without an amount).
 ``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``, ``"salesforce"``, ``"typeform"``,
-``"zendesk"``, ``"woocommerce"``; top level or per table) starts from a built-in mapping of
+``"zendesk"``, ``"woocommerce"``, ``"mailchimp"``; top level or per table, a table's own
+preset replacing the top-level one's version of it) starts from a built-in mapping of
 that platform's export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
 the headers.
 

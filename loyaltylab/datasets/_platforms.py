@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PLATFORMS", "PlatformExport", "make_platform_export", "make_survey_export",
+__all__ = ["PLATFORMS", "LOCALISED", "PlatformExport", "make_platform_export", "make_survey_export",
            "make_ticket_export", "make_email_export", "TYPEFORM_QUESTIONS",
            "MAILCHIMP_MAPPING"]
 
@@ -89,8 +89,13 @@ def _people(rng: np.random.Generator, n: int) -> list[dict[str, str]]:
     return out
 
 
+LOCALISED = ("hubspot",)
+"""Platforms whose exports :func:`make_platform_export` can write in another language."""
+
+
 def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 40,
-                         seed: int = 0, excel: bool = False) -> PlatformExport:
+                         seed: int = 0, excel: bool = False,
+                         language: str = "en") -> PlatformExport:
     """Write a synthetic export of ``platform`` into folder ``path``; return its truth.
 
     Parameters
@@ -106,6 +111,10 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     excel : bool
         Write .xlsx workbooks instead of CSV (HubSpot's default export format): ids,
         amounts and dates become typed cells, the way Excel holds them.
+    language : str
+        ``"en"``, or for a platform in :data:`LOCALISED` one of the languages of its
+        preset's ``[preset.labels]`` (``"de"``, ``"fr"``, ``"es"``, ``"nl"``): headers
+        and stage labels are written in that language.
 
     Returns
     -------
@@ -126,10 +135,37 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     rng = np.random.default_rng(seed)
     make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe,
             "salesforce": _salesforce, "woocommerce": _woocommerce}[platform]
+    if language != "en":
+        from loyaltylab.data.presets import localise
+        headers, values = localise(platform, language) if platform in LOCALISED \
+            else ({}, {})
+        if not headers:
+            raise ValueError(f"language: {platform} exports can be written in "
+                             f"{_languages(platform)}, got {language!r}")
     exp = make(folder, rng, n_customers)
+    if language != "en":
+        for f in exp.files:
+            _translate(folder / f, headers, values)
+        exp.truth["language"] = language
     if excel:
         exp.files = [_to_xlsx(folder / f) for f in exp.files]
     return exp
+
+
+def _languages(platform: str) -> list[str]:
+    from loyaltylab.data.presets import load_preset
+    if platform not in LOCALISED:
+        return ["en"]
+    return ["en", *sorted(load_preset(platform)["preset"].get("labels", {}))]
+
+
+def _translate(csv_path: Path, headers: dict[str, str], values: dict[str, str]) -> None:
+    """Rewrite a CSV export with its headers and stage labels in another language."""
+    import polars as pl
+    df = pl.read_csv(csv_path, infer_schema=False)
+    df = df.with_columns([pl.col(c).replace(values) for c in df.columns
+                          if df.get_column(c).is_in(list(values)).any()])
+    df.rename({c: headers[c] for c in df.columns if c in headers}).write_csv(csv_path)
 
 
 def _to_xlsx(csv_path: Path) -> str:

@@ -34,6 +34,7 @@ from typing import Any
 from loyaltylab.exceptions import MappingError
 
 __all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table",
+           "translations", "localise",
            "detect_sources", "draft_header_lines", "draft_table_lines"]
 
 PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk",
@@ -64,7 +65,46 @@ def load_preset(name: str) -> dict:
 ['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk', 'woocommerce', \
 'mailchimp']. Did you mean 'shopify'?
     """
-    return copy.deepcopy(_read(_check_name(name, "mapping")))
+    p = copy.deepcopy(_read(_check_name(name, "mapping")))
+    labels = translations(name)
+    if labels:  # every table reads the export's localised headers under these names
+        for t in p.get("tables", {}).values():
+            t["headers"] = {**labels, **t.get("headers", {})}
+    return p
+
+
+def translations(name: str) -> dict[str, list[str]]:
+    """English header -> its labels in the languages preset ``name`` knows
+    (``[preset.labels.<language>]``); empty for a preset whose system does not localise.
+
+    Examples
+    --------
+    >>> translations("hubspot")["Close Date"]
+    ['Abschlussdatum', 'Fecha de cierre', 'Date de fermeture', 'Sluitingsdatum']
+    >>> translations("salesforce")
+    {}
+    """
+    out: dict[str, list[str]] = {}
+    for lang in sorted(_read(name).get("preset", {}).get("labels", {})):
+        for english, local in _read(name)["preset"]["labels"][lang].items():
+            if local not in out.setdefault(english, []):
+                out[english].append(local)
+    return out
+
+
+def localise(name: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
+    """``(headers, values)``: English header -> label, and value -> label, of preset
+    ``name`` in ``language`` (both empty for English or an unknown language).
+
+    Examples
+    --------
+    >>> headers, values = localise("hubspot", "de")
+    >>> headers["Deal Stage"], values["Closed Won"]
+    ('Deal-Phase', 'Abgeschlossen und gewonnen')
+    """
+    meta = _read(name).get("preset", {})
+    return (dict(meta.get("labels", {}).get(language, {})),
+            dict(meta.get("values", {}).get(language, {})))
 
 
 def _check_name(name: Any, origin: str) -> str:
@@ -155,7 +195,8 @@ def _norm(name: str) -> str:
 def detect_table(columns: list[str]) -> tuple[str, str] | None:
     """``(preset, table)`` whose export headers ``columns`` holds, or None.
 
-    Every header the preset lists for the table (``[preset.detect]``) must be present and
+    Every header the preset lists for the table (``[preset.detect]``), in English or in a
+    language of the preset's ``[preset.labels.<language>]``, must be present and
     none it lists under ``[preset.detect_not]`` (case and spacing are forgiven); when
     several match, the one with the most listed headers wins.
 
@@ -164,15 +205,19 @@ def detect_table(columns: list[str]) -> tuple[str, str] | None:
     >>> detect_table(["Name", "Email", "Financial Status", "Total", "Created at",
     ...               "Lineitem quantity", "Lineitem name", "Refunded Amount"])
     ('shopify', 'orders')
+    >>> detect_table(["Datensatz-ID", "Deal-Name", "Deal-Phase", "Abschlussdatum", "Betrag"])
+    ('hubspot', 'orders')
     >>> audience = ["Email Address", "MEMBER_RATING", "OPTIN_TIME", "CONFIRM_TIME", "LEID",
     ...             "EUID"]
     >>> detect_table(audience), detect_table(audience + ["UNSUB_TIME"])
     (('mailchimp', 'customers'), None)
     """
-    have = {_norm(c) for c in columns}
     best: tuple[int, str, str] | None = None
     for name in PRESETS:
         meta = _read(name).get("preset", {})
+        english = {_norm(local): en for en, locals_ in translations(name).items()
+                   for local in locals_}
+        have = {_norm(english.get(_norm(c), c)) for c in columns}
         for table, needed in meta.get("detect", {}).items():
             # headers that mark another file of the same export (``detect_not``)
             if any(_norm(c) in have for c in meta.get("detect_not", {}).get(table, [])):
