@@ -12,12 +12,15 @@
   :func:`make_email_export` (Mailchimp beside a Shopify export): platform
   exports in their own layout, with the revenue and rows a load with the platform's
   preset must give (:class:`PlatformExport`).
+- :func:`ladder_truth_check`: the loyalty ladder's planted behaviour against the funnel's
+  estimates.
 """
 
 from loyaltylab.datasets._bundled import (data_path, load_cdnow, load_donations,
                                           load_sample)
 from loyaltylab.datasets._exports import (ClientExport, client_export_corpus,
                                           make_client_export)
+from loyaltylab.datasets._ladder_truth import ladder_truth_check
 from loyaltylab.datasets._platforms import (PlatformExport, make_email_export,
                                             make_platform_export, make_survey_export,
                                             make_ticket_export)
@@ -25,6 +28,7 @@ from loyaltylab.datasets._simulate import make_crm
 from loyaltylab.datasets._truth_tools import truth_episodes
 
 __all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path",
-           "truth_episodes", "make_client_export", "client_export_corpus", "ClientExport",
+           "truth_episodes", "ladder_truth_check", "make_client_export",
+           "client_export_corpus", "ClientExport",
            "make_platform_export", "make_survey_export", "make_ticket_export",
            "make_email_export", "PlatformExport"]
