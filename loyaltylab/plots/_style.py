@@ -403,8 +403,11 @@ def legend_above(ax: Axes, *, ncol: int = 2) -> float:
     """
     import math
 
-    handles, _ = ax.get_legend_handles_labels()
-    ncol = max(1, min(ncol, len(handles)))
+    handles, labels = ax.get_legend_handles_labels()
+    # no more columns than fit over the plotting area (about 0.55 em a character + key)
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    column_pt = max((len(t) for t in labels), default=1) * 0.55 * MIN_FONT_PT["legend"] + 40
+    ncol = max(1, min(ncol, len(handles), int(width_pt // column_pt)))
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=ncol, borderaxespad=0.0,
               frameon=False, fontsize=MIN_FONT_PT["legend"])
     rows = math.ceil(len(handles) / ncol) if handles else 0

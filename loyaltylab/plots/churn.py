@@ -111,7 +111,7 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     if waiting_days:
         ax.axvspan(0, waiting_days / k, color="#777777", alpha=0.13, lw=0,
-                   label=f"churn rule's waiting period ({waiting_days:,.0f} days)")
+                   label=f"waiting period ({waiting_days:,.0f} days)")
         ax.text(waiting_days / k * 0.04, 0.04,
                 f"Nobody counts as lost before\n{waiting_days:,.0f} days without an "
                 f"order:\nthe churn rule waits that long.",
@@ -128,13 +128,14 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
         ax.set_xticks([t / k for t in times])
         # the at-risk table under the axis label, in points so it never meets the labels
         size, below = MIN_FONT_PT["text"], 3.3 * MIN_FONT_PT["tick"] + 8
-        ax.annotate("At risk", (0, 0), xycoords="axes fraction", xytext=(-6, -below),
+        left = -6 - 0.3 * size * len(f"{int(at_risk['at_risk'].max() or 0):,}")
+        ax.annotate("At risk", (0, 0), xycoords="axes fraction", xytext=(left, -below),
                     textcoords="offset points", ha="right", va="top", fontsize=size,
                     fontweight="bold")
         for i, (g, col) in enumerate(zip(groups, colors)):
             yy = -below - 1.35 * size * (i + 1)
             if groups != ["all"]:
-                ax.annotate(str(g)[:16], (0, 0), xycoords="axes fraction", xytext=(-6, yy),
+                ax.annotate(str(g)[:16], (0, 0), xycoords="axes fraction", xytext=(left, yy),
                             textcoords="offset points", ha="right", va="top",
                             fontsize=size, color=col)
             a = at_risk.filter(pl.col("group") == g)
