@@ -10,15 +10,25 @@ Usage::
 
     .venv/bin/python benchmarks/bench_funnel.py --customers 1000000 --events 20000000
     .venv/bin/python benchmarks/bench_funnel.py --customers 200000 --events 4000000 --repeats 3
+    # today's funnel against an earlier commit's (a checkout, e.g. `git worktree add
+    # --detach /tmp/base <rev>`): the same two calls, each run in a fresh interpreter that
+    # imports that checkout's loyaltylab, alternating with today's, on the same data
+    # (written once to benchmarks/_work/); the results must agree
+    .venv/bin/python benchmarks/bench_funnel.py --baseline /tmp/base --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -209,13 +219,131 @@ def timed(fn, repeats):
     return statistics.median(times), times, out
 
 
+WORK = Path(__file__).parent / "_work"
+TABLES = ("customers", "orders", "contacts", "referrals")
+
+# Timed in a fresh interpreter: the two calls of run_polars, with whichever loyaltylab
+# PYTHONPATH points at. Earlier versions remembered their last ladder evaluation in a
+# module-global cache (ll.funnel._MEMO); it is cleared before each call, so both calls do
+# the full work in every version. "timeline" (today's only) evaluates once and passes the
+# Timeline to both calls.
+RUNNER = """
+import json, sys, time
+import polars as pl
+import loyaltylab as ll
+from loyaltylab.data.crmdata import CRMData
+folder, mode, out = sys.argv[1], sys.argv[2], sys.argv[3]
+AS_OF, T_START = ll._util.to_datetime("{as_of}"), ll._util.to_datetime("{t_start}")
+data = CRMData(**{{t: pl.read_parquet(f"{{folder}}/{{t}}.parquet") for t in {tables!r}}},
+               as_of=AS_OF)
+memo = getattr(ll.funnel, "_MEMO", None)
+t0, c0 = time.perf_counter(), time.process_time()
+if mode == "timeline":
+    tl = ll.funnel.OFFLINE.evaluate(data, as_of=AS_OF)
+    st = ll.funnel.assign_stages(tl)
+    m = ll.funnel.transition_matrix(tl, start=T_START, end=AS_OF, normalize=False)
+else:
+    if memo is not None:
+        memo.clear()
+    st = ll.funnel.assign_stages(data, as_of=AS_OF)
+    if memo is not None:
+        memo.clear()
+    m = ll.funnel.transition_matrix(data, start=T_START, end=AS_OF, normalize=False)
+s, cpu = time.perf_counter() - t0, time.process_time() - c0
+counts = st.group_by("stage_rank").agg(pl.len(), pl.col("lapsed").sum()).sort("stage_rank")
+print(json.dumps({{"s": s, "cpu": cpu, "module": ll.funnel.__file__,
+                  "counts": counts.rows(), "matrix": m.rows()}}, default=str))
+"""
+
+
+def write_data(args) -> Path:
+    """The benchmark data as Parquet files in benchmarks/_work (written once per size)."""
+    folder = WORK / f"funnel_{args.customers}_{args.events}"
+    if not (folder / ".done").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        data = make_data(args.customers, args.events)
+        for name in TABLES:
+            getattr(data, name).write_parquet(folder / f"{name}.parquet")
+        (folder / ".done").touch()
+    return folder
+
+
+def measure(folder: Path, mode: str, checkout: str) -> dict:
+    """One run in a fresh interpreter importing ``checkout``'s loyaltylab: wall and CPU
+    seconds of the two calls (reading the data excluded), peak RSS of the whole process
+    (a wrapper's RUSAGE_CHILDREN maximum), and the results to compare."""
+    code = RUNNER.format(as_of=AS_OF.isoformat(), t_start=T_START.isoformat(),
+                         tables=TABLES)
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        f"r = subprocess.run([sys.executable, '-c', {code!r}, {str(folder)!r}, {mode!r}, ''],"
+        " capture_output=True, text=True)\n"
+        "sys.stderr.write(r.stderr)\n"
+        "res = json.loads(r.stdout.strip().splitlines()[-1])\n"
+        "res['mb'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(json.dumps(res))\n")
+    # PYTHONPATH puts the checkout first; run in the data folder, since `python -c` puts
+    # the working directory before PYTHONPATH (run from a checkout, it would win)
+    env = dict(os.environ, PYTHONPATH=checkout)
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True,
+                         env=env, cwd=folder)
+    if out.returncode or not out.stdout.strip():
+        raise RuntimeError(f"run against {checkout} failed:\n{out.stderr[-3000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    if not Path(res["module"]).resolve().is_relative_to(Path(checkout).resolve()):
+        raise RuntimeError(f"the run imported {res['module']}, not the checkout {checkout}")
+    return res
+
+
+def compare_with_baseline(args) -> None:
+    folder = write_data(args)
+    today = str(Path(__file__).resolve().parent.parent)
+    base = str(Path(args.baseline).resolve())
+    load = os.getloadavg()
+    print(f"data in {folder}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"at start", flush=True)
+    runs: dict[str, list[dict]] = {"baseline": [], "today": [], "today, one timeline": []}
+    for k in range(args.repeats):
+        for label, checkout, mode in (("baseline", base, "data"), ("today", today, "data"),
+                                      ("today, one timeline", today, "timeline")):
+            r = measure(folder, mode, checkout)
+            runs[label].append(r)
+            print(f"  run {k + 1} {label:<20} {r['s']:7.2f} s wall  {r['cpu']:7.2f} s CPU  "
+                  f"peak RSS {r['mb']:6.0f} MB  ({r['module']})", flush=True)
+    ref = runs["baseline"][0]
+    for label, rs in runs.items():
+        for r in rs:
+            if r["counts"] != ref["counts"] or r["matrix"] != ref["matrix"]:
+                raise AssertionError(f"{label}: stage counts or transition matrix differ from "
+                                     f"the baseline's")
+    print("results agree: stage counts, lapsed counts and transition matrix identical")
+    med = {label: (statistics.median(r["s"] for r in rs), statistics.median(r["cpu"] for r in rs),
+                   max(r["mb"] for r in rs)) for label, rs in runs.items()}
+    for label, (s, cpu, mb) in med.items():
+        print(f"{label:<20} wall median {s:7.2f} s (runs "
+              f"{', '.join(f'{r[chr(115)]:.2f}' for r in runs[label])})  CPU median "
+              f"{cpu:7.2f} s  peak RSS {mb:6.0f} MB")
+    for label in ("today", "today, one timeline"):
+        print(f"{label} / baseline: wall {med[label][0] / med['baseline'][0]:.2f}x, "
+              f"CPU {med[label][1] / med['baseline'][1]:.2f}x")
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--events", type=int, default=20_000_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--baseline", metavar="CHECKOUT",
+                   help="a checkout of an earlier commit: its funnel is timed alternately "
+                        "with today's on the same data, each in a fresh interpreter (instead "
+                        "of the comparison with DuckDB)")
     args = p.parse_args()
+    if args.baseline:
+        compare_with_baseline(args)
+        return
     t0 = time.perf_counter()
     data = make_data(args.customers, args.events)
     print(f"data: {args.customers:,} customers, {args.events:,} events "
