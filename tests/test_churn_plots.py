@@ -83,3 +83,59 @@ def test_call_list_chart_shows_p_lapse_and_silence_when_present():
     labels = [t.get_text() for t in ax.texts]
     assert "silent 170 d; emails (x1.5)" in labels and "silent 95 d" in labels
     assert "lost" in ax.get_xlabel()
+
+
+def test_waiting_period_of_the_churn_rule_is_shaded_and_explained():
+    # churn_table records the inactivity window; KaplanMeier.fit keeps it, and the chart
+    # shades [0, window) where no customer can be declared lost, with words saying why
+    import loyaltylab as ll
+
+    table = churn.churn_table(ll.datasets.load_sample(), inactivity="120d")
+    assert table.report.inactivity_days == 120
+    km = churn.KaplanMeier().fit(table)
+    assert km.inactivity_days_ == 120
+    ax = plots.plot_retention(km, unit="days")
+    spans = [p for p in ax.patches if p.get_label().startswith("waiting period")]
+    assert len(spans) == 1
+    span = spans[0]
+    assert (span.get_x(), span.get_x() + span.get_width()) == pytest.approx((0.0, 120.0))
+    # the curve is flat at 100 % over the shaded span: nobody is lost in it
+    line = ax.get_lines()[0]
+    inside = line.get_xdata() < 120
+    assert np.all(line.get_ydata()[inside] == 1.0)
+    words = " ".join(t.get_text() for t in ax.texts)
+    assert "120 days without an order" in words and "churn rule" in words
+    assert "waiting period (120 days)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # months: the span ends at 120 days in months
+    ax = plots.plot_retention(km, unit="months")
+    span = next(p for p in ax.patches if p.get_label().startswith("waiting period"))
+    assert span.get_x() + span.get_width() == pytest.approx(120 / (365.25 / 12))
+
+
+def test_no_waiting_period_without_an_inactivity_rule_and_explicit_window_wins():
+    km = churn.KaplanMeier().fit(TABLE)                    # a bare frame: no rule recorded
+    assert km.inactivity_days_ is None
+    ax = plots.plot_retention(km, unit="days")
+    assert not [p for p in ax.patches if p.get_label().startswith("waiting period")]
+    ax = plots.plot_retention(churn.retention_curves(TABLE), unit="days", waiting_days=45)
+    span = next(p for p in ax.patches if p.get_label().startswith("waiting period"))
+    assert span.get_x() + span.get_width() == pytest.approx(45)
+
+
+def test_retention_legend_and_at_risk_table_cover_nothing():
+    km = churn.KaplanMeier().fit(TABLE, by="segment")
+    ax = plots.plot_retention(km, unit="days", at_risk_every=100, waiting_days=30)
+    fig = ax.figure
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    axes_box = ax.get_window_extent(r)
+    legend = ax.get_legend().get_window_extent(r)
+    assert legend.y0 >= axes_box.y1 - 1                   # above the plotting area
+    assert legend.y1 <= ax.title.get_window_extent(r).y0 + 1   # and under the title
+    labels = [t.get_window_extent(r) for t in ax.get_xticklabels() + [ax.xaxis.label]
+              if t.get_text()]
+    table = [t.get_window_extent(r) for t in ax.texts if t.get_text().replace(",", "")
+             .isdigit() or t.get_text() in ("At risk", "a", "b")]
+    assert table and not any(a.overlaps(b) for a in table for b in labels)
+    # no two cells of the at-risk table overlap
+    assert not any(a.overlaps(b) for i, a in enumerate(table) for b in table[i + 1:])

@@ -47,3 +47,28 @@ def test_split_frames_must_be_filtered_first():
     split = M.with_columns(pl.lit("s").alias("segment")).select("segment", *M.columns)
     with pytest.raises(ValueError, match="split by \\['segment'\\]; filter one group"):
         ll.plots.plot_transition_heatmap(split)
+
+
+def test_stage_mix_ticks_are_its_snapshot_dates_and_the_axis_fits_them():
+    import matplotlib.dates as mdates
+    from datetime import datetime
+
+    dates = [datetime(2024, 1, 1), datetime(2024, 4, 1), datetime(2024, 7, 1)]
+    mix = pl.DataFrame({"date": [d for d in dates for _ in range(2)],
+                        "state": ["client", "lapsed"] * 3, "n": [10, 0, 8, 2, 6, 4],
+                        "share": [1.0, 0.0, 0.8, 0.2, 0.6, 0.4]})
+    ax = ll.plots.plot_stage_mix(mix, share=False)
+    ax.figure.canvas.draw()
+    assert list(ax.get_xticks()) == pytest.approx(mdates.date2num(dates))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 Jan 2024", "1 Apr 2024",
+                                                            "1 Jul 2024"]
+    assert ax.get_xlim() == pytest.approx(tuple(mdates.date2num([dates[0], dates[-1]])))
+    box = ax.get_legend().get_window_extent()
+    assert box.x0 >= ax.get_window_extent().x1 - 1       # beside the chart, not on it
+    # one snapshot: a stacked bar over a few weeks of axis, not an empty multi-year axis
+    one = mix.filter(pl.col("date") == dates[0])
+    ax = ll.plots.plot_stage_mix(one)
+    lo, hi = ax.get_xlim()
+    assert hi - lo < 200 and len(ax.patches) == 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 Jan 2024"]
+    plt.close("all")

@@ -91,3 +91,61 @@ def test_departure_reasons_chart_draws_each_defined_ratio(data):
     missing = r.with_columns(pl.lit(None, dtype=pl.Float64).alias("rr_ci_low")).head(1)
     ax2 = P.plot_departure_reasons(pl.concat([shown, missing]))
     assert r["reason"][0] in ax2.figure._loyaltylab_footnote
+
+
+def test_defection_points_sit_on_their_named_periods(data):
+    import matplotlib.dates as mdates
+    import numpy as np
+
+    for period, pattern in (("year", r"^\d{4}$"), ("quarter", r"^\d{4} Q[1-4]$")):
+        r = M.defection_rate(data, period=period)
+        ax = P.plot_defection(r)
+        ax.figure.canvas.draw()
+        starts = mdates.date2num(r["period_start"].to_list())
+        ends = mdates.date2num(r["period_end"].to_list())
+        xs = ax.get_lines()[0].get_xdata() if ax.get_lines() else None
+        xs = np.asarray(xs if xs is not None else [], dtype=float)
+        # each point at the middle of its period, and a tick at each (or every k-th) point
+        assert xs == pytest.approx((starts + ends) / 2)
+        marks = sorted(set(ax.get_xticks()) | set(ax.xaxis.get_minorticklocs()))
+        assert marks == pytest.approx(sorted(xs))
+        import re
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert labels and all(re.match(pattern, s) for s in labels), labels
+        lo, hi = ax.get_xlim()
+        assert lo >= starts.min() - 0.25 * (ends - starts).min()  # no years of empty axis
+        assert hi <= ends.max() + 0.25 * (ends - starts).min()
+        # the legend sits above the plotting area, over no point
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y0 >= ax.get_window_extent().y1 - 1
+        plt.close("all")
+
+
+def test_cohort_rows_are_named_by_their_period(data):
+    ax = P.plot_cohort_heatmap(M.cohort_retention(data, period="quarter"))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].endswith(" Q1") or labels[0][-3:-1] == " Q", labels
+    assert all(len(s) == 7 and s[4:6] == " Q" for s in labels), labels
+    ax = P.plot_cohort_heatmap(M.cohort_retention(data, period="month"))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(len(s) == 8 and s[:3].isalpha() for s in labels), labels   # "Mar 2025"
+
+
+def test_scorecard_never_prints_scientific_notation(data):
+    card = M.scorecard(data)
+    big = card.with_columns(pl.when(pl.col("unit").is_in(["share", "count", "currency"]))
+                            .then(pl.col("previous")).otherwise(1.09e6).alias("previous"),
+                            pl.when(pl.col("change_ci_low").is_not_null())
+                            .then(pl.lit(-12345.6)).alias("change_ci_low"))
+    ax = P.plot_scorecard(big)
+    cells = [c.get_text().get_text() for c in ax.tables[0].get_celld().values()]
+    assert not [c for c in cells if "e+" in c or "e-" in c], cells
+    assert any("1,090,000" == c for c in cells)
+    assert min(c.get_text().get_fontsize() for c in ax.tables[0].get_celld().values()) >= 11
+
+
+def test_contact_frequency_legend_covers_no_bar(data):
+    ax = P.plot_contact_frequency(M.contact_frequency(data))
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    assert not [p for p in ax.patches if p.get_window_extent().overlaps(box)]

@@ -411,7 +411,7 @@ def legend_above(ax: Axes, *, ncol: int = 2) -> float:
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=ncol, borderaxespad=0.0,
               frameon=False, fontsize=MIN_FONT_PT["legend"])
     rows = math.ceil(len(handles) / ncol) if handles else 0
-    return 6.0 + rows * 1.45 * MIN_FONT_PT["legend"] + 4.0
+    return 8.0 + rows * 1.75 * MIN_FONT_PT["legend"]
 
 
 # ------------------------------------------------------------------ numbers people read
