@@ -181,7 +181,7 @@ def test_export_tables_formatted_sheets(tmp_path):
     row2 = {h.value: c for h, c in zip(ws[1], ws[2])}
     assert row2["customers"].value == 12000 and row2["customers"].number_format == "#,##0"
     assert row2["retention"].value == pytest.approx(0.8123)
-    assert row2["retention"].number_format == "0.000"
+    assert row2["retention"].number_format == "0.0%"  # a share, shown as a percentage
     assert row2["revenue"].number_format == "#,##0.00"
     assert row2["first_order"].value == datetime(2023, 1, 2)
     assert ws.cell(4, 3).value is None  # null stays empty
@@ -263,37 +263,37 @@ def test_report_write_all_returns_every_file(written):
         "report.html", "deck.pptx", "tables.xlsx"}
 
 
-def test_deck_has_title_slide_then_one_chart_per_slide(written):
+def test_deck_has_title_agenda_methods_and_one_chart_per_appendix_slide(written):
+    # no findings were added: every chart goes to the appendix, one a slide (the deck's
+    # findings, native charts and rendering are tested in tests/test_report_deck.py)
     rep, paths = written
     prs = Presentation(paths["deck"])
     assert (prs.slide_width, prs.slide_height) == (Inches(13.333), Inches(7.5))
     slides = list(prs.slides)
-    assert len(slides) == 1 + 4
     assert slides[0].shapes.title.text == "Loyalty report"
     assert "as of 2026-01-01" in slides[0].placeholders[1].text
     assert "Survey scores" in slides[0].notes_slide.notes_text_frame.text
-    titles = [s.shapes.title.text for s in slides[1:]]
-    assert titles == ["Chart 0, 5 customers", "Chart 1, 5 customers", "Chart 2, 5 customers",
-                      "Repeat chart"]
-    for slide in slides[1:4]:
-        pictures = [s for s in slide.shapes if s.shape_type == 13]  # MSO_SHAPE_TYPE.PICTURE
-        assert len(pictures) == 1
-        pic = pictures[0]
-        assert pic.left >= 0 and pic.left + pic.width <= prs.slide_width
-        assert pic.top + pic.height <= Inches(6.55)  # above the footnote box
-        w_px, h_px = Image.open(__import__("io").BytesIO(pic.image.blob)).size
-        assert pic.width / pic.height == pytest.approx(w_px / h_px, rel=0.01)  # not stretched
+    titles = [s.shapes.title.text for s in slides]
+    assert titles[1] == "Agenda" and "Methods" in titles and "Appendix" in titles
+    assert titles[-4:] == ["Chart 0, 5 customers", "Chart 1, 5 customers",
+                           "Chart 2, 5 customers", "Repeat chart"]
+    for slide in slides[-4:-1]:
+        charts = [s for s in slide.shapes if s.name in ("Chart", "Chart picture")]
+        assert len(charts) == 1
+        chart = charts[0]
+        assert chart.left >= 0 and chart.left + chart.width <= prs.slide_width
         footnote = [s for s in slide.shapes if s.name == "Footnote"]
+        assert chart.top + chart.height <= footnote[0].top  # above the footnote box
         assert footnote[0].text_frame.text == ("n = 5 customers; CI: 95% Wilson score "
                                                "interval")
         assert slide.notes_slide.notes_text_frame.text == footnote[0].text_frame.text
-    assert not [s for s in slides[4].shapes if s.name == "Footnote"]  # no footnote given
+    assert not [s for s in slides[-1].shapes if s.name == "Footnote"]  # no footnote given
 
 
 def test_workbook_has_about_data_quality_and_tables(written):
     _, paths = written
     wb = openpyxl.load_workbook(paths["workbook"])
-    assert wb.sheetnames == ["About", "Data quality", "Customers by segment"]
+    assert wb.sheetnames == ["README", "Data quality", "Customers by segment"]
     ws = wb["Customers by segment"]
     assert ws.max_row == 31  # all 30 rows plus the header, not the 15 shown in HTML
     dq = wb["Data quality"]
@@ -361,9 +361,10 @@ def test_report_without_tables_or_load_report_still_writes(tmp_path):
     rep.add_figure(_chart("Only chart")[1])
     paths = rep.write_all(tmp_path, formats=("png",), progress=False)
     assert [p.name for p in paths["charts"]] == ["01-only-chart.png"]
-    assert openpyxl.load_workbook(paths["workbook"]).sheetnames == ["About", "Contents"]
+    assert openpyxl.load_workbook(paths["workbook"]).sheetnames == ["README", "Contents"]
     assert "No load report" in paths["html"].read_text()
-    assert len(Presentation(paths["deck"]).slides) == 2
+    # title, agenda, methods, the appendix divider and the chart
+    assert len(Presentation(paths["deck"]).slides) == 5
 
 
 def test_for_data_shows_only_the_folder_name_of_the_source(tmp_path):

@@ -62,6 +62,18 @@ class _Table:
     note: str | None
     max_rows: int
     name: str
+    formats: dict[str, str] | None = None
+
+
+@dataclass
+class _SheetOnly:
+    """A table for the workbook only (the call list, per-customer values)."""
+    frame: pl.DataFrame
+    title: str
+    note: str | None
+    max_rows: int
+    name: str
+    formats: dict[str, str] | None = None
 
 
 @dataclass
@@ -216,7 +228,8 @@ class Report:
     def __init__(self, title: str, *, subtitle: str | None = None, source: str | None = None,
                  as_of: date | datetime | None = None,
                  size: str | tuple[float, float] = "slide", image_dpi: float = 150,
-                 table_rows: int = 15) -> None:
+                 table_rows: int = 15, brand: Any = None,
+                 template: str | Path | None = None) -> None:
         if not isinstance(title, str) or not title.strip():
             raise ValueError("Report: title must be a non-empty string, e.g. "
                              "Report('Loyalty report')")
@@ -231,6 +244,10 @@ class Report:
         self.table_rows = table_rows
         self._state = _State()
         self._png_cache: dict[int, bytes] = {}
+        from loyaltylab.report._brand import as_brand, defaults
+
+        self.brand = as_brand(brand if brand is not None else defaults().get("brand"))
+        self.template = template if template is not None else defaults().get("template")
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -319,11 +336,16 @@ class Report:
         return self
 
     def add_table(self, frame: Any, *, title: str, note: str | None = None,
-                  max_rows: int | None = None, allow_identifiers: bool = False) -> "Report":
+                  max_rows: int | None = None, allow_identifiers: bool = False,
+                  formats: dict[str, str] | None = None,
+                  workbook_only: bool = False) -> "Report":
         """Add a table: the first ``max_rows`` rows in HTML, all rows in the workbook.
 
         Tables with customer identifiers or personal columns are refused unless
-        ``allow_identifiers=True``.
+        ``allow_identifiers=True``. ``formats`` gives a column's workbook format where the
+        name does not say it (``{"value": "money"}``; see
+        :func:`loyaltylab.report._excel.column_formats`); ``workbook_only=True`` keeps the
+        table out of the HTML report (a call list, values per customer).
         """
         df = as_polars(frame, name=title)
         if not allow_identifiers:
@@ -332,8 +354,14 @@ class Report:
         if not isinstance(rows, int) or rows < 1:
             raise ValueError(f"add_table({title!r}): max_rows={max_rows!r} must be a "
                              f"positive integer")
-        self._state.items.append(_Table(df, str(title), note, rows,
-                                        self._unique_name(slugify(title))))
+        if formats:
+            from loyaltylab.report._excel import column_formats
+
+            column_formats(df, hints=formats)  # unknown columns fail here, not at writing
+        cls = _SheetOnly if workbook_only else _Table
+        self._state.items.append(cls(df, str(title), note, rows,
+                                     self._unique_name(slugify(title)),
+                                     dict(formats) if formats else None))
         return self
 
     def add_methods(self, text: str, *, heading: str | None = None) -> "Report":
@@ -483,8 +511,10 @@ class Report:
             "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{esc(self.title)}</title>", f"<style>{_CSS}</style>", "</head>",
-            "<body>", "<main>", "<header>", f"<h1>{esc(self.title)}</h1>",
+            f"<title>{esc(self.title)}</title>", f"<style>{_CSS}</style>",
+            self.brand.html_style() if self.brand else "", "</head>",
+            "<body>", "<main>", "<header>", self.brand.html_header() if self.brand else "",
+            f"<h1>{esc(self.title)}</h1>",
         ]
         if self.subtitle:
             parts.append(f'<p class="subtitle">{esc(self.subtitle)}</p>')
@@ -601,96 +631,22 @@ class Report:
         out.append("</section>")
         return "\n".join(out)
 
-    def write_pptx(self, path: str | Path) -> Path:
-        """Write a 16:9 PowerPoint deck: a title slide, then one slide per chart with its
-        title, the chart and its footnote (also in the speaker notes)."""
-        from pptx import Presentation
-        from pptx.dml.color import RGBColor
-        from pptx.util import Emu, Inches, Pt
-        from PIL import Image
+    def write_pptx(self, path: str | Path, *, template: str | Path | None = None) -> Path:
+        """Write a 16:9 PowerPoint deck: title, agenda, executive summary, one slide per
+        finding with its chart (native PowerPoint charts where possible), methods and data
+        quality, appendix (see :func:`loyaltylab.report._deck.write_deck`)."""
+        from loyaltylab.report._deck import write_deck
 
-        prs = Presentation()
-        prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-        props = prs.core_properties
-        props.title, props.author, props.last_modified_by = self.title, "loyaltylab", \
-            "loyaltylab"
-        props.subject, props.comments, props.keywords = "", "", ""
-        margin, width = Inches(0.5), Inches(12.333)
-
-        slide = prs.slides.add_slide(prs.slide_layouts[0])
-        slide.shapes.title.text = self.title
-        title_shape = slide.shapes.title
-        title_shape.left, title_shape.top, title_shape.width, title_shape.height = \
-            Inches(0.8), Inches(2.2), Inches(11.733), Inches(1.6)
-        sub = slide.placeholders[1]
-        sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(4.0), \
-            Inches(11.733), Inches(1.6)
-        sub.text = "\n".join(x for x in (self.subtitle, self._meta_line()) if x)
-        if self.skipped:
-            slide.notes_slide.notes_text_frame.text = "Not included: " + "; ".join(
-                f"{c}: {r}" for c, r in self.skipped)
-
-        for item in self._state.items:
-            if not isinstance(item, _Figure):
-                continue
-            slide = prs.slides.add_slide(prs.slide_layouts[5])  # "Title Only"
-            title = slide.shapes.title
-            title.text = item.title
-            title.left, title.top, title.width, title.height = margin, Inches(0.25), width, \
-                Inches(0.95)
-            for para in title.text_frame.paragraphs:
-                for run in para.runs:
-                    run.font.size = Pt(28)
-            png = self._image(item)
-            w_px, h_px = Image.open(io.BytesIO(png)).size
-            box_top, box_h = Inches(1.3), Inches(5.15 if item.footnote else 5.8)
-            scale = min(width / w_px, box_h / h_px)
-            pic_w, pic_h = int(w_px * scale), int(h_px * scale)
-            slide.shapes.add_picture(io.BytesIO(png), Emu(margin + (width - pic_w) // 2),
-                                     Emu(box_top), Emu(pic_w), Emu(pic_h))
-            if item.footnote:
-                box = slide.shapes.add_textbox(margin, Inches(6.55), width, Inches(0.75))
-                box.name = "Footnote"
-                frame = box.text_frame
-                frame.word_wrap = True
-                frame.text = item.footnote
-                for para in frame.paragraphs:
-                    for run in para.runs:
-                        run.font.size = Pt(11)
-                        run.font.color.rgb = RGBColor(0x44, 0x44, 0x44)
-                slide.notes_slide.notes_text_frame.text = item.footnote
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        prs.save(str(path))
-        return path
+        return write_deck(self, path, template=template if template is not None
+                          else self.template)
 
     def write_excel(self, path: str | Path) -> Path:
-        """Write every table (all rows) to a workbook, one formatted sheet each, after an
-        ``About`` sheet listing them and a ``Data quality`` sheet when there is a load
-        report."""
-        tables: dict[str, pl.DataFrame] = {}
-        notes: dict[str, str] = {}
-        dq = self._dq_frame()
-        if dq is not None:
-            tables["Data quality"] = dq
-            notes["Data quality"] = ("Rows read, kept, rejected and excluded by the "
-                                     "mapping's rules per table on load, and why.")
-            steps = _revenue_steps(self._state.load_report, self._state.revenue)
-            if steps is not None:
-                tables["Revenue reconciliation"] = steps
-                notes["Revenue reconciliation"] = (
-                    "How the revenue was reached: rows read, set aside by each rule with "
-                    "their amounts, deducted refunds, rejected rows and the revenue kept.")
-        for item in self._state.items:
-            if isinstance(item, _Table):
-                tables[item.title] = item.frame
-                notes[item.title] = item.note or ""
-        if not tables:
-            tables["Contents"] = pl.DataFrame({"note": ["This report has no tables."]})
-            notes["Contents"] = ""
-        path = Path(path)
-        export_tables(tables, path, notes=notes, allow_identifiers=True)
-        return path
+        """Write every table (all rows) to a workbook, one formatted sheet each, after a
+        ``README`` sheet (sheets, definitions, methods) and a ``Data quality`` sheet when
+        there is a load report (see :func:`loyaltylab.report._excel.write_workbook`)."""
+        from loyaltylab.report._excel import write_workbook
+
+        return write_workbook(self, path)
 
     def write_charts(self, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
                      progress: Any = None) -> list[Path]:
