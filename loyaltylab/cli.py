@@ -260,6 +260,13 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--allow-rejects", action="store_true",
                    help="report on the kept rows even when rows were rejected")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--brand", metavar="FILE",
+                   help="a TOML file with the client's name, logo and accent colour, used "
+                        "in the report, deck and workbook: client = \"Example Ltd\", logo = "
+                        "\"logo.png\", accent = \"#0072B2\" (currency = \"EUR\" optional)")
+    p.add_argument("--template", metavar="DECK.pptx",
+                   help="a PowerPoint file whose master and layouts the deck uses instead of "
+                        "the default 16:9 design")
     p.set_defaults(func=cmd_report)
     return p
 
@@ -267,15 +274,17 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_report(args: argparse.Namespace) -> int:
     """Run ``report``: 0 written, 1 stopped because rows were rejected."""
     from loyaltylab._pipeline import RejectedRowsError, run_report
+    from loyaltylab.report._brand import deliverable_options
     from loyaltylab.report._output import check_output_folder
 
     out = check_output_folder(args.out, source=args.source)
     salt, random_salt = _salt(args)
     lookup = _lookup_path(args, out, random_salt)
     try:
-        run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
-                         salt=salt, allow_rejects=args.allow_rejects,
-                         progress=False if args.no_progress else None, **_load_options(args))
+        with deliverable_options(brand=args.brand, template=args.template):
+            run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
+                             salt=salt, allow_rejects=args.allow_rejects,
+                             progress=False if args.no_progress else None, **_load_options(args))
     except RejectedRowsError as exc:
         print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -611,3 +611,51 @@ def test_brand_file_that_is_not_toml_and_jpeg_logos(tmp_path):
     Image.new("RGB", (300, 100), (10, 20, 30)).save(tmp_path / "logo.jpg", quality=90)
     brand = Brand(logo=tmp_path / "logo.jpg", accent="#abc")
     assert (brand.logo_kind, brand.accent) == ("jpeg", "#AABBCC")
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_brand_and_template_reach_the_report(tmp_path, monkeypatch, capsys):
+    import loyaltylab._pipeline as pipeline
+    from loyaltylab.cli import main
+
+    seen = {}
+
+    def fake(source, *, out, **kwargs):
+        rep = Report("Demo")  # made inside the run, as the pipeline does
+        seen["brand"], seen["template"] = rep.brand, rep.template
+        rep.add_figure(_bars(), footnote="n = 2,450 customers")
+        files = rep.write_all(out, formats=("png",), progress=False)
+        return pipeline.ReportRun(rep, files, [], [])
+
+    monkeypatch.setattr(pipeline, "run_report", fake)
+    _logo(tmp_path / "logo.png")
+    (tmp_path / "brand.toml").write_text('client = "Example Retail"\nlogo = "logo.png"\n'
+                                         'accent = "#7A1F5C"\n')
+    template = _template(tmp_path)
+    out = tmp_path / "out"
+    assert main(["report", "--out", str(out), "--salt", "s", "--brand",
+                 str(tmp_path / "brand.toml"), "--template", str(template)]) == 0
+    assert seen["brand"].client == "Example Retail" and seen["template"] == template
+    prs = Presentation(out / "deck.pptx")
+    assert any(s.name == "Corporate band" for s in prs.slides[0].slide_layout.slide_master.shapes)
+    assert "Example Retail" in (out / "report.html").read_text(encoding="utf-8")
+    assert Report("after the run").brand is None  # the options end with the run
+
+
+def test_cli_bad_brand_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    import loyaltylab._pipeline as pipeline
+    from loyaltylab.cli import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run must not start with a bad brand file")
+
+    monkeypatch.setattr(pipeline, "run_report", never)
+    (tmp_path / "brand.toml").write_text('accent = "purple"\n')
+    assert main(["report", "--out", str(tmp_path / "out"), "--salt", "s", "--brand",
+                 str(tmp_path / "brand.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert "brand.toml: accent 'purple' is not a hex colour" in err[0]
+    assert main(["report", "--out", str(tmp_path / "out"), "--salt", "s", "--template",
+                 str(tmp_path / "none.pptx")]) == 2
+    assert "deck template 'none.pptx' not found" in capsys.readouterr().err
