@@ -45,5 +45,5 @@ class NotFittedError(LoyaltyLabError, AttributeError):
     """A model was used before ``fit``."""
 
 
-class LadderError(ValueError):
+class LadderError(LoyaltyLabError, ValueError):
     """A ladder's stages or rules are malformed, overlapping or contradictory."""

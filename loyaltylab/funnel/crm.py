@@ -11,7 +11,7 @@ from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import SchemaError
 from loyaltylab.funnel._engine import _ensure_ladder
-from loyaltylab.funnel._timeline import _stage_expr
+from loyaltylab.funnel._timeline import AsOf, _stage_expr
 from loyaltylab.funnel.ladder import OFFLINE, Ladder
 
 __all__ = ["stages_from_crm", "HUBSPOT_LIFECYCLE", "HUBSPOT_LIFECYCLE_DATES"]
@@ -73,7 +73,7 @@ def _crm_dates(frame: pl.DataFrame, col: str) -> pl.Expr:
 def stages_from_crm(data: Any, *, stage_col: str = "Lifecycle Stage",
                     mapping: dict[str, str | None] | None = None,
                     dates: dict[str, str] | None = None, ladder: Ladder = OFFLINE,
-                    as_of: Any = None, id_col: str = S.CUSTOMER_ID) -> pl.DataFrame:
+                    as_of: AsOf = None, id_col: str = S.CUSTOMER_ID) -> pl.DataFrame:
     """Place customers on a loyalty ladder by their CRM's own lifecycle stage.
 
     A CRM (HubSpot, Salesforce, ...) keeps its own stage per contact (subscriber, lead,

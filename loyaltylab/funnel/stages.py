@@ -20,7 +20,8 @@ from loyaltylab.funnel.ladder import OFFLINE, Ladder
 __all__ = ["assign_stages", "funnel", "compare_groups", "skipped_stages", "stage_jumps"]
 
 
-def assign_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
+def assign_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                  as_of: AsOf = None,
                   lapse_after: str | int | timedelta = "365d") -> pl.DataFrame:
     """Place every customer on a loyalty ladder at ``as_of``.
 
@@ -134,7 +135,8 @@ def _chi2(table: np.ndarray) -> tuple[float, float, int]:
     return float(res.statistic), float(res.pvalue), int(res.dof)
 
 
-def funnel(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
+def funnel(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+           as_of: AsOf = None,
            by: str | Sequence[str] | None = None, lapse_after: str = "365d",
            confidence: float = 0.95) -> pl.DataFrame:
     """The ladder funnel: how many reached each stage or beyond, and the step conversions.
@@ -228,8 +230,8 @@ def funnel(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsO
     return out.select(select).sort(*cols, "stage_rank")
 
 
-def compare_groups(data: CRMData | Timeline, ladder: Ladder | None = None, *, by: str,
-                   groups: tuple[str, str], as_of: AsOf = None, lapse_after: str = "365d",
+def compare_groups(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                   by: str, groups: tuple[str, str], as_of: AsOf = None, lapse_after: str = "365d",
                    confidence: float = 0.95) -> pl.DataFrame:
     """Two groups' step conversions side by side, with the difference, its interval and a test.
 
@@ -323,13 +325,23 @@ def compare_groups(data: CRMData | Timeline, ladder: Ladder | None = None, *, by
                                       dtype=pl.Float64))
 
 
-def skipped_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
+def skipped_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                   as_of: AsOf = None,
                    by: str | Sequence[str] | None = None,
                    confidence: float = 0.95) -> pl.DataFrame:
     """How often each stage is jumped over.
 
     A stage is *passed* by everyone whose highest stage is above it, and *skipped* by those
     of them who never reached it (a walk-in buyer skips suspect and prospect).
+
+    Parameters
+    ----------
+    data, ladder, as_of
+        As in :func:`assign_stages` (``data`` may be a :class:`Timeline`).
+    by : str or list of str, optional
+        Customer attribute(s) to split by.
+    confidence : float, default 0.95
+        Coverage of the Wilson intervals.
 
     Returns
     -------
@@ -374,9 +386,17 @@ def skipped_stages(data: CRMData | Timeline, ladder: Ladder | None = None, *, as
             .sort(*cols, "stage_rank"))
 
 
-def stage_jumps(data: CRMData | Timeline, ladder: Ladder | None = None, *, as_of: AsOf = None,
+def stage_jumps(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                as_of: AsOf = None,
                 by: str | Sequence[str] | None = None) -> pl.DataFrame:
     """Every step between consecutive stages a person reached, with the stages jumped.
+
+    Parameters
+    ----------
+    data, ladder, as_of
+        As in :func:`assign_stages` (``data`` may be a :class:`Timeline`).
+    by : str or list of str, optional
+        Customer attribute(s) to split by.
 
     Returns
     -------

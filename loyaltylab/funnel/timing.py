@@ -21,10 +21,10 @@ __all__ = ["time_to_stage", "time_to_stage_curves"]
 
 
 def _durations(data, ladder, as_of, origin, by):
-    names = _ensure_ladder(data.ladder if isinstance(data, Timeline)
-                           else OFFLINE if ladder is None else ladder).names
+    lad = _ensure_ladder(data.ladder if isinstance(data, Timeline)
+                         else OFFLINE if ladder is None else ladder)
+    names = lad.names
     origin = origin or names[1]
-    lad = data.ladder if isinstance(data, Timeline) else OFFLINE if ladder is None else ladder
     k0 = lad.rank(origin)
     if k0 >= len(names) - 1:
         raise ValueError(f"origin={origin!r} is the top stage of the {lad.name} ladder; "
@@ -51,9 +51,10 @@ def _km(part: pl.DataFrame, confidence: float) -> "KaplanMeier":
                        event_col="_arrived").fit(part.select("_days", "_arrived"))
 
 
-def time_to_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *, origin: str | None = None,
-                  as_of: AsOf = None, by: str | Sequence[str] | None = None,
-                  horizon: str = "365d", confidence: float = 0.95) -> pl.DataFrame:
+def time_to_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *,
+                  origin: str | None = None, as_of: AsOf = None,
+                  by: str | Sequence[str] | None = None, horizon: str = "365d",
+                  confidence: float = 0.95) -> pl.DataFrame:
     """How long people take from ``origin`` to each higher stage, with censoring.
 
     The clock starts when a person reached ``origin`` (default: the second stage, e.g.
@@ -64,10 +65,22 @@ def time_to_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *, ori
 
     Parameters
     ----------
+    data : CRMData or Timeline
+        The data, or a :class:`Timeline` from :meth:`Ladder.evaluate` (the ladder is then
+        not evaluated again).
+    ladder : Ladder, optional
+        As in :func:`assign_stages` (default :data:`OFFLINE`).
     origin : str, optional
         Stage the clock starts at; only persons who reached it are counted.
+    as_of : date, datetime or ISO string, optional
+        Follow-up ends (and people not yet arrived are censored) at this date (default the
+        date of the data or of the timeline).
+    by : str or list of str, optional
+        Customer attribute(s) to split by.
     horizon : str, default "365d"
         Also report the share that arrives within this time.
+    confidence : float, default 0.95
+        Coverage of the intervals.
 
     Returns
     -------
@@ -122,6 +135,11 @@ def time_to_stage_curves(data: CRMData | Timeline, ladder: Ladder | None = None,
                          confidence: float = 0.95) -> pl.DataFrame:
     """Kaplan-Meier curves of the share arrived at each stage by days since ``origin``
     (see :func:`time_to_stage`), for plotting.
+
+    Parameters
+    ----------
+    data, ladder, origin, as_of, by, confidence
+        As in :func:`time_to_stage`.
 
     Returns
     -------
