@@ -601,3 +601,44 @@ def test_only_localising_platforms_take_a_language(tmp_path):
     with pytest.raises(ValueError, match=r"hubspot exports can be written in "
                                          r"\['en', 'de', 'es', 'fr', 'nl'\], got 'it'"):
         make_platform_export("hubspot", tmp_path, language="it")
+
+
+def test_woocommerce_partial_refunds_are_deducted_to_the_cent(tmp_path):
+    # by hand: #1 completed 100.00 of which 25.50 refunded -> 74.50; #2 completed 10.00;
+    # #3 refunded in full (status refunded) -> excluded with a net amount of 0.00;
+    # #4 processing 19.99 with 0.01 refunded -> 19.98. Revenue 74.50 + 10.00 + 19.98
+    header = ("order_id,order_number,order_date,status,discount_total,order_total,"
+              "refunded_total,customer_id,billing_email,billing_first_name\n")
+    rows = ["1,1,2025-03-01 10:00:00,completed,0.00,100.00,25.50,7,a@example.com,Ann",
+            "2,2,2025-03-02 11:00:00,completed,0.00,10.00,0.00,0,B@Example.com ,Bo",
+            "3,3,2025-03-03 12:00:00,refunded,0.00,20.00,20.00,7,a@example.com,Ann",
+            "4,4,2025-03-04 13:00:00,processing,0.00,19.99,0.01,7,a@example.com,Ann"]
+    (tmp_path / "orders-export.csv").write_text(header + "\n".join(rows) + "\n",
+                                                encoding="utf-8")
+    data = ll.load(tmp_path, mapping={"preset": "woocommerce_coe"}, as_of="2025-06-01")
+    assert sorted(data.orders["amount"].to_list()) == [10.0, 19.98, 74.5]
+    assert round(float(data.orders["amount"].sum()), 2) == 104.48
+    assert data.report.tables["orders"].excluded == {
+        "not paid (pending, on hold, failed, cancelled or refunded)": {"n": 1,
+                                                                       "amount": 0.0}}
+    assert data.customers.height == 2  # Ann's three orders are one customer
+    notes = " ".join(data.report.tables["orders"].warnings)
+    assert "amount = order_total minus refunded_total: 3 rows, 129.99 less 25.51 " \
+           "deducted = 104.48" in notes
+
+
+def test_woocommerce_export_with_refunds_reconciles_in_the_report(tmp_path):
+    import re
+
+    from loyaltylab.report import Report
+    exp = make_platform_export("woocommerce_coe", tmp_path / "export", n_customers=40,
+                               seed=2)
+    assert exp.truth["partially_refunded"] > 0
+    data = ll.load(exp.path, mapping={"preset": "woocommerce_coe"}, as_of=exp.as_of)
+    page = Report.for_data(data)._html()
+    section = page[page.index('<section id="data-quality"'):]
+    rows = dict(re.findall(r"<tr(?: class=total)?><td>([^<]*)</td><td class=num>[^<]*"
+                           r"</td><td class=num>([^<]*)</td></tr>", section))
+    deducted = [v for k, v in rows.items() if k.startswith("Deducted")]
+    assert deducted == [f"\u2212{exp.truth['refunds_deducted']:,.2f}"]
+    assert rows["Revenue kept"] == f"{exp.truth['revenue']:,.2f}"

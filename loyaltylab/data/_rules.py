@@ -470,6 +470,8 @@ def _derive(frame: pl.DataFrame, out: str, op: str, arg: Any, ctx: dict
             acc = acc + v
         else:
             acc = acc * v
+    if op != "multiply":  # binary float noise of a sum or difference (19.99 - 0.01 is
+        acc = acc.round(9)  # 19.979999999999997): amounts are exact to far below a cent
     return frame.with_columns(acc.alias(out)), []
 
 

@@ -119,8 +119,9 @@ code), applied in this order before the columns are mapped:
 Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
 per table (line items merged into their order count as excluded, without an amount).
 ``preset = "shopify"`` (or ``"hubspot"``, ``"stripe"``, ``"salesforce"``, ``"typeform"``,
-``"zendesk"``, ``"woocommerce"``, ``"mailchimp"``; top level or per table, a table's own
-preset replacing the top-level one's version of it) starts from a built-in mapping of
+``"zendesk"``, ``"woocommerce"``, ``"woocommerce_coe"``, ``"mailchimp"``; top level or per
+table, a table's own preset replacing the top-level one's version of it) starts from a
+built-in mapping of
 that platform's export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
 the headers.
 

@@ -24,7 +24,7 @@ __all__ = ["PLATFORMS", "LOCALISED", "PlatformExport", "make_platform_export", "
            "make_ticket_export", "make_email_export", "TYPEFORM_QUESTIONS",
            "MAILCHIMP_MAPPING"]
 
-PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce", "woocommerce")
+PLATFORMS = ("shopify", "hubspot", "stripe", "salesforce", "woocommerce", "woocommerce_coe")
 
 _FIRST = ["Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ida", "Jonas",
           "Lena", "Max", "Nora", "Oskar", "Paula", "Rosa", "Sven", "Tilda"]
@@ -134,7 +134,8 @@ def make_platform_export(platform: str, path: str | Path, *, n_customers: int = 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     make = {"shopify": _shopify, "hubspot": _hubspot, "stripe": _stripe,
-            "salesforce": _salesforce, "woocommerce": _woocommerce}[platform]
+            "salesforce": _salesforce, "woocommerce": _woocommerce,
+            "woocommerce_coe": _woocommerce_coe}[platform]
     if language != "en":
         from loyaltylab.data.presets import localise
         headers, values = localise(platform, language) if platform in LOCALISED \
@@ -817,6 +818,110 @@ def _woocommerce(folder: Path, rng: np.random.Generator, n: int) -> PlatformExpo
                           for k, v in excluded.items() if v["n"]},
              "read": {"orders": len(rows)}}
     return PlatformExport("woocommerce", folder, ["orders-export.csv"], _AS_OF, truth)
+
+
+# the Customer / Order / Coupon Export extension's default CSV format (column keys as the
+# preset says: not verified against a sample file)
+_WOO_COE_HEADER = [
+    "order_id", "order_number", "order_number_formatted", "order_date", "status",
+    "shipping_total", "shipping_tax_total", "fee_total", "fee_tax_total", "tax_total",
+    "cart_discount", "order_discount", "discount_total", "order_total", "refunded_total",
+    "order_currency", "payment_method", "shipping_method", "customer_id",
+    "billing_first_name", "billing_last_name", "billing_full_name", "billing_company",
+    "billing_email", "billing_phone", "billing_address_1", "billing_address_2",
+    "billing_postcode", "billing_city", "billing_state", "billing_state_code",
+    "billing_country", "shipping_first_name", "shipping_last_name", "shipping_full_name",
+    "shipping_address_1", "shipping_address_2", "shipping_postcode", "shipping_city",
+    "shipping_state", "shipping_state_code", "shipping_country", "shipping_company",
+    "customer_note", "line_items", "shipping_items", "fee_items", "tax_items",
+    "coupon_items", "refunds", "order_notes", "download_permissions",
+]
+_WOO_COE_UNPAID = "not paid (pending, on hold, failed, cancelled or refunded)"
+
+
+def _woocommerce_coe(folder: Path, rng: np.random.Generator, n: int) -> PlatformExport:
+    """Orders with partial refunds: a "completed" order of which part was refunded keeps
+    its status; its refunded_total is deducted (to the cent) from its order_total."""
+    people = _people(rng, n)
+    statuses = (["completed"] * 7 + ["partial"] * 3 + ["processing"] * 2
+                + ["pending", "on-hold", "failed", "cancelled", "refunded"])
+    rows: list[dict[str, Any]] = []
+    excluded = {_WOO_COE_UNPAID: {"n": 0, "amount": 0},
+                "no e-mail address": {"n": 0, "amount": 0}}
+    revenue = kept = deducted = partial = 0
+    kept_customers: set[int] = set()
+    oid = 1500
+    for cust in range(n):
+        account = 0 if cust % 3 == 2 else 60 + cust
+        for _ in range(int(rng.integers(0, 5))):
+            oid += 1
+            status = statuses[int(rng.integers(len(statuses)))]
+            created = _when(rng)
+            items = [_PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
+                     for _ in range(1 + int(rng.integers(0, 3)))]
+            subtotal = sum(p for _, p in items)
+            discount = int(rng.choice([0, 0, 300]))
+            shipping = 490 if subtotal < 5000 else 0
+            total = subtotal - discount + shipping
+            refunded, refunds = 0, ""
+            if status == "partial":
+                status = "completed"
+                refunded = int(rng.integers(1, total))  # e.g. one item sent back
+                back = (created + timedelta(days=9)).strftime("%Y-%m-%d %H:%M:%S")
+                refunds = (f"id:{oid + 90000}|date:{back}|amount:{_money(refunded)}"
+                           f"|reason:Returned item")
+                partial += 1
+            elif status == "refunded":
+                refunded = total
+                refunds = f"id:{oid + 90000}|amount:{_money(total)}|reason:Order refunded"
+            email = people[cust]["email"]
+            email = str(rng.choice([email, email.upper(), f" {email}"]))
+            if rng.random() < 0.05:
+                email = ""
+            net = total - refunded
+            rule = None if status in ("completed", "processing") else _WOO_COE_UNPAID
+            if rule is None and not email:
+                rule = "no e-mail address"
+            if rule is None:
+                revenue += net
+                deducted += refunded
+                kept += 1
+                kept_customers.add(cust)
+            else:
+                excluded[rule]["n"] += 1
+                excluded[rule]["amount"] += net
+            p = people[cust]
+            rows.append({
+                "order_id": oid, "order_number": oid, "order_number_formatted": f"#{oid}",
+                "order_date": created.strftime("%Y-%m-%d %H:%M:%S"), "status": status,
+                "shipping_total": _money(shipping), "shipping_tax_total": "0.00",
+                "fee_total": "0.00", "fee_tax_total": "0.00",
+                "tax_total": _money(round(total * 19 / 119)),
+                "cart_discount": _money(discount), "order_discount": "0.00",
+                "discount_total": _money(discount), "order_total": _money(total),
+                "refunded_total": _money(refunded), "order_currency": "EUR",
+                "payment_method": "stripe", "shipping_method": "Flat rate",
+                "customer_id": account, "billing_first_name": p["first"],
+                "billing_last_name": p["last"],
+                "billing_full_name": f"{p['first']} {p['last']}", "billing_email": email,
+                "billing_phone": p["phone"], "billing_address_1": "Hauptstrasse 1",
+                "billing_postcode": "10115", "billing_city": "Berlin",
+                "billing_country": "DE", "shipping_first_name": p["first"],
+                "shipping_last_name": p["last"], "shipping_address_1": "Hauptstrasse 1",
+                "shipping_postcode": "10115", "shipping_city": "Berlin",
+                "shipping_country": "DE",
+                "line_items": ";".join(f"name:{name}|quantity:1|total:{_money(price)}"
+                                       for name, price in items),
+                "shipping_items": f"method:Flat rate|total:{_money(shipping)}",
+                "refunds": refunds})
+    _csv(folder / "orders-export-2025-12-31.csv", _WOO_COE_HEADER, rows)
+    truth = {"revenue": revenue / 100, "orders": kept, "customers": len(kept_customers),
+             "excluded": {k: {"n": v["n"], "amount": v["amount"] / 100}
+                          for k, v in excluded.items() if v["n"]},
+             "read": {"orders": len(rows)}, "refunds_deducted": deducted / 100,
+             "partially_refunded": partial}
+    return PlatformExport("woocommerce_coe", folder, ["orders-export-2025-12-31.csv"],
+                          _AS_OF, truth)
 
 
 # ----------------------------------------------------------------------------- Typeform

@@ -38,7 +38,7 @@ __all__ = ["PRESETS", "load_preset", "expand", "detect_preset", "detect_table",
            "detect_sources", "draft_header_lines", "draft_table_lines"]
 
 PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk",
-           "woocommerce", "mailchimp")
+           "woocommerce", "mailchimp", "woocommerce_coe")
 """Names of the built-in presets."""
 
 
@@ -63,7 +63,7 @@ def load_preset(name: str) -> dict:
     ...
     loyaltylab.exceptions.MappingError: mapping: unknown preset 'shopfy'; presets are \
 ['shopify', 'hubspot', 'stripe', 'salesforce', 'typeform', 'zendesk', 'woocommerce', \
-'mailchimp']. Did you mean 'shopify'?
+'mailchimp', 'woocommerce_coe']. Did you mean 'shopify'?
     """
     p = copy.deepcopy(_read(_check_name(name, "mapping")))
     labels = translations(name)
