@@ -44,6 +44,7 @@ from loyaltylab.exceptions import SchemaError
 from loyaltylab.datasets import _exports as X
 
 N_EXPORTS = 36
+N_PLATFORMS = len(X.PLATFORM_CASES)   # platform layouts appended after the drawn exports
 SALT = "corpus-salt"
 _MONEY = (S.AMOUNT, S.DISCOUNT, S.ACQUISITION_COST, S.CONTACT_COST)
 
@@ -97,6 +98,10 @@ def _loaded(corpus, loads, i):
 
 # ------------------------------------------------------------------ the generator itself
 def test_corpus_covers_every_convention(corpus):
+    assert len(corpus) == N_EXPORTS + N_PLATFORMS
+    assert all(ex.platform is None for ex in corpus[:N_EXPORTS])
+    assert all(ex.platform is not None for ex in corpus[N_EXPORTS:])
+    corpus = corpus[:N_EXPORTS]
     specs = [ex.spec for ex in corpus]
     csv = [s for s in specs if s["fmt"] == "csv"]
     assert {s["language"] for s in specs} == set(X.LANGUAGES)
@@ -130,7 +135,7 @@ def test_every_mapping_is_valid(corpus):
 
 
 def test_csv_bytes_are_written_as_the_spec_says(corpus):
-    for ex in (e for e in corpus if e.spec["fmt"] == "csv"):
+    for ex in (e for e in corpus[:N_EXPORTS] if e.spec["fmt"] == "csv"):
         s = ex.spec
         files = sorted(ex.path.iterdir())
         assert len(files) == len(ex.truth), ex.label
@@ -553,3 +558,78 @@ def test_loyaltylab_validate_on_the_export(corpus, i, tmp_path, capsys):
         live = [v for c in frame.columns for v in frame[c].drop_nulls().to_list()
                 if v[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(v)]
         assert not live, f"{ex.label}: {path.name} holds formulas {live[:3]}"
+
+
+# ------------------------------------------------------------------ platform layouts
+PLATFORM_INDEXES = range(N_EXPORTS, N_EXPORTS + N_PLATFORMS)
+
+
+def test_platform_entries_cover_every_preset_and_languages(corpus):
+    from loyaltylab.data.presets import PRESETS
+    specs = [ex.spec for ex in corpus[N_EXPORTS:]]
+    assert {s["platform"] for s in specs} == set(PRESETS)
+    assert {s["language"] for s in specs if s["platform"] == "hubspot"} >= {
+        "de", "fr", "es", "nl"}
+    assert {s["fmt"] for s in specs} == {"csv", "xlsx"}
+    assert all(ex.personal for ex in corpus[N_EXPORTS:] if ex.spec["platform"] not in (
+        "salesforce", "typeform"))
+
+
+@pytest.mark.parametrize("i", PLATFORM_INDEXES, ids=lambda i: f"platform_{i - N_EXPORTS:02d}")
+def test_platform_export_loads_its_truth_and_keeps_no_personal_value(corpus, loads, i,
+                                                                      tmp_path):
+    """Each platform layout, pseudonymised with its preset mapping: the tables it names,
+    read = kept + rejected + excluded per table, the revenue to the cent and the rows
+    each rule excludes, nothing rejected, no planted personal string in the frames, the
+    load report or the rejects files."""
+    ex, data = _loaded(corpus, loads, i)
+    truth = ex.platform.truth
+    assert set(data.report.tables) == set(ex.truth), ex.label
+    for t, tr in data.report.tables.items():
+        assert tr.read == tr.kept + tr.rejected + sum(
+            e["n"] for e in tr.excluded.values()), f"{ex.label}: {t}"
+        assert data.tables[t].height == tr.kept, f"{ex.label}: {t}"
+    assert data.report.ok, ex.label
+    assert round(float(data.orders[S.AMOUNT].sum()), 2) == pytest.approx(
+        truth["revenue"], abs=0.005), ex.label
+    if "orders" in ex.read:
+        assert data.report.tables["orders"].read == ex.read["orders"], ex.label
+        excluded = {k: v for k, v in data.report.tables["orders"].excluded.items()
+                    if k != "line items merged into their order"}
+        assert {k: v["n"] for k, v in excluded.items()} == {
+            k: v["n"] for k, v in truth["excluded"].items()}, ex.label
+        assert data.orders.height == truth["orders"], ex.label
+    for t in ("contacts", "complaints", "subscriptions"):
+        if isinstance(truth.get(t), int):
+            assert data.tables[t].height == truth[t], f"{ex.label}: {t}"
+    if ex.spec["platform"] == "typeform":
+        assert data.surveys.height == truth["answers"], ex.label
+    parts = [str(data.report), data.report.to_json()]
+    for frame in data.tables.values():
+        if frame is None:
+            continue
+        parts.append(" ".join(frame.columns))
+        parts += ["\n".join(frame[c].drop_nulls().to_list()) for c in frame.columns
+                  if frame.schema[c] == pl.String]
+    assert not _leaks("\n".join(parts), ex.personal), ex.label
+    data.report.write_rejects(tmp_path / "rejects")
+    assert not ex.find_personal(tmp_path / "rejects"), ex.label
+
+
+@pytest.mark.parametrize("i", PLATFORM_INDEXES, ids=lambda i: f"platform_{i - N_EXPORTS:02d}")
+def test_platform_export_validates_and_init_mapping_recognises_it(corpus, i, tmp_path,
+                                                                   capsys):
+    from loyaltylab import cli
+
+    ex = corpus[i]
+    code = cli.main(["validate", str(ex.path), "--as-of", ex.as_of.date().isoformat(),
+                     "--json", "--mapping", str(ex.write_mapping(tmp_path / "m.toml"))])
+    out, err = capsys.readouterr()
+    assert code == 0, f"{ex.label}: {err[-300:]}"
+    for t in json.loads(out)["tables"].values():
+        assert t["read"] == t["kept"] + t["rejected"] + sum(
+            e["n"] for e in t.get("excluded", {}).values())
+    assert not _leaks(out + err, ex.personal), ex.label
+    text = draft_mapping(ex.path)
+    assert not _leaks(text, ex.personal), ex.label
+    assert f'preset = "{ex.spec["platform"]}"' in text, ex.label

@@ -66,7 +66,8 @@ import polars as pl
 
 from loyaltylab.data import schema as S
 
-__all__ = ["ClientExport", "make_client_export", "client_export_corpus", "LANGUAGES",
+__all__ = ["ClientExport", "make_client_export", "client_export_corpus", "platform_corpus",
+           "PLATFORM_CASES", "LANGUAGES",
            "FORMATS", "DELIMITERS", "ENCODINGS", "LINE_ENDINGS", "DECIMALS", "DATE_STYLES",
            "OPTIONAL_TABLES", "REASON_TOTALS", "FORMULAS", "ZONES"]
 
@@ -333,7 +334,14 @@ class ClientExport:
         rejection does not cascade.
     spec : dict
         The shape drawn: language, fmt, delimiter, encoding, line_ending, decimal, dates,
-        title_rows, header_hint, totals_row, excel_cells, id_style, tables, ...
+        title_rows, header_hint, totals_row, excel_cells, id_style, tables, ... For a
+        platform export (:func:`platform_corpus`): platform, language, fmt and tables.
+    platform : PlatformExport or None
+        For a platform export (a Shopify, HubSpot, ... layout loaded with its preset): the
+        generator's result, whose ``truth`` holds the revenue to the cent and the rows
+        each rule excludes. ``truth`` then names the tables the load gives, as empty
+        frames (the platform truth is counts, not rows), and ``read`` the rows of the
+        orders file.
     """
 
     path: Path
@@ -346,6 +354,7 @@ class ClientExport:
     masked: dict[str, tuple[str, ...]] = field(default_factory=dict)
     stray_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)
     spec: dict = field(default_factory=dict)
+    platform: Any = None
 
     def find_personal(self, path: str | Path) -> list[tuple[str, str]]:
         """The planted personal strings found in a file or anywhere under a folder.
@@ -393,8 +402,11 @@ class ClientExport:
 
     @property
     def label(self) -> str:
-        """A short name of the shape, e.g. ``de-csv-semicolon-cp1252-CR-de-dmy-title2``."""
+        """A short name of the shape, e.g. ``de-csv-semicolon-cp1252-CR-de-dmy-title2``
+        (``platform-hubspot-de-csv`` for a platform export)."""
         s = self.spec
+        if s.get("platform"):
+            return f"platform-{s['platform']}-{s['language']}-{s['fmt']}"
         parts = [s["language"], s["fmt"]]
         if s["fmt"] == "csv":
             parts += [_DELIM_NAMES[s["delimiter"]], s["encoding"],
@@ -427,14 +439,14 @@ class ClientExport:
         import html
         rows = "".join(f"<tr><td>{t}</td><td>{self.read[t]:,}</td><td>{f.height:,}</td>"
                        f"<td>{sum(self.rejected.get(t, {}).values()):,}</td></tr>"
-                       for t, f in self.truth.items())
+                       for t, f in self.truth.items() if t in self.read and f.width)
         return (f"<p><b>Client export</b> {html.escape(self.label)}: "
                 f"<code>{html.escape(self.path.name)}</code>, {len(self.personal)} planted "
                 f"personal strings</p><table><tr><th>table</th><th>rows read</th>"
                 f"<th>to keep</th><th>to reject</th></tr>{rows}</table>")
 
     def __repr__(self) -> str:
-        rows = ", ".join(f"{t}={self.read[t]}" for t in self.truth)
+        rows = ", ".join(f"{t}={self.read[t]}" for t in self.truth if t in self.read)
         n_rej = sum(sum(r.values()) for r in self.rejected.values())
         return (f"ClientExport({self.label}: {self.path.name}; rows read {rows}; "
                 f"{n_rej} to reject; {len(self.personal)} personal strings)")
@@ -1470,9 +1482,87 @@ class _Builder:
                             spec=spec)
 
 
+# ------------------------------------------------------------------ platform exports
+PLATFORM_CASES = (("shopify", "en", "csv"), ("hubspot", "de", "csv"),
+                  ("stripe", "en", "csv"), ("salesforce", "en", "csv"),
+                  ("woocommerce", "en", "csv"), ("woocommerce_coe", "en", "csv"),
+                  ("typeform", "en", "csv"),
+                  ("zendesk", "en", "csv"), ("mailchimp", "en", "csv"),
+                  ("hubspot", "fr", "xlsx"), ("shopify", "en", "xlsx"),
+                  ("hubspot", "es", "csv"), ("hubspot", "nl", "csv"))
+"""The platform exports :func:`platform_corpus` writes: (platform, language, format)."""
+
+
+def platform_corpus(folder: str | Path, seed: int = 0,
+                    n_customers: int = 30) -> list[ClientExport]:
+    """The platform layouts as corpus entries: one :class:`ClientExport` per
+    :data:`PLATFORM_CASES` entry, with the preset mapping a user (or ``init-mapping``)
+    would write, the planted personal strings (e-mail addresses, names, phones, streets)
+    and the generator's truth in ``platform``.
+
+    Examples
+    --------
+    >>> import tempfile, loyaltylab as ll
+    >>> corpus = platform_corpus(tempfile.mkdtemp(), n_customers=8)
+    >>> [ex.label for ex in corpus][:2]
+    ['platform-shopify-en-csv', 'platform-hubspot-de-csv']
+    >>> ex = corpus[0]
+    >>> data = ll.load(ex.path, mapping=ex.mapping, as_of=ex.as_of)
+    >>> round(data.orders["amount"].sum(), 2) == ex.platform.truth["revenue"]
+    True
+    """
+    from loyaltylab.datasets import _platforms as P
+    import tomllib
+    folder = Path(folder)
+    out = []
+    for k, (name, lang, fmt) in enumerate(PLATFORM_CASES):
+        where = folder / f"platform_{k:02d}_{name}"
+        sub = seed * 1000 + k
+        people = P._people(np.random.default_rng(sub), n_customers)
+        if name == "typeform":
+            exp = P.make_survey_export(where, n_customers=n_customers, seed=sub)
+            mapping = {"tables": {"surveys": {"preset": "typeform",
+                                              "wide": {"questions":
+                                                       dict(P.TYPEFORM_QUESTIONS)}}}}
+            people, tables = [], ("customers", "orders", "surveys")
+        elif name == "zendesk":
+            exp = P.make_ticket_export(where, n_customers=n_customers, seed=sub)
+            mapping = {"tables": {"complaints": {"preset": "zendesk"}}}
+            tables = ("customers", "orders", "complaints")
+        elif name == "mailchimp":
+            exp = P.make_email_export(where, n_customers=n_customers, seed=sub)
+            mapping = tomllib.loads(P.MAILCHIMP_MAPPING)
+            people = P._people(np.random.default_rng(sub), n_customers + max(
+                2, n_customers // 4))
+            tables = ("customers", "orders", "contacts")
+        else:
+            exp = P.make_platform_export(name, where, n_customers=n_customers, seed=sub,
+                                         excel=fmt == "xlsx", language=lang)
+            mapping = {"preset": name}
+            tables = {"hubspot": ("customers", "orders", "complaints"),
+                      "stripe": ("customers", "orders", "subscriptions"),
+                      "salesforce": ("customers", "orders", "contacts")}.get(
+                name, ("customers", "orders"))
+            if name == "salesforce":
+                people = []  # accounts are companies; no person is named
+        personal = [v for p in people for v in (p["email"], f"{p['first']} {p['last']}",
+                                                p["phone"])]
+        if name in ("shopify", "woocommerce", "mailchimp"):
+            personal.append("Hauptstrasse 1")
+        read = {"orders": exp.truth["read"]["orders"]} if "read" in exp.truth else {}
+        out.append(ClientExport(
+            path=exp.path, mapping=mapping,
+            truth={t: pl.DataFrame() for t in tables}, as_of=exp.as_of, read=read,
+            rejected={}, personal=tuple(dict.fromkeys(personal)),
+            spec={"platform": name, "language": lang, "fmt": fmt,
+                  "tables": tuple(t for t in tables if t not in (S.CUSTOMERS, S.ORDERS))},
+            platform=exp))
+    return out
+
+
 # ------------------------------------------------------------------ the corpus
 def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
-                         **fixed: Any) -> list[ClientExport]:
+                         platforms: bool = True, **fixed: Any) -> list[ClientExport]:
     """Many client exports of varied shapes, every option of each axis covered.
 
     Languages, formats, CSV delimiters, encodings, line endings, decimal styles, date
@@ -1487,6 +1577,11 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
         Number of exports.
     seed : int, default 0
         Seed of the draws; the same arguments give the same files.
+    platforms : bool, default True
+        Append the platform exports of :func:`platform_corpus` (Shopify, HubSpot in four
+        languages, Stripe, Salesforce, both WooCommerce layouts, Typeform, Zendesk,
+        Mailchimp) after
+        the ``n`` drawn ones, written to ``folder/platforms``.
     **fixed
         Parameters of :func:`make_client_export` to hold fixed for every export (for
         example ``n_customers=20``).
@@ -1494,11 +1589,13 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
     Returns
     -------
     list[ClientExport]
+        The ``n`` drawn exports, then the platform exports.
 
     Examples
     --------
     >>> import tempfile, loyaltylab as ll
-    >>> corpus = ll.datasets.client_export_corpus(tempfile.mkdtemp(), n=6, n_customers=20)
+    >>> corpus = ll.datasets.client_export_corpus(tempfile.mkdtemp(), n=6, n_customers=20,
+    ...                                           platforms=False)
     >>> sorted({ex.spec["language"] for ex in corpus})
     ['de', 'en', 'es', 'fr', 'nl', 'sv']
     """
@@ -1540,4 +1637,6 @@ def client_export_corpus(folder: str | Path, n: int = 36, seed: int = 0,
         given.update(fixed)
         sub_seed = int(rng.integers(2**31 - 1))
         out.append(make_client_export(folder / f"export_{i:03d}", seed=sub_seed, **given))
+    if platforms:
+        out.extend(platform_corpus(folder / "platforms", seed=seed))
     return out
