@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from loyaltylab import churn, clv, funnel, metrics, plots, survey  # noqa: E402
+from loyaltylab import _summary, churn, clv, funnel, metrics, plots, survey  # noqa: E402
 from loyaltylab.data import schema as S  # noqa: E402
 from loyaltylab.data.crmdata import CRMData  # noqa: E402
 from loyaltylab.data.load import load  # noqa: E402
@@ -46,9 +46,11 @@ from loyaltylab.data.overview import activity_over_time, customer_mix, table_ove
 from loyaltylab.datasets import data_path  # noqa: E402
 from loyaltylab.exceptions import ConvergenceError, LoyaltyLabError, MissingTableError  # noqa: E402
 from loyaltylab.report import Footnote, Report  # noqa: E402
+from loyaltylab.report._present import plain_words  # noqa: E402
 
 __all__ = ["RejectedRowsError", "ReportRun", "Section", "SECTIONS", "load_for_report",
-           "measuring_date", "ladder_for_data", "call_list", "build_report", "run_report"]
+           "measuring_date", "ladder_for_data", "call_list", "build_report", "run_report",
+           "GLOSSARY"]
 
 log = logging.getLogger("loyaltylab.report")
 
@@ -122,12 +124,14 @@ def _last_event(data: CRMData) -> datetime | None:
     return latest
 
 
-def measuring_date(data: CRMData, as_of: Any = None) -> tuple[datetime, str]:
+def measuring_date(data: CRMData, as_of: Any = None, *, fmt: Any = None
+                   ) -> tuple[datetime, str]:
     """The date the report measures at, and one plain sentence saying which and why.
 
     Without ``as_of`` it is the end of the day of the last event in the data (the extract
     date the data show); a date given without a time also means the end of that day. So a
-    year or quarter that ends on the extract date counts as complete.
+    year or quarter that ends on the extract date counts as complete. ``fmt`` (a
+    :class:`~loyaltylab.report._locale.Formats`) writes the date in the client's locale.
 
     Examples
     --------
@@ -147,18 +151,27 @@ def measuring_date(data: CRMData, as_of: Any = None) -> tuple[datetime, str]:
         given = to_datetime(as_of, name="as_of") if not isinstance(as_of, datetime) else as_of
         if _is_date_only(as_of):
             when = _day_end(given)
-            return when, (f"Figures are measured at the end of {given:%-d %B %Y}, the date "
-                          f"given when the report was run.")
-        return given, (f"Figures are measured at {given:%-d %B %Y, %H:%M}, the date given "
-                       f"when the report was run.")
+            return when, (f"Figures are measured at the end of {_long(given, fmt)}, the "
+                          f"date given when the report was run.")
+        return given, (f"Figures are measured at {_long(given, fmt, time=True)}, the date "
+                       f"given when the report was run.")
     last = _last_event(data)
     if last is None:
         raise MissingTableError("the orders table has no dated rows, so there is nothing "
                                 "to measure; check that the orders file holds the orders")
     when = _day_end(last)
-    return when, (f"Figures are measured at the end of {last:%-d %B %Y}, the date of the last "
-                  f"event in the data (taken as the extract date), so a period ending that "
-                  f"day counts as complete.")
+    return when, (f"Figures are measured at the end of {_long(last, fmt)}, the date of the "
+                  f"last event in the data (taken as the extract date), so a period ending "
+                  f"that day counts as complete.")
+
+
+def _long(when: datetime, fmt: Any, *, time: bool = False) -> str:
+    """A date in words: "31 December 2025" (English default) or in ``fmt``'s locale."""
+    if fmt is None:
+        return f"{when:%-d %B %Y, %H:%M}" if time else f"{when:%-d %B %Y}"
+    if time:
+        return fmt.date(when, style="long")
+    return fmt.date(when.date() if isinstance(when, datetime) else when, style="long")
 
 
 def load_for_report(source: str | Path | None = None, *, mapping: str | Path | None = None,
@@ -335,63 +348,187 @@ def _groupings(frame: pl.DataFrame, limit: int = 50) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- overview
+def _plain_col(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """``col`` with coded values (``web_sessions``) in plain words (``web sessions``)."""
+    return frame.with_columns(pl.col(col).cast(pl.String).str.replace_all("_", " "))
+
+
 def _overview(ctx: _Context) -> None:
-    rep, data = ctx.report, ctx.data
-    rep.add_heading("The data")
-    rep.add_text("What the dataset holds, how many rows survived validation, who the "
-                 "customers are, and how activity developed.")
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
+    rep.add_heading("The data", question="What does the dataset hold, who are the customers, "
+                                         "and how has buying developed?")
     with _part(ctx, "tables in the dataset"):
-        rep.add_table(table_overview(data), title="Tables in the dataset")
+        overview = table_overview(data)
+        read = sum(t.read for t in data.report.tables.values())
         rep.add_figure(plots.plot_load_report(data.report.summary()),
-                       footnote=Footnote(n=sum(t.read for t in data.report.tables.values()),
-                                         unit="rows read"))
+                       title="Rows kept and rejected per table", name="rows-per-table",
+                       footnote=Footnote(n=read, unit="rows read"))
+        present = overview.filter(pl.col("present")) if "present" in overview.columns \
+            else overview
+        rep.add_text(f"The export holds {fmt.count(present.height)} tables with "
+                     f"{fmt.count(read)} rows; {fmt.count(data.report.n_rejected)} rows were "
+                     f"rejected on load (the data-quality appendix says why). "
+                     f"{fmt.count(data.customers.height)} customers are on file, "
+                     f"{fmt.count(data.orders.get_column(S.CUSTOMER_ID).n_unique())} of them "
+                     f"with at least one order.")
+        rep.add_table(_plain_col(overview, "table"), title="Tables in the dataset")
     groups = _groupings(data.customers)
     if not groups:
         rep.add_text("The customers table has no grouping column (kind of relationship, "
                      "segment, acquisition channel, region or reward scheme), so customers "
                      "are not broken down into groups.")
+    mixes = []
     for by in groups:
         with _part(ctx, f"customers by {_WORDS[by]}"):
-            rep.add_figure(plots.plot_customer_mix(customer_mix(data, by=by)),
+            mix = customer_mix(data, by=by)
+            rep.add_figure(plots.plot_customer_mix(mix),
+                           title=f"Customers by {_WORDS[by]}", name=f"customers-by-{by}",
                            footnote=Footnote(n=data.customers.height, start=ctx.start,
                                              end=ctx.as_of))
+            if "share" in mix.columns and mix.height:
+                top = mix.sort("share", descending=True).row(0, named=True)
+                mixes.append(f"the largest {_WORDS[by]} is {plain_words(str(top[by]))} "
+                             f"({fmt.percent(top['share'])} of customers)")
+    if mixes:
+        rep.add_text("By group, " + "; ".join(mixes) + ".")
     with _part(ctx, "activity over time"):
-        rep.add_figure(plots.plot_activity(activity_over_time(data, period="quarter",
-                                                              as_of=ctx.as_of)),
+        activity = activity_over_time(data, period="quarter", as_of=ctx.as_of)
+        rep.add_figure(plots.plot_activity(activity), title="Active customers per quarter",
+                       name="activity",
                        footnote=Footnote.from_frame(data.orders, date_col=S.ORDERED_AT,
                                                     count_col=S.CUSTOMER_ID))
+        if activity.height >= 2 and "active_customers" in activity.columns:
+            first, last = activity.row(0, named=True), activity.row(-1, named=True)
+            change = ("rose" if last["active_customers"] > first["active_customers"] else
+                      "fell" if last["active_customers"] < first["active_customers"] else
+                      "stayed")
+            rep.add_text(f"Active customers per quarter {change} from "
+                         f"{fmt.count(first['active_customers'])} in the quarter starting "
+                         f"{fmt.date(first['period_start'])} to "
+                         f"{fmt.count(last['active_customers'])} in the quarter starting "
+                         f"{fmt.date(last['period_start'])}.")
 
 
 # ---------------------------------------------------------------------------- measure
+_SCORECARD_COLUMNS = ("metric", "unit", "previous", "current", "change", "change_ci_low",
+                      "change_ci_high", "p_value")
+
+
+def _scorecard_table(card: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The scorecard as a client reads it: the measure, the two years, the change with
+    its interval and p-value (definitions go to the glossary), with year headings."""
+    cols = [c for c in _SCORECARD_COLUMNS if c in card.columns]
+    labels = {"change_ci_low": "Change: 95 % interval"}
+    for col, period in (("previous", "previous_period"), ("current", "current_period")):
+        if period in card.columns and card.height:
+            start = card.get_column(period).drop_nulls()
+            if start.len():
+                value = start[0]
+                labels[col] = (str(value.year) if hasattr(value, "year") else str(value))
+    return card.select(cols), labels
+
+
+def _significant_changes(card: pl.DataFrame, fmt: Any) -> str | None:
+    """One sentence: which scorecard measures changed beyond chance (p < 0.05)."""
+    if "p_value" not in card.columns:
+        return None
+    tested = card.filter(pl.col("p_value").is_not_null())
+    sig = tested.filter(pl.col("p_value") < 0.05)
+    if tested.height == 0:
+        return None
+    if sig.height == 0:
+        return (f"None of the {fmt.count(tested.height)} measures with an interval changed "
+                f"by more than chance would explain (p < 0.05) between the last two years.")
+    moves = [f"{r['metric'].lower()} {'rose' if r['change'] > 0 else 'fell'}"
+             for r in sig.iter_rows(named=True)]
+    return (f"{fmt.count(sig.height)} of {fmt.count(tested.height)} measures with an interval "
+            f"changed by more than chance would explain (p < 0.05) between the last two "
+            f"years: {', '.join(moves)}.")
+
+
 def _measure(ctx: _Context) -> None:
-    rep, data = ctx.report, ctx.data
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
     start, end = ctx.start, ctx.as_of
     buyers = data.orders.get_column(S.CUSTOMER_ID).n_unique()
-    rep.add_heading("Measure everything")
+    section = "Measure everything"
+    rep.add_heading(section, question="How did the headline loyalty figures move, how many "
+                                      "customers are lost each year, and who brings the "
+                                      "profit?")
     with _part(ctx, "scorecard"):
         card = metrics.scorecard(data, period="year")
-        rep.add_figure(plots.plot_scorecard(card),
+        rep.add_figure(plots.plot_scorecard(card), title="Loyalty scorecard",
+                       name="scorecard",
                        footnote=Footnote(n=buyers, start=start, end=end, ci=WILSON))
-        rep.add_table(card, title="Scorecard")
+        reading = _significant_changes(card, fmt)
+        if reading:
+            rep.add_text(reading)
+        table, labels = _scorecard_table(card)
+        rep.add_table(table, title="Scorecard", labels=labels, row_kinds="unit")
     with _part(ctx, "defection rate"):
         defection = metrics.defection_rate(data)
-        rep.add_figure(plots.plot_defection(defection),
+        rep.add_figure(plots.plot_defection(defection), title="Defection: customers lost per year",
+                       name="defection",
                        footnote=Footnote(n=buyers, start=start, end=end, ci=WILSON,
                                          definition="typical band: 20-40 % a year"))
+        done = defection.filter(pl.col("denominator") > 0)
+        if done.height:
+            last = done.row(-1, named=True)
+            year = str(last["period_start"].year) if hasattr(last["period_start"], "year") \
+                else str(last["period_start"])
+            rate = last.get("annualized", last["value"])
+            finding = _summary.defection_finding(
+                rate, last["ci_low"], last["ci_high"], lost=int(last["numerator"]),
+                base=int(last["denominator"]), year=year, section=section,
+                figure="defection", fmt=fmt)
+            rep.add_finding(finding)
+            rep.add_text(finding.headline + " " + finding.meaning)
     with _part(ctx, "cohort retention"):
         cohorts = metrics.cohort_retention(data.orders, period="quarter")
-        rep.add_figure(plots.plot_cohort_heatmap(cohorts),
+        rep.add_figure(plots.plot_cohort_heatmap(cohorts), title="Cohort retention by quarter",
+                       name="cohorts",
                        footnote=Footnote(n=buyers, start=start, end=end,
                                          definition="active = ordered in the period"))
+        pooled = (cohorts.filter(pl.col("period").is_in([1, 4]))
+                  .group_by("period").agg(pl.col("active").sum(), pl.col("cohort_size").sum())
+                  .sort("period"))
+        said = [f"{fmt.percent(r['active'] / r['cohort_size'])} "
+                f"{'in the quarter after their first' if r['period'] == 1 else 'four quarters later'}"
+                for r in pooled.iter_rows(named=True) if r["cohort_size"]]
+        if said:
+            rep.add_text("Across all cohorts, customers ordered again: " + ", and ".join(said)
+                         + ". Each row of the chart is the customers who first bought in "
+                         "one quarter.")
     with _part(ctx, "profit by customer"):
-        rep.add_figure(plots.plot_whale_curve(metrics.whale_curve(data)),
+        whale = metrics.whale_curve(data)
+        rep.add_figure(plots.plot_whale_curve(whale), title="Profit by customer (whale curve)",
+                       name="whale-curve",
                        footnote=Footnote(n=buyers, start=start, end=end,
                                          definition="profit = revenue - discounts - cost to "
                                                     "serve - acquisition cost"))
+        n_loss = int((whale.get_column("profit") < 0).sum())
+        finding = _summary.unprofitable_finding(n_loss, whale.height, section=section,
+                                                figure="whale-curve", fmt=fmt)
+        if finding is not None:
+            rep.add_finding(finding)
+            rep.add_text(finding.headline + " " + finding.meaning)
+    with _part(ctx, "revenue concentration"):
+        per_buyer = (data.orders.lazy().group_by(S.CUSTOMER_ID)
+                     .agg(pl.col(S.AMOUNT).sum().alias("revenue"))
+                     .sort("revenue", descending=True).collect())
+        total = float(per_buyer.get_column("revenue").sum() or 0.0)
+        k = int(per_buyer.height * _summary.TOP_SHARE)
+        if total > 0 and k > 0:
+            top = float(per_buyer.get_column("revenue").head(k).sum()) / total
+            finding = _summary.concentration_finding(top, buyers=per_buyer.height,
+                                                     section=section, figure="whale-curve",
+                                                     fmt=fmt)
+            rep.add_finding(finding)
+            rep.add_text(finding.headline + " " + finding.meaning)
     rep.add_methods("Rates carry their numerator and denominator and a 95 % Wilson score "
                     "interval. Cohort retention counts a customer as active in a period when "
-                    "they ordered in it (the 'on period N' convention of product analytics).",
-                    heading="Measure everything")
+                    "they ordered in it. The scorecard compares the last complete year with "
+                    "the one before; a change is called significant when its p-value is "
+                    "below 0.05.", heading="Measure everything")
     if data.contacts is None:
         rep.add_skipped(f"{ctx.section}: contacts and conversion",
                         "Conversion of contacts into orders needs a contacts table "
@@ -401,7 +538,8 @@ def _measure(ctx: _Context) -> None:
         with _part(ctx, "contacts and conversion"):
             by = S.CHANNEL if S.CHANNEL in data.contacts.columns else None
             conv = metrics.contact_conversion(data, by=by)
-            rep.add_figure(plots.plot_conversion(conv),
+            rep.add_figure(plots.plot_conversion(conv), title="Contacts that led to a sale",
+                           name="conversion",
                            footnote=Footnote(start=start, end=end, ci=WILSON,
                                              definition="converted = order within 30 days"))
     if data.complaints is None or S.RESOLVED_AT not in data.complaints.columns:
@@ -414,7 +552,17 @@ def _measure(ctx: _Context) -> None:
         with _part(ctx, "complaint handling"):
             res = metrics.retention_by_resolution(data)
             rep.add_figure(plots.plot_resolution_retention(res),
+                           title="Retention by how fast complaints were resolved",
+                           name="complaints",
                            footnote=Footnote(start=start, end=end, ci=WILSON))
+            finding = _summary.complaints_finding(res, section=section, figure="complaints",
+                                                  fmt=fmt)
+            if finding is not None:
+                rep.add_finding(finding)
+                rep.add_text(finding.headline + " " + finding.meaning)
+            else:
+                rep.add_text("Retention after a complaint does not differ measurably between "
+                             "fast and slow resolution (p of 0.05 or more).")
 
 
 # ---------------------------------------------------------------------------- ladder
@@ -464,7 +612,9 @@ def _lacking(cond: funnel.Condition, data: CRMData) -> list[str]:
 
 
 def _rule_words(cond: Any) -> str:
-    return str(cond).replace("_", " ")
+    """A rung's rule in words: "referrals >= 1 within 730d" -> "referrals >= 1 within 730
+    days"."""
+    return re.sub(r"\b(\d+)d\b", r"\1 days", str(cond).replace("_", " "))
 
 
 def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
@@ -484,7 +634,7 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
     >>> lad.names[-1]
     'client'
     >>> notes
-    ['The top rung, advocate, is not shown: it needs a referrals table (its rule: referrals >= 1 within 730d), which this dataset does not have.']
+    ['The top rung, advocate, is not shown: it needs a referrals table (its rule: referrals >= 1 within 730 days), which this dataset does not have.']
     """
     stages, notes, dropped = [], [], {}
     for st in ladder.stages:
@@ -513,29 +663,46 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
 
 
 def _ladder(ctx: _Context) -> None:
-    rep, data, as_of = ctx.report, ctx.data, ctx.as_of
-    rep.add_heading("The loyalty ladder")
+    rep, data, as_of, fmt = ctx.report, ctx.data, ctx.as_of, ctx.report.formats
+    section = "The loyalty ladder"
+    rep.add_heading(section, question="How far up the loyalty ladder do people get, and "
+                                      "where are most of them lost?")
     ladder, notes = ladder_for_data(data)
     for note in notes:
         rep.add_text(note)
+    display = {st.name: st.display for st in ladder.stages}
     with _part(ctx, "ladder funnel"):
         fun = funnel.funnel(data, ladder, as_of=as_of)
-        rep.add_figure(plots.plot_funnel(fun),
+        rep.add_figure(plots.plot_funnel(fun), title="Loyalty ladder: people on each rung",
+                       name="ladder",
                        footnote=Footnote(n=data.customers.height, end=as_of, ci=WILSON))
-        rep.add_table(fun, title="Loyalty ladder funnel")
+        shown = fun.with_columns(pl.col("stage").replace(display).alias("rung"))
+        finding = _summary.ladder_finding(shown, section=section, figure="ladder", fmt=fmt)
+        top = shown.row(-1, named=True)
+        rep.add_text(f"{fmt.count(shown.row(0, named=True)['reached'])} people are on the "
+                     f"ladder; {fmt.count(top['reached'])} "
+                     f"({fmt.percent(top['share_of_top'])}) reached the top rung, "
+                     f"{top['rung']}." + (" " + finding.headline if finding else ""))
+        if finding is not None:
+            rep.add_finding(finding)
+        cols = [c for c in ("rung", "reached", "share_of_top", "at_stage", "lapsed",
+                            "conversion", "ci_low", "ci_high") if c in shown.columns]
+        rep.add_table(shown.select(cols), title="Loyalty ladder",
+                      labels={"conversion": "Moved up to the next rung"})
     with _part(ctx, "moves between rungs"):
         year_ago = as_of - timedelta(days=365)
         moves = funnel.transition_matrix(data, ladder, start=year_ago, end=as_of)
         rep.add_figure(plots.plot_transition_heatmap(moves),
+                       title="Moves between rungs in the last year", name="ladder-moves",
                        footnote=Footnote(start=year_ago, end=as_of,
                                          definition="lapsed = no order and no contact for 365 "
                                                     "days"))
     rungs = ", ".join(s.display for s in ladder.stages)
     rep.add_methods(f"Rungs shown: {rungs}. Stages follow the offline ladder's default rules "
-                    "(suspect, prospect, first-time customer, repeat customer, client: 4+ "
-                    "orders or 2+ product lines in 365 days, advocate: a client who referred "
-                    "in 730 days); a rung whose data are missing is left out and said so.",
-                    heading="Loyalty ladder")
+                    "(suspect, prospect, first-time customer, repeat customer, client: 4 or "
+                    "more orders or 2 or more product lines in 365 days, advocate: a client "
+                    "who referred someone in 730 days); a rung whose data are missing is left "
+                    "out and said so.", heading="Loyalty ladder")
 
 
 # ---------------------------------------------------------------------------- churn
@@ -569,16 +736,73 @@ def call_list(table: pl.DataFrame, cox: Any, *, horizon: str = HORIZON,
     return calls if top is None else calls.head(top)
 
 
+_COVARIATE_WORDS = {
+    S.SEGMENT: "segment", S.REWARD_SCHEME: "reward scheme",
+    S.ACQUISITION_CHANNEL: "acquisition channel",
+    "orders_90d": "orders in the first 90 days (each one more)",
+    "emails_over_threshold": "months with more e-mails than the contact threshold (each one "
+                             "more)",
+}
+
+
+def _effects(cox: Any, table: pl.DataFrame) -> pl.DataFrame:
+    """The Cox model's hazard ratios in plain words, one row per attribute: ``label``
+    ("Reward scheme none (against every purchase)"), ``hazard_ratio``, ``ci_low``,
+    ``ci_high``, ``p_value``."""
+    summary = cox.summary
+    refs: dict[str, str] = {}
+    for var in summary.get_column("variable").unique().to_list():
+        levels = [c.split("=", 1)[1] for c in summary.filter(pl.col("variable") == var)
+                  .get_column("covariate").to_list() if "=" in c]
+        if levels and var in table.columns:
+            rest = [str(v) for v in table.get_column(var).drop_nulls().unique().to_list()
+                    if str(v) not in levels]
+            if len(rest) == 1:
+                refs[var] = rest[0]
+
+    def words(cov: str, var: str) -> str:
+        name = _COVARIATE_WORDS.get(var, var.replace("_", " "))
+        if "=" in cov:
+            level = cov.split("=", 1)[1].replace("_", " ")
+            ref = refs.get(var)
+            text = f"{name} {level}" + (f" (against {ref.replace('_', ' ')})" if ref else "")
+        else:
+            text = name
+        return text[:1].upper() + text[1:]
+
+    labels = [words(c, v) for c, v in summary.select("covariate", "variable").iter_rows()]
+    return pl.DataFrame({"label": labels}).hstack(
+        summary.select(pl.col("hazard_ratio"), pl.col("hr_ci_low").alias("ci_low"),
+                       pl.col("hr_ci_high").alias("ci_high"), pl.col("p_value")))
+
+
+def _ph_sentence(cox: Any, effects: pl.DataFrame) -> str:
+    """Whether each effect holds at every age of the relationship, in plain words."""
+    ph = cox.check_proportional_hazards()
+    failing = set(ph.filter(~pl.col("holds")).get_column("covariate").to_list())
+    if not failing:
+        return ("Each effect holds at every age of the relationship (a test of the model's "
+                "assumption found no change over time).")
+    names = [lab for lab, cov in zip(effects.get_column("label").to_list(),
+                                     cox.summary.get_column("covariate").to_list())
+             if cov in failing]
+    return (f"The effect of {'; '.join(n[:1].lower() + n[1:] for n in names)} changes with "
+            f"the age of the relationship: its number is an average over the customer's "
+            f"lifetime.")
+
+
 def _churn(ctx: _Context) -> None:
-    rep, data = ctx.report, ctx.data
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
     start, end = ctx.start, ctx.as_of
+    section = "Churn and retention"
     definition = f"churned = no order for {INACTIVITY[:-1]} days"
-    rep.add_heading("Churn and retention")
+    rep.add_heading(section, question="How long do customers stay, what makes them leave, "
+                                      "and whom should the team call first?")
     table = churn.churn_table(data, inactivity=INACTIVITY, orders_before_acquisition="report")
     early = getattr(getattr(table, "report", None), "n_orders_before_acquisition", 0) or 0
     if early:
-        rep.add_text(f"{early:,} customers have an order dated before the date they were "
-                     f"acquired; their lifetime starts at the first order.")
+        rep.add_text(f"{fmt.count(early)} customers have an order dated before the date they "
+                     f"were acquired; their lifetime starts at the first order.")
     by = S.SEGMENT if S.SEGMENT in _groupings(table, limit=12) else None
     with _part(ctx, "retention curve"):
         try:
@@ -590,10 +814,30 @@ def _churn(ctx: _Context) -> None:
             rep.add_text("Retention is shown for all customers together: the segments are "
                          "too small to draw one curve each.")
         rep.add_figure(plots.plot_retention(km, unit="months"),
+                       title="Retention: share of customers still buying, by months since "
+                             "their first order", name="retention",
                        footnote=Footnote(n=table.height, start=start, end=end,
                                          ci="95% exponential Greenwood band",
                                          definition=definition))
-        rep.add_table(km.summary, title="Retention summary")
+        summ = km.summary
+        if "survival_1y" in summ.columns and summ.height:
+            rows = summ.filter(pl.col("survival_1y").is_not_null()).sort("survival_1y")
+            if rows.height == 1:
+                r = rows.row(0, named=True)
+                rep.add_text(f"A year after their first order, {fmt.percent(r['survival_1y'])} "
+                             f"of customers are still buying "
+                             f"({fmt.interval(r['survival_1y_ci_low'], r['survival_1y_ci_high'], 'percent')}).")
+            elif rows.height > 1:
+                lo, hi = rows.row(0, named=True), rows.row(-1, named=True)
+                rep.add_text(f"A year after their first order, between "
+                             f"{fmt.percent(lo['survival_1y'])} ({lo['group']}) and "
+                             f"{fmt.percent(hi['survival_1y'])} ({hi['group']}) of customers "
+                             f"are still buying.")
+        rep.add_text(f"A customer counts as lost after {INACTIVITY[:-1]} days without an "
+                     f"order, so every curve starts flat: nobody can be lost in their first "
+                     f"{INACTIVITY[:-1]} days.")
+        keep = [c for c in summ.columns if not re.match(r"survival_3y", c)]
+        rep.add_table(summ.select(keep), title="Retention summary")
     candidates = [c for c in (S.SEGMENT, S.REWARD_SCHEME, S.ACQUISITION_CHANNEL, "orders_90d",
                               "emails_over_threshold")
                   if c in table.columns and table[c].drop_nulls().n_unique() > 1]
@@ -619,10 +863,26 @@ def _churn(ctx: _Context) -> None:
             sampled = (f"fitted on a random {COX_SAMPLE:,} of {table.height:,} customers"
                        if fit_on.height < table.height else None)
             rep.add_figure(plots.plot_hazard_ratios(cox.summary),
+                           title="What drives churn: what raises or lowers the risk of leaving",
+                           name="drivers",
                            footnote=Footnote(n=fit_on.height, start=start, end=end,
                                              ci="95% Wald interval", definition=definition,
                                              extra=[sampled] if sampled else ()))
-            rep.add_text(cox.ph_verdict())
+            effects = _effects(cox, fit_on)
+            finding = _summary.drivers_finding(effects, section=section, figure="drivers",
+                                               fmt=fmt)
+            if finding is not None:
+                rep.add_finding(finding)
+                rep.add_text(finding.headline + " " + finding.meaning)
+            rep.add_text(_ph_sentence(cox, effects))
+            rep.add_table(effects, title="What changes the risk of leaving",
+                          labels={"label": "Attribute",
+                                  "hazard_ratio": "Risk of leaving, times"},
+                          note="A value above 1 means customers with this attribute leave "
+                               "sooner, below 1 later; an attribute matters when its 95 % "
+                               "interval does not include 1.",
+                          formats={"hazard_ratio": "ratio", "ci_low": "ratio",
+                                   "ci_high": "ratio", "p_value": "pvalue"})
     if cox is not None:
         with _part(ctx, "call list"):
             calls = call_list(table, cox, horizon=HORIZON, top=200)
@@ -641,6 +901,8 @@ def _churn(ctx: _Context) -> None:
                 "90 days given how long they have been customers and their attributes; "
                 "their buying rhythm could not be modelled on these data.")
             rep.add_figure(plots.plot_at_risk_list(calls, top=15),
+                           title="Call list: the active customers most likely to have "
+                                 "stopped buying", name="call-list",
                            footnote=Footnote(end=end, definition=(
                                "ranked by the chance the customer has stopped buying, given "
                                "their own rhythm (BG/NBD); reasons from the Cox model; "
@@ -649,12 +911,15 @@ def _churn(ctx: _Context) -> None:
                                "identifiers pseudonymised")))
     rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
                     "window had not ended by the measuring date are censored, not counted as "
-                    "loyal. The call list ranks active customers by the BG/NBD probability "
-                    "that they have stopped buying, given the number and timing of their "
-                    "orders (not by their distance to the churn rule's threshold). "
-                    "Kaplan-Meier and Cox models are fitted with lifelines; above "
-                    f"{COX_SAMPLE:,} customers the Cox model is fitted on a random sample of "
-                    f"{COX_SAMPLE:,} and then scores every customer.",
+                    "loyal. Retention curves are Kaplan-Meier estimates with 95 % bands. What "
+                    "drives churn is a Cox proportional-hazards model: a hazard ratio above 1 "
+                    "means a higher risk of leaving at any moment, and an effect counts as "
+                    "measurable when its 95 % interval excludes 1. The call list ranks active "
+                    "customers by the BG/NBD probability that they have stopped buying, given "
+                    "the number and timing of their orders (not by their distance to the churn "
+                    "rule's threshold). Both models are fitted with lifelines; above "
+                    f"{fmt.count(COX_SAMPLE)} customers the Cox model is fitted on a random "
+                    f"sample of {fmt.count(COX_SAMPLE)} and then scores every customer.",
                     heading="Churn")
 
 
@@ -665,51 +930,80 @@ def _noop() -> Iterator[None]:
 
 # ---------------------------------------------------------------------------- clv
 def _clv(ctx: _Context) -> None:
-    rep, data = ctx.report, ctx.data
-    rep.add_heading("Repeat buying and customer value")
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
+    section = "Repeat buying and customer value"
+    rep.add_heading(section, question="How many buyers come back, and how likely is each "
+                                      "one still active?")
     rfm = clv.rfm_summary(data.orders, time_unit="W", observation_end=ctx.as_of)
     repeat = int((rfm.get_column("frequency") > 0).sum())
+    finding = _summary.repeat_finding(repeat, rfm.height, section=section, fmt=fmt)
+    if finding is not None:
+        rep.add_finding(finding)
+        rep.add_text(finding.headline + " " + finding.meaning)
     summary = pl.DataFrame({
-        "measure": ["buyers", "repeat buyers", "repeat purchases per buyer (mean)",
-                    "weeks observed per buyer (mean)"],
+        "measure": ["Buyers", "Repeat buyers", "Repeat purchases per buyer (mean)",
+                    "Weeks observed per buyer (mean)"],
+        "unit": ["count", "count", "number", "number"],
         "value": [float(rfm.height), float(repeat),
                   float(rfm.get_column("frequency").mean() or 0.0),
                   float(rfm.get_column("T").mean() or 0.0)],
     })
-    rep.add_table(summary, title="Repeat buying in the data")
+    rep.add_table(summary, title="Repeat buying in the data", row_kinds="unit")
     with _part(ctx, "buying model",
                fallback="The repeat-buying summary above is shown without the model."):
         bg = clv.BetaGeo().fit(rfm)
-        rep.add_table(bg.summary, title="BG/NBD parameters")
+        rep.add_table(bg.summary, title="Buying model parameters", workbook_only=True)
         rep.add_figure(plots.plot_alive_matrix(clv.probability_alive_matrix(bg)),
+                       title="Chance that a buyer is still active, by how often and how "
+                             "recently they bought", name="alive",
                        footnote=Footnote(n=rfm.height, unit="buyers",
                                          definition="BG/NBD, weekly time unit"))
-    rep.add_methods("BG/NBD (Fader, Hardie & Lee 2005) fitted by maximum likelihood; time in "
-                    "weeks; frequency counts repeat purchases on distinct weeks.",
-                    heading="Customer value")
+        rep.add_text("Buyers who bought often but not recently are the ones most likely to "
+                     "have stopped: read the chart from its top-left corner. Customers with a "
+                     "single order count as active until the model has evidence otherwise.")
+    rep.add_methods("The chance that a buyer is still active comes from the BG/NBD model "
+                    "(Fader, Hardie & Lee 2005), fitted by maximum likelihood on the number "
+                    "and timing of each buyer's repeat purchases, counted in weeks; its "
+                    "parameters are in the workbook.", heading="Customer value")
 
 
 # ---------------------------------------------------------------------------- surveys
 def _surveys(ctx: _Context) -> None:
-    rep, data = ctx.report, ctx.data
-    rep.add_heading("What customers say")
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
+    section = "What customers say"
+    rep.add_heading(section, question="Would customers recommend the firm, and is that "
+                                      "changing?")
     nps_answers = data.surveys.filter(pl.col(S.ITEM) == "nps")
     if nps_answers.height == 0:
         rep.add_skipped(f"{ctx.section}: net promoter score",
-                        "The surveys hold no answers to the recommendation question (item "
-                        "'nps'), so no net promoter score is shown.")
+                        "The surveys hold no answers to the recommendation question, so no "
+                        "net promoter score is shown.")
     else:
         with _part(ctx, "net promoter score"):
             by = S.SEGMENT if S.SEGMENT in _groupings(data.customers, limit=12) else None
             scores = survey.nps(data.replace(surveys=nps_answers), by=by)
-            rep.add_figure(plots.plot_nps(scores),
+            rep.add_figure(plots.plot_nps(scores), title="Net Promoter Score (NPS)", name="nps",
                            footnote=Footnote(n=nps_answers.height, unit="answers",
                                              ci="95% adjusted-Wald (Rocks 2016)"))
+            overall = survey.nps(data.replace(surveys=nps_answers)) if by else scores
+            o = overall.row(0, named=True)
+            finding = _summary.nps_finding(
+                o["nps"], o["ci_low"], o["ci_high"], n=int(o["n"]),
+                promoters=o["promoters_pct"] / 100, detractors=o["detractors_pct"] / 100,
+                section=section, figure="nps", fmt=fmt)
+            rep.add_finding(finding)
+            rep.add_text(finding.headline + " " + finding.meaning)
+            cols = [c for c in (by, "n", "promoters_pct", "passives_pct", "detractors_pct",
+                                "nps", "ci_low", "ci_high") if c and c in scores.columns]
+            rep.add_table(scores.select(cols), title="Net promoter score",
+                          labels={"n": "Answers"})
     with _part(ctx, "scores over time"):
         trend = survey.score_trend(data)
-        rep.add_figure(plots.plot_score_trend(trend),
+        rep.add_figure(plots.plot_score_trend(trend), title="Survey scores over time",
+                       name="score-trend",
                        footnote=Footnote(ci="95% adjusted-Wald (Rocks 2016)"))
-    rep.add_methods("NPS = % promoters (9-10) - % detractors (0-6), with adjusted-Wald "
+    rep.add_methods("Net promoter score = share of promoters (answers 9-10) minus share of "
+                    "detractors (0-6), in points from -100 to 100, with adjusted-Wald "
                     "intervals (Rocks 2016).", heading="Surveys")
 
 
@@ -735,37 +1029,82 @@ SECTIONS: tuple[Section, ...] = (
 """The report's sections, in order."""
 
 
+GLOSSARY = {
+    "Lost customer (churn)": f"A customer with no order for {INACTIVITY[:-1]} days. A customer "
+                             f"whose {INACTIVITY[:-1]} days have not passed yet counts as still "
+                             f"active.",
+    "Defection rate": "The share of customers at the start of a year who were lost during it. "
+                      "Most firms lose 20 % to 40 % a year.",
+    "95 % interval": "The range that holds the true value with 95 % confidence, given how many "
+                     "customers the figure rests on; a narrow range means a firm figure.",
+    "Significant": "A difference or effect too large to be chance at the usual 5 % level "
+                   "(p-value below 0.05); for an effect, its 95 % interval excludes 'no "
+                   "effect'.",
+    "p-value": "How often a difference at least this large would appear by chance alone if "
+               "there were no real difference. Below 0.05 is called significant.",
+    "Risk of leaving, times (hazard ratio)": "How much an attribute multiplies the risk that "
+                                             "a customer leaves at any moment: 1.2 means 20 % "
+                                             "more, 0.8 means 20 % less, 1 means no effect.",
+    "Net promoter score": "The share of promoters (answers 9-10 to 'would you recommend us') "
+                          "minus the share of detractors (0-6), in points from -100 to 100.",
+    "Loyalty ladder": "The stages a relationship passes through: suspect, prospect, first-time "
+                      "customer, repeat customer, client (4 or more orders or 2 or more product "
+                      "lines in a year) and advocate (a client who refers others).",
+    "Repeat buyer": "A buyer with more than one order.",
+    "Cohort": "The customers who placed their first order in the same quarter.",
+    "Whale curve": "Customers ranked from most to least profitable, with the running total of "
+                   "profit: it rises above 100 % and falls back where customers cost more "
+                   "than they bring.",
+    "Call list": "Active customers ranked by the chance that they have already stopped buying, "
+                 "judged against their own buying rhythm.",
+    "Still active (buying model)": "The chance that a buyer still buys, from the number and "
+                                   "timing of their orders (the BG/NBD model).",
+}
+"""The report's glossary: every term a reader meets, in plain words."""
+
+
 def build_report(data: CRMData, *, title: str = "Customer loyalty report",
                  progress: bool | None = None, date_note: str | None = None,
-                 sections: tuple[Section, ...] = SECTIONS) -> Report:
+                 sections: tuple[Section, ...] = SECTIONS, locale: str = "en") -> Report:
     """Run every section the data support and assemble the report (nothing written).
 
     A section whose tables or columns are missing is listed as skipped with a plain
     sentence; a part that fails inside a section is listed as skipped with the reason; an
-    unexpected error is logged (logger ``loyaltylab.report``) and the run goes on.
+    unexpected error is logged (logger ``loyaltylab.report``) and the run goes on. The
+    sections add the findings of the executive summary (:mod:`loyaltylab._summary`);
+    ``locale`` decides how numbers and dates are written.
     """
     return _build(data, title=title, progress=progress, date_note=date_note,
-                  sections=sections)[0]
+                  sections=sections, locale=locale)[0]
 
 
 def _build(data: CRMData, *, title: str, progress: bool | None, date_note: str | None,
-           sections: tuple[Section, ...]) -> tuple[Report, list[str]]:
+           sections: tuple[Section, ...], locale: str = "en") -> tuple[Report, list[str]]:
     from tqdm import tqdm
 
+    from loyaltylab.report._locale import Formats
+
+    fmt = Formats(locale)
     if data.as_of is None:
-        when, date_note = measuring_date(data)
+        when, date_note = measuring_date(data, fmt=fmt)
         data = data.replace(as_of=when)
     elif date_note is None:
-        when, note = measuring_date(data.replace(as_of=None))
+        when, note = measuring_date(data.replace(as_of=None), fmt=fmt)
         if when == data.as_of:
             date_note = note
         else:
-            fmt = "%-d %B %Y" + (", %H:%M" if data.as_of.time() != datetime.min.time()
-                                 else "")
-            date_note = (f"Figures are measured at {data.as_of.strftime(fmt)}, the extract "
-                         f"date recorded with the data.")
-    rep = Report.for_data(data, title=title)
+            timed = data.as_of.time() != datetime.min.time()
+            date_note = (f"Figures are measured at {_long(data.as_of, fmt, time=timed)}, the "
+                         f"extract date recorded with the data.")
+    rep = Report.for_data(data, title=title, locale=locale)
     rep.add_text(date_note)
+    for term, definition in GLOSSARY.items():
+        rep.add_glossary(term, definition)
+    read = sum(t.read for t in data.report.tables.values())
+    caveat = _summary.data_quality_finding(data.report.n_rejected, read,
+                                           section="Data quality", fmt=rep.formats)
+    if caveat is not None:
+        rep.add_finding(caveat)
     errors: list[str] = []
     bar = tqdm(sections, desc="analyses", disable=None if progress is None else not progress)
     with plots.style_context():
@@ -785,8 +1124,11 @@ def _build(data: CRMData, *, title: str, progress: bool | None, date_note: str |
 def run_report(source: str | Path | None = None, *, out: str | Path = "reports",
                mapping: str | Path | None = None, as_of: Any = None, salt: str | None = None,
                allow_rejects: bool = False, progress: bool | None = None,
-               **load_options: Any) -> ReportRun:
+               locale: str = "en", **load_options: Any) -> ReportRun:
     """Load, analyse and write the full report into ``out``.
+
+    ``locale`` (``"en"``, ``"de"``, ``"fr"``, ``"nl"``, ``"es"``...) decides how numbers,
+    money and dates are written in the report.
 
     ``load_options`` (e.g. ``allow_refunds=True``) go to :func:`loyaltylab.load`.
 
@@ -798,8 +1140,10 @@ def run_report(source: str | Path | None = None, *, out: str | Path = "reports",
     """
     data = load_for_report(source, mapping=mapping, as_of=as_of, salt=salt,
                            allow_rejects=allow_rejects, **load_options)
-    note = measuring_date(data, as_of)[1] if as_of is not None else None
+    from loyaltylab.report._locale import Formats
+
+    note = measuring_date(data, as_of, fmt=Formats(locale))[1] if as_of is not None else None
     rep, errors = _build(data, title="Customer loyalty report", progress=progress,
-                         date_note=note, sections=SECTIONS)
+                         date_note=note, sections=SECTIONS, locale=locale)
     files = rep.write_all(out, progress=progress)
     return ReportRun(rep, files, rep.skipped, errors)

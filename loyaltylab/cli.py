@@ -260,6 +260,9 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--allow-rejects", action="store_true",
                    help="report on the kept rows even when rows were rejected")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--locale", default="en", type=_locale_arg, metavar="LANG",
+                   help="how numbers, money and dates are written in the report: en "
+                        "(default), de, fr, nl, es or another language code (de_CH)")
     p.add_argument("--brand", metavar="FILE",
                    help="a TOML file with the client's name, logo and accent colour, used "
                         "in the report, deck and workbook: client = \"Example Ltd\", logo = "
@@ -269,6 +272,16 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "the default 16:9 design")
     p.set_defaults(func=cmd_report)
     return p
+
+
+def _locale_arg(value: str) -> str:
+    """``--locale``: a known language code, else a one-line usage error (exit 2)."""
+    from loyaltylab.report._locale import check_locale
+
+    try:
+        return check_locale(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -284,7 +297,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         with deliverable_options(brand=args.brand, template=args.template):
             run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
                              salt=salt, allow_rejects=args.allow_rejects,
-                             progress=False if args.no_progress else None, **_load_options(args))
+                             progress=False if args.no_progress else None,
+                             locale=args.locale, **_load_options(args))
     except RejectedRowsError as exc:
         print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
         return EXIT_REJECTED

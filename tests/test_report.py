@@ -316,11 +316,17 @@ def test_html_is_self_contained_with_sections(written):
     assert "n = 5 customers; CI: 95% Wilson score interval" in page
     assert "Showing the first 15 of 30 rows; the full table is on sheet “Customers by " \
            "segment” of the workbook." in page
-    assert '<section id="data-quality">' in page and "1,100 rows, of which 10 were " \
-        "rejected" in page and "7 × amount is negative" in page
+    assert '<section id="data-quality" class="appendix">' in page and "1,100 rows, of " \
+        "which 10 were rejected" in page and "7 × amount is negative" in page
+    assert "3 × ordered at is not a date" in page  # column names in plain words
     assert "orders: dropped personal columns: email" in page
-    assert '<section id="methods">' in page and "Churned = no order for 180 days." in page
-    assert "Survey scores: skipped." in page and "needs the &#x27;surveys&#x27; table" in page
+    assert '<section id="methods" class="appendix">' in page \
+        and "Churned = no order for 180 days." in page
+    # a skipped part is listed for the consultant in the appendix, not in the body
+    body, appendix = page.split('<section id="not-included"')
+    assert "Survey scores" not in body.split("</nav>")[1]
+    assert "<strong>Survey scores</strong>: survey scoring needs the &#x27;surveys&#x27; " \
+        "table" in appendix
     # the heading added inside the skipped capability was rolled back
     assert "<h2" in page and ">Survey scores</h2>" not in page
     assert "<p>Most customers buy once.</p>\n<p>Repeat buyers bring most revenue.</p>" in page

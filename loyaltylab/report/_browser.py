@@ -13,7 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BrowserCheck", "check_in_browser", "find_chromium", "CHROMIUM_FLAGS"]
+__all__ = ["BrowserCheck", "check_in_browser", "find_chromium", "code_words", "print_to_pdf",
+           "CHROMIUM_FLAGS"]
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -45,8 +46,14 @@ window.addEventListener('load',function(){setTimeout(function(){
  var imgs=Array.prototype.slice.call(document.images);
  var bad=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0&&i.naturalHeight>0);})
   .map(function(i){return (i.alt||'(no alt)')+' <- '+short(i.currentSrc||i.src);});
+ var texts=[],w=document.createTreeWalker(document.body,NodeFilter.SHOW_TEXT,null),n;
+ while((n=w.nextNode())){var el=n.parentElement,t=n.nodeValue.replace(/\\s+/g,' ').trim();
+  if(!t||!el||el.closest('script,style,title'))continue;
+  var cs=getComputedStyle(el);
+  if(cs.visibility==='hidden'||cs.display==='none'||!el.getClientRects().length)continue;
+  texts.push(t);}
  var m=document.createElement('pre');m.id='%s';m.textContent=JSON.stringify(
-  {images:imgs.length,broken:bad,errors:errs,height:document.body.scrollHeight});
+  {images:imgs.length,broken:bad,errors:errs,height:document.body.scrollHeight,texts:texts});
  document.body.appendChild(m);},0);});})();</script>""" % _MARKER
 _CONSOLE_LINE = re.compile(r":CONSOLE[^\]]*\]\s*(.*)")
 _ERROR_WORDS = re.compile(r"uncaught|failed to load|refused|error|violat", re.I)
@@ -68,6 +75,9 @@ class BrowserCheck:
         Chromium's own log.
     page_height : int
         Height of the rendered page in CSS pixels.
+    texts : list of str
+        Every text node a reader sees (rendered, not hidden), whitespace collapsed, in
+        document order.
     screenshot : Path or None
         The screenshot, when one was asked for.
     """
@@ -77,6 +87,7 @@ class BrowserCheck:
     errors: list[str] = field(default_factory=list)
     page_height: int = 0
     screenshot: Path | None = None
+    texts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -197,4 +208,62 @@ def check_in_browser(html_path: str | Path, *, screenshot: str | Path | None = N
                            f"{procs[1].returncode}): {outputs[1][1][-500:]!r}")
     return BrowserCheck(images=int(found["images"]), broken_images=list(found["broken"]),
                         errors=errors, page_height=int(found.get("height", 0)),
-                        screenshot=shot)
+                        screenshot=shot, texts=list(found.get("texts", [])))
+
+
+_CODE = re.compile(
+    r"(?P<assign>\b[A-Za-z_]\w*=(?!=))"                             # as_of= / period=
+    r"|(?P<call>\b[A-Za-z_]\w*\()"                                  # stratify_failing(
+    r"|(?P<snake>\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]\b)")  # reward_scheme
+"""What a code identifier looks like in text: a snake_case word, a ``name=`` assignment
+or a ``name(`` call (a word followed by "(" with no space)."""
+
+
+def code_words(texts: list[str]) -> list[str]:
+    """The code identifiers in ``texts`` (see :data:`_CODE`), each with the text around it.
+
+    Examples
+    --------
+    >>> code_words(["Retention (Kaplan-Meier)", "pass as_of= the date", "NPS = 12",
+    ...             "stratify_failing()"])
+    ['as_of= in: pass as_of= the date', 'stratify_failing( in: stratify_failing()']
+    """
+    out = []
+    for t in texts:
+        for m in _CODE.finditer(t):
+            out.append(f"{m.group(0)} in: {t[:160]}")
+    return out
+
+
+def print_to_pdf(html_path: str | Path, pdf_path: str | Path, *,
+                 chromium: str | None = None, timeout: float = 120) -> Path:
+    """Print a page to PDF with headless Chromium, as the browser's "Save as PDF" does (the
+    page's print stylesheet applies).
+
+    Returns
+    -------
+    Path
+        ``pdf_path``.
+    """
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    exe = chromium or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("print_to_pdf needs Chromium; install it with "
+                                "`apt-get install -y chromium` (Debian) or pass chromium=")
+    pdf_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ll-print-") as tmp:
+        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}",
+               "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
+               "--virtual-time-budget=10000", html_path.as_uri()]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise TimeoutError(f"Chromium did not print {html_path.name} within {timeout} s")
+    if not pdf_path.is_file():
+        raise RuntimeError(f"Chromium did not write {pdf_path.name} (exit code "
+                           f"{proc.returncode}): {err[-500:]!r}")
+    return pdf_path

@@ -22,6 +22,10 @@ from loyaltylab.data.crmdata import CRMData, LoadReport
 from loyaltylab.exceptions import MissingTableError
 from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
 from loyaltylab.report._findings import Finding
+from loyaltylab.report._locale import Formats
+from loyaltylab.report._present import (
+    _UNIT_KINDS, client_note, plain_words, reader_text, table_columns,
+)
 from loyaltylab.report._figures import (
     FORMATS, Footnote, _as_figure, _fmt_date, figure_title, prepare_figure, render, slugify,
 )
@@ -32,6 +36,8 @@ _HTML_NAME, _PPTX_NAME, _XLSX_NAME, _CHART_DIR = "report.html", "deck.pptx", "ta
     "charts"
 _CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         "base-uri 'none'; form-action 'none'")
+MAX_FINDINGS = 8
+"""The executive summary shows at most this many findings (the largest business weights)."""
 _PRIVACY_NOTE = ("Tables and charts show aggregates only: no names, e-mail addresses, phone "
                  "numbers or customer identifiers.")
 
@@ -39,6 +45,7 @@ _PRIVACY_NOTE = ("Tables and charts show aggregates only: no names, e-mail addre
 @dataclass
 class _Heading:
     text: str
+    question: str | None = None
 
 
 @dataclass
@@ -63,6 +70,8 @@ class _Table:
     max_rows: int
     name: str
     formats: dict[str, str] | None = None
+    labels: dict[str, str] | None = None
+    row_kinds: str | None = None
 
 
 @dataclass
@@ -95,6 +104,7 @@ class _State:
     load_report: LoadReport | None = None
     revenue: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    glossary: dict[str, str] = field(default_factory=dict)
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
@@ -208,6 +218,10 @@ class Report:
         are always written at 300 dpi).
     table_rows : int
         How many rows of each table the HTML report shows (the workbook has all rows).
+    locale : str
+        How numbers, money and dates are written for the client: ``"en"`` (default),
+        ``"de"``, ``"fr"``, ``"nl"``, ``"es"`` or any other Babel locale (``"de_CH"``); the
+        words stay English (see :class:`~loyaltylab.report._locale.Formats`).
 
     Examples
     --------
@@ -229,7 +243,7 @@ class Report:
                  as_of: date | datetime | None = None,
                  size: str | tuple[float, float] = "slide", image_dpi: float = 150,
                  table_rows: int = 15, brand: Any = None,
-                 template: str | Path | None = None) -> None:
+                 template: str | Path | None = None, locale: str = "en") -> None:
         if not isinstance(title, str) or not title.strip():
             raise ValueError("Report: title must be a non-empty string, e.g. "
                              "Report('Loyalty report')")
@@ -242,12 +256,20 @@ class Report:
         self.size = size
         self.image_dpi = image_dpi
         self.table_rows = table_rows
+        self.locale = locale
+        Formats(locale)  # an unknown locale fails here, in one plain line
         self._state = _State()
         self._png_cache: dict[int, bytes] = {}
         from loyaltylab.report._brand import as_brand, defaults
 
         self.brand = as_brand(brand if brand is not None else defaults().get("brand"))
         self.template = template if template is not None else defaults().get("template")
+
+    @property
+    def formats(self) -> Formats:
+        """How this report writes numbers, money and dates (its locale and currency)."""
+        currency = getattr(getattr(self, "brand", None), "currency", None)
+        return Formats(self.locale, currency=currency)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -288,10 +310,24 @@ class Report:
         """The findings, largest business weight first."""
         return sorted(self._state.findings, key=lambda f: -f.weight)
 
-    def add_heading(self, text: str) -> "Report":
-        """Start a new section (a level-2 heading in the HTML report)."""
-        self._state.items.append(_Heading(str(text)))
+    def add_heading(self, text: str, *, question: str | None = None) -> "Report":
+        """Start a new section (a level-2 heading in the HTML report), optionally with the
+        one-line question the section answers, shown under the heading."""
+        self._state.items.append(_Heading(str(text), None if question is None
+                                          else str(question)))
         return self
+
+    def add_glossary(self, term: str, definition: str) -> "Report":
+        """Define a term for the report's glossary (a later definition replaces one)."""
+        if not str(term).strip() or not str(definition).strip():
+            raise ValueError("add_glossary: term and definition must be non-empty text")
+        self._state.glossary[str(term).strip()] = str(definition).strip()
+        return self
+
+    @property
+    def glossary(self) -> dict[str, str]:
+        """Term -> plain definition, sorted by term."""
+        return dict(sorted(self._state.glossary.items(), key=lambda kv: kv[0].lower()))
 
     def add_text(self, text: str, *, heading: str | None = None) -> "Report":
         """Add prose; blank lines separate paragraphs."""
@@ -338,7 +374,8 @@ class Report:
     def add_table(self, frame: Any, *, title: str, note: str | None = None,
                   max_rows: int | None = None, allow_identifiers: bool = False,
                   formats: dict[str, str] | None = None,
-                  workbook_only: bool = False) -> "Report":
+                  workbook_only: bool = False, labels: dict[str, str] | None = None,
+                  row_kinds: str | None = None) -> "Report":
         """Add a table: the first ``max_rows`` rows in HTML, all rows in the workbook.
 
         Tables with customer identifiers or personal columns are refused unless
@@ -346,6 +383,12 @@ class Report:
         name does not say it (``{"value": "money"}``; see
         :func:`loyaltylab.report._excel.column_formats`); ``workbook_only=True`` keeps the
         table out of the HTML report (a call list, values per customer).
+
+        ``labels`` gives a column's heading in plain words where the built-in wording does
+        not fit (``{"previous": "2024"}``); ``row_kinds`` names a column holding each row's
+        unit (``share``, ``currency``, ``count``, ``points``...) that decides how the
+        row's numbers are written in the HTML report (a scorecard mixes units); that
+        column is not shown there.
         """
         df = as_polars(frame, name=title)
         if not allow_identifiers:
@@ -358,10 +401,21 @@ class Report:
             from loyaltylab.report._excel import column_formats
 
             column_formats(df, hints=formats)  # unknown columns fail here, not at writing
-        cls = _SheetOnly if workbook_only else _Table
-        self._state.items.append(cls(df, str(title), note, rows,
-                                     self._unique_name(slugify(title)),
-                                     dict(formats) if formats else None))
+        for what, cols in (("labels", list(labels or {})), ("row_kinds", [row_kinds]
+                                                               if row_kinds else [])):
+            unknown = [c for c in cols if c not in df.columns]
+            if unknown:
+                raise ValueError(f"add_table({title!r}): {what} names column(s) {unknown} "
+                                 f"that the table does not have")
+        if workbook_only:
+            self._state.items.append(_SheetOnly(df, str(title), note, rows,
+                                                self._unique_name(slugify(title)),
+                                                dict(formats) if formats else None))
+        else:
+            self._state.items.append(_Table(df, str(title), note, rows,
+                                            self._unique_name(slugify(title)),
+                                            dict(formats) if formats else None,
+                                            dict(labels) if labels else None, row_kinds))
         return self
 
     def add_methods(self, text: str, *, heading: str | None = None) -> "Report":
@@ -435,9 +489,10 @@ class Report:
         parts = []
         if self.source:
             parts.append(f"Data: {self.source}")
+        fmt = self.formats
         if self.as_of is not None:
-            parts.append(f"as of {_fmt_date(self.as_of)}")
-        parts.append(f"generated {date.today().isoformat()} with loyaltylab")
+            parts.append(f"as of {fmt.date(self.as_of, style='long')}")
+        parts.append(f"generated {fmt.date(date.today(), style='long')} with loyaltylab")
         return " · ".join(parts)
 
     def _image(self, item: _Figure) -> bytes:
@@ -478,35 +533,46 @@ class Report:
 
     def _html(self) -> str:
         esc = html.escape
+        fmt = self.formats
         body: list[str] = []
         toc: list[str] = []
         sheets = self._sheet_names()
+        anchors = self._anchors()
+        figures = {i.name for i in self._state.items if isinstance(i, _Figure)}
+        heading_no = 0
         for item in self._state.items:
             if isinstance(item, _Heading):
-                anchor = f"s-{len(toc) + 1}"
+                anchor = anchors[item.text]
+                heading_no += 1
                 toc.append(f'<li><a href="#{anchor}">{esc(item.text)}</a></li>')
                 body.append(f'<h2 id="{anchor}">{esc(item.text)}</h2>')
+                if item.question:
+                    body.append(f'<p class="question">{esc(item.question)}</p>')
             elif isinstance(item, _Text):
                 if item.heading:
                     body.append(f"<h3>{esc(item.heading)}</h3>")
-                body.append(_paragraphs(item.text))
+                body.append(_paragraphs(reader_text(item.text, fmt)))
             elif isinstance(item, _Figure):
                 data = base64.b64encode(self._image(item)).decode("ascii")
-                cap = (f'<figcaption class="footnote">{esc(item.footnote)}</figcaption>'
-                       if item.footnote else "")
-                body.append(f'<figure id="fig-{esc(item.name)}"><h3>{esc(item.title)}</h3>'
-                            f'<img src="data:image/png;base64,{data}" alt="{esc(item.title)}">'
+                title = reader_text(item.title, fmt)
+                cap = (f'<figcaption class="footnote">{esc(reader_text(item.footnote, fmt))}'
+                       f'</figcaption>' if item.footnote else "")
+                body.append(f'<figure id="fig-{esc(item.name)}"><h3>{esc(title)}</h3>'
+                            f'<img src="data:image/png;base64,{data}" alt="{esc(title)}">'
                             f"{cap}</figure>")
             elif isinstance(item, _Table):
                 body.append(self._html_table(item, sheets.get(item.title)))
-            elif isinstance(item, _Skipped):
-                body.append(f'<p class="skipped"><strong>{esc(item.capability)}: '
-                            f"skipped.</strong> {esc(item.reason)}</p>")
+            # skipped parts are listed in the appendix for the consultant, not in the body
+        summary = self._html_summary(anchors, figures)
+        if summary:
+            toc.insert(0, '<li><a href="#summary">Executive summary</a></li>')
+        toc.append('<li><a href="#data-quality">Data quality</a></li>')
+        if self._state.glossary:
+            toc.append('<li><a href="#glossary">Glossary</a></li>')
+        toc.append('<li><a href="#methods">Methods</a></li>')
         skipped = self.skipped
         if skipped:
             toc.append('<li><a href="#not-included">Not included</a></li>')
-        toc += ['<li><a href="#data-quality">Data quality</a></li>',
-                '<li><a href="#methods">Methods</a></li>']
         parts = [
             "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
@@ -520,75 +586,138 @@ class Report:
             parts.append(f'<p class="subtitle">{esc(self.subtitle)}</p>')
         parts += [f'<p class="meta">{esc(self._meta_line())}</p>', "</header>",
                   '<nav><h2 class="toc">Contents</h2><ol>', *toc, "</ol></nav>"]
+        parts.append(summary)
         parts += body
-        if skipped:
-            parts.append('<section id="not-included"><h2>Not included</h2><ul>')
-            parts += [f"<li><strong>{esc(c)}</strong>: {esc(r)}</li>" for c, r in skipped]
-            parts.append("</ul></section>")
         parts.append(self._html_data_quality())
+        parts.append(self._html_glossary())
         parts.append(self._html_methods())
+        if skipped:
+            parts.append('<section id="not-included" class="appendix"><h2>Not included</h2>'
+                         '<p class="note">For the consultant: the parts of the analysis '
+                         "these data could not support, and why. Supplying the data named "
+                         "here adds them to the next run.</p><ul>")
+            parts += [f"<li><strong>{esc(plain_words(c))}</strong>: "
+                      f"{esc(reader_text(plain_words(r), fmt))}</li>" for c, r in skipped]
+            parts.append("</ul></section>")
         parts += ['<footer><p class="meta">Generated with loyaltylab.</p></footer>',
                   "</main>", "</body>", "</html>"]
-        return "\n".join(parts) + "\n"
+        return "\n".join(p for p in parts if p) + "\n"
+
+    def _anchors(self) -> dict[str, str]:
+        """Section heading -> its HTML anchor (``s-`` and a slug of the heading)."""
+        out: dict[str, str] = {}
+        for item in self._state.items:
+            if isinstance(item, _Heading) and item.text not in out:
+                base = f"s-{slugify(item.text) or len(out) + 1}"
+                anchor, k = base, 2
+                while anchor in out.values():
+                    anchor, k = f"{base}-{k}", k + 1
+                out[item.text] = anchor
+        return out
+
+    def _html_summary(self, anchors: dict[str, str], figures: set[str]) -> str:
+        """The executive summary: the findings, largest business weight first (at most
+        :data:`MAX_FINDINGS`), each linking to its section and chart."""
+        esc = html.escape
+        found = self.findings[:MAX_FINDINGS]
+        if not found:
+            return ""
+        anchors = {"Data quality": "data-quality", "Methods": "methods", **anchors}
+        out = ['<section id="summary" class="summary"><h2>Executive summary</h2>',
+               '<ol class="findings">']
+        for f in found:
+            links = []
+            if f.section in anchors:
+                links.append(f'<a href="#{anchors[f.section]}">{esc(f.section)}</a>')
+            if f.figure in figures:
+                links.append(f'<a href="#fig-{esc(f.figure)}">the chart</a>')
+            see = f' <span class="see">See {" and ".join(links)}.</span>' if links else ""
+            out.append(f'<li><p class="headline">{esc(f.headline)}</p>'
+                       f"<p>{esc(f.meaning)}{see}</p></li>")
+        out.append("</ol></section>")
+        return "\n".join(out)
+
+    def _html_glossary(self) -> str:
+        esc = html.escape
+        if not self._state.glossary:
+            return ""
+        out = ['<section id="glossary" class="appendix"><h2>Glossary</h2><dl>']
+        out += [f"<dt>{esc(t)}</dt><dd>{esc(d)}</dd>" for t, d in self.glossary.items()]
+        out.append("</dl></section>")
+        return "\n".join(out)
 
     def _html_table(self, item: _Table, sheet: str | None) -> str:
         esc = html.escape
+        fmt = self.formats
         df = item.frame
         shown = df.head(item.max_rows)
-        numeric = [dt.is_numeric() for dt in shown.dtypes]
-        head = "".join(f'<th{" class=num" if num else ""}>{esc(c)}</th>'
-                       for c, num in zip(shown.columns, numeric))
+        columns = table_columns(shown, labels=item.labels, formats=item.formats,
+                                row_kinds=item.row_kinds)
+        head = "".join(f'<th{" class=num" if c.numeric else ""}>{esc(c.label)}</th>'
+                       for c in columns)
+        units = (shown.get_column(item.row_kinds).to_list() if item.row_kinds
+                 else [None] * shown.height)
         rows = []
-        for row in shown.iter_rows():
-            cells = "".join(f'<td{" class=num" if num else ""}>{esc(_fmt_cell(v))}</td>'
-                            for v, num in zip(row, numeric))
+        for k, row in enumerate(shown.iter_rows(named=True)):
+            unit_kind = _UNIT_KINDS.get(str(units[k]).lower()) if units[k] else None
+            cells = "".join(
+                f'<td{" class=num" if c.numeric else ""}>'
+                f"{esc(c.render(row, fmt, unit_kind))}</td>" for c in columns)
             rows.append(f"<tr>{cells}</tr>")
-        out = [f'<section class="table" id="tab-{esc(item.name)}"><h3>{esc(item.title)}</h3>']
+        wide = " wide" if len(columns) > 7 else ""
+        out = [f'<section class="table{wide}" id="tab-{esc(item.name)}">'
+               f"<h3>{esc(reader_text(item.title, fmt))}</h3>"]
         if item.note:
-            out.append(f'<p class="note">{esc(item.note)}</p>')
+            out.append(f'<p class="note">{esc(reader_text(item.note, fmt))}</p>')
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
                    f"</table>")
-        where = f" on sheet “{esc(sheet)}” of the workbook" if sheet else ""
+        where = f" on sheet “{esc(sheet)}” of the workbook" if sheet else " in the workbook"
         if df.height > shown.height:
-            out.append(f'<p class="note">Showing the first {shown.height:,} of '
-                       f"{df.height:,} rows; the full table is{where}.</p>")
+            out.append(f'<p class="note">Showing the first {fmt.count(shown.height)} of '
+                       f"{fmt.count(df.height)} rows; the full table is{where}.</p>")
         out.append("</section>")
         return "\n".join(out)
 
     def _html_data_quality(self) -> str:
         esc = html.escape
+        fmt = self.formats
         rep = self._state.load_report
-        out = ['<section id="data-quality"><h2>Data quality</h2>']
+        out = ['<section id="data-quality" class="appendix"><h2>Data quality</h2>']
         if rep is None or not rep.tables:
-            out.append("<p>No load report: the data were not read through "
-                       "<code>loyaltylab.load</code>, so rows kept and rejected were not "
-                       "recorded.</p>")
+            out.append("<p>No load report: the data were not read through loyaltylab's "
+                       "loader, so rows kept and rejected were not recorded.</p>")
         else:
             total_read = sum(t.read for t in rep.tables.values())
             n_tab = len(rep.tables)
             n_excl = sum(int(e["n"]) for t in rep.tables.values() for e in t.excluded.values())
-            excl = (f", {n_excl:,} were set aside by the rules of the mapping (cancelled, "
-                    f"test, not won and the like: see below)" if n_excl else "")
-            out.append(f"<p>{n_tab} table{'s' * (n_tab != 1)} read from "
+            excl = (f", {fmt.count(n_excl)} were set aside by the rules of the mapping "
+                    f"(cancelled, test, not won and the like: see below)" if n_excl else "")
+            out.append(f"<p>{fmt.count(n_tab)} table{'s' * (n_tab != 1)} read from "
                        f"{esc(_short_source(rep.source) or 'the source')}"
-                       f": {total_read:,} rows, of which {rep.n_rejected:,} were rejected "
-                       f"by validation{excl}.</p>")
-            out.append('<table><thead><tr><th>table</th><th class=num>read</th>'
-                       '<th class=num>kept</th><th class=num>rejected</th>'
-                       '<th class=num>excluded by rules</th>'
-                       '<th>reasons for rejection or exclusion</th></tr></thead><tbody>')
+                       f": {fmt.count(total_read)} rows, of which "
+                       f"{fmt.count(rep.n_rejected)} were rejected by validation"
+                       f"{excl}.</p>")
+            out.append('<table><thead><tr><th>Table</th><th class=num>Rows read</th>'
+                       '<th class=num>Kept</th><th class=num>Rejected</th>'
+                       '<th class=num>Set aside by rules</th>'
+                       '<th>Reasons for rejection or setting aside</th></tr></thead><tbody>')
             for name, t in rep.tables.items():
-                why = [f"{n:,} × {r}" for r, n in t.reasons.items()]
-                why += [f"{int(e['n']):,} × excluded: {r}" for r, e in t.excluded.items()]
+                why = [f"{fmt.count(n)} × {plain_words(r)}" for r, n in t.reasons.items()]
+                why += [f"{fmt.count(int(e['n']))} × set aside: {plain_words(r)}"
+                        for r, e in t.excluded.items()]
                 n_t = sum(int(e["n"]) for e in t.excluded.values())
-                out.append(f"<tr><td>{esc(name)}</td><td class=num>{t.read:,}</td>"
-                           f"<td class=num>{t.kept:,}</td><td class=num>{t.rejected:,}</td>"
-                           f"<td class=num>{n_t:,}</td><td>{esc('; '.join(why))}</td></tr>")
+                out.append(f"<tr><td>{esc(plain_words(name))}</td>"
+                           f"<td class=num>{fmt.count(t.read)}</td>"
+                           f"<td class=num>{fmt.count(t.kept)}</td>"
+                           f"<td class=num>{fmt.count(t.rejected)}</td>"
+                           f"<td class=num>{fmt.count(n_t)}</td>"
+                           f"<td>{esc('; '.join(why))}</td></tr>")
             out.append("</tbody></table>")
             out.append(self._html_revenue())
-            notes = [f"{name}: {w}" for name, t in rep.tables.items() for w in t.warnings
-                     if not (name == _REVENUE_TABLE and _amount_note(w))]
-            notes += list(rep.warnings)
+            notes = [f"{plain_words(name)}: {client_note(w)}" for name, t in rep.tables.items()
+                     for w in t.warnings if not (name == _REVENUE_TABLE and _amount_note(w))]
+            notes += [client_note(w) for w in rep.warnings]
+            notes = [n for n in notes if n and not n.endswith(": ")]
             if notes:
                 out.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
         out.append("</section>")
@@ -598,6 +727,7 @@ class Report:
         """The revenue reconciliation: rows read, excluded by each rule with their amounts,
         deducted refunds, rejected rows and the revenue kept."""
         esc = html.escape
+        fmt = self.formats
         steps = _revenue_steps(self._state.load_report, self._state.revenue)
         if steps is None:
             return ""
@@ -605,11 +735,11 @@ class Report:
                '<p class="note">Orders as read from the export, what the rules of the '
                'mapping set aside, and what is left, so the total can be checked against '
                "the client's own figures.</p>",
-               '<table class="revenue"><thead><tr><th>step</th><th class=num>rows</th>'
-               '<th class=num>amount</th></tr></thead><tbody>']
+               '<table class="revenue"><thead><tr><th>Step</th><th class=num>Rows</th>'
+               '<th class=num>Amount</th></tr></thead><tbody>']
         for step, n, amount in steps.iter_rows():
-            cells = (f"<td>{esc(step)}</td><td class=num>{'' if n is None else f'{n:,}'}"
-                     f"</td><td class=num>{'' if amount is None else _money(amount)}</td>")
+            cells = (f"<td>{esc(plain_words(step))}</td><td class=num>{fmt.count(n)}</td>"
+                     f"<td class=num>{fmt.money(amount)}</td>")
             strong = step == "Revenue kept"
             out.append(f"<tr{' class=total' if strong else ''}>{cells}</tr>")
         out.append("</tbody></table>")
@@ -617,15 +747,17 @@ class Report:
 
     def _html_methods(self) -> str:
         esc = html.escape
-        out = ['<section id="methods"><h2>Methods</h2>']
+        fmt = self.formats
+        out = ['<section id="methods" class="appendix"><h2>Methods</h2>']
         for m in self._state.methods:
             if m.heading:
                 out.append(f"<h3>{esc(m.heading)}</h3>")
-            out.append(_paragraphs(m.text))
+            out.append(_paragraphs(reader_text(m.text, fmt)))
         notes = [(t, f) for t, f in self.figures if f]
         if notes:
             out.append("<h3>Facts behind each chart</h3><dl>")
-            out += [f"<dt>{esc(t)}</dt><dd>{esc(f)}</dd>" for t, f in notes]
+            out += [f"<dt>{esc(reader_text(t, fmt))}</dt><dd>{esc(reader_text(f, fmt))}</dd>"
+                    for t, f in notes]
             out.append("</dl>")
         out.append(f"<p>{esc(_PRIVACY_NOTE)}</p>")
         out.append("</section>")
@@ -757,6 +889,34 @@ th { background: #eef3f8; border-bottom: 2px solid var(--accent); }
 .skipped { background: #fff8e6; border-left: 4px solid #E69F00; padding: .5rem .75rem; }
 dt { font-weight: 600; margin-top: .5rem; }
 dd { margin-left: 1rem; color: var(--muted); font-size: .9rem; }
-@media print { main { max-width: none; padding: 0; } nav { display: none; }
-  h2 { page-break-after: avoid; } @page { size: A4; margin: 18mm; } }
+p.question { font-size: 1.1rem; font-style: italic; color: var(--muted); margin-top: -.25rem; }
+.summary { background: #f6f8fa; border-left: 4px solid var(--accent); padding: .25rem 1.25rem
+  .75rem; margin: 1.5rem 0; }
+.summary h2 { border: 0; margin-top: .75rem; }
+ol.findings { padding-left: 1.25rem; margin: 0; }
+ol.findings li { margin: .6rem 0; }
+ol.findings p { margin: .1rem 0; }
+p.headline { font-weight: 600; }
+.see { color: var(--muted); font-size: .9rem; white-space: nowrap; }
+.appendix h2 { color: var(--muted); }
+@page { size: A4; margin: 16mm 14mm; }
+@page wide { size: A4 landscape; margin: 14mm; }
+@media print {
+  body { font-size: 10.5pt; }
+  main { max-width: none; padding: 0; }
+  nav { background: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  h2 { break-before: auto; }
+  .summary { break-inside: avoid; }
+  figure, tr, ol.findings li, dt, dd { break-inside: avoid; page-break-inside: avoid; }
+  figure img { max-width: 100%; max-height: 22cm; width: auto; border: 0; }
+  table { display: table; width: 100%; max-width: 100%; overflow: visible; font-size: 8.5pt;
+    table-layout: auto; }
+  thead { display: table-header-group; }
+  th, td { padding: .15rem .3rem; overflow-wrap: anywhere; word-break: normal; }
+  section.table.wide { page: wide; }
+  section.table.wide table { font-size: 7.5pt; }
+  .skipped { break-inside: avoid; }
+}
 """
