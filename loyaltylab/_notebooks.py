@@ -137,7 +137,7 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
                   hide_code: bool = False, notebooks: list[Path] | None = None,
                   progress: bool | None = None, salt: str | None = None,
                   parameters: dict[str, Any] | None = None, timeout: int = 1800,
-                  **load_options: Any) -> list[Path]:
+                  jobs: int = 1, **load_options: Any) -> list[Path]:
     """Execute the series on a dataset and render each notebook to self-contained HTML.
 
     On client data the notebooks run on a pseudonymised copy of the canonical columns
@@ -165,6 +165,11 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
     parameters : dict, optional
         Extra notebook parameters (e.g. ``{"CHANGE_DATE": "2024-10-01"}``); they win over
         the derived ones.
+    jobs : int
+        How many notebooks run at the same time, each in its own kernel (default 1). The
+        notebooks are independent; with two cores, 2 cuts the wall time of the series by
+        about a third (most of a notebook's time is its kernel's Python work: imports,
+        model fits), more jobs than cores gains nothing.
     **load_options
         Passed to :func:`loyaltylab.load` (e.g. ``allow_refunds=True``).
 
@@ -192,10 +197,11 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
         params["SOURCE"] = str(copy)
         params.update(derived_parameters(load(copy), as_of=as_of))
     params.update(parameters or {})
-    exporter = html_exporter(hide_code=hide_code)
-    written = []
     paths = [Path(p).resolve() for p in (notebooks or notebook_paths())]
-    for path in tqdm(paths, desc="notebooks", disable=None if progress is None else not progress):
+    if jobs < 1:
+        raise ValueError(f"jobs: expected a whole number of at least 1, got {jobs!r}")
+
+    def run_one(path: Path) -> Path:
         nb = load_notebook_node(str(path))  # nbformat.read, with a tags list on every cell
         declared = _declared_parameters(nb)
         nb = parameterize_notebook(nb, {k: v for k, v in params.items() if k in declared},
@@ -210,10 +216,30 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
                                                              metadata={"tags": [_SKIP_KEY]}))
         executed = out_dir / path.name
         nbformat.write(nb, str(executed))
-        body, _ = exporter.from_notebook_node(nb)
+        body, _ = html_exporter(hide_code=hide_code).from_notebook_node(nb)
         html = executed.with_suffix(".html")
         html.write_text(body, encoding="utf-8")
-        written.append(html)
+        return html
+
+    bar = tqdm(total=len(paths), desc="notebooks",
+               disable=None if progress is None else not progress)
+    with bar:
+        if jobs == 1 or len(paths) == 1:
+            written = []
+            for path in paths:
+                written.append(run_one(path))
+                bar.update()
+            return written
+        # Each notebook has its own client and kernel (nbclient keeps no shared state, and
+        # its kernels keep their history in memory), so they can run side by side.
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_one, path) for path in paths]
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+        written = [future.result() for future in futures]
     return written
 
 
@@ -318,16 +344,37 @@ def explain_errors(nb: Any) -> list[tuple[str, str]]:
     return out
 
 
+_NEEDS_TABLE = re.compile(r"^[^.]*? needs the '(\w+)' table")
+
+
 def skipped_summary(skipped: list[tuple[str, str]]) -> str:
-    """The markdown cell listing what a notebook could not show on the data."""
+    """The markdown cell listing what a notebook could not show on the data: one line per
+    reason, naming every section it applies to (a missing surveys table empties a whole
+    survey notebook: one line says so, not one per section).
+
+    Examples
+    --------
+    >>> print(skipped_summary([("1. Scores", "NPS needs the 'surveys' table, which this "
+    ...                                      "dataset does not have."),
+    ...                        ("2. Waves", _NOT_RUN), ("3. Segments", _NOT_RUN),
+    ...                        ("4. Scale", "alpha needs the 'surveys' table, which this "
+    ...                                     "dataset does not have.")]))
+    **Parts not shown on these data.** The rest of the notebook ran; each part below is marked where it would have appeared.
+    - *1. Scores*, *4. Scale*: it needs the 'surveys' table, which this dataset does not have.
+    - *2. Waves*, *3. Segments*: it builds on an earlier part that could not be produced on these data.
+    """
     lines = ["**Parts not shown on these data.** The rest of the notebook ran; each part "
              "below is marked where it would have appeared."]
-    seen = set()
+    where_by_reason: dict[str, list[str]] = {}
     for where, reason in skipped:
-        if (where, reason) in seen:
-            continue
-        seen.add((where, reason))
-        lines.append(f"- *{where}*: {reason.rstrip('.')}.")
+        # "contact frequency needs the 'contacts' table ..." and "channel mix needs the
+        # 'contacts' table ...": one line for the table, naming every section it empties
+        reason = _NEEDS_TABLE.sub(r"it needs the '\1' table", reason, count=1)
+        places = where_by_reason.setdefault(reason.rstrip("."), [])
+        if where not in places:
+            places.append(where)
+    for reason, places in where_by_reason.items():
+        lines.append(f"- {', '.join(f'*{w}*' for w in places)}: {reason}.")
     return "\n".join(lines)
 
 

@@ -331,8 +331,19 @@ def add_notebooks(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _add_salt_options(p)
     p.add_argument("--hide-code", action="store_true",
                    help="leave the code out of the HTML (client-facing copies)")
+    p.add_argument("--jobs", type=_jobs_arg, default=1, metavar="N",
+                   help="run N notebooks at the same time, each in its own kernel "
+                        "(default 1; 2 on a two-core machine)")
     p.set_defaults(func=cmd_notebooks)
     return p
+
+
+def _jobs_arg(value: str) -> int:
+    """``--jobs``: a whole number of at least 1, else a one-line usage error (exit 2)."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got "
+                                         f"{value!r}")
+    return int(value)
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
@@ -346,7 +357,7 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     with folder as stage:
         written = [folder.final(p) for p in run_notebooks(
             args.source, stage, mapping=args.mapping, as_of=args.as_of,
-            hide_code=args.hide_code, salt=salt, **_load_options(args))]
+            hide_code=args.hide_code, salt=salt, jobs=args.jobs, **_load_options(args))]
     for path in written:
         print(f"wrote {path}")
     if lookup is not None:
