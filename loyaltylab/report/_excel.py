@@ -140,6 +140,8 @@ _MONEY = re.compile(r"\b(amount|revenue|spend|spent|clv|monetary|profit|margin|p
                     r"sales|cost|costs|turnover|income|money|currency|lifetime value|"
                     r"order value|customer value|value per)\b")
 _INTERVAL = re.compile(r"\b(low|high|lower|upper|lo|hi|ci)\b")
+_NPS = re.compile(r"\b(nps|net promoter score)\b")
+_PCT = re.compile(r"\b(pct|percent|percentage)\b")
 _PVALUE = re.compile(r"\bp ?value\b")
 _RATIO = re.compile(r"\b(hazard ratio|ratio|exp coef|coef|odds|lift|hr)\b")
 _DURATION = re.compile(r"\b(days|weeks|months|years)\b")
@@ -221,6 +223,10 @@ def column_formats(frame: pl.DataFrame, *, hints: Mapping[str, str] | None = Non
             s = frame.get_column(col)
             if _PVALUE.search(words):
                 out[col] = "0.0000"
+            elif _NPS.search(words):
+                out[col] = "0.0"
+            elif _PCT.search(words) and not _in_unit_range(s):
+                out[col] = '0.0" %"'  # already in percent: shown with a sign, not scaled
             elif _SHARE.search(words) and not _MONEY.search(words) and _in_unit_range(s):
                 out[col] = "0.0%"
                 shares.add(col)
@@ -234,12 +240,27 @@ def column_formats(frame: pl.DataFrame, *, hints: Mapping[str, str] | None = Non
                 finite = s.filter(s.is_finite())
                 big = finite.len() > 0 and float(finite.abs().max()) >= 100
                 out[col] = "#,##0.00" if big else "0.000"
-    if shares:  # interval edges of a share are shares
-        for col, dtype in frame.schema.items():
-            if (col not in hints and col not in shares and dtype.is_float()
-                    and _INTERVAL.search(_words(col))
-                    and _in_unit_range(frame.get_column(col))):
-                out[col] = "0.0%"
+    # an interval edge takes the format of the figure it bounds: "clv_low" that of "clv",
+    # a bare "ci_low" that of the nearest figure before it ("nps", "conversion")
+    main = None
+    for col, dtype in frame.schema.items():
+        words = _words(col)
+        if not dtype.is_float() or col in hints:
+            continue
+        if not _INTERVAL.search(words):
+            if not re.search(r"\b(se|std error|standard error|z)\b", words):
+                main = col
+            continue
+        base = re.sub(r"[\s_]*(ci[\s_]*)?(low|high|lower|upper|lo|hi)$", "", str(col)).strip()
+        owner = next((c for c in frame.columns if c != col and base and (
+            c == base or c.startswith(base + "_") or c.startswith(base + " "))
+            and not _INTERVAL.search(_words(c)) and c in out), None) if base else None
+        owner = owner or main
+        if owner is not None and owner in out:
+            fmt = out[owner]
+            if fmt == "0.0%" and not _in_unit_range(frame.get_column(col)):
+                continue
+            out[col] = fmt
     return out
 
 
@@ -373,7 +394,9 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
                   allow_identifiers: bool = False,
                   formats: Mapping[str, Mapping[str, str]] | None = None,
                   currency: str | None = None,
-                  readme: Readme | None = None) -> dict[str, str]:
+                  readme: Readme | None = None,
+                  labels: Mapping[str, Mapping[str, str]] | None = None,
+                  row_kinds: Mapping[str, str] | None = None) -> dict[str, str]:
     """Write tables to an Excel workbook, one formatted sheet per table.
 
     Client text is written as text, never as a formula or a link: text cells that a
@@ -410,6 +433,12 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
     readme : Readme, optional
         Write a first ``README`` sheet (title, lines, the sheet list, definitions of the
         columns the tables use, methods) instead of ``About``.
+    labels : mapping of str to mapping of str to str, optional
+        Title -> {column: heading}: plain headings written instead of column names.
+    row_kinds : mapping of str to str, optional
+        Title -> the column holding each row's unit (``count``, ``currency``, ``share``,
+        ``orders``, ``points``...): that row's figures get the unit's format (a scorecard
+        mixes units in one column).
 
     Returns
     -------
@@ -446,13 +475,17 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
             cut[str(title)] = df.height
             df = df.head(_EXCEL_MAX_ROWS)
         frames[str(title)] = neutralize_formulas(_excel_ready(df))
+    row_kinds = {t: c for t, c in (row_kinds or {}).items() if t in frames
+                 and c in frames[t].columns}
+    labels = {t: {c: str(v) for c, v in m.items() if c in frames[t].columns}
+              for t, m in (labels or {}).items() if t in frames}
     titles = list(frames)
     first = "README" if readme is not None else ("About" if notes else None)
     reserved = [first] if first else []
     sheet_names = sanitize_sheet_names(reserved + titles)[len(reserved):]
     mapping = dict(zip(titles, sheet_names))
     notes = dict(notes or {})
-    extra = {t: (f"First {_EXCEL_MAX_ROWS:,} of {n:,} rows: a sheet holds no more."
+    extra = {t: (f"First {_EXCEL_MAX_ROWS:,} of {cut[t]:,} rows: a sheet holds no more."
                  if t in cut else "") for t in titles}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -495,11 +528,48 @@ def export_tables(tables: Mapping[str, Any], path: str | Path, *,
             if df.width == 0:
                 wb.add_worksheet(sheet).write(0, 0, "(empty table)")
                 continue
+            fmt = fmts[title]
+            names = labels.get(title)
+            if names:
+                df = df.rename(names)
+                fmt = {names.get(c, c): f for c, f in fmt.items()}
+                widths = {names.get(c, c): w for c, w in widths.items()}
             df.write_excel(workbook=wb, worksheet=sheet, header_format=header,
-                           column_formats=fmts[title] or None, column_widths=widths,
+                           column_formats=fmt or None, column_widths=widths,
                            freeze_panes="A2", autofilter=True,
                            table_style="Table Style Light 1")
+            if title in row_kinds:
+                _row_formats(wb, wb.get_worksheet_by_name(sheet), frames[title],
+                             row_kinds[title], fmts[title], currency)
     return mapping
+
+
+_UNIT_FORMATS = {"count": "#,##0", "share": "0.0%", "orders": "0.00", "points": "0.0",
+                 "per customer-month": "0.000", "days": "#,##0.0", "percent": "0.0%"}
+
+
+def _row_formats(wb: Any, ws: Any, frame: pl.DataFrame, unit_col: str,
+                 formats: Mapping[str, str], currency: str | None) -> None:
+    """Rewrite the figures of each row with its unit's format (small tables only)."""
+    if frame.height > 5000:
+        return
+    units = frame.get_column(unit_col).cast(pl.String).to_list()
+    cols = [(j, c) for j, (c, dt) in enumerate(frame.schema.items())
+            if dt.is_float() and formats.get(c) not in ("0.0000",)
+            and not _PVALUE.search(_words(c))]
+    cache: dict[str, Any] = {}
+    for i, unit in enumerate(units, start=1):
+        key = str(unit or "").strip().lower()
+        num = money_format(currency) if key in ("currency", "money") else \
+            _UNIT_FORMATS.get(key)
+        if num is None:
+            continue
+        if num not in cache:
+            cache[num] = wb.add_format({"num_format": num})
+        for j, c in cols:
+            value = frame.item(i - 1, c)
+            if value is not None:
+                ws.write_number(i, j, float(value), cache[num])
 
 
 def write_workbook(report: Any, path: str | Path) -> Path:
@@ -514,6 +584,8 @@ def write_workbook(report: Any, path: str | Path) -> Path:
     tables: dict[str, pl.DataFrame] = {}
     notes: dict[str, str] = {}
     hints: dict[str, dict[str, str]] = {}
+    labels: dict[str, dict[str, str]] = {}
+    kinds: dict[str, str] = {}
     dq = report._dq_frame()
     if dq is not None:
         tables["Data quality"] = dq
@@ -532,6 +604,10 @@ def write_workbook(report: Any, path: str | Path) -> Path:
             notes[item.title] = item.note or ""
             if item.formats:
                 hints[item.title] = dict(item.formats)
+            if getattr(item, "labels", None):
+                labels[item.title] = dict(item.labels)
+            if getattr(item, "row_kinds", None):
+                kinds[item.title] = item.row_kinds
     if not tables:
         tables["Contents"] = pl.DataFrame({"note": ["This report has no tables."]})
         notes["Contents"] = ""
@@ -548,5 +624,6 @@ def write_workbook(report: Any, path: str | Path) -> Path:
                     accent=brand.accent if brand is not None else "#0072B2")
     path = Path(path)
     export_tables(tables, path, notes=notes, allow_identifiers=True, formats=hints,
-                  currency=brand.currency if brand is not None else None, readme=readme)
+                  currency=brand.currency if brand is not None else None, readme=readme,
+                  labels=labels, row_kinds=kinds)
     return path
