@@ -316,11 +316,17 @@ def _deck_scale(fig) -> float:
 def test_every_chart_is_readable_at_slide_size(cases):
     small = []
     for name, draw in cases.items():
-        ax = draw()
-        fig = prepare_figure(ax, size="slide")
+        with ll.plots.style_context():           # as the report draws them
+            ax = draw()
+            fig = prepare_figure(ax, size="slide")
         assert tuple(fig.get_size_inches()) == pytest.approx(SIZES["slide"])
         fig.canvas.draw()
         scale = _deck_scale(fig)
+        r = fig.canvas.get_renderer()
+        for ax_ in fig.axes:   # every title fits across the figure (none cut at the edges)
+            box = ax_.title.get_window_extent(r)
+            if ax_.get_title() and not (box.x0 >= -1 and box.x1 <= fig.bbox.width + 1):
+                small.append(f"{name}: title wider than the slide")
         for role, text in _roles(fig):
             on_slide = text.get_fontsize() * scale
             if on_slide < ON_SLIDE_PT[role] - 0.1:  # 0.1 pt: pixel rounding of the crop

@@ -182,11 +182,14 @@ def plot_hazard_ratios(summary: pl.DataFrame, *, ax: Axes | None = None,
 
 
 def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
-                           unit: str = "months", title: str | None = None) -> Axes:
+                           unit: str = "months", title: str | None = None,
+                           waiting_days: float | None = None) -> Axes:
     """Nelson-Aalen cumulative hazard by group (``KaplanMeier.cumulative_hazard()``).
 
     A straight line means a constant churn rate; a curve that bends down means churn risk
-    falls as relationships age.
+    falls as relationships age. ``waiting_days`` (the churn rule's inactivity window,
+    ``KaplanMeier.inactivity_days_``) shades the span where nobody can be declared lost,
+    as :func:`plot_retention` does.
 
     Returns
     -------
@@ -204,9 +207,14 @@ def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
                         color=col, alpha=0.15, lw=0)
     ax.set_xlabel(f"{unit} since start")
     ax.set_ylabel("cumulative hazard")
-    if len(groups) > 1:
-        ax.legend(fontsize=8)
-    ax.set_title(title or "Cumulative churn hazard (Nelson-Aalen, 95 % bands)")
+    ax.set_xlim(left=0)
+    if waiting_days:
+        ax.axvspan(0, waiting_days / k, color="#777777", alpha=0.13, lw=0,
+                   label=f"waiting period ({waiting_days:,.0f} days)")
+    pad = 6.0
+    if len(groups) > 1 or waiting_days:
+        pad = legend_above(ax, ncol=3 if len(groups) > 2 else 2)
+    ax.set_title(title or "Cumulative churn hazard (Nelson-Aalen, 95 % bands)", pad=pad)
     return literal_text(ax)
 
 

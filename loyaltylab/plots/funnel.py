@@ -14,7 +14,7 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from loyaltylab.plots._style import (
-    PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, legend_outside, literal_text,
+    MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, legend_outside, literal_text,
     number_axis,
 )
 
@@ -40,6 +40,26 @@ def _state_color(states: list[str]) -> dict[str, str]:
     out = dict(zip(states, cols))
     if _LAPSED in out:
         out[_LAPSED] = "#999999"
+    return out
+
+
+def _spread(ys: np.ndarray, step: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Label heights ``ys`` (top first, falling) moved down where needed so that kept
+    labels are at least ``step`` apart.
+
+    Examples
+    --------
+    >>> _spread(np.array([10.0, 9.9, 9.8, 2.0]), 1.0).tolist()
+    [10.0, 9.0, 8.0, 2.0]
+    """
+    out = ys.astype(float).copy()
+    last = None
+    for i in range(out.size):
+        if keep is not None and not keep[i]:
+            continue
+        if last is not None and out[i] > out[last] - step:
+            out[i] = out[last] - step
+        last = i
     return out
 
 
@@ -178,21 +198,27 @@ def plot_stage_flow(matrix: pl.DataFrame, *, ax: Axes | None = None,
 
     ltop, rtop = stack(left_sizes), stack(right_sizes)
     x0, x1, w = 0.0, 1.0, 0.06
+    # labels of thin blocks would sit on each other: keep them a line apart (a line of
+    # text in data units at the figure's height), moving them down as little as possible
+    span = total + gap * (max(len(rows), len(states)) + 2)
+    line = 1.3 * MIN_FONT_PT["text"] / 72 / (0.8 * ax.figure.get_figheight()) * span
+    left_y = _spread(ltop - left_sizes / 2, line)
+    right_y = _spread(rtop - right_sizes / 2, line, keep=right_sizes > 0)
     for i, s in enumerate(rows):
         ax.add_patch(plt.Rectangle((x0 - w, ltop[i] - left_sizes[i]), w, left_sizes[i],
                                    color=colors.get(s, "#777777")))
         if left_sizes[i] > 0:
-            ax.text(x0 - w - 0.02, ltop[i] - left_sizes[i] / 2,
+            ax.text(x0 - w - 0.02, left_y[i],
                     f"{_label(s)} {int(round(left_sizes[i])):,}", ha="right", va="center",
-                    fontsize=8)
+                    fontsize=MIN_FONT_PT["text"])
     for j, s in enumerate(states):
         if right_sizes[j] <= 0:
             continue
         ax.add_patch(plt.Rectangle((x1, rtop[j] - right_sizes[j]), w, right_sizes[j],
                                    color=colors[s]))
-        ax.text(x1 + w + 0.02, rtop[j] - right_sizes[j] / 2,
+        ax.text(x1 + w + 0.02, right_y[j],
                 f"{_label(s)} {int(round(right_sizes[j])):,}", ha="left", va="center",
-                fontsize=8)
+                fontsize=MIN_FONT_PT["text"])
     lcur, rcur = ltop.copy(), rtop.copy()
     xs = np.linspace(x0, x1, 50)
     smooth = 3 * ((xs - x0) / (x1 - x0)) ** 2 - 2 * ((xs - x0) / (x1 - x0)) ** 3

@@ -303,10 +303,11 @@ def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
     if keys:
         ax.legend()
     p = result["p_value"][0] if "p_value" in result.columns else None
-    ptxt = f" (fastest vs slowest p = {p:.2g})" if p is not None else ""
+    ptxt = "" if p is None else ("; fastest against slowest: p < 0.001" if p < 0.001 else
+                                 f"; fastest against slowest: p = {p:.3f}")
     n = int(result["denominator"].sum())
-    ax.set_title(title or f"Retention by complaint resolution speed, {n:,} customers{ptxt}")
-    _footnote(ax, result, "95 % Wilson intervals")
+    ax.set_title(title or f"Retention by complaint resolution speed, {n:,} customers")
+    _footnote(ax, result, "95 % Wilson intervals" + ptxt)
     return literal_text(ax)
 
 
