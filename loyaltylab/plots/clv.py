@@ -311,6 +311,9 @@ def plot_clv_distribution(clv: pl.DataFrame, *, column: str = "clv", bins: int =
     ax.set_xlabel(f"{'Net value' if column == 'net_value' else 'Lifetime value'}"
                   f"{f' ({currency})' if currency else ''}")
     ax.set_ylabel("Customers (log scale)")
+    from loyaltylab.plots._style import number_axis  # money and counts: never 1e6
+    number_axis(ax.xaxis)  # the currency is in the axis label
+    number_axis(ax.yaxis)
     top = np.sort(v)[::-1][: max(1, v.size // 5)]
     share = top.sum() / v.sum() if v.sum() > 0 else np.nan
     flagged = int(c["cost_exceeds_value"].sum())
