@@ -70,3 +70,31 @@ def test_workbook_writes_nan_and_infinity_as_empty_cells(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["BG_NBD parameters"]
     assert [r for r in ws.iter_rows(min_row=2, values_only=True)] == [
         ("r", 1.5), ("alpha", None), ("a", None)]
+
+
+def test_notebooks_run_on_a_shopify_export_and_leak_nothing(tmp_path, capsys):
+    """`loyaltylab notebooks SRC --mapping ... --out DIR` on a Shopify export: exit 0 (or
+    1 with rejected rows named), no traceback, and no planted e-mail address, name, phone
+    or street in any notebook, HTML page or anything else it wrote or printed."""
+    import numpy as np
+
+    from loyaltylab.datasets import _exports as X
+    from loyaltylab.datasets._platforms import _people
+    exp = make_platform_export("shopify", tmp_path / "export", n_customers=40, seed=5)
+    personal = [v for p in _people(np.random.default_rng(5), 40)
+                for v in (p["email"], f"{p['first']} {p['last']}", p["phone"])]
+    personal.append("Hauptstrasse 1")
+    m = tmp_path / "mapping.toml"
+    m.write_text('preset = "shopify"\n', encoding="utf-8")
+    out = tmp_path / "notebooks"
+    code = main(["notebooks", str(exp.path), "--mapping", str(m), "--as-of",
+                 exp.as_of.strftime("%Y-%m-%d"), "--out", str(out), "--salt", "s3cret"])
+    captured = capsys.readouterr()
+    assert code in (0, 1), captured.err[-2000:]
+    assert "Traceback" not in captured.err + captured.out
+    assert any(out.rglob("*.html")), sorted(p.name for p in out.rglob("*"))
+    scan = X.ClientExport(path=exp.path, mapping=None, truth={}, as_of=exp.as_of, read={},
+                          rejected={}, personal=tuple(personal))
+    assert scan.find_personal(out) == []
+    printed = (captured.out + captured.err).casefold()
+    assert not [p for p in personal if p.casefold() in printed]
