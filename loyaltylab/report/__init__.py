@@ -10,8 +10,11 @@
 - :func:`scan_for_personal_data`: check outputs for e-mails, phone numbers and raw values;
   :func:`scrub_notebook` / :func:`scrub`: strip notebooks of outputs before sharing.
 - :func:`check_in_browser`: open an HTML report in headless Chromium as a reader would.
+- :class:`Brand` / :func:`load_brand`: the client's name, logo and accent colour for the
+  report, the deck and the workbook.
 """
 
+from loyaltylab.report._brand import Brand, load_brand
 from loyaltylab.report._browser import BrowserCheck, check_in_browser, find_chromium
 from loyaltylab.report._builder import Report
 from loyaltylab.report._excel import export_tables, sanitize_sheet_names
@@ -24,7 +27,7 @@ from loyaltylab.report._privacy import (
 __all__ = [
     "Footnote", "SIZES", "save_figure", "prepare_figure", "figure_title",
     "export_tables", "sanitize_sheet_names",
-    "Report", "Finding",
+    "Report", "Finding", "Brand", "load_brand",
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
     "check_in_browser", "find_chromium", "BrowserCheck",
 ]

@@ -8,7 +8,8 @@ included, the remaining charts).
 Charts are native PowerPoint charts that carry their data (bars, stacked bars, lines,
 scatter) whenever :func:`axes_to_chart` can read the matplotlib Axes completely; anything it
 cannot express faithfully (survival steps with bands, heat maps, error bars, log scales,
-annotations) is placed as a high-resolution picture. Each chart's footnote goes into the
+annotations) is placed as a picture at the report's ``image_dpi`` (150 by default: a
+chart of a 10-inch slide figure is 1,500 pixels wide), the image the HTML report embeds. Each chart's footnote goes into the
 slide's footer line and its speaker notes.
 
 A user template (a ``.pptx`` master) replaces the default: its layouts are chosen by the
@@ -32,8 +33,6 @@ __all__ = ["write_deck", "axes_to_chart", "ChartSpec", "fit_font_size"]
 
 _EMU_PER_INCH = 914400
 _EMU_PER_PT = 12700
-_PICTURE_DPI = 200
-"""Resolution of the charts placed as pictures (a full-width chart is 2,600 pixels wide)."""
 _DEFAULT_W, _DEFAULT_H = int(13.333 * _EMU_PER_INCH), int(7.5 * _EMU_PER_INCH)
 
 
@@ -783,9 +782,7 @@ class _Deck:
         if spec is not None:
             _add_native_chart(slide, spec, box)
             return "native"
-        from loyaltylab.report._figures import render
-
-        png = render(item.fig, "png", dpi=_PICTURE_DPI, footnote=False)
+        png = self.report._image(item)  # the HTML's image: rendered once per report
         left, top, width, height = box
         w_px, h_px = Image.open(io.BytesIO(png)).size
         scale = min(width / w_px, height / h_px)
