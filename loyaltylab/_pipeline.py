@@ -538,7 +538,7 @@ def _measure(ctx: _Context) -> None:
         with _part(ctx, "contacts and conversion"):
             by = S.CHANNEL if S.CHANNEL in data.contacts.columns else None
             conv = metrics.contact_conversion(data, by=by)
-            rep.add_figure(plots.plot_conversion(conv), title="Contacts that led to a sale",
+            rep.add_figure(plots.plot_conversion(conv), title="Contact-to-sale conversion: contacts followed by an order",
                            name="conversion",
                            footnote=Footnote(start=start, end=end, ci=WILSON,
                                              definition="converted = order within 30 days"))
