@@ -9,6 +9,8 @@ Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
   repeat buying without contracts;
 - :class:`GammaGamma`: spend per transaction;
 - :class:`BetaGeoBetaBinom` (BG/BB): discrete repeat opportunities (annual events);
+- :class:`ParetoNBDCovariates`, :class:`BetaGeoCovariates`, :class:`ShiftedBetaGeoCovariates`:
+  the same models with time-invariant customer covariates (CLVTools' static covariates);
 - :func:`customer_lifetime_value`: discounted value with intervals and a cost flag;
 - :func:`customer_base_value`: the total over all customers, with an interval for the total;
 - :func:`period_transactions`, :func:`holdout_comparison`, :func:`repeat_tracking`,
@@ -24,6 +26,8 @@ advice.
 from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
                                     ParetoNBD, ShiftedBetaGeo)
 from loyaltylab.clv._base import load_model
+from loyaltylab.clv._covariates import (BetaGeoCovariates, ParetoNBDCovariates,
+                                        ShiftedBetaGeoCovariates, covariate_matrix)
 from loyaltylab.clv._rfm import rfm_summary
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix, expected_repeat_purchases,
@@ -38,5 +42,6 @@ __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "Paret
            "holdout_comparison", "repeat_tracking", "probability_alive_matrix",
            "expected_purchases_matrix", "period_transactions", "probability_alive_history",
            "expected_repeat_purchases",
-           "load_model",
+           "load_model", "ParetoNBDCovariates", "BetaGeoCovariates", "ShiftedBetaGeoCovariates",
+           "covariate_matrix",
            "ConvergenceError"]

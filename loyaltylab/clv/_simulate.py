@@ -1,4 +1,6 @@
-"""Draw frequency/recency/T data from the BG/NBD and Pareto/NBD models (tests, benchmarks)."""
+"""Draw frequency/recency/T data from the BG/NBD and Pareto/NBD models, and renewal histories
+from the sBG model (tests, benchmarks). Scale and shape arguments may be per-customer arrays
+of length n (customers with covariates)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import polars as pl
 
 from loyaltylab.clv._rfm import FREQUENCY, RECENCY, T
 
-__all__ = ["simulate_bgnbd", "simulate_pareto_nbd"]
+__all__ = ["simulate_bgnbd", "simulate_pareto_nbd", "simulate_sbg"]
 
 
 def _T(n: int, rng: np.random.Generator, T_max: float, acquisition: float,
@@ -62,3 +64,17 @@ def simulate_pareto_nbd(n: int, *, r: float, alpha: float, s: float, beta: float
     with np.errstate(divide="ignore"):
         tx = np.where(x > 0, life * rng.uniform(size=n) ** (1.0 / np.maximum(x, 1)), 0.0)
     return _frame(x, tx, tt, resolution)
+
+
+def simulate_sbg(n: int, *, alpha: float | np.ndarray, beta: float | np.ndarray,
+                 periods: int = 8, seed: int = 0) -> pl.DataFrame:
+    """Customers drawn from the sBG model, observed for ``periods`` periods: churn
+    probability theta ~ Beta(alpha, beta), churn period ~ Geometric(theta). Columns
+    ``periods`` (period of churn, or ``periods`` for those still active) and ``churned``."""
+    rng = np.random.default_rng(seed)
+    theta = rng.beta(alpha, beta, n)
+    t = rng.geometric(np.clip(theta, 1e-12, 1.0))
+    churned = t <= periods
+    return pl.DataFrame({"customer_id": np.arange(n).astype(str),
+                         "periods": np.where(churned, t, periods).astype(np.int64),
+                         "churned": churned})
