@@ -149,3 +149,16 @@ def test_contact_frequency_legend_covers_no_bar(data):
     ax.figure.canvas.draw()
     box = ax.get_legend().get_window_extent()
     assert not [p for p in ax.patches if p.get_window_extent().overlaps(box)]
+
+
+def test_scorecard_text_fits_its_cells(data):
+    ax = P.plot_scorecard(M.scorecard(data))
+    fig = ax.figure
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    spill = []
+    for (i, j), cell in ax.tables[0].get_celld().items():
+        box, text = cell.get_window_extent(r), cell.get_text().get_window_extent(r)
+        if text.x0 < box.x0 - 0.5 or text.x1 > box.x1 + 0.5:
+            spill.append((i, j, cell.get_text().get_text()))
+    assert not spill, spill

@@ -353,8 +353,11 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     """
     _need(result, ["metric", "unit", "previous", "current", "change", "change_ci_low",
                    "change_ci_high", "p_value"], "plot_scorecard")
+    created = ax is None
     ax = get_ax(ax, figsize=(10, 0.32 * result.height + 0.8))
     ax.axis("off")
+    if created:  # a table needs the figure's whole width at readable type
+        ax.figure.subplots_adjust(left=0.02, right=0.98)
 
     def fmt(v, unit):
         if v is None:
@@ -397,10 +400,11 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
     else:
         heads = ["Figure", "previous", "current", "change", "p"]
     table = ax.table(cellText=rows, colLabels=heads, cellLoc="right", colLoc="right",
-                     colWidths=[0.37, 0.14, 0.14, 0.27, 0.08], bbox=[0, 0, 1, 1])
+                     colWidths=[0.33, 0.15, 0.15, 0.29, 0.08], bbox=[0, 0, 1, 1])
     table.auto_set_font_size(False)
     table.set_fontsize(MIN_FONT_PT["text"])
     for (i, j), cell in table.get_celld().items():
+        cell.PAD = 0.03  # of the cell's width, each side (matplotlib: 0.1)
         cell.set_edgecolor("#DDDDDD")
         if i == 0:
             cell.set_text_props(weight="bold")
