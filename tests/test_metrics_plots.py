@@ -162,3 +162,16 @@ def test_scorecard_text_fits_its_cells(data):
         if text.x0 < box.x0 - 0.5 or text.x1 > box.x1 + 0.5:
             spill.append((i, j, cell.get_text().get_text()))
     assert not spill, spill
+
+
+def test_one_defection_period_is_one_point_not_a_multi_year_axis(data):
+    import matplotlib.dates as mdates
+
+    r = M.defection_rate(data, period="quarter").tail(1)
+    ax = P.plot_defection(r)
+    lo, hi = ax.get_xlim()
+    start, end = mdates.date2num([r["period_start"][0], r["period_end"][0]])
+    assert hi - lo == pytest.approx(2 * (end - start))    # the quarter and half one each side
+    assert lo < (start + end) / 2 < hi
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(labels) == 1 and " Q" in labels[0]

@@ -581,8 +581,10 @@ def _period_end(start, period: str | None):
 def period_axis(ax: Axes, starts, period: str | None, *, ends=None, axis: str = "x",
                 max_labels: int | None = None) -> list[float]:
     """Label a time axis with periods: a tick at the middle of each period, the period's
-    name ("2025 Q1", "Mar 2025") at each (or every k-th, when they would crowd), and the
-    axis limits fitted to the periods with a fifth of a period to spare on each side.
+    name ("2025 Q1", "Mar 2025") at each (or every k-th, when they would crowd; the others
+    keep an unlabelled tick), and the axis limits fitted to the periods with a fifth of a
+    period to spare on each side (half a period for a single period: one bar in the middle,
+    never matplotlib's default of two years either side of a single date).
 
     Returns the middles of the periods (matplotlib date numbers) to draw bars or points at.
 
@@ -629,9 +631,9 @@ def period_axis(ax: Axes, starts, period: str | None, *, ends=None, axis: str = 
     target.set_major_formatter(FixedFormatter([labels[i] for i in shown]))
     target.set_minor_locator(FixedLocator(mids) if k > 1 else NullLocator())
     if n:
-        # a fifth of a period each side; a single period gets a period each side, so it
-        # shows as one bar of a third of the width, not a wall
-        pad = (0.2 if n > 1 else 1.0) * float(min(b - a for a, b in zip(lo, hi)))
+        # a fifth of a period each side; a single period gets half a period each side, so
+        # it shows as one labelled bar (or point) in the middle, not a wall
+        pad = (0.2 if n > 1 else 0.5) * float(min(b - a for a, b in zip(lo, hi)))
         limits = (float(lo[0]) - pad, float(hi[-1]) + pad)
         (ax.set_xlim if axis == "x" else ax.set_ylim)(*limits)
     if axis == "x":
