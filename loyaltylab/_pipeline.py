@@ -365,10 +365,13 @@ def _overview(ctx: _Context) -> None:
                        footnote=Footnote(n=read, unit="rows read"))
         present = overview.filter(pl.col("present")) if "present" in overview.columns \
             else overview
+        rejected = data.report.n_rejected
         rep.add_text(f"The export holds {fmt.count(present.height)} tables with "
-                     f"{fmt.count(read)} rows; {fmt.count(data.report.n_rejected)} rows were "
-                     f"rejected on load (the data-quality appendix says why). "
-                     f"{fmt.count(data.customers.height)} customers are on file, "
+                     f"{fmt.count(read)} rows; "
+                     + (f"{fmt.count(rejected)} rows were rejected on load (the data-quality "
+                        f"appendix says why). " if rejected else
+                        "every row passed validation. ")
+                     + f"{fmt.count(data.customers.height)} customers are on file, "
                      f"{fmt.count(data.orders.get_column(S.CUSTOMER_ID).n_unique())} of them "
                      f"with at least one order.")
         rep.add_table(_plain_col(overview, "table"), title="Tables in the dataset")
@@ -786,8 +789,12 @@ def _ph_sentence(cox: Any, effects: pl.DataFrame) -> str:
     names = [lab for lab, cov in zip(effects.get_column("label").to_list(),
                                      cox.summary.get_column("covariate").to_list())
              if cov in failing]
-    return (f"The effect of {'; '.join(n[:1].lower() + n[1:] for n in names)} changes with "
-            f"the age of the relationship: its number is an average over the customer's "
+    names = [n[:1].lower() + n[1:] for n in names]
+    if len(names) == 1:
+        return (f"The effect of {names[0]} changes with the age of the relationship: its "
+                f"number is an average over the customer's lifetime.")
+    return (f"The effects of {'; of '.join(names[:-1])} and of {names[-1]} change with the "
+            f"age of the relationship: their numbers are averages over the customer's "
             f"lifetime.")
 
 

@@ -9,7 +9,7 @@ import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -359,6 +359,8 @@ class Report:
             Release the figure from pyplot (it stays usable for the report).
         """
         fig = _as_figure(fig_or_ax)
+        if isinstance(footnote, Footnote):  # its dates in the client's locale
+            footnote = reader_text(footnote.text, self.formats)
         prepare_figure(fig, size=self.size, footnote=footnote)
         n = sum(isinstance(i, _Figure) for i in self._state.items) + 1
         title = (title or figure_title(fig) or f"Chart {n}").strip()
@@ -490,7 +492,11 @@ class Report:
         if self.source:
             parts.append(f"Data: {self.source}")
         fmt = self.formats
-        if self.as_of is not None:
+        if isinstance(self.as_of, datetime) and self.as_of.time() == datetime.min.time():
+            # measured at midnight: the data run to the end of the day before
+            last = (self.as_of - timedelta(days=1)).date()
+            parts.append(f"data up to {fmt.date(last, style='long')}")
+        elif self.as_of is not None:
             parts.append(f"as of {fmt.date(self.as_of, style='long')}")
         parts.append(f"generated {fmt.date(date.today(), style='long')} with loyaltylab")
         return " · ".join(parts)
@@ -876,6 +882,7 @@ h3 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 .subtitle { font-size: 1.15rem; margin: 0; }
 .meta, .note, .footnote { color: var(--muted); font-size: .85rem; }
 nav { background: #f6f8fa; padding: .75rem 1.25rem; border-radius: 6px; }
+nav ol { columns: 2; column-gap: 2rem; margin: 0; }
 figure { margin: 1.5rem 0; page-break-inside: avoid; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--rule); }
 figcaption { margin-top: .35rem; }
