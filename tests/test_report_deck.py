@@ -450,6 +450,27 @@ def test_rendered_deck_has_one_page_per_slide_and_no_text_outside_its_box(deck,
         _write_docs_images(path, pdf, tmp_path)
 
 
+@needs_office
+def test_the_sample_report_deck_renders_with_every_word_in_its_box(tmp_path):
+    """The deck the pipeline writes for the bundled sample, with its computed findings:
+    long summaries and methods are sized or split so nothing overflows."""
+    import loyaltylab as ll
+    from loyaltylab._pipeline import build_report
+
+    rep = build_report(ll.datasets.load_sample(), progress=False)
+    path = rep.write_pptx(tmp_path / "deck.pptx")
+    prs = Presentation(path)
+    titles = _titles(prs)
+    if rep.findings:
+        summary = prs.slides[titles.index("Executive summary")]
+        assert summary.placeholders[1].text_frame.text.split("\n") == [
+            f.headline for f in rep.findings[:8]]
+    assert any(sh.has_chart for sl in prs.slides for sh in sl.shapes)  # native charts
+    assert len(_page_words(_render(path, tmp_path / "full"))) == len(prs.slides)
+    text_only = _without_graphics(path, tmp_path / "text-only.pptx")
+    assert overflowing_words(text_only, _render(text_only, tmp_path / "t")) == []
+
+
 def _write_docs_images(pptx: Path, pdf: Path, tmp: Path) -> None:
     titles = _titles(Presentation(pptx))
     picks = {"deck-slide-summary.png": titles.index("Executive summary") + 1,

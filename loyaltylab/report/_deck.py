@@ -33,6 +33,8 @@ __all__ = ["write_deck", "axes_to_chart", "ChartSpec", "fit_font_size"]
 
 _EMU_PER_INCH = 914400
 _EMU_PER_PT = 12700
+_BULLET_INDENT = int(0.5 * _EMU_PER_INCH)
+"""Room a bullet and its hanging indent take from a line (templates use about 0.3 in)."""
 _DEFAULT_W, _DEFAULT_H = int(13.333 * _EMU_PER_INCH), int(7.5 * _EMU_PER_INCH)
 
 
@@ -81,7 +83,8 @@ def _lines_needed(paragraphs: Sequence[str], size: float, width_pt: float,
 
 def fit_font_size(paragraphs: Sequence[str], width_emu: int, height_emu: int, *,
                   max_pt: float, min_pt: float, bold: bool = False,
-                  spacing: float = 1.2, para_gap: float = 0.0) -> float | None:
+                  spacing: float = 1.2, para_gap: float = 0.0,
+                  indent: int = 0) -> float | None:
     """The largest font size (whole points, ``max_pt`` down to ``min_pt``) at which the
     paragraphs fit a text box of this size with its default insets; None if none fits.
 
@@ -96,7 +99,7 @@ def fit_font_size(paragraphs: Sequence[str], width_emu: int, height_emu: int, *,
     >>> fit_font_size(["word " * 400], 3 * inch, 1 * inch, max_pt=32, min_pt=12) is None
     True
     """
-    width_pt = width_emu / _EMU_PER_PT - 14.4 - 2  # 0.1 in insets left and right
+    width_pt = (width_emu - indent) / _EMU_PER_PT - 14.4 - 2  # 0.1 in insets left, right
     height_pt = height_emu / _EMU_PER_PT - 7.2 - 2  # 0.05 in insets top and bottom
     size = int(max_pt)
     while size >= min_pt:
@@ -667,12 +670,14 @@ class _Deck:
         tf = shape.text_frame
         tf.word_wrap = True
         tf.auto_size = MSO_AUTO_SIZE.NONE
+        indent = _BULLET_INDENT if bullets else 0
         size = fit_font_size(paragraphs, shape.width, shape.height, max_pt=max_pt,
-                             min_pt=min_pt, bold=bold, para_gap=0.3 if bullets else 0.0)
+                             min_pt=min_pt, bold=bold, para_gap=0.3 if bullets else 0.0,
+                             indent=indent)
         if size is None:
             size = min_pt
-            paragraphs = self._shorten(paragraphs, shape.width, shape.height, min_pt,
-                                       0.3 if bullets else 0.0)
+            paragraphs = self._shorten(paragraphs, shape.width - indent, shape.height,
+                                       min_pt, 0.3 if bullets else 0.0)
         tf.clear()
         for i, text in enumerate(paragraphs):
             para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
@@ -682,8 +687,11 @@ class _Deck:
             run.font.bold = bold
             if color is not None:
                 run.font.color.rgb = color
-            if bullets:
-                para.space_after = Pt(size * 0.3)
+            # spacing set here, not left to the template (its 10 pt before each
+            # paragraph and 90 % lines would make the measured text overflow)
+            para.space_before = Pt(0)
+            para.line_spacing = 1.0
+            para.space_after = Pt(size * 0.3) if bullets else Pt(0)
 
     def _shorten(self, paragraphs: list[str], width: int, height: int, size: float,
                  gap: float) -> list[str]:
@@ -849,7 +857,7 @@ class _Deck:
         for para in paragraphs:
             trial = pages[-1] + [para]
             if pages[-1] and fit_font_size(trial, width, height, max_pt=12, min_pt=12,
-                                           para_gap=0.3) is None:
+                                           para_gap=0.3, indent=_BULLET_INDENT) is None:
                 pages.append([para])
             else:
                 pages[-1] = trial
