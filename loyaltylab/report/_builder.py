@@ -222,6 +222,13 @@ class Report:
         How numbers, money and dates are written for the client: ``"en"`` (default),
         ``"de"``, ``"fr"``, ``"nl"``, ``"es"`` or any other Babel locale (``"de_CH"``); the
         words stay English (see :class:`~loyaltylab.report._locale.Formats`).
+    brand : Brand, dict or path, optional
+        The client's name, logo and accent colour (and the currency of money columns) for
+        the HTML, the deck and the workbook: a :class:`~loyaltylab.report.Brand`, a dict
+        of its keys or a brand TOML file (see :func:`~loyaltylab.report.load_brand`).
+    template : str or Path, optional
+        A ``.pptx`` whose master and layouts the deck uses instead of the default 16:9
+        design.
 
     Examples
     --------
