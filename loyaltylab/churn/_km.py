@@ -201,6 +201,10 @@ class KaplanMeier:
             - at_risk: customers still observed just before that time
             - observed: churn events at that time
             - censored: customers censored at that time
+
+            and ``inactivity_days_``: the inactivity window of the churn rule that
+            :func:`churn_table` recorded (None for contract tables and bare frames), so
+            charts can show why nobody is lost before it.
         """
         from lifelines import KaplanMeierFitter
 
