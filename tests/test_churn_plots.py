@@ -139,3 +139,12 @@ def test_retention_legend_and_at_risk_table_cover_nothing():
     assert table and not any(a.overlaps(b) for a in table for b in labels)
     # no two cells of the at-risk table overlap
     assert not any(a.overlaps(b) for i, a in enumerate(table) for b in table[i + 1:])
+
+
+def test_cumulative_hazard_shades_the_waiting_period_when_given():
+    km = churn.KaplanMeier().fit(TABLE, by="segment")
+    ax = plots.plot_cumulative_hazard(km.cumulative_hazard(), unit="days", waiting_days=40)
+    span = next(p for p in ax.patches if p.get_label() == "waiting period (40 days)")
+    assert (span.get_x(), span.get_x() + span.get_width()) == pytest.approx((0, 40))
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().y0 >= ax.get_window_extent().y1 - 1
