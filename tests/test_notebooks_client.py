@@ -195,3 +195,57 @@ def test_cli_notebooks_runs_the_series_on_a_plain_client_export(tmp_path, monkey
                                       needles=[*EMAILS, *PHONES, "Frau Weiß", *raw],
                                       emails=False, phones=False)
     assert findings.height == 0, findings
+
+
+def _tiny_notebook(path: Path, *code: str) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {path.stem}"),
+        nbformat.v4.new_code_cell("SOURCE = None", metadata={"tags": ["parameters"]}),
+        *[nbformat.v4.new_code_cell(c) for c in code]],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def test_jobs_run_notebooks_side_by_side_in_series_order(tmp_path):
+    import time
+
+    slow = _tiny_notebook(tmp_path / "00-slow.ipynb", "import time; time.sleep(4)",
+                          "print('slow done')")
+    fast = _tiny_notebook(tmp_path / "01-fast.ipynb", "print('fast done')",
+                          "from loyaltylab.exceptions import MissingTableError\n"
+                          "raise MissingTableError(\"NPS needs the 'surveys' table\")")
+    start = time.perf_counter()
+    written = N.run_notebooks(None, tmp_path / "out", notebooks=[slow, fast], jobs=2,
+                              progress=False)
+    assert [p.name for p in written] == ["00-slow.html", "01-fast.html"]
+    assert "slow done" in written[0].read_text(encoding="utf-8")
+    body = written[1].read_text(encoding="utf-8")
+    assert "fast done" in body and "Traceback" not in body
+    assert "Not shown on these data" in body
+    assert time.perf_counter() - start < 60
+
+
+def test_a_failing_notebook_stops_the_others_at_once(tmp_path):
+    """With --jobs, a notebook that cannot run (here: not a notebook file) ends the run
+    without waiting for the others: their kernels are killed."""
+    import time
+
+    sleeper = _tiny_notebook(tmp_path / "00-sleep.ipynb", "import time; time.sleep(600)")
+    broken = tmp_path / "01-broken.ipynb"
+    broken.write_text("not json", encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(Exception):
+        N.run_notebooks(None, tmp_path / "out", notebooks=[sleeper, broken], jobs=2,
+                        progress=False)
+    assert time.perf_counter() - start < 120
+
+
+def test_jobs_must_be_a_whole_number(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["notebooks", "--out", "x", "--jobs", "0"])
+    assert stop.value.code == 2
+    assert "--jobs: expected a whole number of at least 1, got '0'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="jobs: expected a whole number of at least 1"):
+        N.run_notebooks(None, "never-created", jobs=0)
