@@ -681,3 +681,23 @@ def test_cli_bad_brand_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     assert main(["report", "--out", str(tmp_path / "out"), "--salt", "s", "--template",
                  str(tmp_path / "none.pptx")]) == 2
     assert "deck template 'none.pptx' not found" in capsys.readouterr().err
+
+
+def test_a_finding_outside_the_report_sections_gets_its_own_section_first(tmp_path):
+    rep = Report("Loyalty report")
+    rep.add_heading("Churn and retention")
+    rep.add_figure(_bars(), footnote="n = 2,450 customers")
+    rep.add_finding(Finding("Most customers stay.", "Good.", section="Churn and retention",
+                            weight=2.0, figure="customers-by-segment-2450-customers"))
+    rep.add_finding(Finding("2.2% of the rows read were rejected on load.",
+                            "The figures describe the rows kept.", section="Data quality",
+                            weight=1.0))
+    prs = Presentation(rep.write_pptx(tmp_path / "deck.pptx"))
+    titles = _titles(prs)
+    assert prs.slides[1].placeholders[1].text_frame.text.split("\n") == [
+        "Executive summary", "Data quality", "Churn and retention",
+        "Methods and data quality", "Appendix"]
+    i = titles.index("Data quality")
+    assert titles[i + 1:i + 4] == ["2.2% of the rows read were rejected on load.",
+                                   "Churn and retention", "Most customers stay."]
+    assert titles[-1] == "Appendix"  # the only chart is on its finding's slide

@@ -985,13 +985,15 @@ def write_deck(report: Any, path: str | Path, *, template: str | Path | None = N
     sections = _sections(report)
     by_section: dict[str, list[Any]] = {}
     for f in findings:
-        key = f.section if any(f.section == h for h, _ in sections) else ""
-        by_section.setdefault(key, []).append(f)
-    order = [h for h, _ in sections if h in by_section]
+        by_section.setdefault(f.section or "Overview", []).append(f)
+    headings = [h for h, _ in sections]
+    # a finding about no section of the report (data quality) comes first, under its name
+    order = [k for k in by_section if k not in headings] + [
+        h for h in headings if h in by_section]
     skipped = report.skipped
 
     deck.title_slide()
-    agenda = (["Executive summary"] if findings else []) + [h or "Overview" for h in order]
+    agenda = (["Executive summary"] if findings else []) + order
     agenda += ["Methods and data quality", "Appendix"]
     deck.list_slide("Agenda", agenda, max_pt=24)
     if findings:
@@ -999,7 +1001,7 @@ def write_deck(report: Any, path: str | Path, *, template: str | Path | None = N
                         notes="\n".join(f"{f.headline} {f.meaning}" for f in findings))
     used: set[str] = set()
     for heading in order:
-        deck.section_slide(heading or "Overview")
+        deck.section_slide(heading)
         for f in by_section[heading]:
             item = figures.get(f.figure) if f.figure else None
             if item is not None:
