@@ -196,3 +196,6 @@ def test_real_results_get_readable_formats():
     answers = data.surveys.filter(pl.col("item") == "nps")
     nps = column_formats(survey.nps(data.replace(surveys=answers), by="segment"))
     assert nps["nps"] == nps["ci_low"] == nps["ci_high"] == "0.0" and nps["n"] == "#,##0"
+    sat = column_formats(survey.csat(data, by="segment"))  # CSAT in percent, 0-100
+    assert sat["csat"] == sat["ci_low"] == sat["ci_high"] == '0.0" %"'
+    assert sat["mean_ci_low"] == sat["mean"]

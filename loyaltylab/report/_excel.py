@@ -135,13 +135,13 @@ FORMAT_HINTS = {
 _SHARE = re.compile(r"\b(share|shares|rate|pct|percent|percentage|proportion|probability|"
                     r"prob|retention|retained|churn|churned|conversion|survival|defection|"
                     r"alive|stopped|lapse|lapsed|p|promoters|detractors|passives|"
-                    r"response)\b")
+                    r"response|csat|satisfied share|top box)\b")
 _MONEY = re.compile(r"\b(amount|revenue|spend|spent|clv|monetary|profit|margin|price|aov|"
                     r"sales|cost|costs|turnover|income|money|currency|lifetime value|"
                     r"order value|customer value|value per)\b")
 _INTERVAL = re.compile(r"\b(low|high|lower|upper|lo|hi|ci)\b")
 _NPS = re.compile(r"\b(nps|net promoter score)\b")
-_PCT = re.compile(r"\b(pct|percent|percentage)\b")
+_PCT = re.compile(r"\b(pct|percent|percentage|csat)\b")
 _PVALUE = re.compile(r"\bp ?value\b")
 _RATIO = re.compile(r"\b(hazard ratio|ratio|exp coef|coef|odds|lift|hr)\b")
 _DURATION = re.compile(r"\b(days|weeks|months|years)\b")
