@@ -204,6 +204,8 @@ def test_formats_never_scientific_and_true_minus():
     assert EN.number(0.000012) == "0.000012"
     assert EN.p_value(1.3e-06) == "< 0.001" and EN.p_value(0.0421) == "0.042"
     assert EN.percent(-0.047) == "\u22124.7%"
+    assert EN.percent(-0.0004) == "0.0%" and EN.number(-0.0004, 2) == "0.00"  # no minus zero
+    assert Formats("de", currency="EUR").money(-0.001) == "0,00\xa0€"
     assert EN.interval(-29.6, -20.4, "points") == "\u221230 to \u221220"
     assert EN.money(-5) == "\u22125.00" and Formats("en", currency="kr").money(12) == \
         "12.00\xa0kr"

@@ -928,7 +928,8 @@ p.headline { font-weight: 600; }
   table { display: table; width: 100%; max-width: 100%; overflow: visible; font-size: 8.5pt;
     table-layout: auto; }
   thead { display: table-header-group; }
-  th, td { padding: .15rem .3rem; overflow-wrap: anywhere; word-break: normal; }
+  th, td { padding: .15rem .3rem; overflow-wrap: break-word; word-break: normal;
+    hyphens: manual; }
   section.table.wide { page: wide; }
   section.table.wide table { font-size: 7.5pt; }
   .skipped { break-inside: avoid; }

@@ -162,6 +162,8 @@ class Formats:
             text = text.replace("%", space + "%")
         elif loc_pattern.startswith("%"):
             text = "%" + text.replace("%", "")
+        if not re.search(r"[1-9]", text):  # -0.0 % rounds to zero: no sign
+            text = text.replace("-", "")
         return text.replace("-", _MINUS)
 
     def points(self, value: Any) -> str:
@@ -193,6 +195,8 @@ class Formats:
         text = format_currency(_half_up(value, digits), self.currency, format=pattern,
                                locale=self.locale, currency_digits=False,
                                decimal_quantization=True)
+        if not re.search(r"[1-9]", text):
+            text = text.replace("-", "")
         return text.replace("-", _MINUS)
 
     def p_value(self, value: Any) -> str:
