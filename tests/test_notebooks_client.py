@@ -176,7 +176,9 @@ def test_cli_notebooks_runs_the_series_on_a_plain_client_export(tmp_path, monkey
     shown = "".join(o.get("text", "") for c in ladder.cells if c.cell_type == "code"
                     for o in c.outputs)
     assert "The top rung, advocate, is not shown: it needs a referrals table" in shown
-    funnel = [c for c in ladder.cells if "F.funnel(data, OFFLINE" in c.source][0]
+    # the offline funnel (on the data, or on the ladder's evaluated timeline)
+    funnel = [c for c in ladder.cells
+              if re.search(r"F\.funnel\((data, OFFLINE|timeline)\b", c.source)][0]
     assert funnel.outputs and not any("loyaltylab_skipped" in o.get("metadata", {})
                                       for o in funnel.outputs)
     # a notebook whose table is missing says so in a markdown cell under its title
