@@ -197,7 +197,8 @@ def check(st_pl, m_pl, st_db, m_db):
     if not a.equals(b):
         raise AssertionError(f"stage counts differ:\npolars {a}\nduckdb {b}")
     states = [*ll.funnel.OFFLINE.names, "lapsed"]
-    long = (m_pl.drop("n").unpivot(index="from_state", on=states, variable_name="to", value_name="n")
+    long = (m_pl.drop("n").unpivot(index="from_state", on=states, variable_name="to",
+                                   value_name="n")
             .filter(pl.col("n") > 0)
             .with_columns(pl.col("from_state").replace_strict(
                 {s: i for i, s in enumerate(states)}, return_dtype=pl.Int64).alias("s0"),
@@ -302,10 +303,14 @@ def compare_with_baseline(args) -> None:
     load = os.getloadavg()
     print(f"data in {folder}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           f"at start", flush=True)
-    runs: dict[str, list[dict]] = {"baseline": [], "today": [], "today, one timeline": []}
+    plan = [("baseline", base, "data"), ("today", today, "data")]
+    if not args.no_timeline:
+        plan.append(("today, one timeline", today, "timeline"))
+    runs: dict[str, list[dict]] = {label: [] for label, _, _ in plan}
     for k in range(args.repeats):
-        for label, checkout, mode in (("baseline", base, "data"), ("today", today, "data"),
-                                      ("today, one timeline", today, "timeline")):
+        # the order flips every repeat (A B, B A, ...), so a load that rises or falls
+        # during the benchmark does not favour one side
+        for label, checkout, mode in (plan if k % 2 == 0 else plan[::-1]):
             r = measure(folder, mode, checkout)
             runs[label].append(r)
             print(f"  run {k + 1} {label:<20} {r['s']:7.2f} s wall  {r['cpu']:7.2f} s CPU  "
@@ -320,10 +325,11 @@ def compare_with_baseline(args) -> None:
     med = {label: (statistics.median(r["s"] for r in rs), statistics.median(r["cpu"] for r in rs),
                    max(r["mb"] for r in rs)) for label, rs in runs.items()}
     for label, (s, cpu, mb) in med.items():
-        print(f"{label:<20} wall median {s:7.2f} s (runs "
-              f"{', '.join(f'{r[chr(115)]:.2f}' for r in runs[label])})  CPU median "
-              f"{cpu:7.2f} s  peak RSS {mb:6.0f} MB")
-    for label in ("today", "today, one timeline"):
+        walls = ", ".join(f"{r['s']:.2f}" for r in runs[label])
+        cpus = ", ".join(f"{r['cpu']:.2f}" for r in runs[label])
+        print(f"{label:<20} wall median {s:7.2f} s (runs {walls})  CPU median {cpu:7.2f} s "
+              f"(runs {cpus})  peak RSS {mb:6.0f} MB")
+    for label in [lb for lb in runs if lb != "baseline"]:
         print(f"{label} / baseline: wall {med[label][0] / med['baseline'][0]:.2f}x, "
               f"CPU {med[label][1] / med['baseline'][1]:.2f}x")
     load = os.getloadavg()
@@ -340,6 +346,8 @@ def main() -> None:
                    help="a checkout of an earlier commit: its funnel is timed alternately "
                         "with today's on the same data, each in a fresh interpreter (instead "
                         "of the comparison with DuckDB)")
+    p.add_argument("--no-timeline", action="store_true",
+                   help="with --baseline: leave out today's run with one shared Timeline")
     args = p.parse_args()
     if args.baseline:
         compare_with_baseline(args)

@@ -13,9 +13,16 @@ rungs, for comparison with the ladder measured from the events. Being *lapsed* (
 and no contact for ``lapse_after``) is a separate flag: a lapsed customer keeps the highest
 stage reached.
 
+Evaluating a ladder is the costly step every analysis needs. :meth:`Ladder.evaluate`
+does it once and returns a :class:`Timeline` (the date each person first reached each
+stage), which every analysis accepts in place of ``(data, ladder)``::
+
+    timeline = OFFLINE.evaluate(data)
+    funnel(timeline); transition_matrix(timeline, start="2025-01-01")
+
 The package holds one concern per module: :mod:`~loyaltylab.funnel.conditions` (the rule
 language), :mod:`~loyaltylab.funnel.ladder` (stages and ladders), the evaluation engine
-(``_engine``, ``_timeline``), and the analyses: :mod:`~loyaltylab.funnel.stages`,
+(``_engine``) and the :class:`Timeline` (``_timeline``), and the analyses: :mod:`~loyaltylab.funnel.stages`,
 :mod:`~loyaltylab.funnel.timing`, :mod:`~loyaltylab.funnel.movement`,
 :mod:`~loyaltylab.funnel.effects` and :mod:`~loyaltylab.funnel.crm`. Every public name is
 importable from ``loyaltylab.funnel``.
