@@ -494,8 +494,8 @@ def _measure(ctx: _Context) -> None:
         pooled = (cohorts.filter(pl.col("period").is_in([1, 4]))
                   .group_by("period").agg(pl.col("active").sum(), pl.col("cohort_size").sum())
                   .sort("period"))
-        said = [f"{fmt.percent(r['active'] / r['cohort_size'])} "
-                f"{'in the quarter after their first' if r['period'] == 1 else 'four quarters later'}"
+        when = {1: "in the quarter after their first", 4: "four quarters later"}
+        said = [f"{fmt.percent(r['active'] / r['cohort_size'])} {when[r['period']]}"
                 for r in pooled.iter_rows(named=True) if r["cohort_size"]]
         if said:
             rep.add_text("Across all cohorts, customers ordered again: " + ", and ".join(said)
@@ -541,7 +541,8 @@ def _measure(ctx: _Context) -> None:
         with _part(ctx, "contacts and conversion"):
             by = S.CHANNEL if S.CHANNEL in data.contacts.columns else None
             conv = metrics.contact_conversion(data, by=by)
-            rep.add_figure(plots.plot_conversion(conv), title="Contact-to-sale conversion: contacts followed by an order",
+            rep.add_figure(plots.plot_conversion(conv),
+                           title="Contact-to-sale conversion: contacts followed by an order",
                            name="conversion",
                            footnote=Footnote(start=start, end=end, ci=WILSON,
                                              definition="converted = order within 30 days"))
@@ -831,9 +832,9 @@ def _churn(ctx: _Context) -> None:
             rows = summ.filter(pl.col("survival_1y").is_not_null()).sort("survival_1y")
             if rows.height == 1:
                 r = rows.row(0, named=True)
+                band = fmt.interval(r["survival_1y_ci_low"], r["survival_1y_ci_high"], "percent")
                 rep.add_text(f"A year after their first order, {fmt.percent(r['survival_1y'])} "
-                             f"of customers are still buying "
-                             f"({fmt.interval(r['survival_1y_ci_low'], r['survival_1y_ci_high'], 'percent')}).")
+                             f"of customers are still buying ({band}).")
             elif rows.height > 1:
                 lo, hi = rows.row(0, named=True), rows.row(-1, named=True)
                 rep.add_text(f"A year after their first order, between "

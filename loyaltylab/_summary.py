@@ -38,8 +38,6 @@ rules compare with zero (NPS), with "no effect" (hazard ratio 1) or between grou
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import polars as pl
 
 from loyaltylab._stats import wilson_interval
@@ -265,7 +263,8 @@ def complaints_finding(bands: pl.DataFrame, *, section: str, figure: str | None 
     more = fast["value"] > slow["value"]
     headline = (f"Customers whose complaint was resolved within "
                 f"{_band_words(fast['band'])} stay {'more' if more else 'less'} often: "
-                f"{fmt.percent(fast['value'])} ({fmt.interval(fast['ci_low'], fast['ci_high'], 'percent')}) "
+                f"{fmt.percent(fast['value'])} "
+                f"({fmt.interval(fast['ci_low'], fast['ci_high'], 'percent')}) "
                 f"against {fmt.percent(slow['value'])} "
                 f"({fmt.interval(slow['ci_low'], slow['ci_high'], 'percent')}) when it took "
                 f"{_band_words(slow['band'], slow=True)}.")

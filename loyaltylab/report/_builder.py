@@ -27,7 +27,7 @@ from loyaltylab.report._present import (
     _UNIT_KINDS, client_note, plain_words, reader_text, table_columns,
 )
 from loyaltylab.report._figures import (
-    FORMATS, Footnote, _as_figure, _fmt_date, figure_title, prepare_figure, render, slugify,
+    FORMATS, Footnote, _as_figure, figure_title, prepare_figure, render, slugify,
 )
 
 __all__ = ["Report"]
@@ -144,12 +144,6 @@ def _short_source(source: str | None) -> str | None:
     if not source:
         return None
     return re.split(r"[/\\]", source.rstrip("/\\"))[-1] or source
-
-
-def _money(value: float) -> str:
-    """An amount for a client: thousands separators, two decimals, a true minus sign."""
-    text = f"{abs(value):,.2f}"
-    return f"\u2212{text}" if value < 0 and text != "0.00" else text
 
 
 _REVENUE_TABLE = "orders"
