@@ -360,8 +360,6 @@ class Report:
             Release the figure from pyplot (it stays usable for the report).
         """
         fig = _as_figure(fig_or_ax)
-        if isinstance(footnote, Footnote):  # its dates in the client's locale
-            footnote = reader_text(footnote.text, self.formats)
         prepare_figure(fig, size=self.size, footnote=footnote)
         n = sum(isinstance(i, _Figure) for i in self._state.items) + 1
         title = (title or figure_title(fig) or f"Chart {n}").strip()
