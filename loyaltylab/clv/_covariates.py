@@ -631,7 +631,7 @@ class _RFMCovariates(_CovariateFitter):
 
 # ---------------------------------------------------------------------------- Pareto/NBD
 def _tail_series(p: np.ndarray, q: np.ndarray, d: np.ndarray,
-                 eps: float = 1e-16, max_terms: int = 1_000_000) -> tuple[np.ndarray, ...]:
+                 eps: float = 1e-16, max_terms: int = 20_000) -> tuple[np.ndarray, ...]:
     """S(p, q, d) = integral_0^1 t^(p-1) (1 - d t)^(-q) dt = sum_n (q)_n d^n / (n! (p+n))
     and its derivatives, for 0 <= d < 1, by summing the series (vectorised; rows leave the
     working set as their sums converge).
@@ -678,6 +678,9 @@ def _tail_series(p: np.ndarray, q: np.ndarray, d: np.ndarray,
             done = (rho < 1) & (tail <= eps * np.minimum(np.minimum(s0, sd),
                                                           np.where(sq > 0, sq, np.inf)))
             if n > max_terms:
+                # d close to 1 with a large q (a heavy buyer whose alpha_i is far below
+                # beta_i, far from any maximum): stop at the partial sum, a lower bound,
+                # rather than summing for minutes; the optimiser moves away from there
                 done[:] = True
             big = g > 1e250
             if big.any():
