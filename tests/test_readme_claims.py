@@ -37,7 +37,7 @@ def test_the_readme_section_exists():
 def test_presets_listed_in_the_readme_are_the_shipped_ones():
     shipped = {p.stem for p in (ROOT / "loyaltylab" / "data" / "presets").glob("*.toml")}
     section = README.split("Presets:", 1)[1].split("\n\n", 1)[0]
-    listed = set(re.findall(r"`([a-z]+)`", section))
+    listed = set(re.findall(r"`([a-z_]+)`", section))
     assert listed == shipped
 
 
