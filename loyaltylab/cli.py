@@ -461,8 +461,6 @@ def main(argv: list[str] | None = None) -> int:
     the path of a log file holding the traceback, also exit code 2. SIGTERM and Ctrl-C
     stop the run cleanly (exit 143 and 130): no partial output is left.
     """
-    from loyaltylab.report._output import describe_os_error
-
     args = build_parser().parse_args(argv)
     name = f"loyaltylab {args.command}"
     try:
@@ -480,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except OSError as exc:
+        # imported here: loyaltylab.report loads matplotlib, which `--help` must not wait for
+        from loyaltylab.report._output import describe_os_error
+
         print(f"{name}: error: {describe_os_error(exc, out=getattr(args, 'out', None))}",
               file=sys.stderr)
         return EXIT_UNUSABLE
