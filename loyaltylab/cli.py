@@ -504,5 +504,9 @@ def _unexpected(name: str, command: str, exc: BaseException) -> int:
     return EXIT_UNUSABLE
 
 
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)
+
+
 if __name__ == "__main__":
     sys.exit(main())

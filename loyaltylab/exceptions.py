@@ -47,3 +47,7 @@ class NotFittedError(LoyaltyLabError, AttributeError):
 
 class LadderError(LoyaltyLabError, ValueError):
     """A ladder's stages or rules are malformed, overlapping or contradictory."""
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

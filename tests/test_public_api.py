@@ -50,3 +50,39 @@ def test_subpackages_are_reachable_as_attributes_and_listed():
         assert name in dir(ll)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         ll.nope  # noqa: B018
+
+
+def _public_modules() -> list[str]:
+    """Every importable loyaltylab module whose dotted name has no ``_``-prefixed part."""
+    import pkgutil
+
+    import loyaltylab
+
+    names = ["loyaltylab"]
+    for info in pkgutil.walk_packages(loyaltylab.__path__, "loyaltylab."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return names
+
+
+PUBLIC_MODULES = _public_modules()
+
+
+def test_the_module_walk_finds_the_public_modules():
+    assert {"loyaltylab.funnel", "loyaltylab.funnel.stages", "loyaltylab.metrics.buying",
+            "loyaltylab.cli", "loyaltylab.data.schema"} <= set(PUBLIC_MODULES)
+    assert not any("._" in name for name in PUBLIC_MODULES)
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_a_module_namespace_shows_only_its_public_names(name):
+    import importlib
+
+    module = importlib.import_module(name)
+    public = set(module.__all__)
+    shown = {n for n in dir(module) if not n.startswith("__")}
+    assert shown == public - {"__version__"}, (
+        f"{name}: dir() shows {sorted(shown - public)} beyond __all__; "
+        f"add `def __dir__(): return sorted(__all__)`")
+    missing = [n for n in public if not hasattr(module, n)]
+    assert not missing, f"{name}.__all__ names {missing}, which the module does not define"

@@ -33,3 +33,7 @@ __all__ = ["churn_table", "churn_episodes", "ChurnTableReport", "KaplanMeier",
            "retention_curves", "logrank_tests", "CoxModel", "TimeVaryingCox", "split_customers",
            "LifetimeModel", "at_risk_list", "calibration_table", "brier_score",
            "time_split_validation", "ChurnValidation", "early_life_hazard"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

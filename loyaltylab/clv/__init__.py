@@ -45,3 +45,7 @@ __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "Paret
            "load_model", "ParetoNBDCovariates", "BetaGeoCovariates", "ShiftedBetaGeoCovariates",
            "covariate_matrix",
            "ConvergenceError"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

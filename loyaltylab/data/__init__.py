@@ -5,3 +5,7 @@ from loyaltylab.data.crmdata import CRMData, LoadReport, TableReport
 from loyaltylab.data.load import from_frames, load
 
 __all__ = ["schema", "overview", "CRMData", "LoadReport", "TableReport", "load", "from_frames"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

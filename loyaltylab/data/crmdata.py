@@ -312,3 +312,7 @@ to 'contacts' in the mapping file.
         parts = [f"{name}={frame.height:,}" for name, frame in self.tables.items()]
         as_of = f", as_of={self.as_of:%Y-%m-%d}" if self.as_of else ""
         return f"CRMData({', '.join(parts)}{as_of})"
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

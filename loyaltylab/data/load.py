@@ -593,3 +593,7 @@ def _show_value(value: str) -> str:
 
 _PERSONAL_VALUE = re.compile(r"[^@\s]+@[^@\s]+\.\w+|(?:\d[\s./-]?){7,}|"
                              r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,}")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

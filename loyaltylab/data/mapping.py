@@ -1385,3 +1385,7 @@ def _direction_guess(value: str) -> str | None:
         if low.startswith(word):
             return "inbound"
     return None
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -157,3 +157,7 @@ def customer_mix(data: CRMData, *, by: str = S.KIND) -> pl.DataFrame:
             .select(by, "customers", "share", "buyers")
             .sort("customers", descending=True)
             .collect())
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -847,3 +847,7 @@ def pseudonymize_frames(frames: dict[str, pl.DataFrame | None], *,
             frame = frame.with_columns(hash_series(frame.get_column(c), salt).alias(c))
         out[name] = frame
     return out, salt
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -335,3 +335,7 @@ def schema_frame() -> pl.DataFrame:
         for c in t.columns
     ]
     return pl.DataFrame(rows)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

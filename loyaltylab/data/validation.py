@@ -761,3 +761,7 @@ def _raw_text(col: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_nested() or dtype == pl.Object:
         return pl.col(col).map_elements(str, return_dtype=pl.String)
     return pl.col(col).cast(pl.String)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

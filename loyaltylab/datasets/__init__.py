@@ -32,3 +32,7 @@ __all__ = ["make_crm", "load_sample", "load_cdnow", "load_donations", "data_path
            "client_export_corpus", "ClientExport",
            "make_platform_export", "make_survey_export", "make_ticket_export",
            "make_email_export", "PlatformExport"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

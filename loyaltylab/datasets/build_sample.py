@@ -30,5 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -51,3 +51,7 @@ __all__ = [
     "business_change_effect", "stage_mix", "stages_from_crm", "HUBSPOT_LIFECYCLE",
     "HUBSPOT_LIFECYCLE_DATES",
 ]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

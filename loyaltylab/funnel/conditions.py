@@ -225,3 +225,7 @@ def _implies(a, b) -> bool:
         if lo_a < lo_b or hi_a > hi_b:
             return False
     return True
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -246,3 +246,7 @@ def stages_from_crm(data: Any, *, stage_col: str = "Lifecycle Stage",
                           skipped.alias("skipped"))
             .select(S.CUSTOMER_ID, "stage", "stage_rank", "lapsed", "last_active_at",
                     *[f"reached_{n}" for n in names], "skipped", "crm_stage"))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -223,3 +223,7 @@ def attention_by_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *
         .alias("definition"),
     ).select("state", "stage_rank", "persons", "contacts", "value", "ci_low", "ci_high",
              "contacted", "contacted_share", "spend_per_person", "definition")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

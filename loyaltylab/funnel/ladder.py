@@ -340,3 +340,7 @@ OFFLINE = offline_ladder()
 """The default offline ladder (see :func:`offline_ladder`)."""
 ONLINE = online_ladder()
 """The default online ladder (see :func:`online_ladder`)."""
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

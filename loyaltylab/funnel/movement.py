@@ -351,3 +351,7 @@ def stage_mix(data: CRMData | Timeline, ladder: Ladder | None = None, *,
                              pl.col("state").replace_strict(order, return_dtype=pl.Int64)
                              .alias("_k"))
             .sort("date", "_k").select("date", "state", "n", "share"))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

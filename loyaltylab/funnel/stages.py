@@ -448,3 +448,7 @@ def stage_jumps(data: CRMData | Timeline, ladder: Ladder | None = None, *,
     return (out.sort(*cols, pl.col("_kfrom").fill_null(-1), "_k")
             .select(*cols, "from_stage", "to_stage", "stages_skipped", "n", "share",
                     "same_day", "median_days"))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

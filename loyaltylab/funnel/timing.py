@@ -168,3 +168,7 @@ def time_to_stage_curves(data: CRMData | Timeline, ladder: Ladder | None = None,
                                       [*cols, "_k", "stage"]]))
     return (pl.concat(frames).sort(*cols, "_k", "days")
             .select(*cols, "stage", "days", "share_arrived", "ci_low", "ci_high"))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

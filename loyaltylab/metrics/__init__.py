@@ -58,3 +58,7 @@ __all__ = [
     "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
     "win_back_candidates",
 ]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

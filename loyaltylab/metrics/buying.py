@@ -515,3 +515,7 @@ def customer_regularity(data: Any, *, as_of: Any = None) -> pl.DataFrame:
             .select(S.CUSTOMER_ID, "purchase_days", "gaps", "mean_gap_days",
                     "std_gap_days", "cv")
             .sort(S.CUSTOMER_ID).collect())
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

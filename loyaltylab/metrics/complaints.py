@@ -296,3 +296,7 @@ def retention_by_resolution(data: CRMData, *, bands: Sequence[float] = (7, 30),
                                         .alias("p_value")))
     out = pl.concat(pieces)
     return out.select(*keys, "band", "band_order", *B.RATE_COLUMNS, "p_value", "definition")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

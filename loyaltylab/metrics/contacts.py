@@ -715,3 +715,7 @@ def channel_responsiveness(data: CRMData, *, window: Any = "14d", lookback: Any 
                            .fill_null(False).alias("clearly_best"))
     return out.select(S.CUSTOMER_ID, S.CHANNEL, "numerator", "denominator", "value",
                       "ci_low", "ci_high", "best", "clearly_best", "definition")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -578,3 +578,7 @@ def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: 
     return out.select("reason", "customers", "departed", "departure_rate", "ci_low",
                       "ci_high", "rate_without", "risk_ratio", "rr_ci_low", "rr_ci_high",
                       "p_value", "share_of_departures", "definition")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

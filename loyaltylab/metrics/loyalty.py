@@ -231,3 +231,7 @@ def loyalty_profitability(data: CRMData, *, bands: int = 5, margin: float = 1.0,
         .alias("definition")).select(
         "band", "band_low", "n", "mean_index", "value", "ci_low", "ci_high", "std_error",
         "profitable_share", "spearman_rho", "spearman_p", "definition")
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

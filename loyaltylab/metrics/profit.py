@@ -591,3 +591,7 @@ def cost_to_keep_vs_win(data: CRMData, *, period: str = "year",
 
 def _per(num: str, den: str) -> pl.Expr:
     return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

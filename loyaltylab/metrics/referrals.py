@@ -240,3 +240,7 @@ def referred_value(data: CRMData, *, as_of: Any = None,
     return out.with_columns(pl.lit(p, dtype=pl.Float64).alias("p_value"),
                             pl.lit("revenue per customer up to as_of; referred = appears as "
                                    "referred_id in referrals").alias("definition"))
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

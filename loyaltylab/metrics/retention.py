@@ -489,3 +489,7 @@ def win_back_candidates(data: CRMData, *, inactive_after: Any = "180d", lookback
     if top is not None:
         out = out.head(top)
     return out.collect()
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -287,3 +287,7 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
               "current_ci_low": pl.Float64, "current_ci_high": pl.Float64,
               "n_previous": pl.Int64, "n_current": pl.Int64, "definition": pl.String}
     return pl.DataFrame(rows, schema=schema)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

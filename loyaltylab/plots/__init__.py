@@ -19,3 +19,7 @@ for _family in _FAMILIES:
     globals().update({name: getattr(_family, name) for name in _family.__all__})
     __all__ += _family.__all__
 del _family
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -310,3 +310,7 @@ def plot_at_risk_list(at_risk: pl.DataFrame, *, top: int = 15, ax: Axes | None =
     ax.set_title(title or f"Call list: {t.height} active customers most at risk")
     add_footnote(ax, note)
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

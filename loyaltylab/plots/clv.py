@@ -479,3 +479,7 @@ def plot_expected_repeat_purchases(curve: pl.DataFrame, *, ax: Axes | None = Non
     add_footnote(ax, "Model expectation for a customer who has just made a first purchase; "
                      "dashed beyond the longest observation the model was fitted on.")
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

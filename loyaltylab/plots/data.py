@@ -152,3 +152,7 @@ def plot_load_report(summary: pl.DataFrame, *, ax: Axes | None = None,
     n_rej = int(totals["rejected"].sum())
     ax.set_title(title or f"Rows kept and rejected per table, {n_rej:,} rejected")
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

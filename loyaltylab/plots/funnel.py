@@ -332,3 +332,7 @@ def plot_stage_mix(mix: pl.DataFrame, *, ax: Axes | None = None, title: str | No
     last = mix.filter(pl.col("date") == dates[-1])["n"].sum() if dates else 0
     ax.set_title(title or f"Stage mix over time ({int(last):,} people at the end)")
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

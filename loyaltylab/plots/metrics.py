@@ -475,3 +475,7 @@ def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,
         note += f" Not shown (a zero count): {', '.join(missing)}."
     add_footnote(ax, note)
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -254,3 +254,7 @@ def plot_retention_by_nps_group(curves: pl.DataFrame, *, ax: Axes | None = None,
     ax.legend(loc="lower left", fontsize=8)
     ax.set_title(title or f"Retention after answering, by NPS group, {total:,} customers")
     return literal_text(ax)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -31,3 +31,7 @@ __all__ = [
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
     "check_in_browser", "find_chromium", "BrowserCheck",
 ]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -29,3 +29,7 @@ __all__ = ["nps", "csat", "ces", "nps_group", "NPS_CI_METHODS", "to_wide", "like
            "retest_reliability", "satisfaction_hazard", "retention_by_nps_group",
            "nps_group_outcomes",
            "satisfaction_trap", "drivers", "relative_weights", "loyalty_profit"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -1096,3 +1096,7 @@ def loyalty_profit(data: CRMData, *, item: str = "nps", survey=None, window: Any
                                       "profit_mean": pl.Float64, "ci_low": pl.Float64,
                                       "ci_high": pl.Float64, "profit_share_pct": pl.Float64,
                                       "spearman_r": pl.Float64, "spearman_p": pl.Float64})
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -377,3 +377,7 @@ def sample_size(margin: float | Sequence[float], *, metric: str = "nps",
     return pl.DataFrame({"margin": [float(m) for m in ms], "n": ns, "invitations": inv,
                          "assumption": [assumption] * len(ms)},
                         schema_overrides={"invitations": pl.Int64})
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -225,3 +225,7 @@ def drop_flagged(responses: Any, **options: Any) -> Any:
     if hasattr(responses, "replace") and hasattr(responses, "surveys"):
         return responses.replace(surveys=kept)
     return kept
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -482,3 +482,7 @@ def likert_summary(responses: Any, *, items: Sequence[str] | None = None,
 
     schema = {names[k]: (pl.Int64 if k in ("n", "k") else pl.Float64) for k in names}
     return _score_groups(prepared, by_cols, stratum, shares, fn, schema)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

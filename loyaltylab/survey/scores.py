@@ -402,3 +402,7 @@ def ces(responses: Any, *, score_col: str = S.SCORE, item: str | None = "ces",
     return _share_mean(responses, item=item, score_col=score_col, by=by, scale=scale,
                        threshold=agree_from, ci=ci, confidence=confidence,
                        weights=weights, customers=customers, mapping=mapping, names=names)
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)

@@ -315,3 +315,7 @@ def draft_table_lines(found: dict[str, tuple[str, str]], name: str,
                 out.append(f"# {json.dumps(c, ensure_ascii=False)} = \"<item>\"")
     out.append("")
     return out
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)
