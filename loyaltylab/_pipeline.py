@@ -44,7 +44,8 @@ from loyaltylab.data.crmdata import CRMData  # noqa: E402
 from loyaltylab.data.load import load  # noqa: E402
 from loyaltylab.data.overview import activity_over_time, customer_mix, table_overview  # noqa: E402
 from loyaltylab.datasets import data_path  # noqa: E402
-from loyaltylab.exceptions import ConvergenceError, LoyaltyLabError, MissingTableError  # noqa: E402
+from loyaltylab.exceptions import (ConvergenceError, LoyaltyLabError,  # noqa: E402
+                                   MissingTableError, SeparationError)
 from loyaltylab.report import Footnote, Report  # noqa: E402
 from loyaltylab.report._present import plain_words  # noqa: E402
 
@@ -749,6 +750,30 @@ _COVARIATE_WORDS = {
 }
 
 
+_SEPARATION_WORDS = {
+    "orders_90d": "{value} orders in their first 90 days",
+    "emails_over_threshold": "{value} months with more e-mails than the contact threshold",
+}
+
+
+def _separation_sentence(exc: SeparationError, fmt: Any) -> str:
+    """Why the plain Cox model could not be fitted, in a client's words: "None of the 12
+    customers whose reward scheme is none has left, so ..."."""
+    name = _COVARIATE_WORDS.get(exc.covariate, exc.covariate.replace("_", " "))
+    if exc.level is not None:
+        level = exc.level.replace("_", " ")
+        group = f"whose {name} is {'not ' if exc.other else ''}{level}"
+    else:
+        value = f"{exc.value:g}"
+        words = _SEPARATION_WORDS.get(exc.covariate)
+        group = ("with " + words.format(value=value)) if words else f"whose {name} is {value}"
+    n = exc.n
+    who = (f"None of the {fmt.count(n)} customers {group} has left"
+           if n != 1 else f"The one customer {group} has not left")
+    return (f"{who}, so how much this protects against leaving cannot be measured exactly "
+            f"on these data.")
+
+
 def _effects(cox: Any, table: pl.DataFrame) -> pl.DataFrame:
     """The Cox model's hazard ratios in plain words, one row per attribute: ``label``
     ("Reward scheme none (against every purchase)"), ``hazard_ratio``, ``ci_low``,
@@ -861,6 +886,12 @@ def _churn(ctx: _Context) -> None:
             fit_on = table if table.height <= COX_SAMPLE else table.sample(COX_SAMPLE, seed=0)
             try:
                 cox = churn.CoxModel(covariates=candidates).fit(fit_on)
+            except SeparationError as exc:
+                # nobody left in one group: its effect is infinite, so shrink it
+                cox = churn.CoxModel(covariates=candidates, penalizer=0.1).fit(fit_on)
+                rep.add_text(_separation_sentence(exc, fmt) + " The effects below are "
+                             "therefore shrunk towards 'no effect' to make the fit possible: "
+                             "read them as directions rather than exact sizes.")
             except (ConvergenceError, np.linalg.LinAlgError):
                 # a rare level or a near-separating covariate: shrink instead of failing
                 cox = churn.CoxModel(covariates=candidates, penalizer=0.1).fit(fit_on)
@@ -891,7 +922,11 @@ def _churn(ctx: _Context) -> None:
                                "interval does not include 1.",
                           formats={"hazard_ratio": "ratio", "ci_low": "ratio",
                                    "ci_high": "ratio", "p_value": "pvalue"})
-    if cox is not None:
+    if cox is not None and not table.filter(pl.col(cox.event_col) == 0).height:
+        rep.add_skipped(f"{ctx.section}: call list",
+                        f"Every customer had gone {INACTIVITY[:-1]} days without an order by "
+                        f"the measuring date, so nobody is still active to call.")
+    elif cox is not None:
         with _part(ctx, "call list"):
             calls = call_list(table, cox, horizon=HORIZON, top=200)
             ranked_by_rhythm = calls["p_stopped"].null_count() < calls.height

@@ -12,6 +12,7 @@ __all__ = [
     "SourceError",
     "MappingError",
     "ConvergenceError",
+    "SeparationError",
     "NotFittedError",
     "LadderError",
 ]
@@ -39,6 +40,34 @@ class MappingError(LoyaltyLabError, ValueError):
 
 class ConvergenceError(LoyaltyLabError, RuntimeError):
     """A model fit did not converge; the message says what to try."""
+
+
+class SeparationError(LoyaltyLabError, ValueError):
+    """A covariate separates churners perfectly: in one of its groups nobody churned, so
+    its hazard ratio is 0 or infinite (a penalizer above 0 keeps it finite).
+
+    Attributes
+    ----------
+    covariate : str
+        The covariate (a column of the table).
+    level : str or None
+        The categorical level that separates, or None for a numeric covariate.
+    value : float or None
+        For a numeric covariate with two values, the value of the separating group.
+    other : bool
+        True when the group is every level *other than* ``level`` (a binary categorical).
+    n : int
+        Customers in the group (none of whom churned).
+    """
+
+    def __init__(self, message: str, *, covariate: str, level: str | None = None,
+                 value: float | None = None, other: bool = False, n: int = 0) -> None:
+        super().__init__(message)
+        self.covariate = covariate
+        self.level = level
+        self.value = value
+        self.other = other
+        self.n = n
 
 
 class NotFittedError(LoyaltyLabError, AttributeError):

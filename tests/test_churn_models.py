@@ -11,7 +11,7 @@ import pytest
 from lifelines.datasets import load_rossi
 
 from loyaltylab import churn
-from loyaltylab.exceptions import ConvergenceError
+from loyaltylab.exceptions import ConvergenceError, SeparationError
 
 ROSSI_COVS = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 # R: coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = rossi)
@@ -122,6 +122,41 @@ def test_cox_perfect_separation_names_the_covariate(rossi):
                         .otherwise(pl.lit("std")).alias("tier"))
     with pytest.raises(ValueError, match=r"covariate tier \(level 'gold'\) separates"):
         churn.CoxModel(covariates=["tier"], duration_col="week", event_col="arrest").fit(t2)
+
+
+def test_separation_says_which_group_and_a_penalizer_fits_it(rossi):
+    # vip = 1 only for never-arrested customers over 30: nobody in that group churned
+    t = rossi.with_columns(((pl.col("arrest") == 0) & (pl.col("age") > 30))
+                           .cast(pl.Int64).alias("vip"))
+    n_vip = int(t["vip"].sum())
+    with pytest.raises(SeparationError) as info:
+        churn.CoxModel(covariates=["fin", "vip"], duration_col="week",
+                       event_col="arrest").fit(t)
+    exc = info.value
+    assert (exc.covariate, exc.level, exc.value, exc.other, exc.n) == ("vip", None, 1.0,
+                                                                       False, n_vip)
+    assert isinstance(exc, ValueError)  # callers catching ValueError still catch it
+    # a penalizer keeps the estimate finite, so the same data fit: vip lowers the hazard
+    m = churn.CoxModel(covariates=["fin", "vip"], duration_col="week", event_col="arrest",
+                       penalizer=0.1).fit(t)
+    assert math.isfinite(m.params_["vip"]) and m.params_["vip"] < 0
+    # a categorical level, and the group "every level other than" a binary's level
+    tier = t.with_columns(pl.when(pl.col("vip") == 1).then(pl.lit("std"))
+                          .otherwise(pl.lit("gold")).alias("tier"))
+    with pytest.raises(SeparationError) as info:
+        churn.CoxModel(covariates=["tier"], duration_col="week", event_col="arrest").fit(tier)
+    assert (info.value.covariate, info.value.n) == ("tier", n_vip)
+    # gold is the most frequent level (the reference), std the design column
+    assert (info.value.level, info.value.other) == ("std", False)
+
+
+def test_cox_scores_an_empty_table_as_no_rows(rossi_cox, rossi):
+    # no active customer left to score (every one churned): empty results, not a
+    # lifelines "shapes (0,0) and (1,) not aligned" error
+    none = rossi.head(0)
+    assert rossi_cox.predict_churn_probability(none, horizon=20).len() == 0
+    assert rossi_cox.predict_risk_score(none).len() == 0
+    assert rossi_cox.drivers(none).len() == 0
 
 
 def test_cox_continuous_separation_raises_our_convergence_error(rossi):
@@ -278,7 +313,7 @@ def test_at_risk_list_reports_customers_left_out_for_missing_covariates(rossi):
                        pl.when(pl.col("age") < 19).then(None).otherwise(pl.col("prio"))
                        .alias("prio")))
     cox = churn.CoxModel(covariates=["fin", "prio"]).fit(t)
-    calls = churn.at_risk_list(t, cox, horizon=10)
+    calls = churn.at_risk_list(t, cox, horizon=10, inactivity=False)
     active = t.filter(pl.col("event") == 0)
     assert calls.n_left_out == active["prio"].null_count()
     assert calls.height == active.height - calls.n_left_out

@@ -531,6 +531,46 @@ def test_a_cox_model_that_does_not_converge_is_refitted_with_shrinkage_and_said_
     assert any(t.startswith("Call list") for t in titles)
 
 
+def test_a_group_in_which_nobody_left_is_said_in_words_and_fitted_with_shrinkage(tmp_path):
+    # three customers who ordered in the last 120 days form their own segment: nobody in
+    # it has left, so the plain Cox model cannot be fitted (its hazard ratio would be 0)
+    folder = minimal_export(tmp_path / "src", n=150, columns=("segment",))
+    orders = pl.read_csv(folder / "orders.csv").with_columns(
+        pl.col("ordered_at").str.to_datetime("%Y-%m-%d %H:%M"))
+    recent = (orders.group_by("customer_id").agg(pl.col("ordered_at").max())
+              .filter(pl.col("ordered_at") > datetime(2025, 6, 29) - timedelta(days=120))
+              .sort("customer_id").get_column("customer_id").head(3).to_list())
+    assert len(recent) == 3
+    customers = pl.read_csv(folder / "customers.csv").with_columns(
+        pl.when(pl.col("customer_id").is_in(recent)).then(pl.lit("Stammkunde"))
+        .otherwise(pl.col("segment")).alias("segment"))
+    customers.write_csv(folder / "customers.csv")
+    _, rep, errors = _build(folder)
+    assert errors == []
+    said = " ".join(_texts(rep))
+    assert ("None of the 3 customers whose segment is Stammkunde has left, so how much this "
+            "protects against leaving cannot be measured exactly on these data. The effects "
+            "below are therefore shrunk towards 'no effect'") in said
+    assert "segment" in said and "covariate" not in said and "penalizer" not in said
+    skipped = dict(rep.skipped)
+    assert "Churn and retention: drivers of churn" not in skipped
+    titles = [t for t, _ in rep.figures]
+    assert any(t.startswith("What drives churn") for t in titles)
+    assert any(t.startswith("Call list") for t in titles)
+
+
+def test_no_active_customer_left_skips_the_call_list_in_words(tmp_path):
+    # measured two years after the last order: every customer has been silent for more
+    # than 180 days, so there is no one to call (lifelines used to fail on zero rows)
+    folder = minimal_export(tmp_path / "src", n=120, columns=("segment",))
+    _, rep, errors = _build(folder, as_of="2027-07-01")
+    assert errors == []
+    assert dict(rep.skipped)["Churn and retention: call list"] == (
+        "Every customer had gone 180 days without an order by the measuring date, so "
+        "nobody is still active to call.")
+    assert any(t.startswith("What drives churn") for t, _ in rep.figures)
+
+
 # ------------------------------------------------------------------ the story first
 def test_the_run_computes_its_executive_summary_from_the_results(run):
     result, out = run

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from loyaltylab.exceptions import ConvergenceError
+from loyaltylab.exceptions import ConvergenceError, SeparationError
 
 __all__ = ["Design", "build_design", "check_variation", "lifelines_guard", "drop_missing",
            "default_covariates", "check_fitted_params", "to_pandas", "DEFAULT_COVARIATES"]
@@ -130,8 +130,12 @@ def drop_missing(table: pl.DataFrame, covariates: Sequence[str], missing: str,
     return kept, table.height - kept.height
 
 
-def check_variation(X: pl.DataFrame, event: np.ndarray, design: Design) -> None:
-    """Raise ValueError for a covariate without variance or one that separates churners."""
+def check_variation(X: pl.DataFrame, event: np.ndarray, design: Design, *,
+                    penalized: bool = False) -> None:
+    """Raise ValueError for a covariate without variance, and
+    :class:`~loyaltylab.exceptions.SeparationError` for one that separates churners
+    (nobody churned in one of its two groups). With ``penalized`` (a
+    penalizer above 0) separation is allowed: the penalty keeps the estimate finite."""
     for col in X.columns:
         x = X.get_column(col).to_numpy()
         cov = design.source.get(col, col)
@@ -142,7 +146,7 @@ def check_variation(X: pl.DataFrame, event: np.ndarray, design: Design) -> None:
                 f"value {x[0]:g}, so its effect cannot be estimated. Drop {cov!r} from "
                 f"covariates= (or fit on data where it varies)")
         uniq = np.unique(x)
-        if uniq.size == 2:
+        if uniq.size == 2 and not penalized:
             hi = x == uniq[1]
             ev_hi, ev_lo = int(event[hi].sum()), int(event[~hi].sum())
             if ev_hi == 0 or ev_lo == 0:
@@ -151,10 +155,15 @@ def check_variation(X: pl.DataFrame, event: np.ndarray, design: Design) -> None:
                     grp = (f"{cov} = {col.split('=', 1)[1]!r}" if ev_hi == 0
                            else f"{cov} other than {col.split('=', 1)[1]!r}")
                 n = int(hi.sum()) if ev_hi == 0 else int((~hi).sum())
-                raise ValueError(
+                level = col.split("=", 1)[1] if col != cov else None
+                raise SeparationError(
                     f"covariate {label} separates churners perfectly: none of the "
                     f"{n:,} customers with {grp} churned, so its hazard ratio is 0 or "
-                    f"infinite and cannot be estimated. Fix: {_FIX}")
+                    f"infinite and cannot be estimated. Fix: {_FIX}",
+                    covariate=cov, level=level,
+                    value=None if level is not None else float(
+                        uniq[1] if ev_hi == 0 else uniq[0]),
+                    other=level is not None and ev_hi != 0, n=n)
 
 
 _COLS = re.compile(r"\[([^\]]*)\]")
