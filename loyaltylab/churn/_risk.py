@@ -256,6 +256,18 @@ def calibration_table(predicted: Any, observed: Any, *, bins: int = 10,
 def brier_score(predicted: Any, observed: Any) -> float:
     """Mean squared difference between predicted probability and outcome (0 is perfect).
 
+    Parameters
+    ----------
+    predicted : sequence of float
+        Predicted probabilities of the event, in [0, 1].
+    observed : sequence of {0, 1}
+        Whether the event happened, in the same order.
+
+    Returns
+    -------
+    float
+        The mean of (predicted - observed)^2.
+
     Examples
     --------
     >>> brier_score([0.2, 0.8], [0, 1])

@@ -925,6 +925,15 @@ class BetaGeoCovariates(_RFMCovariates):
     Parameters and attributes are those of :class:`ParetoNBDCovariates`; ``params_``
     holds ``r``, ``alpha``, ``a``, ``b`` and the coefficients.
 
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to L-BFGS-B.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    initial_params : dict, optional
+        Starting values by the names of ``params_``; missing ones start at the defaults.
+
     Notes
     -----
     L_i = B(a_i, b_i+x)/B(a_i, b_i) Gamma(r+x) alpha_i^r / (Gamma(r) (alpha_i+T)^(r+x))
@@ -1035,6 +1044,15 @@ class ShiftedBetaGeoCovariates(_CovariateFitter):
     Fitted on one row per customer: ``periods`` (the period in which the customer churned,
     1 = did not renew after the first period; or, for customers still active, the periods
     they have renewed so far) and ``churned`` (bool or 0/1).
+
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to L-BFGS-B.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    initial_params : dict, optional
+        Starting values by the names of ``params_``; missing ones start at the defaults.
 
     Notes
     -----

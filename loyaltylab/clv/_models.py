@@ -593,6 +593,18 @@ class ModifiedBetaGeo(_RFMModel):
     Parameters and attributes are those of :class:`BetaGeo`; ``params_`` holds ``r``,
     ``alpha``, ``a``, ``b``.
 
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to the optimiser.
+    level : float, default 0.95
+        Confidence level of ``confidence_intervals_``.
+    initial_params : dict, optional
+        Starting values by parameter name.
+    penalizer : float, default 0
+        Ridge penalty on the parameters, as in :class:`BetaGeo` (0: plain maximum
+        likelihood).
+
     Notes
     -----
     L(x, t_x, T) = Gamma(r+x) alpha^r / Gamma(r) B(a, b+x+1)/B(a, b)
@@ -693,6 +705,18 @@ class ParetoNBD(_RFMModel):
 
     Parameters and attributes are those of :class:`BetaGeo`; ``params_`` holds ``r``,
     ``alpha``, ``s``, ``beta``.
+
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to the optimiser.
+    level : float, default 0.95
+        Confidence level of ``confidence_intervals_``.
+    initial_params : dict, optional
+        Starting values by parameter name.
+    penalizer : float, default 0
+        Ridge penalty on the parameters, as in :class:`BetaGeo` (0: plain maximum
+        likelihood).
 
     Notes
     -----
@@ -905,6 +929,18 @@ class GammaGamma(BaseFitter):
     ``gamma``. ``frequency_spend_correlation_`` is the Pearson correlation of frequency and
     mean spend among the fitted customers (the model assumes it is near zero).
 
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to the optimiser.
+    level : float, default 0.95
+        Confidence level of ``confidence_intervals_``.
+    initial_params : dict, optional
+        Starting values by parameter name.
+    penalizer : float, default 0
+        Ridge penalty on the parameters, as in :class:`BetaGeo` (0: plain maximum
+        likelihood).
+
     Notes
     -----
     log L = log Gamma(px+q) - log Gamma(px) - log Gamma(q) + q log gamma + (px-1) log zbar
@@ -1033,6 +1069,18 @@ class BetaGeoBetaBinom(BaseFitter):
     0 if none), ``periods`` (opportunities observed) and optional ``weights``.
     Attributes follow :class:`BetaGeo`; ``params_`` holds ``alpha``, ``beta``, ``gamma``,
     ``delta``.
+
+    Parameters
+    ----------
+    max_iter : int, default 1000
+        Iterations allowed to the optimiser.
+    level : float, default 0.95
+        Confidence level of ``confidence_intervals_``.
+    initial_params : dict, optional
+        Starting values by parameter name.
+    penalizer : float, default 0
+        Ridge penalty on the parameters, as in :class:`BetaGeo` (0: plain maximum
+        likelihood).
 
     Notes
     -----

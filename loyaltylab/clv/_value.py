@@ -638,6 +638,17 @@ def probability_alive_matrix(model: BetaGeo | ParetoNBD, *, max_frequency: int |
                              T: float | None = None) -> pl.DataFrame:  # noqa: N803
     """P(alive) on a grid of frequency and recency for customers observed for ``T``.
 
+    Parameters
+    ----------
+    model : BetaGeo or ParetoNBD
+        A fitted model.
+    max_frequency : int, optional
+        Largest frequency of the grid (default: the largest fitted frequency).
+    max_recency : float, optional
+        Largest recency of the grid (default ``T``).
+    T : float, optional
+        Observation length (default: the longest fitted T).
+
     Returns
     -------
     polars.DataFrame
@@ -660,6 +671,19 @@ def expected_purchases_matrix(model: BetaGeo | ParetoNBD, *, t: float = 1.0,
                               max_recency: float | None = None,
                               T: float | None = None) -> pl.DataFrame:  # noqa: N803
     """Expected purchases in the next ``t`` time units on a frequency/recency grid.
+
+    Parameters
+    ----------
+    model : BetaGeo or ParetoNBD
+        A fitted model.
+    t : float, default 1.0
+        Forecast length, in the time unit the model was fitted in.
+    max_frequency : int, optional
+        Largest frequency of the grid (default: the largest fitted frequency).
+    max_recency : float, optional
+        Largest recency of the grid (default ``T``).
+    T : float, optional
+        Observation length (default: the longest fitted T).
 
     Returns
     -------

@@ -943,6 +943,21 @@ def make_survey_export(path: str | Path, *, n_customers: int = 40,
     the kept answers), ``partial`` (responses not submitted) and ``blank`` (questions
     left blank in submitted responses).
 
+    Parameters
+    ----------
+    path : str or Path
+        Folder to write the export into (created if missing).
+    n_customers : int, default 40
+        Number of simulated people.
+    seed : int, default 0
+        Seed of the random generator: the same seed writes the same files.
+
+    Returns
+    -------
+    PlatformExport
+        The folder, the files written, the extract date and the truth a faithful load
+        must reproduce.
+
     Examples
     --------
     >>> import tempfile, loyaltylab as ll
@@ -1030,6 +1045,21 @@ def make_ticket_export(path: str | Path, *, n_customers: int = 40,
     linked; open tickets have no solved date. The truth holds ``complaints`` (tickets a
     faithful load keeps), ``unlinked`` (tickets without an external id), ``open`` (kept
     tickets not solved) and ``by_type`` (ticket type -> kept tickets).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder to write the export into (created if missing).
+    n_customers : int, default 40
+        Number of simulated people.
+    seed : int, default 0
+        Seed of the random generator: the same seed writes the same files.
+
+    Returns
+    -------
+    PlatformExport
+        The folder, the files written, the extract date and the truth a faithful load
+        must reproduce.
 
     Examples
     --------
@@ -1131,6 +1161,21 @@ def make_email_export(path: str | Path, *, n_customers: int = 40,
     rows), ``contacts_excluded`` (rule -> rows), ``customers`` (the audience's subscribed
     members, plus buyers and engaged people missing from it), ``activity`` (rows in the
     activity file) and the shop's ``revenue`` and ``orders``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder to write the export into (created if missing).
+    n_customers : int, default 40
+        Number of simulated people.
+    seed : int, default 0
+        Seed of the random generator: the same seed writes the same files.
+
+    Returns
+    -------
+    PlatformExport
+        The folder, the files written, the extract date and the truth a faithful load
+        must reproduce.
 
     Examples
     --------

@@ -128,7 +128,13 @@ class Count(Condition):
 
 @dataclass(frozen=True, eq=False)
 class All(Condition):
-    """All parts hold."""
+    """All parts hold.
+
+    Parameters
+    ----------
+    *parts : Condition
+        The conditions that must all hold.
+    """
 
     parts: tuple[Condition, ...]
 
@@ -141,7 +147,13 @@ class All(Condition):
 
 @dataclass(frozen=True, eq=False)
 class AnyOf(Condition):
-    """At least one part holds."""
+    """At least one part holds.
+
+    Parameters
+    ----------
+    *parts : Condition
+        The conditions of which at least one must hold.
+    """
 
     parts: tuple[Condition, ...]
 
@@ -154,7 +166,13 @@ class AnyOf(Condition):
 
 @dataclass(frozen=True, eq=False)
 class Not(Condition):
-    """The count is below its threshold (e.g. ``~Count("orders")``: no order yet)."""
+    """The count is below its threshold (e.g. ``~Count("orders")``: no order yet).
+
+    Parameters
+    ----------
+    part : Condition
+        The condition that must not hold.
+    """
 
     part: Condition
 

@@ -276,6 +276,24 @@ def offline_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
     - advocate: a client who made at least ``advocate_referrals`` referrals in the
       trailing ``advocate_window``.
 
+    Parameters
+    ----------
+    client_orders : int, default 4
+        Orders within ``client_window`` that make a client.
+    client_lines : int or None, default 2
+        Distinct product lines a client must have bought from (None: no such rule).
+    client_window : str, default "365d"
+        Window of the client rule, as a duration ("365d", "12mo").
+    advocate_referrals : int, default 1
+        Referrals within ``advocate_window`` that make an advocate.
+    advocate_window : str, default "730d"
+        Window of the advocate rule.
+
+    Returns
+    -------
+    Ladder
+        The offline ladder with these rules.
+
     Examples
     --------
     >>> offline_ladder(client_orders=6).stage("client").rule.parts[0].at_least
@@ -315,6 +333,24 @@ def online_ladder(*, client_orders: int = 4, client_lines: int | None = 2,
     stages. Visitors who never identify themselves appear as surfers with a ``visitor_id``
     and no ``customer_id``; customers with neither sessions nor orders are not on this
     ladder (null stage).
+
+    Parameters
+    ----------
+    client_orders : int, default 4
+        Orders within ``client_window`` that make a client.
+    client_lines : int or None, default 2
+        Distinct product lines a client must have bought from (None: no such rule).
+    client_window : str, default "365d"
+        Window of the client rule, as a duration ("365d", "12mo").
+    advocate_referrals : int, default 1
+        Referrals within ``advocate_window`` that make an advocate.
+    advocate_window : str, default "730d"
+        Window of the advocate rule.
+
+    Returns
+    -------
+    Ladder
+        The online ladder with these rules.
 
     Examples
     --------

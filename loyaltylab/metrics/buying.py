@@ -171,6 +171,20 @@ def average_order_value(data: Any, *, period: str = "year",
                         confidence: float = 0.95) -> pl.DataFrame:
     """Average order value (revenue / orders) per calendar period.
 
+    Parameters
+    ----------
+    data : CRMData, or an orders frame (polars or pandas)
+        The loaded data, or orders with canonical columns (then ``by`` names orders
+        columns).
+    period : {"month", "quarter", "year"}, default "year"
+        Calendar period of each row.
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    confidence : float, default 0.95
+        Coverage of the interval.
+
     Returns
     -------
     pl.DataFrame
@@ -205,6 +219,20 @@ def revenue_per_customer(data: Any, *, period: str = "year",
                          by: str | Sequence[str] | None = None, as_of: Any = None,
                          confidence: float = 0.95) -> pl.DataFrame:
     """Revenue per buyer in each calendar period.
+
+    Parameters
+    ----------
+    data : CRMData, or an orders frame (polars or pandas)
+        The loaded data, or orders with canonical columns (then ``by`` names orders
+        columns).
+    period : {"month", "quarter", "year"}, default "year"
+        Calendar period of each row.
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    confidence : float, default 0.95
+        Coverage of the interval.
 
     Returns
     -------
@@ -242,6 +270,18 @@ def revenue_per_customer(data: Any, *, period: str = "year",
 def inter_purchase_time(data: Any, *, by: str | Sequence[str] | None = None,
                         as_of: Any = None, confidence: float = 0.95) -> pl.DataFrame:
     """Days between a customer's consecutive purchase days.
+
+    Parameters
+    ----------
+    data : CRMData, or an orders frame (polars or pandas)
+        The loaded data, or orders with canonical columns (then ``by`` names orders
+        columns).
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    confidence : float, default 0.95
+        Coverage of the interval.
 
     Returns
     -------
@@ -298,6 +338,20 @@ def inter_purchase_time(data: Any, *, by: str | Sequence[str] | None = None,
 def cross_line_share(data: Any, *, by: str | Sequence[str] | None = None, as_of: Any = None,
                      min_lines: int = 2, confidence: float = 0.95) -> pl.DataFrame:
     """Share of buyers who bought in at least ``min_lines`` product lines.
+
+    Parameters
+    ----------
+    data : CRMData, or an orders frame (polars or pandas)
+        The loaded data, or orders with canonical columns (then ``by`` names orders
+        columns).
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    min_lines : int, default 2
+        Distinct product lines a buyer must have bought from to count.
+    confidence : float, default 0.95
+        Coverage of the interval.
 
     Returns
     -------

@@ -30,6 +30,19 @@ def complaint_rate(data: CRMData, *, period: str = "year",
                    confidence: float = 0.95) -> pl.DataFrame:
     """Share of active customers who complained, per calendar period.
 
+    Parameters
+    ----------
+    data : CRMData
+        Loaded data with a complaints table.
+    period : {"month", "quarter", "year"}, default "year"
+        Calendar period of each row.
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    confidence : float, default 0.95
+        Coverage of the interval.
+
     Returns
     -------
     pl.DataFrame

@@ -107,6 +107,22 @@ def referrals_per_customer(data: CRMData, *, by: str | Sequence[str] | None = No
                            confidence: float = 0.95) -> pl.DataFrame:
     """Referrals made per customer of the base.
 
+    Parameters
+    ----------
+    data : CRMData
+        Loaded data with a referrals table.
+    by : str or list of str, optional
+        Customer attributes (with a CRMData) or orders columns to group by.
+    window : str, optional
+        Only referrals within this duration before ``as_of`` count ("365d"); all when
+        omitted.
+    base : str, default "buyers"
+        "buyers": customers with an order up to ``as_of``; "all": every customer.
+    as_of : date, datetime or str, optional
+        Only events at or before it count; defaults to ``data.as_of`` or the latest event.
+    confidence : float, default 0.95
+        Coverage of the interval.
+
     Returns
     -------
     pl.DataFrame

@@ -110,6 +110,13 @@ def cohort_retention(orders: Any, *, period: str = "month") -> pl.DataFrame:
     """
     frame, _, _ = B.orders_and_customers(orders, "cohort_retention")
     counts = _cohort_counts(frame, _period_index(S.ORDERED_AT, period))
+    return _retention_from_counts(counts, period)
+
+
+def _retention_from_counts(counts: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The long retention frame of :func:`cohort_retention` from the active counts per
+    (cohort period ``_c``, ``period`` since it) of :func:`_cohort_counts` (also computed
+    inside a database engine by :mod:`loyaltylab.warehouse`)."""
     if counts.height == 0:
         return pl.DataFrame(schema={"cohort": pl.Datetime("us"), "period": pl.Int64,
                                     "cohort_size": pl.Int64, "active": pl.Int64,
@@ -457,6 +464,19 @@ def win_back_potential(data: CRMData, *, inactive_after: Any = "180d",
 def win_back_candidates(data: CRMData, *, inactive_after: Any = "180d", lookback: Any = "365d",
                         as_of: Any = None, top: int | None = None) -> pl.DataFrame:
     """The lapsed customers, most valuable first: a call list for a win-back campaign.
+
+    Parameters
+    ----------
+    data : CRMData
+        Loaded data with an orders table.
+    inactive_after : str or int, default "180d"
+        Time without an order after which a customer counts as lapsed.
+    lookback : str or int, default "365d"
+        Span before the last order over which ``revenue_last_year`` is summed.
+    as_of : date, datetime or str, optional
+        The moment the call list is drawn up; defaults to ``data.as_of``.
+    top : int, optional
+        Keep only the first ``top`` customers.
 
     Returns
     -------

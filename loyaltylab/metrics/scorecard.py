@@ -31,6 +31,20 @@ def last_complete_periods(as_of: datetime, period: str, n: int = 2) -> list[tupl
     """The ``n`` last calendar periods that ended by ``as_of``, oldest first, as
     (start, end) pairs.
 
+    Parameters
+    ----------
+    as_of : datetime
+        The measurement moment.
+    period : {"month", "quarter", "year"}
+        Calendar period.
+    n : int, default 2
+        How many periods.
+
+    Returns
+    -------
+    list of (datetime, datetime)
+        The ``[start, end)`` pairs, oldest first.
+
     Examples
     --------
     >>> from datetime import datetime

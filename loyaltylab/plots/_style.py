@@ -69,6 +69,11 @@ def use_style(*, dpi: float = NOTEBOOK_DPI) -> None:
     charts of a few flat colours do not need more than. Do not lower ``figure.dpi`` after
     this call to keep notebooks small: the compact PNG already does.
 
+    Parameters
+    ----------
+    dpi : float, default 100
+        Resolution of the charts a notebook stores.
+
     Examples
     --------
     >>> import matplotlib as mpl
@@ -133,13 +138,32 @@ def _register_compact_png() -> None:
 
 @contextmanager
 def style_context() -> Iterator[None]:
-    """Apply the house style inside a ``with`` block only."""
+    """Apply the house style inside a ``with`` block only.
+
+    Yields
+    ------
+    None
+        The style applies until the block ends.
+    """
     with mpl.rc_context(_RC):
         yield
 
 
 def get_ax(ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 4.5)) -> Axes:
-    """Return ``ax`` or a new Axes on a new figure of ``figsize`` (16:9 by default)."""
+    """Return ``ax`` or a new Axes on a new figure of ``figsize`` (16:9 by default).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes, optional
+        Returned as it is when given.
+    figsize : (float, float), default (8, 4.5)
+        Size in inches of the new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, or the axes of the new figure.
+    """
     if ax is not None:
         return ax
     _, ax = plt.subplots(figsize=figsize)
@@ -155,6 +179,13 @@ def add_footnote(ax: Axes, text: str) -> None:
     """Write the facts behind a chart (n, date range, CI method, definitions) under it.
 
     The text is kept on the figure as ``fig._loyaltylab_footnote`` so exporters can reuse it.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The chart.
+    text : str
+        The footnote.
     """
     fig = ax.figure
     fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7, color="#444444",

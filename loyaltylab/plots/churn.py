@@ -191,6 +191,19 @@ def plot_cumulative_hazard(cumhaz: pl.DataFrame, *, ax: Axes | None = None,
     ``KaplanMeier.inactivity_days_``) shades the span where nobody can be declared lost,
     as :func:`plot_retention` does.
 
+    Parameters
+    ----------
+    cumhaz : pl.DataFrame
+        ``KaplanMeier.cumulative_hazard()``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    unit : {"days", "weeks", "months", "years"}, default "months"
+        Unit of the time axis.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+    waiting_days : float, optional
+        Length of the churn rule's waiting period, shaded.
+
     Returns
     -------
     matplotlib.axes.Axes
@@ -222,6 +235,17 @@ def plot_calibration(calibration: pl.DataFrame, *, ax: Axes | None = None,
                      brier: float | None = None, title: str | None = None) -> Axes:
     """Predicted against observed churn by bin (``calibration_table`` or
     ``ChurnValidation.calibration``); points on the diagonal are well calibrated.
+
+    Parameters
+    ----------
+    calibration : pl.DataFrame
+        ``calibration_table`` or ``ChurnValidation.calibration``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    brier : float, optional
+        Brier score written in the corner.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
 
     Returns
     -------

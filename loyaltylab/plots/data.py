@@ -36,6 +36,11 @@ def plot_activity(activity: pl.DataFrame, *, ax: Axes | None = None,
     currency : str, optional
         ISO code of the revenue's currency (e.g. "EUR"), written on the revenue axis.
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -81,6 +86,20 @@ def plot_customer_mix(mix: pl.DataFrame, *, ax: Axes | None = None,
                       title: str | None = None) -> Axes:
     """Horizontal bars of customers and buyers per group, from ``customer_mix``.
 
+    Parameters
+    ----------
+    mix : pl.DataFrame
+        :func:`loyaltylab.data.overview.customer_mix`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -116,6 +135,20 @@ def plot_load_report(summary: pl.DataFrame, *, ax: Axes | None = None,
     rejected rows next to millions kept still reads. The axis is linear unless the tables'
     sizes span more than :data:`LOG_SPAN` times, then logarithmic with "(log scale)" in its
     label; the legend sits outside the bars.
+
+    Parameters
+    ----------
+    summary : pl.DataFrame
+        ``LoadReport.summary()``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------

@@ -73,6 +73,11 @@ def plot_funnel(funnel: pl.DataFrame, *, ax: Axes | None = None,
     funnel : pl.DataFrame
         Output of :func:`loyaltylab.funnel.funnel` for one group.
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
@@ -116,6 +121,11 @@ def plot_transition_heatmap(matrix: pl.DataFrame, *, ax: Axes | None = None,
     ----------
     matrix : pl.DataFrame
         Output of :func:`loyaltylab.funnel.transition_matrix` (one group, shares).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -165,6 +175,11 @@ def plot_stage_flow(matrix: pl.DataFrame, *, ax: Axes | None = None,
         counts; shares are turned back into counts with ``n``).
     min_share : float
         Ribbons thinner than this share of everyone are not drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -253,6 +268,11 @@ def plot_time_to_stage(curves: pl.DataFrame, *, ax: Axes | None = None,
     curves : pl.DataFrame
         Output of :func:`loyaltylab.funnel.time_to_stage_curves` (one group).
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import matplotlib; matplotlib.use("Agg")
@@ -292,6 +312,11 @@ def plot_stage_mix(mix: pl.DataFrame, *, ax: Axes | None = None, title: str | No
         Output of :func:`loyaltylab.funnel.stage_mix`.
     share : bool, default True
         Plot shares (stacking to 1); False plots counts.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------

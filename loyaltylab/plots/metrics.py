@@ -46,6 +46,20 @@ def plot_contact_frequency(result: pl.DataFrame, *, ax: Axes | None = None,
     """Contacts per customer per month by channel, one bar per direction, with exact
     Poisson intervals; from :func:`loyaltylab.metrics.contact_frequency`.
 
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.contact_frequency`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -85,6 +99,11 @@ def plot_rate_bars(result: pl.DataFrame, *, label: str | Sequence[str] | None = 
     label : str or list of str, optional
         Columns naming each bar; by default the columns before ``numerator``.
 
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -122,6 +141,20 @@ def plot_conversion(result: pl.DataFrame, *, ax: Axes | None = None,
     """Contact-to-sale conversion bars with Wilson intervals, from
     :func:`loyaltylab.metrics.contact_conversion`.
 
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.contact_conversion`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -143,6 +176,24 @@ def plot_cohort_heatmap(result: pl.DataFrame, *, ax: Axes | None = None,
                         title: str | None = None) -> Axes:
     """Cohort retention heatmap (cohorts down, periods since first order across), from
     :func:`loyaltylab.metrics.cohort_retention`.
+
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.cohort_retention`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    max_periods : int, optional
+        Show at most this many periods since the first order.
+    annotate : bool, optional
+        Write the share in each cell (default: when the grid is small enough to read).
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -195,6 +246,20 @@ def plot_defection(result: pl.DataFrame, *, ax: Axes | None = None,
     """Defection rate per period with Wilson intervals against the 20-40 % band, from
     :func:`loyaltylab.metrics.defection_rate` (annualised rates for months/quarters).
 
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.defection_rate`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -242,6 +307,20 @@ def plot_whale_curve(result: pl.DataFrame, *, ax: Axes | None = None,
     """The whale curve: cumulative share of total profit against the share of customers,
     most profitable first; from :func:`loyaltylab.metrics.whale_curve`.
 
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.whale_curve`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -275,6 +354,20 @@ def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
                               title: str | None = None) -> Axes:
     """Retention after a complaint by resolution-speed band, with Wilson intervals; from
     :func:`loyaltylab.metrics.retention_by_resolution`.
+
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.retention_by_resolution`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -316,6 +409,20 @@ def plot_dose_response(result: pl.DataFrame, *, ax: Axes | None = None,
     """Churn by e-mails per month with Wilson intervals, from
     :func:`loyaltylab.metrics.email_dose_response`.
 
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.email_dose_response`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
     Examples
     --------
     >>> import loyaltylab as ll
@@ -344,6 +451,22 @@ def plot_scorecard(result: pl.DataFrame, *, ax: Axes | None = None,
                    title: str | None = None, digits: int = 3) -> Axes:
     """The scorecard as a table figure: previous, current, change and its interval; from
     :func:`loyaltylab.metrics.scorecard`.
+
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.scorecard`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
+    digits : int, default 3
+        Significant digits of the values and changes shown.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -441,6 +564,15 @@ def plot_departure_reasons(result: pl.DataFrame, *, ax: Axes | None = None,
     customers left after each event (risk ratio, log scale, with its interval).
 
     Rows whose ratio is undefined (a zero count) are left out and named in the footnote.
+
+    Parameters
+    ----------
+    result : pl.DataFrame
+        :func:`loyaltylab.metrics.departure_reasons`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new 16:9 figure when omitted.
+    title : str, optional
+        Chart title; a default that says what and how many when omitted.
 
     Returns
     -------

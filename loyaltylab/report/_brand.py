@@ -223,6 +223,16 @@ def load_brand(path: str | Path) -> Brand:
     Errors name the file and the key: ``brand.toml: accent 'teal' is not a hex colour;
     write it as "#RRGGBB", e.g. accent = "#0072B2"``.
 
+    Parameters
+    ----------
+    path : str or Path
+        The brand TOML file.
+
+    Returns
+    -------
+    Brand
+        The client's name, logo, accent colour and currency as read.
+
     Examples
     --------
     >>> import tempfile

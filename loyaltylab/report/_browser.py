@@ -96,7 +96,13 @@ class BrowserCheck:
 
 
 def find_chromium() -> str | None:
-    """The path of a Chromium or Chrome executable on PATH, or None."""
+    """The path of a Chromium or Chrome executable on PATH, or None.
+
+    Returns
+    -------
+    str or None
+        The executable's path; None when none is installed.
+    """
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
                  "chrome"):
         found = shutil.which(name)

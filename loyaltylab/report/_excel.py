@@ -41,6 +41,16 @@ def sanitize_sheet_names(names: Sequence[str]) -> list[str]:
     Invalid characters become ``_``; clashes get `` (2)``, `` (3)``, ... within 31
     characters.
 
+    Parameters
+    ----------
+    names : sequence of str
+        The wished sheet names, in order.
+
+    Returns
+    -------
+    list of str
+        One valid, distinct sheet name per input, in the same order.
+
     Examples
     --------
     >>> sanitize_sheet_names(["Retention by segment and acquisition channel",

@@ -196,6 +196,16 @@ def _resolve_size(size: str | tuple[float, float]) -> tuple[float, float]:
 def figure_title(fig_or_ax: Any) -> str:
     """The chart's title: the figure's suptitle, else the first non-empty Axes title.
 
+    Parameters
+    ----------
+    fig_or_ax : matplotlib Figure or Axes
+        The chart.
+
+    Returns
+    -------
+    str
+        The title; empty when the chart has none.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -231,6 +241,20 @@ def prepare_figure(fig_or_ax: Any, *, size: str | tuple[float, float] = "slide",
     (:func:`loyaltylab.plots.add_footnote`). It is wrapped to the figure's width, drawn at
     the bottom edge, and the axes are laid out above it, so the saved file has exactly the
     requested size with nothing cut off. The figure is changed in place and returned.
+
+    Parameters
+    ----------
+    fig_or_ax : matplotlib Figure or Axes
+        The chart (an Axes stands for its figure).
+    size : {"slide", "a4"} or (float, float), default "slide"
+        Named size or (width, height) in inches.
+    footnote : Footnote or str, optional
+        The facts written under the chart; default the one a plot function attached.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The same figure, resized and with its footnote drawn.
 
     Examples
     --------

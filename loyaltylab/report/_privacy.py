@@ -56,6 +56,19 @@ _GEOMETRY_ATTRS = frozenset({
 def mask_value(value: str, kind: str) -> str:
     """Mask a found value so that the findings themselves leak nothing.
 
+    Parameters
+    ----------
+    value : str
+        The value found.
+    kind : {"email", "phone", "needle"}
+        What kind of value it is (as in the findings' ``kind`` column).
+
+    Returns
+    -------
+    str
+        The masked value: the first character (an e-mail's top-level domain, a phone
+        number's last two digits) kept, the rest starred.
+
     Examples
     --------
     >>> mask_value("anna.schmidt@example.com", "email")
@@ -91,6 +104,11 @@ def personal_needles(frame: Any, *, columns: Sequence[str] | None = None,
         data (name, e-mail, phone, address, ...) or a customer identifier.
     min_length : int
         Values shorter than this are left out (they would match ordinary numbers).
+
+    Returns
+    -------
+    list of str
+        The distinct values, sorted.
 
     Examples
     --------
@@ -527,6 +545,20 @@ def scrub(path: str | Path, *, out_dir: str | Path | None = None,
 
     With ``out_dir`` the scrubbed copies go there (keeping the folder structure);
     otherwise the notebooks are scrubbed in place. Returns the files written.
+
+    Parameters
+    ----------
+    path : str or Path
+        A notebook, or a folder searched for notebooks.
+    out_dir : str or Path, optional
+        Folder for the scrubbed copies; the notebooks are scrubbed in place when omitted.
+    drop_injected_parameters : bool, default True
+        Remove cells tagged ``injected-parameters``.
+
+    Returns
+    -------
+    list of Path
+        The notebooks written.
     """
     path = Path(path)
     if not path.exists():

@@ -901,6 +901,20 @@ def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Johnson's (2000) relative weights: each predictor's share of R^2.
 
     Returns the raw weights (summing to R^2) and R^2.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Predictors, one column each (n rows, k columns).
+    y : numpy.ndarray
+        Outcome, n values.
+
+    Returns
+    -------
+    weights : numpy.ndarray
+        Raw relative weight of each predictor (k values summing to R^2).
+    r2 : float
+        R^2 of the linear regression of ``y`` on ``X``.
     """
     Z = (X - X.mean(0)) / X.std(0, ddof=1)
     yz = (y - y.mean()) / y.std(ddof=1)

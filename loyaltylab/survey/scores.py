@@ -21,6 +21,16 @@ _SHARE_CI_METHODS = ("wilson", "wald")
 def nps_group(score: pl.Expr | str = S.SCORE) -> pl.Expr:
     """Polars expression: "detractor" (0-6), "passive" (7-8) or "promoter" (9-10).
 
+    Parameters
+    ----------
+    score : str or pl.Expr, default "score"
+        Column (or expression) of 0-10 likelihood-to-recommend scores.
+
+    Returns
+    -------
+    pl.Expr
+        A string expression; null where the score is null.
+
     Examples
     --------
     >>> import polars as pl

@@ -1,0 +1,28 @@
+"""Per-customer summaries inside the client's database engine, through Ibis.
+
+The heavy part of several analyses is a per-customer aggregation over every order; the
+models, charts and report then need one row per customer. The functions here take either
+polars data (then today's polars code runs: it is the reference) or an ``ibis.Table`` in
+a database engine (DuckDB, Postgres, Snowflake, BigQuery, Trino, Databricks, ...): then
+one query runs inside that engine and only the per-customer rows come back, with the
+customer ids replaced there by the same salted pseudonyms ``loyaltylab.load`` gives.
+
+- :func:`rfm_summary`: frequency, recency, T and monetary value (with a calibration and
+  holdout split), the input of the CLV models.
+- :func:`churn_base`: durations and events of the inactivity churn rule, with the count of
+  everything left out.
+- :func:`cohort_retention`: cohort retention (only counts leave the engine).
+- :func:`to_sql`: the SQL of a summary in a warehouse's dialect.
+
+Ibis is an optional extra (``pip install 'loyaltylab[warehouse]'``); it is imported only
+when an engine is used, never by ``import loyaltylab``. Each engine result equals the
+polars reference (``tests/test_warehouse_parity.py`` on DuckDB, SQLite and Ibis' Polars
+backend). SQLite has no SHA-256, so there ids cannot be pseudonymised in the engine:
+loyaltylab refuses with a message rather than bring raw ids out.
+"""
+
+from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, churn_base,
+                                             cohort_retention, rfm_summary, to_sql)
+
+__all__ = ["rfm_summary", "churn_base", "cohort_retention", "to_sql", "ChurnBase",
+           "CHURN_BASE_COLUMNS"]
