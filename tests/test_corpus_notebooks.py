@@ -5,12 +5,12 @@ survey and referral parts are shown or said to be skipped as the export's tables
 no planted personal value reaches any file written (HTML, executed notebooks, the Parquet
 data copy, PNG metadata) nor what the command printed.
 
-A run of the series takes about a minute, so the suite runs three exports of different
-shape (``SUITE``): a German workbook with title and totals rows, a Dutch tab-separated
-cp1252 file with CR-only line endings and title rows, and a Spanish semicolon file with
-CR-only line endings, title rows, surveys and referrals. ``LOYALTYLAB_FULL_CORPUS=1``
+A run of the series takes one to two minutes, so the suite runs two exports of different
+shape (``SUITE``): a German workbook with title and totals rows, and a Spanish semicolon
+file with CR-only line endings, title rows, surveys and referrals. ``LOYALTYLAB_FULL_CORPUS=1``
 runs every export of the corpus (the same corpus, size and seed as
-``test_corpus_report.py``).
+``test_corpus_report.py``), among them the Dutch tab-separated cp1252 file with CR-only
+line endings (export 4) that the suite ran before.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from loyaltylab.cli import EXIT_OK, EXIT_REJECTED, main
 from loyaltylab.datasets import _exports as X
 
 N_EXPORTS = 36
-SUITE = {1: ("de-xlsx", "title2"), 4: ("nl-csv-tab", "-CR-", "title2"),
-         11: ("es-csv-semicolon", "-CR-", "title2h")}
+SUITE = {1: ("de-xlsx", "title2"), 11: ("es-csv-semicolon", "-CR-", "title2h")}
 """Suite exports by index, with label parts that say they still have the shape chosen."""
 RUN = range(N_EXPORTS) if os.environ.get("LOYALTYLAB_FULL_CORPUS") else sorted(SUITE)
 SALT = "corpus-salt"
