@@ -132,7 +132,21 @@ _F64 = pl.Float64
 
 @dataclass(frozen=True)
 class Column:
-    """One canonical column: name, polars type, whether it is required, and its meaning."""
+    """One canonical column: name, polars type, whether it is required, and its meaning.
+
+    Parameters
+    ----------
+    name : str
+        Canonical column name.
+    dtype : polars.DataType
+        Type the column is cast to on load.
+    required : bool
+        Whether a table without it is rejected.
+    description : str
+        What the column holds, in plain words.
+    is_id : bool, default False
+        Whether it identifies a person or a record (pseudonymised on load).
+    """
 
     name: str
     dtype: pl.DataType
@@ -143,7 +157,21 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One canonical table: its columns, primary key and meaning."""
+    """One canonical table: its columns, primary key and meaning.
+
+    Parameters
+    ----------
+    name : str
+        Canonical table name.
+    description : str
+        What one row is, in plain words.
+    columns : tuple of Column
+        The canonical columns, in order.
+    key : tuple of str, default ()
+        Columns that identify a row (primary key).
+    required : bool, default False
+        Whether every dataset must have this table.
+    """
 
     name: str
     description: str
