@@ -26,3 +26,7 @@ from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, chur
 
 __all__ = ["rfm_summary", "churn_base", "cohort_retention", "to_sql", "ChurnBase",
            "CHURN_BASE_COLUMNS"]
+
+
+def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
+    return sorted(__all__)
