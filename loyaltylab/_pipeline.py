@@ -711,7 +711,7 @@ def _ladder(ctx: _Context) -> None:
 
 
 # ---------------------------------------------------------------------------- churn
-def call_list(table: pl.DataFrame, cox: Any, *, horizon: str = HORIZON,
+def call_list(table: churn.ChurnTable | pl.DataFrame, cox: Any, *, horizon: str = HORIZON,
               inactivity: str = INACTIVITY, top: int | None = 200) -> pl.DataFrame:
     """The call list of the report: active customers ranked by the chance, given their own
     buying rhythm, that they have already stopped buying.
@@ -832,7 +832,7 @@ def _churn(ctx: _Context) -> None:
     rep.add_heading(section, question="How long do customers stay, what makes them leave, "
                                       "and whom should the team call first?")
     table = churn.churn_table(data, inactivity=INACTIVITY, orders_before_acquisition="report")
-    early = getattr(getattr(table, "report", None), "n_orders_before_acquisition", 0) or 0
+    early = table.report.n_orders_before_acquisition
     if early:
         rep.add_text(f"{fmt.count(early)} customers have an order dated before the date they "
                      f"were acquired; their lifetime starts at the first order.")

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import polars as pl
 
+from loyaltylab._result import FrameResult
 from loyaltylab.data import schema as S
 
 __all__ = ["as_polars", "to_datetime", "resolve_as_of", "parse_window", "period_every",
@@ -18,12 +19,15 @@ _PERIODS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": 
 
 
 def as_polars(frame: Any, *, name: str = "frame") -> pl.DataFrame:
-    """Accept a polars DataFrame/LazyFrame or a pandas DataFrame; return a polars DataFrame.
+    """Accept a polars DataFrame/LazyFrame, a pandas DataFrame or a result object (its
+    ``.frame``); return a polars DataFrame.
 
     Raises ``TypeError`` naming ``name`` for anything else.
     """
     if isinstance(frame, pl.DataFrame):
         return frame
+    if isinstance(frame, FrameResult):
+        return frame.frame
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
     if type(frame).__module__.startswith("pandas"):

@@ -269,6 +269,58 @@ def test_episodes_cut_at_manager_departure_complaint_and_business_change():
     assert n["after_change"].to_list() == [0, 0] and n["orders_before_change"][0] == 0
 
 
+# ------------------------------------------------------------------ result objects
+def test_a_filtered_churn_table_keeps_its_rule_and_report():
+    data = make_data([("A", D(2024, 1, 1)), ("A", D(2024, 3, 1)), ("B", D(2024, 1, 1)),
+                      ("B", D(2024, 9, 1)), ("C", D(2024, 7, 4))], customers=["P"])
+    t = churn.churn_table(data, as_of="2024-12-31", inactivity="120d")
+    assert isinstance(t, churn.ChurnTable) and isinstance(t.frame, pl.DataFrame)
+    assert t.to_polars() is t.frame and t.inactivity_days == 120.0
+    # every row operation that keeps what a row means keeps the object and its report
+    kept = [t.filter(pl.col("event") == 0), t.sort("duration"), t.head(2), t.tail(1),
+            t.drop_nulls(subset=["duration"]), t.sample(2, seed=1),
+            t.with_columns((pl.col("duration") / 7).alias("weeks"))]
+    for sub in kept:
+        assert isinstance(sub, churn.ChurnTable) and sub.report is t.report
+        assert sub.inactivity_days == 120.0
+    # A: Mar 1 + 120 d = Jun 29; B: Sep 1 + 120 d = Dec 30; C: Jul 4 + 120 d = Nov 1; all on
+    # or before as_of, so all churned. Durations from the first order: A Jan 1 -> Jun 29 =
+    # 31+29+31+30+31+28 = 180; B Jan 1 -> Dec 30 (leap year) = 364; C Jul 4 -> Nov 1 = 120.
+    assert t.filter(pl.col("event") == 0).height == 0 and t["event"].to_list() == [1, 1, 1]
+    # reading passes through; anything else is a plain frame
+    assert t.height == len(t) == 3 and t.columns[:2] == ["customer_id", "start"]
+    assert isinstance(t.select("duration"), pl.DataFrame)
+    assert t.get_column("duration").to_list() == [180.0, 364.0, 120.0]
+    # the text and the HTML say what it is, for the subset too
+    assert repr(t).startswith("Churn table (inactivity, as of 2024-12-31): 3 customers, "
+                              "3 churned, 0 censored")
+    assert "1 customers have no order" in repr(t)
+    one = t.head(1)
+    assert "1 customers, 1 churned" in repr(one) and "a subset of the 3 customers" in repr(one)
+    assert t._repr_html_().startswith("<div><p><b>Churn table (inactivity")
+
+
+def test_result_html_is_escaped():
+    data = make_data([("A", D(2024, 1, 1))])
+    t = churn.churn_table(data, as_of="2024-12-31")
+    t.report.notes.append("<script>alert(1)</script> & more")
+    page = t._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+
+
+def test_episodes_count_customers_without_an_entry_day():
+    data = make_data([("A", D(2024, 1, 1)), ("A", D(2024, 5, 1)), ("B", D(2024, 6, 1))])
+    t = churn.churn_table(data, as_of="2024-12-31")
+    t = t.with_columns(pl.when(pl.col(S.CUSTOMER_ID) == "A").then(10.0)
+                       .otherwise(None).alias("known"))
+    ep = churn.churn_episodes(data, t, entry="known")
+    assert isinstance(ep, churn.ChurnEpisodes) and ep.n_without_entry == 1
+    # A enters on day 10: its first episode starts there; B (no entry day) is left out
+    assert ep["customer_id"].unique().to_list() == ["A"] and ep["start"][0] == 10.0
+    assert "1 customers left out: no entry day" in repr(ep)
+    assert ep.filter(pl.col("start") > 0).n_without_entry == 1
+
+
 # ------------------------------------------------------------------ Kaplan-Meier
 KM_TABLE = pl.DataFrame({"duration": [5.0, 8, 8, 12, 20, 25], "event": [1, 1, 0, 1, 0, 1],
                          "segment": ["a", "a", "a", "b", "b", "b"]})

@@ -313,7 +313,7 @@ def test_at_risk_list_reports_customers_left_out_for_missing_covariates(rossi):
                        pl.when(pl.col("age") < 19).then(None).otherwise(pl.col("prio"))
                        .alias("prio")))
     cox = churn.CoxModel(covariates=["fin", "prio"]).fit(t)
-    calls = churn.at_risk_list(t, cox, horizon=10)
+    calls = churn.at_risk_list(t, cox, horizon=10, inactivity=False)
     active = t.filter(pl.col("event") == 0)
     assert calls.n_left_out == active["prio"].null_count()
     assert calls.height == active.height - calls.n_left_out

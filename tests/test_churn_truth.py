@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+from polars.testing import assert_frame_equal
 import pytest
 
 import loyaltylab as ll
@@ -217,15 +218,42 @@ def test_p_lapse_follows_the_rule_and_the_bgnbd_posterior(call_list_check):
         assert row["p_lapse"] == pytest.approx((1 - alive) + alive * survive, rel=1e-6)
 
 
-def test_without_the_window_the_list_falls_back_to_cox(call_list_check):
+def test_a_filtered_table_keeps_its_rule_and_its_call_list(call_list_check):
+    t, calls, _ = call_list_check
+    cox = churn.CoxModel(covariates=["segment", "orders_90d"]).fit(t)
+    price = t.filter(pl.col("segment") == "price")
+    assert isinstance(price, churn.ChurnTable) and price.inactivity_days == 180.0
+    assert price.report is t.report
+    sub = churn.at_risk_list(price, cox, top=20)
+    whole = churn.at_risk_list(t, cox)
+    # the same method on the subset: ranked by p_lapse, and each customer's p_lapse is the
+    # one of the whole list (the BG/NBD rhythm is fitted on the subset, so compare ranks
+    # within the subset: the list is sorted by its own p_lapse, none of them null)
+    assert sub.ranked_by == whole.ranked_by == "p_lapse"
+    assert sub["p_lapse"].null_count() == 0
+    assert sub["p_lapse"].is_sorted(descending=True)
+    assert set(sub["customer_id"]) <= set(price["customer_id"])
+    # the same list as passing the frame and the window by hand
+    by_hand = churn.at_risk_list(price.frame, cox, top=20, inactivity="180d")
+    # (the BG/NBD optimiser agrees with itself to about 1e-8 between fits)
+    assert_frame_equal(by_hand.frame, sub.frame, check_exact=False, rtol=1e-6)
+
+
+def test_a_plain_frame_without_the_window_is_refused_not_switched(call_list_check):
     t, _, _ = call_list_check
     cox = churn.CoxModel(covariates=["segment", "orders_90d"]).fit(t)
-    bare = t.select(pl.all())  # a polars copy: the table's report (and its window) is gone
-    calls = churn.at_risk_list(bare, cox, top=20)
-    assert calls["p_lapse"].null_count() == 20
-    assert calls["p_churn"].is_sorted(descending=True)
+    bare = t.select(pl.all())  # a plain polars frame: nothing says which rule built it
+    assert isinstance(bare, pl.DataFrame)
+    with pytest.raises(ValueError, match="does not say which churn rule built it.*"
+                                         "inactivity='180d'.*inactivity=False"):
+        churn.at_risk_list(bare, cox, top=20)
+    cox_only = churn.at_risk_list(bare, cox, top=20, inactivity=False)
+    assert cox_only.ranked_by == "p_churn" and cox_only["p_lapse"].null_count() == 20
+    assert cox_only["p_churn"].is_sorted(descending=True)
     again = churn.at_risk_list(bare, cox, top=20, inactivity="180d")
-    assert again["p_lapse"].null_count() == 0
+    assert again.ranked_by == "p_lapse" and again["p_lapse"].null_count() == 0
+    assert_frame_equal(again.frame, churn.at_risk_list(t, cox, top=20).frame,
+                       check_exact=False, rtol=1e-6)
 
 
 def test_time_split_validation_grades_the_call_list_too():

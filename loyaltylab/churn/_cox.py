@@ -17,7 +17,7 @@ from loyaltylab.churn._design import (
 )
 from loyaltylab.churn._km import _check_table, _entry_times
 from loyaltylab.churn._table import DURATION, EVENT, START, STOP
-from loyaltylab.exceptions import NotFittedError
+from loyaltylab._fitter import Fitter
 
 __all__ = ["CoxModel", "TimeVaryingCox", "split_customers"]
 
@@ -99,7 +99,7 @@ def _summary_frame(fitter: Any, design: Design, confidence: float) -> pl.DataFra
     })
 
 
-class CoxModel:
+class CoxModel(Fitter):
     """Cox proportional-hazards model of churn: what raises or lowers the churn hazard.
 
     Parameters
@@ -254,9 +254,8 @@ class CoxModel:
         self._train_pdf = pdf
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "lifelines_"):
-            raise NotFittedError("This CoxModel is not fitted yet; call .fit(table) first")
+    _fitted_attr = "lifelines_"
+    _fit_args = "table"
 
     # ----------------------------------------------------------------- results
     @property
@@ -502,18 +501,19 @@ class CoxModel:
             out.append(", ".join(picked))
         return pl.Series("drivers", out, dtype=pl.String)
 
-    def __repr__(self) -> str:
-        if not hasattr(self, "lifelines_"):
-            return "CoxModel (not fitted)"
+    def _options(self) -> str:
+        return "" if self.covariates is None else f"covariates={list(self.covariates)!r}"
+
+    def _describe(self) -> str:
         drop = f"; {self.n_dropped_:,} rows dropped for missing covariates" if \
             self.n_dropped_ else ""
         strata = f", stratified by {self.lifelines_.strata}" if self.lifelines_.strata else ""
-        return (f"CoxModel: fitted on {self.n_:,} customers, "
-                f"{self.n_ - self.n_events_:,} censored; {_n_cov(self.covariates_)}"
-                f"{strata}, concordance {self.concordance_:.3f}{drop}")
+        return (f"fitted on {self.n_:,} customers, {self.n_ - self.n_events_:,} censored; "
+                f"{_n_cov(self.covariates_)}{strata}, concordance "
+                f"{self.concordance_:.3f}{drop}")
 
 
-class TimeVaryingCox:
+class TimeVaryingCox(Fitter):
     """Cox model on (start, stop] episodes: effects that switch on during a lifetime.
 
     Answers questions such as "how much does a customer's churn hazard rise after their
@@ -616,10 +616,8 @@ class TimeVaryingCox:
         self.n_events_ = int(event.sum())
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "lifelines_"):
-            raise NotFittedError("This TimeVaryingCox is not fitted yet; call "
-                                 ".fit(episodes) first")
+    _fitted_attr = "lifelines_"
+    _fit_args = "episodes"
 
     @property
     def summary(self) -> pl.DataFrame:
@@ -652,11 +650,12 @@ class TimeVaryingCox:
         return (f"After {covariate} switches on, the churn hazard is {hr:.2f} times "
                 f"{word} ({pct} % CI {lo:.2f} to {hi:.2f}).")
 
-    def __repr__(self) -> str:
-        if not hasattr(self, "lifelines_"):
-            return "TimeVaryingCox (not fitted)"
+    def _options(self) -> str:
+        return "" if self.covariates is None else f"covariates={list(self.covariates)!r}"
+
+    def _describe(self) -> str:
         drop = f"; {self.n_dropped_:,} episodes dropped for missing covariates" if \
             self.n_dropped_ else ""
-        return (f"TimeVaryingCox: fitted on {self.n_customers_:,} customers "
+        return (f"fitted on {self.n_customers_:,} customers "
                 f"({self.n_episodes_:,} episodes), {self.n_events_:,} churned; "
                 f"{_n_cov(self.covariates_)}{drop}")

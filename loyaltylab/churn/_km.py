@@ -11,8 +11,8 @@ import polars as pl
 
 from loyaltylab._stats import holm
 from loyaltylab._util import as_polars
-from loyaltylab.churn._table import DAYS_PER_YEAR, DURATION, EVENT
-from loyaltylab.exceptions import NotFittedError
+from loyaltylab.churn._table import DAYS_PER_YEAR, DURATION, EVENT, ChurnTable
+from loyaltylab._fitter import Fitter
 
 __all__ = ["KaplanMeier", "retention_curves", "logrank_tests", "GROUP", "ALL"]
 
@@ -130,7 +130,7 @@ def _group_labels(table: pl.DataFrame, by: str | None) -> pl.Series:
     return table.get_column(by).cast(pl.String).fill_null("(missing)").alias(GROUP)
 
 
-class KaplanMeier:
+class KaplanMeier(Fitter):
     """Kaplan-Meier retention curves, overall or by group, with confidence bands.
 
     Parameters
@@ -173,17 +173,15 @@ class KaplanMeier:
         self.event_col = event_col
         self.entry_col = entry_col
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "curves_"):
-            raise NotFittedError("This KaplanMeier is not fitted yet; call "
-                                 ".fit(table) first")
+    _fitted_attr = "curves_"
+    _fit_args = "table"
 
     def fit(self, table: Any, *, by: str | None = None) -> "KaplanMeier":
         """Fit one curve per group of ``by`` (or one overall).
 
         Parameters
         ----------
-        table : pl.DataFrame
+        table : ChurnTable or pl.DataFrame
             A survival table (:func:`churn_table`), or any frame with duration and event.
         by : str, optional
             Column naming the groups (nulls become "(missing)").
@@ -209,7 +207,7 @@ class KaplanMeier:
         from lifelines import KaplanMeierFitter
 
         # the inactivity rule's window, recorded by churn_table (None for contracts)
-        window = getattr(getattr(table, "report", None), "inactivity_days", None)
+        window = table.inactivity_days if isinstance(table, ChurnTable) else None
         table = _check_table(table, duration_col=self.duration_col, event_col=self.event_col)
         groups = _group_labels(table, by)
         entry = _entry_times(table, self.entry_col, self.duration_col)
@@ -360,12 +358,13 @@ class KaplanMeier:
                 "ci_high": ci.iloc[:, 1].to_numpy()}))
         return pl.concat(frames)
 
-    def __repr__(self) -> str:
-        if not hasattr(self, "curves_"):
-            return f"KaplanMeier(confidence={self.confidence}) (not fitted)"
-        by = f" by {self.by_} ({len(self._fitters)} groups)" if self.by_ else ""
-        return (f"KaplanMeier{by}: fitted on {self.n_:,} customers, "
-                f"{self.n_ - self.n_events_:,} censored")
+    def _options(self) -> str:
+        return f"confidence={self.confidence}"
+
+    def _describe(self) -> str:
+        by = f"; {len(self._fitters)} curves by {self.by_}" if self.by_ else ""
+        return (f"fitted on {self.n_:,} customers, {self.n_ - self.n_events_:,} "
+                f"censored{by}")
 
 
 def _finite(v: float) -> float | None:

@@ -14,7 +14,7 @@ from loyaltylab.churn._design import (
 )
 from loyaltylab.churn._km import _check_table
 from loyaltylab.churn._table import DAYS_PER_YEAR, DURATION, EVENT
-from loyaltylab.exceptions import NotFittedError
+from loyaltylab._fitter import Fitter
 
 __all__ = ["LifetimeModel"]
 
@@ -31,7 +31,7 @@ def _fitters(name: str, with_covariates: bool) -> Any:
     return table[(name, with_covariates)]
 
 
-class LifetimeModel:
+class LifetimeModel(Fitter):
     """Weibull and log-logistic lifetime models, the better one chosen by AIC.
 
     Kaplan-Meier and Cox describe lifetimes only as far as the data reach; a parametric
@@ -151,10 +151,8 @@ class LifetimeModel:
         self._train = table
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "lifelines_"):
-            raise NotFittedError("This LifetimeModel is not fitted yet; call .fit(table) "
-                                 "first")
+    _fitted_attr = "lifelines_"
+    _fit_args = "table"
 
     @property
     def comparison(self) -> pl.DataFrame:
@@ -267,8 +265,9 @@ class LifetimeModel:
             out[i:i + step] = np.trapezoid(sf, grid, axis=0)
         return pl.Series("expected_remaining_days", out)
 
-    def __repr__(self) -> str:
-        if not hasattr(self, "lifelines_"):
-            return f"LifetimeModel(distributions={self.distributions}) (not fitted)"
-        return (f"LifetimeModel: {self.distribution_} chosen by AIC; fitted on "
-                f"{self.n_:,} customers, {self.n_ - self.n_events_:,} censored")
+    def _options(self) -> str:
+        return f"distributions={self.distributions}"
+
+    def _describe(self) -> str:
+        return (f"{self.distribution_} chosen by AIC; fitted on {self.n_:,} customers, "
+                f"{self.n_ - self.n_events_:,} censored")

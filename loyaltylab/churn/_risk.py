@@ -17,11 +17,12 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.churn._cox import CoxModel
 from loyaltylab.churn._km import _check_table, _group_labels
 from loyaltylab.churn._parametric import LifetimeModel
+from loyaltylab._result import FrameResult
 from loyaltylab.churn._table import (DAYS_PER_YEAR, DURATION, END, EVENT, LAST_ACTIVE,
-                                     N_ORDERS, START, churn_table)
+                                     N_ORDERS, START, ChurnTable, churn_table)
 from loyaltylab.churn._table import _days as _span_days
 
-__all__ = ["at_risk_list", "calibration_table", "brier_score", "time_split_validation",
+__all__ = ["at_risk_list", "AtRiskList", "calibration_table", "brier_score", "time_split_validation",
            "ChurnValidation", "early_life_hazard"]
 
 
@@ -29,17 +30,57 @@ def _days(window: Any, name: str) -> float:
     return parse_window(window, name=name) / timedelta(days=1)
 
 
-def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None = None,
+@dataclass(frozen=True, eq=False, repr=False)
+class AtRiskList(FrameResult):
+    """The call list of :func:`at_risk_list` and how it was ranked.
+
+    Attributes
+    ----------
+    frame : pl.DataFrame
+        One row per listed customer (columns listed in :func:`at_risk_list`).
+    ranked_by : str
+        "p_lapse" (inactivity rule known) or "p_churn" (contract table, or
+        ``inactivity=False``).
+    horizon_days : float
+        The window of the probabilities, in days.
+    inactivity_days : float or None
+        The inactivity window of the churn rule used for ``p_lapse``.
+    n_left_out : int
+        Active customers left out for a missing covariate.
+
+    Reading passes through to the frame and row filters keep the object, as for
+    :class:`~loyaltylab.churn.ChurnTable`.
+    """
+
+    ranked_by: str = "p_churn"
+    horizon_days: float = 90.0
+    inactivity_days: float | None = None
+    n_left_out: int = 0
+
+    def _summary(self) -> tuple[str, list[str]]:
+        how = ("the chance the inactivity rule "
+               f"({self.inactivity_days:g} days) counts them lost"
+               if self.ranked_by == "p_lapse" else "the Cox model's chance of churning")
+        lines = [f"ranked by {how} within {self.horizon_days:g} days"]
+        if self.n_left_out:
+            lines.append(f"{self.n_left_out:,} active customers left out: a covariate is "
+                         f"missing")
+        return f"At-risk list: {self.frame.height:,} customers", lines
+
+
+def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
+                 lifetime: LifetimeModel | None = None,
                  horizon: str | int | timedelta = "90d", top: int | None = None,
-                 drivers: int = 3, inactivity: str | int | timedelta | None = None
-                 ) -> pl.DataFrame:
+                 drivers: int = 3, inactivity: str | int | timedelta | bool | None = None
+                 ) -> AtRiskList:
     """The call list: active customers ranked by how likely they are to be lost soon.
 
     Parameters
     ----------
-    table : pl.DataFrame
-        A survival table from :func:`churn_table`; only active (censored) customers are
-        listed.
+    table : ChurnTable or pl.DataFrame
+        A survival table from :func:`churn_table` (also filtered); only active
+        (censored) customers are listed. A plain frame does not say which churn rule built
+        it: pass ``inactivity`` with it.
     model : CoxModel
         A fitted Cox model (gives ``p_churn``, the risk score and the drivers).
     lifetime : LifetimeModel, optional
@@ -51,17 +92,19 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
         Keep only the first ``top`` customers.
     drivers : int
         How many drivers to name per customer.
-    inactivity : str, int or timedelta, optional
-        The inactivity window of the table's churn rule. Read from ``table.report`` when
-        the table comes straight from :func:`churn_table` (polars operations drop that
-        attribute: then pass it). Without it, and for contract tables, ``p_lapse`` is null
-        and the list is ranked by ``p_churn``.
+    inactivity : str, int, timedelta or False, optional
+        The inactivity window of the table's churn rule. Read from the
+        :class:`ChurnTable` when omitted (contract tables have none: ``p_lapse`` is then
+        null and the list is ranked by ``p_churn``). Required with a plain frame: the
+        window (e.g. "180d"), or ``False`` to rank by ``p_churn`` alone.
 
     Returns
     -------
-    pl.DataFrame
-        One row per active customer with complete covariates, the most likely to be lost
-        first (by ``p_lapse``, then ``p_churn``; by ``p_churn`` alone without ``p_lapse``):
+    AtRiskList
+        ``ranked_by``, ``horizon_days``, ``inactivity_days``, ``n_left_out`` and the frame
+        (``.frame``; reading passes through to it): one row per active customer with
+        complete covariates, the most likely to be lost first (by ``p_lapse``, then
+        ``p_churn``; by ``p_churn`` alone without ``p_lapse``):
 
         - rank: 1 = call first
         - customer_id: the customer
@@ -97,7 +140,10 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
     On the simulated sample (as of 2025-03-31, 90 days ahead) the probabilities summed to
     133 lapses against 137 observed, and 82 of the 100 highest ``p_lapse`` lapsed,
     against 15 of the 100 highest ``p_churn``. Active customers with a missing covariate
-    are left out; their count is in the frame's ``n_left_out`` attribute.
+    are left out; their count is the result's ``n_left_out``.
+
+    A plain frame without ``inactivity`` raises ``ValueError``: the ranking depends on
+    the churn rule, and a silent switch to ``p_churn`` would change what the list means.
 
     Examples
     --------
@@ -107,14 +153,15 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
     >>> t = pl.from_pandas(load_rossi()).rename({"week": "duration", "arrest": "event"})
     >>> t = t.with_row_index("customer_id").with_columns(pl.col("customer_id").cast(pl.String))
     >>> cox = CoxModel(covariates=["fin", "age", "prio"]).fit(t)
-    >>> calls = at_risk_list(t, cox, horizon=10, top=3)
+    >>> calls = at_risk_list(t, cox, horizon=10, top=3, inactivity=False)
+    >>> calls.ranked_by
+    'p_churn'
     >>> calls.columns
     ['rank', 'customer_id', 'tenure_days', 'silent_days', 'p_alive', 'p_lapse', 'p_churn', 'expected_remaining_days', 'risk_score', 'drivers']
     >>> calls["p_churn"].is_sorted(descending=True)
     True
     """
-    window = (_days(inactivity, "inactivity") if inactivity is not None
-              else _rule_window(table))
+    window = _rule_window(table, inactivity)
     table = _check_table(table, duration_col=model.duration_col, event_col=model.event_col)
     h = _days(horizon, "horizon")
     model._check_fitted()
@@ -149,17 +196,31 @@ def at_risk_list(table: Any, model: CoxModel, *, lifetime: LifetimeModel | None 
         "p_churn": ranked.get_column("_p"), "expected_remaining_days": rem,
         "risk_score": risk, "drivers": drv,
     }).with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-    out.n_left_out = left_out  # type: ignore[attr-defined]
-    return out
+    return AtRiskList(out, ranked_by="p_lapse" if lapse is not None else "p_churn",
+                      horizon_days=h, inactivity_days=window if lapse is not None else None,
+                      n_left_out=left_out)
 
 
 _LAPSE_COLUMNS = (S.CUSTOMER_ID, START, LAST_ACTIVE, END, EVENT, N_ORDERS)
 
 
-def _rule_window(table: Any) -> float | None:
-    """The inactivity window (days) recorded by :func:`churn_table` on ``table.report``;
-    None for contract tables and frames that lost the attribute."""
-    return getattr(getattr(table, "report", None), "inactivity_days", None)
+def _rule_window(table: Any, inactivity: Any = None) -> float | None:
+    """The inactivity window (days) of ``table``'s churn rule: ``inactivity`` when given
+    (None for ``False``), else the one the :class:`ChurnTable` records (None for contract
+    tables). A plain frame without ``inactivity`` raises: nothing says which rule built it.
+    """
+    if inactivity is False:
+        return None
+    if inactivity is not None and inactivity is not True:
+        return _days(inactivity, "inactivity")
+    if isinstance(table, ChurnTable):
+        return table.report.inactivity_days
+    raise ValueError(
+        f"table: a plain {type(table).__name__} does not say which churn rule built it, "
+        f"so the list cannot tell whether to rank by the chance of lapsing under the "
+        f"inactivity rule or by the Cox chance of churning. Pass the ChurnTable returned "
+        f"by churn_table() (its filter() keeps the rule), or inactivity='180d' (the "
+        f"window the table was built with), or inactivity=False to rank by p_churn alone")
 
 
 def _lapse_probabilities(table: pl.DataFrame, window: float | None, horizon: float

@@ -8,12 +8,14 @@ from typing import Any
 
 import polars as pl
 
+from loyaltylab._result import FrameResult
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
-from loyaltylab._util import parse_window, resolve_as_of, to_datetime
+from loyaltylab._util import as_polars, parse_window, resolve_as_of, to_datetime
 
-__all__ = ["churn_table", "churn_episodes", "ChurnTableReport", "DAYS_PER_YEAR",
-           "DAYS_PER_MONTH", "START", "LAST_ACTIVE", "END", "DURATION", "EVENT"]
+__all__ = ["churn_table", "churn_episodes", "ChurnTable", "ChurnEpisodes", "ChurnTableReport",
+           "DAYS_PER_YEAR", "DAYS_PER_MONTH", "START", "LAST_ACTIVE", "END", "DURATION",
+           "EVENT"]
 
 # Result-column names of the survival table (used by every churn model).
 START = "start"
@@ -37,9 +39,8 @@ _OUTBOUND = "outbound"
 class ChurnTableReport:
     """What :func:`churn_table` did with every customer and order it was given.
 
-    Attached to the returned frame as ``table.report`` (frames derived from it by polars
-    operations do not carry it). No customer or order leaves the table without being counted
-    here.
+    Held by the returned :class:`ChurnTable` as ``table.report`` (and kept by its
+    ``filter``). No customer or order leaves the table without being counted here.
 
     Attributes
     ----------
@@ -112,6 +113,88 @@ class ChurnTableReport:
     __repr__ = __str__
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class ChurnTable(FrameResult):
+    """The survival table of :func:`churn_table` together with the rule that built it.
+
+    Attributes
+    ----------
+    frame : pl.DataFrame
+        One row per customer (columns listed in :func:`churn_table`); also
+        ``to_polars()``.
+    report : ChurnTableReport
+        The rule, the observation date and every customer and order left out, with why.
+
+    Notes
+    -----
+    Reading passes through to the frame (``table.height``, ``table.columns``,
+    ``table["duration"]``, ``table.select(...)``, ``table.to_pandas()``). ``filter``,
+    ``sort``, ``head``, ``tail``, ``sample``, ``drop_nulls`` and ``with_columns`` return a
+    ChurnTable with the same report, so a subset keeps its churn rule: an at-risk list or a
+    retention chart of a filtered table works as on the whole one. Any other polars
+    operation returns a plain frame, which no longer says which rule built it; functions
+    that need the rule (:func:`~loyaltylab.churn.at_risk_list`) then ask for it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import loyaltylab as ll
+    >>> t = ll.churn.churn_table(ll.datasets.load_sample(), inactivity="180d")
+    >>> t.report.inactivity_days
+    180.0
+    >>> price = t.filter(pl.col("segment") == "price")
+    >>> type(price).__name__, price.inactivity_days, price.height < t.height
+    ('ChurnTable', 180.0, True)
+    >>> type(t.frame).__name__
+    'DataFrame'
+    """
+
+    report: ChurnTableReport
+
+    @property
+    def inactivity_days(self) -> float | None:
+        """The inactivity window of the churn rule in days (None for contract tables)."""
+        return self.report.inactivity_days
+
+    def _summary(self) -> tuple[str, list[str]]:
+        r = self.report
+        n = self.frame.height
+        events = int(self.frame.get_column(EVENT).sum() or 0) if EVENT in self.frame.columns \
+            else r.n_events
+        title = (f"Churn table ({r.definition}, as of {r.as_of:%Y-%m-%d}): {n:,} customers, "
+                 f"{events:,} churned, {n - events:,} censored")
+        lines = [f"rule: {r.rule}"]
+        if n != r.n_rows:
+            lines.append(f"a subset of the {r.n_rows:,} customers the table was built with; "
+                         f"the notes count the whole build")
+        return title, lines + [f"note: {x}" for x in r.notes]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ChurnEpisodes(FrameResult):
+    """The long-format episodes of :func:`churn_episodes` and what was left out.
+
+    Attributes
+    ----------
+    frame : pl.DataFrame
+        One row per customer and episode (columns listed in :func:`churn_episodes`).
+    n_without_entry : int
+        With ``entry``: customers left out because their entry day is null (0 otherwise).
+
+    Reading passes through to the frame, and row filters keep the object, as for
+    :class:`ChurnTable`.
+    """
+
+    n_without_entry: int = 0
+
+    def _summary(self) -> tuple[str, list[str]]:
+        f = self.frame
+        n_cust = f.get_column(S.CUSTOMER_ID).n_unique() if S.CUSTOMER_ID in f.columns else 0
+        lines = ([f"{self.n_without_entry:,} customers left out: no entry day"]
+                 if self.n_without_entry else [])
+        return f"Churn episodes: {f.height:,} episodes of {n_cust:,} customers", lines
+
+
 def _days(expr: pl.Expr) -> pl.Expr:
     """A duration expression as float days."""
     return expr.dt.total_microseconds().cast(pl.Float64) / _US_PER_DAY
@@ -122,7 +205,7 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
                 max_gap: str | int | timedelta = "30d", early: str | int | timedelta = "90d",
                 satisfaction_item: str = "nps", fast_resolution: str | int | timedelta = "7d",
                 email_threshold: float = 4.0,
-                orders_before_acquisition: str = "raise") -> pl.DataFrame:
+                orders_before_acquisition: str = "raise") -> ChurnTable:
     """Turn CRM data into survival data: one row per customer with duration and event.
 
     Churn is a time-to-event question: a customer who has not churned yet is *censored*
@@ -158,8 +241,9 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
 
     Returns
     -------
-    pl.DataFrame
-        One row per customer whose lifetime started on or before ``as_of``:
+    ChurnTable
+        The frame (``.frame``; reading such as ``table.select`` passes through to it) has
+        one row per customer whose lifetime started on or before ``as_of``:
 
         - customer_id: the customer
         - start: first order (inactivity) or first subscription start (contract)
@@ -193,9 +277,9 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
         - emails_per_month: outbound e-mails per month, same rule
         - emails_over_threshold: max(emails_per_month - email_threshold, 0)
 
-        The frame carries ``table.report``, a :class:`ChurnTableReport` counting every
-        customer and order not in the table and why (customers without orders, orders after
-        as_of, zero durations, ...).
+        ``table.report`` is a :class:`ChurnTableReport`: the rule, and every customer and
+        order not in the table and why (customers without orders, orders after as_of, zero
+        durations, ...). ``table.filter(...)`` keeps the report (see :class:`ChurnTable`).
 
     Raises
     ------
@@ -311,8 +395,7 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
                             "began); kept. Parametric models need duration > 0: filter "
                             "them with table.filter(pl.col('duration') > 0)")
     report.n_customers_table = customers.height
-    table.report = report  # type: ignore[attr-defined]
-    return table
+    return ChurnTable(table, report)
 
 
 def _inactivity_base(data: CRMData, T: datetime, window: timedelta, early_rule: str,
@@ -583,10 +666,10 @@ def _calibrate(sv: pl.DataFrame) -> pl.DataFrame:
                            .alias("satisfaction_calibrated")).drop("_ss")
 
 
-def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
+def churn_episodes(data: CRMData, table: ChurnTable | pl.DataFrame | None = None, *,
                    business_change: Any = None, fast_resolution: str | int | timedelta = "7d",
                    early: str | int | timedelta = "90d", entry: str | None = None,
-                   covariates: list[str] | None = None, **table_options: Any) -> pl.DataFrame:
+                   covariates: list[str] | None = None, **table_options: Any) -> ChurnEpisodes:
     """Long-format (start, stop] episodes for time-varying Cox models.
 
     Each customer's lifetime from :func:`churn_table` is cut at the dates when something
@@ -614,7 +697,7 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     data : CRMData
         The same data given to :func:`churn_table`; ``assignments`` and ``complaints`` are
         used when present (the indicators are 0 otherwise).
-    table : pl.DataFrame, optional
+    table : ChurnTable or pl.DataFrame, optional
         A table from :func:`churn_table`; built from ``data`` with ``table_options`` if
         omitted.
     business_change : date, datetime or str, optional
@@ -626,8 +709,8 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     entry : str, optional
         A column of ``table`` with the day (since start) from which a customer is observed
         (left truncation / delayed entry), e.g. ``"satisfaction_known_day"``: time before
-        it is dropped and customers with a null entry day are left out (count in the
-        frame's ``n_without_entry`` attribute).
+        it is dropped and customers with a null entry day are left out (counted in the
+        result's ``n_without_entry``).
     covariates : list of str, optional
         Static columns of ``table`` to carry onto every episode (default: all covariate
         columns of the table).
@@ -636,8 +719,9 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
 
     Returns
     -------
-    pl.DataFrame
-        One row per customer and episode:
+    ChurnEpisodes
+        The frame (``.frame``; reading passes through to it) has one row per customer and
+        episode:
 
         - customer_id: the customer
         - start, stop: days since the customer's lifetime began (episode is (start, stop])
@@ -646,6 +730,8 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
           indicators (Int8)
         - orders_before_change: orders before ``business_change`` (only with it)
         - the static covariates of ``table``
+
+        and ``n_without_entry`` counts the customers left out for a null ``entry`` day.
 
     Examples
     --------
@@ -668,6 +754,7 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     early_days = parse_window(early, name="early") / timedelta(days=1)
     if table is None:
         table = churn_table(data, fast_resolution=fast_resolution, **table_options)
+    table = as_polars(table, name="table")
     for col in (S.CUSTOMER_ID, START, DURATION, EVENT):
         if col not in table.columns:
             raise ValueError(f"table: missing column {col!r}; build it with churn_table()")
@@ -764,5 +851,4 @@ def churn_episodes(data: CRMData, table: pl.DataFrame | None = None, *,
     # A lifetime of duration 0 has no episode of positive length: it yields no row.
     out = (ep.select(S.CUSTOMER_ID, START, STOP, EVENT, *flags, *extra, *covariates)
            .sort(S.CUSTOMER_ID, START).collect())
-    out.n_without_entry = n_without_entry  # type: ignore[attr-defined]
-    return out
+    return ChurnEpisodes(out, n_without_entry)

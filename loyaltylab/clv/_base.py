@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 from scipy import optimize, stats
 
-from loyaltylab.exceptions import ConvergenceError, NotFittedError
+from loyaltylab._fitter import Fitter
+from loyaltylab.exceptions import ConvergenceError
 
 __all__ = ["BaseFitter", "numerical_hessian", "check_rfm", "log1mexp", "load_model"]
 
@@ -96,7 +97,7 @@ def check_rfm(frame: Any, columns: Sequence[str], *, table: str = "rfm",
     return df, arrays, ids
 
 
-class BaseFitter:
+class BaseFitter(Fitter):
     """Fitter contract shared by the models: options in ``__init__``, ``fit`` returns self.
 
     Subclasses define ``_param_names``, ``_x0(data)``, ``_loglik(params, data)`` (array of
@@ -119,13 +120,11 @@ class BaseFitter:
         self.penalizer = float(penalizer)
 
     # ------------------------------------------------------------------ contract
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call "
-                                 f".fit(...) first")
+    _fitted_attr = "params_"
 
     def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
+        # the CLV models show their parameters inline: "BetaGeo(r=0.243, ...) fitted on ..."
+        if not self._is_fitted():
             return f"{type(self).__name__}() (not fitted)"
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return (f"{type(self).__name__}({ps}) fitted on {self._fitted_on}, "

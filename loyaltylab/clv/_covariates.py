@@ -21,7 +21,8 @@ from scipy.special import betaln, digamma, expit, gammaln
 
 from loyaltylab.clv._base import check_rfm, log1mexp
 from loyaltylab.clv._rfm import FREQUENCY, PERIODS, RECENCY, T
-from loyaltylab.exceptions import ConvergenceError, NotFittedError
+from loyaltylab._fitter import Fitter
+from loyaltylab.exceptions import ConvergenceError
 
 __all__ = ["ParetoNBDCovariates", "BetaGeoCovariates", "ShiftedBetaGeoCovariates",
            "covariate_matrix"]
@@ -141,7 +142,7 @@ def _levels(s: pl.Series) -> list[str]:
 
 
 # ============================================================================ shared fitter
-class _CovariateFitter:
+class _CovariateFitter(Fitter):
     """Maximum likelihood on theta = (log base parameters, coefficient blocks)."""
 
     _base_names: tuple[str, ...] = ()
@@ -159,13 +160,11 @@ class _CovariateFitter:
         self.initial_params = initial_params
 
     # ---------------------------------------------------------------- contract
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call "
-                                 f".fit(...) first")
+    _fitted_attr = "params_"
 
     def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
+        # the CLV models show their parameters inline: "BetaGeo(r=0.243, ...) fitted on ..."
+        if not self._is_fitted():
             return f"{type(self).__name__}() (not fitted)"
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return (f"{type(self).__name__}({ps}) fitted on {self._fitted_on}, "

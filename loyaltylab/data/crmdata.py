@@ -313,6 +313,19 @@ to 'contacts' in the mapping file.
         as_of = f", as_of={self.as_of:%Y-%m-%d}" if self.as_of else ""
         return f"CRMData({', '.join(parts)}{as_of})"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        as_of = f" as of {self.as_of:%Y-%m-%d}" if self.as_of else ""
+        rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{frame.height:,}</td>"
+                       f"<td>{frame.width:,}</td></tr>" for name, frame in self.tables.items())
+        rejected = int(getattr(self.report, "n_rejected", 0) or 0)
+        note = (f"<p>{rejected:,} rows were rejected on load (see <code>.report</code>)</p>"
+                if rejected else "")
+        return (f"<div><p><b>CRMData{html.escape(as_of)}</b>: {len(self.tables)} tables</p>"
+                f"<table><tr><th>table</th><th>rows</th><th>columns</th></tr>{rows}</table>"
+                f"{note}</div>")
+
 
 def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers
     return sorted(__all__)

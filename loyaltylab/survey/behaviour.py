@@ -18,7 +18,7 @@ from loyaltylab import _stats
 from loyaltylab._util import parse_window, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
-from loyaltylab.exceptions import NotFittedError
+from loyaltylab._fitter import Fitter
 from loyaltylab.survey import _input as I
 from loyaltylab.survey.scales import to_wide
 
@@ -231,7 +231,7 @@ def _calibration(y: np.ndarray, p: np.ndarray, bins: int) -> pl.DataFrame:
                                       "ci_low": pl.Float64, "ci_high": pl.Float64})
 
 
-class BehaviourLink:
+class BehaviourLink(Fitter):
     """Logistic regression of a later behaviour on survey answers.
 
     Parameters
@@ -431,10 +431,9 @@ class BehaviourLink:
                 terms.append(term)
         return use, terms
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "result_"):
-            raise NotFittedError("This BehaviourLink is not fitted yet; call .fit(data) "
-                                 "first (or use ll.survey.link_to_behaviour)")
+    _fitted_attr = "result_"
+    _fit_args = "data"
+    _fit_hint = " (or use ll.survey.link_to_behaviour)"
 
     @property
     def odds_ratios(self) -> pl.DataFrame:
@@ -466,10 +465,11 @@ class BehaviourLink:
 
     summary = odds_ratios
 
-    def __repr__(self) -> str:
-        if not hasattr(self, "result_"):
-            return f"BehaviourLink(outcome={self.outcome!r}, window={self.window!r}): not fitted"
-        return (f"BehaviourLink: {self.outcome} within {self.window} on "
+    def _options(self) -> str:
+        return f"outcome={self.outcome!r}, window={self.window!r}"
+
+    def _describe(self) -> str:
+        return (f"{self.outcome} within {self.window} on "
                 f"{', '.join(self.predictors + self.attributes)}; fitted on {self.n_:,} "
                 f"responses of {self.n_customers_:,} customers ({self.n_events_:,} with the outcome); "
                 f"held-out AUC {self.auc_:.3f} on {self.n_test_:,} responses")
