@@ -10,7 +10,8 @@ from typing import Any
 
 __all__ = ["NOTEBOOK_DIR", "notebook_paths", "notebook_title", "readme_toc", "update_readme",
            "run_notebooks", "pseudonymized_copy", "derived_parameters", "html_exporter",
-           "explain_errors", "skipped_summary", "plain_text", "PERSONAL_TEXT"]
+           "explain_errors", "skipped_summary", "unexpected_errors", "plain_text",
+           "PERSONAL_TEXT"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -137,7 +138,8 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
                   hide_code: bool = False, notebooks: list[Path] | None = None,
                   progress: bool | None = None, salt: str | None = None,
                   parameters: dict[str, Any] | None = None, timeout: int = 1800,
-                  jobs: int = 1, **load_options: Any) -> list[Path]:
+                  jobs: int = 1, allow_rejects: bool = True,
+                  **load_options: Any) -> list[Path]:
     """Execute the series on a dataset and render each notebook to self-contained HTML.
 
     On client data the notebooks run on a pseudonymised copy of the canonical columns
@@ -171,13 +173,19 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
         work (imports of about 3 s CPU per kernel, model fits), so more jobs than cores
         gains nothing. A notebook that cannot run stops the others at once (their
         kernels are killed); cells that fail on the data do not.
+    allow_rejects : bool, default True
+        With False, rows rejected on load stop the run before any notebook runs
+        (:class:`loyaltylab._pipeline.RejectedRowsError`, as ``loyaltylab report`` does);
+        with True the notebooks run on the rows that were kept.
     **load_options
         Passed to :func:`loyaltylab.load` (e.g. ``allow_refunds=True``).
 
     Returns
     -------
     list of Path
-        The HTML files written, in series order.
+        The HTML files written, in series order. :func:`unexpected_errors` lists the
+        cells of the executed notebooks (written beside them) that failed for a reason
+        the library does not foresee.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -195,8 +203,12 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
         # identifiers hashed, personal and undeclared columns dropped, mapping applied.
         from loyaltylab.data.load import load
 
-        copy = pseudonymized_copy(source, out_dir / "_data", mapping=mapping, as_of=as_of,
-                                  salt=salt, **load_options)
+        copy, loaded = _copy(source, out_dir / "_data", mapping=mapping, as_of=as_of,
+                             salt=salt, **load_options)
+        if loaded.report.n_rejected and not allow_rejects:
+            from loyaltylab._pipeline import RejectedRowsError
+
+            raise RejectedRowsError(loaded)
         params["SOURCE"] = str(copy)
         params.update(derived_parameters(load(copy), as_of=as_of))
     params.update(parameters or {})
@@ -318,7 +330,49 @@ def _plain_reason(ename: str, evalue: str, earlier_failed: bool) -> str:
                 "together exactly, or a group holds too few customers")
     if ename in ("SchemaError", "LoyaltyLabError", "ValueError", "LadderError"):
         return f"the data do not support it: {first}"
-    return f"it could not be produced on these data ({ename}: {first})"
+    return f"{_UNFORESEEN} ({ename}: {first})"
+
+
+_UNFORESEEN = "it could not be produced on these data"
+_UNEXPECTED_KEY = "loyaltylab_unexpected"
+
+
+def unexpected_errors(notebook: str | Path) -> list[tuple[str, str]]:
+    """The cells of an executed notebook (as :func:`run_notebooks` writes it) that failed
+    for a reason the library does not foresee (a bug, not a property of the data): (section
+    heading, plain reason) for each. Cells that could not run for want of a table, a
+    model that did not converge, or data that do not support an analysis are not listed.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile
+    >>> from pathlib import Path
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_markdown_cell("## 4. Value"),
+    ...     nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+    ...         "error", ename="TypeError", evalue="unsupported format string passed to "
+    ...         "NoneType.__format__", traceback=["..."])]),
+    ...     nbformat.v4.new_code_cell("y", outputs=[nbformat.v4.new_output(
+    ...         "error", ename="MissingTableError", evalue="needs the 'surveys' table",
+    ...         traceback=["..."])])])
+    >>> _ = explain_errors(nb)
+    >>> path = Path(tempfile.mkdtemp()) / "05-value.ipynb"
+    >>> nbformat.write(nb, str(path))
+    >>> unexpected_errors(path)  # doctest: +NORMALIZE_WHITESPACE
+    [('4. Value', 'it could not be produced on these data (TypeError: unsupported format
+      string passed to NoneType.__format__)')]
+    """
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    found = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            where = o.get("metadata", {}).get(_UNEXPECTED_KEY)
+            if where is not None:
+                found.append((where, str(o.get("data", {}).get("text/plain", ""))
+                              .removeprefix("Not shown on these data: ").rstrip(".")))
+    return found
 
 
 def explain_errors(nb: Any) -> list[tuple[str, str]]:
@@ -360,11 +414,14 @@ def explain_errors(nb: Any) -> list[tuple[str, str]]:
             reason = _plain_reason(o.get("ename", ""), o.get("evalue", ""), failed)
             failed = True
             out.append((heading or "the start", reason))
+            meta: dict[str, Any] = {_SKIP_KEY: True}
+            if reason.startswith(_UNFORESEEN):
+                meta[_UNEXPECTED_KEY] = heading or "the start"
             outputs.append(nbformat.v4.new_output(
                 "display_data",
                 data={"text/markdown": f"**Not shown on these data:** {reason.rstrip('.')}.",
                       "text/plain": f"Not shown on these data: {reason.rstrip('.')}."},
-                metadata={_SKIP_KEY: True}))
+                metadata=meta))
         cell.outputs = outputs
     return out
 
@@ -434,6 +491,14 @@ def pseudonymized_copy(source: str | Path, folder: str | Path, *,
     >>> copy.columns, "A1" in copy["customer_id"].to_list()
     (['customer_id', 'acquired_at'], False)
     """
+    return _copy(source, folder, mapping=mapping, as_of=as_of, salt=salt,
+                 **load_options)[0]
+
+
+def _copy(source: str | Path, folder: str | Path, *, mapping: str | Path | None = None,
+          as_of: str | None = None, salt: str | None = None,
+          **load_options: Any) -> tuple[Path, Any]:
+    """:func:`pseudonymized_copy`, also returning the loaded data (for its load report)."""
     import secrets
 
     from loyaltylab.data import schema as S
@@ -449,7 +514,7 @@ def pseudonymized_copy(source: str | Path, folder: str | Path, *,
         keep = [c for c in S.TABLES[name].names
                 if c in frame.columns and c not in PERSONAL_TEXT]
         frame.select(keep).write_parquet(out / f"{name}.parquet")
-    return out
+    return out, data
 
 
 if __name__ == "__main__":

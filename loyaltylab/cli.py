@@ -6,9 +6,11 @@ sets ``func`` to a small ``cmd_<name>(args) -> int``; :data:`COMMANDS` lists the
 ``add_`` function to :data:`COMMANDS`.
 
 Exit codes: 0 everything ran; 1 the command ran but rows were rejected (``validate``;
-``report`` stops there unless ``--allow-rejects``); 2 the input or the output folder cannot
-be used, the disk is full, or an unexpected error happened. A run never ends with a Python
-traceback: the message is one line on stderr, and for an unexpected error the line names a
+``report`` and ``notebooks`` stop there unless ``--allow-rejects``), or a notebook part
+failed for a reason the data do not explain (``notebooks``, which still writes them); 2 the
+input or the output folder cannot be used, the disk is full, or an unexpected error
+happened. A run never ends with a Python traceback: the message is one line on stderr, and
+for an unexpected error the line names a
 log file (in the system's temporary folder, never in the output) holding the traceback. A
 run stopped by SIGTERM or Ctrl-C leaves the last complete output, or nothing, in its output
 folder, and no partial files (exit 143 or 130).
@@ -323,12 +325,17 @@ def add_notebooks(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "bundled sample when omitted) and render each to HTML in DIR. DIR is "
                     "owned like the report's: new, empty or an earlier output, written all "
                     "at once, never inside SOURCE or through a symbolic link. "
-                    + _EXIT_HELP.replace(" (fix them, or pass --allow-rejects)", ""))
+                    + _EXIT_HELP.replace("; 2:", ", or a part of a notebook failed for a "
+                                         "reason the data do not explain (named on stderr; "
+                                         "the notebooks are still written); 2:"))
     p.add_argument("source", nargs="?", default=None,
                    help="folder, .xlsx workbook or database (default: the bundled sample)")
     _add_load_options(p)
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
     _add_salt_options(p)
+    p.add_argument("--allow-rejects", action="store_true",
+                   help="run the notebooks on the rows that were kept even when rows were "
+                        "rejected on load")
     p.add_argument("--hide-code", action="store_true",
                    help="leave the code out of the HTML (client-facing copies)")
     p.add_argument("--jobs", type=_jobs_arg, default=1, metavar="N",
@@ -347,22 +354,43 @@ def _jobs_arg(value: str) -> int:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
-    """Run ``notebooks``."""
-    from loyaltylab._notebooks import run_notebooks
+    """Run ``notebooks``: 0 every part ran or was skipped for a reason the data give; 1
+    rows were rejected (nothing run; see ``--allow-rejects``), or a part failed
+    unexpectedly (the notebooks are written, the failures named on stderr)."""
+    from loyaltylab._notebooks import run_notebooks, unexpected_errors
+    from loyaltylab._pipeline import RejectedRowsError
     from loyaltylab.report._output import OutputFolder
 
     folder = OutputFolder(args.out, source=args.source)
     salt, random_salt = _salt(args)
     lookup = _lookup_path(args, folder.out, random_salt) if args.source is not None else None
-    with folder as stage:
-        written = [folder.final(p) for p in run_notebooks(
-            args.source, stage, mapping=args.mapping, as_of=args.as_of,
-            hide_code=args.hide_code, salt=salt, jobs=args.jobs, **_load_options(args))]
+    failed: list[str] = []
+    try:
+        with folder as stage:
+            pages = run_notebooks(args.source, stage, mapping=args.mapping, as_of=args.as_of,
+                                  hide_code=args.hide_code, salt=salt, jobs=args.jobs,
+                                  allow_rejects=args.allow_rejects, **_load_options(args))
+            for page in pages:
+                executed = Path(page).with_suffix(".ipynb")
+                if executed.is_file():
+                    failed += [f"{executed.stem}, {where}: {reason}"
+                               for where, reason in unexpected_errors(executed)]
+            written = [folder.final(p) for p in pages]
+    except RejectedRowsError as exc:
+        report = exc.data.report
+        print(f"loyaltylab notebooks: stopped: {report.n_rejected:,} rows were rejected on "
+              f"load, so the notebooks were not run. Fix the rows listed below (run "
+              f"`loyaltylab validate SOURCE --rejects DIR` to write them out with their "
+              f"reasons), or pass --allow-rejects to run the notebooks on the rows that were "
+              f"kept.\n\n{report}", file=sys.stderr)
+        return EXIT_REJECTED
     for path in written:
         print(f"wrote {path}")
     if lookup is not None:
         _say_lookup(lookup, _write_lookup(args, lookup, salt))
-    return EXIT_OK
+    for line in failed:
+        print(f"loyaltylab notebooks: not produced: {line}", file=sys.stderr)
+    return EXIT_REJECTED if failed else EXIT_OK
 
 
 # ------------------------------------------------------------------ scrub

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loyaltylab.cli import COMMANDS, build_parser, main
+from loyaltylab.cli import COMMANDS, EXIT_OK, EXIT_REJECTED, build_parser, main
 
 FIX = Path(__file__).parent / "fixtures"
 EURO = FIX / "euro_shop"
@@ -365,6 +365,59 @@ def test_notebooks_write_an_owned_folder_all_at_once(tmp_path, capsys, monkeypat
     assert sorted(p.name for p in out.iterdir()) == [".loyaltylab-manifest.json",
                                                      "01-demo.html"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_notebooks_stop_with_exit_1_on_rejected_rows_unless_allowed(tmp_path, capsys,
+                                                                    monkeypatch):
+    # like report: the euro shop has 10 rejected rows (7 of its 11 orders), so nothing runs
+    import loyaltylab._notebooks as nbs
+
+    ran = []
+    monkeypatch.setattr(nbs, "notebook_paths", lambda: ran.append(1) or [])
+    out = tmp_path / "nb"
+    args = ["notebooks", str(EURO), "--mapping", str(EURO / "mapping.toml"), "--as-of",
+            "2025-12-31", "--out", str(out), "--salt", "s"]
+    assert main(args) == EXIT_REJECTED
+    err = capsys.readouterr().err
+    assert "stopped: 10 rows were rejected on load, so the notebooks were not run" in err
+    assert "pass --allow-rejects" in err and "Traceback" not in err
+    assert ran == [] and not out.exists()
+    # with --allow-rejects the series runs on the kept rows (here: an empty series)
+    assert main([*args, "--allow-rejects"]) == EXIT_OK
+    assert ran == [1]
+
+
+def test_notebooks_exit_1_when_a_part_failed_unexpectedly(tmp_path, capsys, monkeypatch):
+    import nbformat
+
+    import loyaltylab._notebooks as nbs
+
+    def fake(source, out, **kwargs):
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("## 4. Value of each customer"),
+            nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+                "error", ename="TypeError", evalue="unsupported format string passed to "
+                "NoneType.__format__", traceback=["..."])])])
+        if kwargs.get("hide_code"):  # the second run: a part skipped for want of data
+            nb.cells[1].outputs[0].ename = "MissingTableError"
+        nbs.explain_errors(nb)
+        nbformat.write(nb, str(Path(out) / "05-value.ipynb"))
+        page = Path(out) / "05-value.html"
+        page.write_text("<p>value</p>")
+        return [page]
+
+    monkeypatch.setattr(nbs, "run_notebooks", fake)
+    out = tmp_path / "nb"
+    base = ["notebooks", str(FIX / "clean"), "--as-of", "2025-12-31", "--salt", "s"]
+    assert main([*base, "--out", str(out)]) == EXIT_REJECTED
+    printed = capsys.readouterr()
+    assert (out / "05-value.html").is_file() and "wrote" in printed.out  # still written
+    assert ("loyaltylab notebooks: not produced: 05-value, 4. Value of each customer: it "
+            "could not be produced on these data (TypeError: unsupported format string "
+            "passed to NoneType.__format__)") in printed.err
+    # a part the data cannot support (a missing table) is said in the notebook: exit 0
+    assert main([*base, "--out", str(tmp_path / "nb2"), "--hide-code"]) == EXIT_OK
+    assert "not produced" not in capsys.readouterr().err
 
 
 def _run_notebook(path: Path) -> None:

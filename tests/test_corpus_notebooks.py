@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from loyaltylab import _notebooks as N
-from loyaltylab.cli import EXIT_OK, EXIT_REJECTED, main
+from loyaltylab.cli import EXIT_OK, main
 from loyaltylab.datasets import _exports as X
 
 N_EXPORTS = 36
@@ -60,12 +60,14 @@ def test_notebooks_run_and_leak_nothing(corpus, i, tmp_path, capsys):
     ex = corpus[i]
     out = tmp_path / "notebooks"
     args = ["notebooks", str(ex.path), "--out", str(out), "--as-of",
-            ex.as_of.strftime("%Y-%m-%d"), "--salt", SALT, "--jobs", "2"]
+            ex.as_of.strftime("%Y-%m-%d"), "--salt", SALT, "--jobs", "2", "--allow-rejects"]
     if ex.mapping:
         args += ["--mapping", str(ex.write_mapping(tmp_path / "mapping.toml"))]
     code = main(args)
     printed = capsys.readouterr()
-    assert code in (EXIT_OK, EXIT_REJECTED), (ex.label, printed.err[-2000:])
+    # rows rejected are allowed; a notebook part failing for a reason the data do not
+    # explain would be exit 1 (named on stderr)
+    assert code == EXIT_OK, (ex.label, printed.err[-2000:])
     assert "Traceback" not in printed.out + printed.err, ex.label
     # every notebook of the series executed and rendered, none with a raw error
     series = [p.stem for p in N.notebook_paths()]

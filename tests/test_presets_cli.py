@@ -94,7 +94,8 @@ def test_notebooks_run_on_a_shopify_export_and_leak_nothing(tmp_path, capsys):
     m.write_text('preset = "shopify"\n', encoding="utf-8")
     out = tmp_path / "notebooks"
     code = main(["notebooks", str(exp.path), "--mapping", str(m), "--as-of",
-                 exp.as_of.strftime("%Y-%m-%d"), "--out", str(out), "--salt", "s3cret"])
+                 exp.as_of.strftime("%Y-%m-%d"), "--out", str(out), "--salt", "s3cret",
+                 "--allow-rejects"])
     captured = capsys.readouterr()
     assert code in (0, 1), captured.err[-2000:]
     assert "Traceback" not in captured.err + captured.out
