@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import polars as pl
 
 from loyaltylab._result import FrameResult
+from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
 from loyaltylab.data import schema as S
 
 __all__ = ["as_polars", "to_datetime", "resolve_as_of", "parse_window", "period_every",
@@ -91,7 +92,7 @@ def parse_window(window: str | int | float | timedelta, *, name: str = "window")
             raise ValueError(f"{name}: cannot read {window!r}; use a number of days or a "
                              f"string such as '30d', '12w', '6mo' or '1y'")
         n, unit = float(m.group(1)), m.group(2)
-        days = {"d": 1.0, "w": 7.0, "mo": 30.4375, "y": 365.25}[unit] * n
+        days = {"d": 1.0, "w": DAYS_PER_WEEK, "mo": DAYS_PER_MONTH, "y": DAYS_PER_YEAR}[unit] * n
         td = timedelta(days=days)
     else:
         raise TypeError(f"{name}: expected a string like '30d', a number of days or a "

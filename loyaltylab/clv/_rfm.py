@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, US_PER_DAY
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
@@ -29,10 +30,9 @@ PERIODS = "periods"
 WEIGHTS = "weights"
 """Number of customers sharing a row (compressed data such as the donations table)."""
 
-TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
+TIME_UNITS = {"D": 1.0, "W": DAYS_PER_WEEK, "M": DAYS_PER_MONTH, "Y": DAYS_PER_YEAR}
 """Days per time unit: day, week, month (30.44 days) and year (365.25 days)."""
 _TRUNCATE = {"D": "1d", "W": "1w", "M": "1mo", "Y": "1y"}
-_US_PER_DAY = 86_400_000_000
 
 
 def _unit_days(time_unit: str | float, *, name: str) -> float:
@@ -91,12 +91,12 @@ def _orders_lazy(orders: Any, monetary: bool) -> pl.LazyFrame:
 
 def _period_day(ts: pl.Expr, purchase_period: str) -> pl.Expr:
     """Day number (days since 1970-01-01) of the start of the purchase period of ``ts``."""
-    days = ts.cast(pl.Datetime("us")).cast(pl.Int64) // _US_PER_DAY
+    days = ts.cast(pl.Datetime("us")).cast(pl.Int64) // US_PER_DAY
     if purchase_period == "D":
         return days
     if purchase_period == "W":  # 1970-01-01 was a Thursday; weeks start on Monday
         return (days + 3) // 7 * 7 - 3
-    return ts.dt.truncate(_TRUNCATE[purchase_period]).cast(pl.Int64) // _US_PER_DAY
+    return ts.dt.truncate(_TRUNCATE[purchase_period]).cast(pl.Int64) // US_PER_DAY
 
 
 def _iso(day: int) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from loyaltylab._units import SECONDS_PER_DAY, US_PER_DAY
 from loyaltylab.clv._base import check_rfm
 from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo,
                                     ParetoNBD)
@@ -584,8 +585,8 @@ def repeat_tracking(orders: Any, *, model: BetaGeo | ParetoNBD, calibration_end:
     origin = per.get_column("_first").min()
     end = per.get_column("_p").max() if observation_end is None else to_datetime(
         observation_end, name="observation_end")
-    us = 86_400_000_000 * unit
-    n_periods = int(np.ceil(((end - origin).total_seconds() / 86_400 + 1) / unit))
+    us = US_PER_DAY * unit
+    n_periods = int(np.ceil(((end - origin).total_seconds() / SECONDS_PER_DAY + 1) / unit))
     rep = per.filter(pl.col("_p") > pl.col("_first")).with_columns(
         ((pl.col("_p") - pl.lit(origin)).dt.total_microseconds() // int(us) + 1)
         .cast(pl.Int64).alias("period"))
@@ -703,4 +704,4 @@ def expected_purchases_matrix(model: BetaGeo | ParetoNBD, *, t: float = 1.0,
 
 
 def _td(unit_days: float) -> timedelta:
-    return timedelta(microseconds=round(unit_days * 86_400_000_000))
+    return timedelta(microseconds=round(unit_days * US_PER_DAY))

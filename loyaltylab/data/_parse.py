@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from loyaltylab._units import US_PER_DAY
+
 __all__ = ["ColumnFormat", "NumberFormat", "date_expr", "number_expr", "sniff_date_formats",
            "sniff_decimal", "decide_number_format", "number_evidence", "EXCEL_EPOCH",
            "sample_values"]
@@ -143,7 +145,7 @@ def localize_expr(e: pl.Expr, timezone: str) -> pl.Expr:
 
 def excel_serial_expr(num: pl.Expr) -> pl.Expr:
     """Excel serial day numbers (float) -> Datetime("us"), 1900 date system."""
-    micros = (num * 86_400_000_000.0).round().cast(pl.Int64, strict=False)
+    micros = (num * float(US_PER_DAY)).round().cast(pl.Int64, strict=False)
     return pl.lit(EXCEL_EPOCH, dtype=pl.Datetime("us")) + pl.duration(microseconds=micros)
 
 

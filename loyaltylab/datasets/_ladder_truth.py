@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from loyaltylab._units import DAYS_PER_MONTH
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 
 __all__ = ["ladder_truth_check"]
 
-_MONTH_DAYS = 30.4375
 _OFFLINE_CHANNELS = ["advertising", "partnership", "personal"]
 
 
@@ -130,13 +130,13 @@ def ladder_truth_check(data: CRMData, *, as_of: date | datetime | str | None = N
     rows.append(arrived("prospects (advertising) buying within a year",
                         p * (1 - s) / (1 - p * s), t))
     repeat = F.time_to_stage(offline, origin="first_time_customer", by=S.SEGMENT,
-                             horizon=f"{_MONTH_DAYS}d", confidence=confidence).filter(
+                             horizon=f"{DAYS_PER_MONTH}d", confidence=confidence).filter(
         (pl.col("stage") == "repeat_customer") & (pl.col(S.SEGMENT) == "relationship"))
     gaps = (stages.filter(pl.col("reached_first_time_customer").is_not_null())
             .join(truth["customers"], on=S.CUSTOMER_ID)
             .join(data.customers.select(S.CUSTOMER_ID, S.SEGMENT), on=S.CUSTOMER_ID)
             .filter(pl.col(S.SEGMENT) == "relationship"))
-    rhythm = (1 - (-_MONTH_DAYS / gaps["mean_order_gap_days"]).exp()).mean()
+    rhythm = (1 - (-DAYS_PER_MONTH / gaps["mean_order_gap_days"]).exp()).mean()
     rows.append(arrived("relationship buyers buying again within a month", rhythm, repeat))
     out = pl.DataFrame(rows, schema={"behaviour": pl.String, "true": pl.Float64,
                                      "estimate": pl.Float64, "ci_low": pl.Float64,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from loyaltylab._units import DAYS_PER_MONTH, US_PER_DAY
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.data.load import from_frames
@@ -23,7 +24,6 @@ from loyaltylab._util import to_datetime
 __all__ = ["make_crm", "simulate_tables"]
 
 # ------------------------------------------------------------------ planted parameters
-_DAY_US = 86_400_000_000
 
 KIND_NAMES = ("consumer", "business partner", "distributor", "supplier",
               "co-operation partner", "employee")
@@ -279,12 +279,12 @@ def _id_series(prefix: str, idx: np.ndarray, width: int, name: str) -> pl.Series
 def _ts(days: np.ndarray, start_us: int, name: str) -> pl.Series:
     """Whole days since start -> Datetime("us"); NaN -> null."""
     if np.issubdtype(np.asarray(days).dtype, np.integer):
-        us = np.asarray(days, dtype=np.int64) * _DAY_US
+        us = np.asarray(days, dtype=np.int64) * US_PER_DAY
         us += start_us
         return pl.Series(name, us, dtype=pl.Int64).cast(pl.Datetime("us"))
     days = np.asarray(days, dtype=float)
     mask = np.isnan(days)
-    us = np.where(mask, 0, np.floor(np.nan_to_num(days)).astype(np.int64) * _DAY_US
+    us = np.where(mask, 0, np.floor(np.nan_to_num(days)).astype(np.int64) * US_PER_DAY
                   + start_us)
     s = pl.Series(name, us, dtype=pl.Int64)
     if mask.any():
@@ -679,7 +679,7 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
     # outbound e-mail at the customer's own rate while on the list
     listed = ~suspect
     span = np.where(listed, np.maximum(end_active - acq, 0.0), 0.0)
-    k = rng.poisson(P["email"] * span / 30.4375)
+    k = rng.poisson(P["email"] * span / DAYS_PER_MONTH)
     o, d = _uniform_in(rng, acq, acq + span, k)
     add(o, d, 0, 1, 0, 0.02)
     # acquisition contacts before the first order (offline prospects and converted ones)
@@ -705,7 +705,7 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
     ci = np.flatnonzero(np.isfinite(P["c_day"]))
     add(ci, P["c_day"][ci], 1, 0, 4, 5.0)
     span3 = np.where(buyer, P["end"] - P["first"], 0.0)
-    k = rng.poisson(np.nan_to_num(span3) / 30.4375 * 0.08)
+    k = rng.poisson(np.nan_to_num(span3) / DAYS_PER_MONTH * 0.08)
     o, d = _uniform_in(rng, np.nan_to_num(P["first"]), np.nan_to_num(P["end"]), k)
     chan = _choice(rng, 3, (0.5, 0.3, 0.2), o.size)          # phone, email, web
     add(o, d, np.array([1, 0, 4])[chan], 0, 4, 2.0)
@@ -901,7 +901,7 @@ def _truth(P, n, D, start_us, cid, p_cross):
     ladder = dict(LADDER)
     ladder["mean_order_gap_days"] = dict(LADDER["mean_order_gap_days"])
     ladder["monthly_repeat_probability"] = {
-        s: round(1 - math.exp(-30.4375 / g), 4)
+        s: round(1 - math.exp(-DAYS_PER_MONTH / g), 4)
         for s, g in LADDER["mean_order_gap_days"].items()}
     ladder["observed_share_first_visit_buyers_online"] = float(
         (P["skip"] & buyer & (P["channel"] == WEB)).sum()

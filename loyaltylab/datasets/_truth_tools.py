@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from loyaltylab._units import US_PER_DAY
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 
 __all__ = ["truth_episodes"]
 
-_DAY_US = 86_400_000_000
 
 
 def truth_episodes(data: CRMData) -> pl.DataFrame:
@@ -72,7 +72,7 @@ def truth_episodes(data: CRMData) -> pl.DataFrame:
           .join(cust, on=S.CUSTOMER_ID, how="left"))
 
     def days(col: pl.Expr) -> pl.Expr:
-        return ((col - pl.col("first_order_at")).dt.total_microseconds() / _DAY_US)
+        return ((col - pl.col("first_order_at")).dt.total_microseconds() / US_PER_DAY)
 
     base = tc.select(
         S.CUSTOMER_ID,

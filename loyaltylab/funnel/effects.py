@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from loyaltylab._stats import wilson_exprs
+from loyaltylab._units import DAYS_PER_MONTH, SECONDS_PER_DAY
 from loyaltylab._util import parse_window, to_datetime
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
@@ -171,7 +172,7 @@ def attention_by_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *
     >>> a.columns[:4]
     ['state', 'stage_rank', 'persons', 'contacts']
     """
-    from loyaltylab.metrics._base import DAYS_PER_MONTH, poisson_ci
+    from loyaltylab.metrics._base import poisson_ci
 
     source = data
     data = data.data if isinstance(data, Timeline) else _ensure_data(data)
@@ -197,7 +198,7 @@ def attention_by_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *
                 (pl.col(S.CONTACT_COST).fill_null(0.0).sum() if has_cost
                  else pl.lit(None, dtype=pl.Float64)).alias("_cost"))
            .collect())
-    months = w.total_seconds() / 86400 / DAYS_PER_MONTH
+    months = w.total_seconds() / SECONDS_PER_DAY / DAYS_PER_MONTH
     joined = st.join(per, on=S.CUSTOMER_ID, how="left", nulls_equal=False)
     res = (joined.group_by("state")
            .agg(pl.len().cast(pl.Int64).alias("persons"),

@@ -14,6 +14,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab._stats import rate_columns, z_value
+from loyaltylab._units import DAYS_PER_MONTH, US_PER_DAY
 from loyaltylab._util import (
     as_polars, attach_by, normalize_by, parse_window, period_every, resolve_as_of,
     to_datetime,
@@ -33,8 +34,6 @@ BAND_LOW = 0.20
 """Lower end of the annual defection band typical of businesses (20 %)."""
 BAND_HIGH = 0.40
 """Upper end of the typical annual defection band (40 %)."""
-DAYS_PER_MONTH = 30.4375
-"""Average month length (365.25 / 12) used to turn days of exposure into months."""
 
 RATE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high"]
 
@@ -181,7 +180,7 @@ def days_between(a: str | pl.Expr, b: str | pl.Expr) -> pl.Expr:
     """``b - a`` in (fractional) days."""
     ea = pl.col(a) if isinstance(a, str) else a
     eb = pl.col(b) if isinstance(b, str) else b
-    return (eb - ea).dt.total_microseconds().cast(pl.Float64) / 86_400e6
+    return (eb - ea).dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
 def buyers(orders: pl.LazyFrame, as_of: datetime) -> pl.LazyFrame:

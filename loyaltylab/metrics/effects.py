@@ -11,6 +11,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab._stats import two_proportion_test, wilson_exprs
+from loyaltylab._units import DAYS_PER_MONTH, SECONDS_PER_DAY
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
@@ -380,7 +381,7 @@ def email_dose_response(data: CRMData, *, bands: Sequence[float] = (0, 2, 4, 6, 
     c = data.contacts.lazy().filter(pl.col(S.CHANNEL) == channel)
     if S.DIRECTION in data.contacts.columns:
         c = c.filter(pl.col(S.DIRECTION) == "outbound")
-    months = back.total_seconds() / 86400 / B.DAYS_PER_MONTH
+    months = back.total_seconds() / SECONDS_PER_DAY / DAYS_PER_MONTH
     dose = (c.join(first.select(S.CUSTOMER_ID, "_first", "_L"), on=S.CUSTOMER_ID)
             .filter((pl.col(S.CONTACTED_AT) >= pl.col("_first"))
                     & (pl.col(S.CONTACTED_AT) < pl.col("_L")))
@@ -532,7 +533,7 @@ def departure_reasons(data: CRMData, *, lookback: Any = "180d", inactive_after: 
         out = data.contacts.lazy().filter((pl.col(S.DIRECTION) == "outbound")
                                           & inside(S.CONTACTED_AT))
         if S.CHANNEL in data.contacts.columns:
-            months = back.total_seconds() / 86400 / B.DAYS_PER_MONTH
+            months = back.total_seconds() / SECONDS_PER_DAY / DAYS_PER_MONTH
             heavy = (out.filter(pl.col(S.CHANNEL) == "email").group_by(S.CUSTOMER_ID)
                      .agg(pl.len().alias("_n")).filter(pl.col("_n") / months > email_threshold))
             events.append((f"more than {email_threshold:g} e-mails a month",

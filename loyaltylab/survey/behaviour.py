@@ -15,6 +15,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab import _stats
+from loyaltylab._units import DAYS_PER_YEAR, US_PER_DAY
 from loyaltylab._util import parse_window, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
@@ -32,7 +33,6 @@ OUTCOMES = ("repurchase", "referral", "churn")
 OUTCOME = "outcome"
 GROUP = "nps_group"
 _GROUP_ORDER = ["detractor", "passive", "promoter"]
-_US_PER_DAY = 86_400 * 1_000_000
 
 
 def _check_data(data: Any) -> CRMData:
@@ -610,7 +610,7 @@ def _survival_after_answer(data: CRMData, *, item: str, survey, definition: str,
                       & (pl.col(S.ANSWERED_AT) < pl.col("end"))))
     table = (within.sort(S.ANSWERED_AT).group_by(S.CUSTOMER_ID, maintain_order=True).first()
              .with_columns(((pl.col("end") - pl.col(S.ANSWERED_AT)).dt.total_microseconds()
-                            / _US_PER_DAY).alias("duration"),
+                            / US_PER_DAY).alias("duration"),
                            pl.col("event").cast(pl.Int8),
                            _nps_group_expr(pl.col(S.SCORE)))
              .sort(S.CUSTOMER_ID))
@@ -815,7 +815,7 @@ def nps_group_outcomes(data: CRMData, *, item: str = "nps", survey=None,
     for g in _GROUP_ORDER:
         sub = per.filter(pl.col(GROUP) == g)
         last = curves.filter((pl.col("group") == g) & (pl.col("timeline") <= h)).tail(1)
-        years = float(sub["duration"].sum()) / 365.25
+        years = float(sub["duration"].sum()) / DAYS_PER_YEAR
         rows.append({GROUP: g, "customers": sub.height,
                      "churned": int(sub["event"].sum()) if sub.height else 0,
                      "retention": float(last["survival"][0]) if last.height else None,
