@@ -490,7 +490,27 @@ def test_sbg_input_errors() -> None:
 
 
 def test_separating_covariate_raises_convergence_error() -> None:
-    # every 'vip' customer churned in period 1: the alpha coefficient runs off to infinity
+    """Every 'vip' customer churned in period 1, so P(churn in 1) = alpha_i / (alpha_i +
+    beta_i) for them has its supremum 1 only as the vip coefficient goes to infinity: no
+    finite maximum. The others are a proper sBG sample (their own fit is finite, checked),
+    so it is the coefficient, not the base parameters, that must be reported."""
+    others = simulate_sbg(400, alpha=1.0, beta=2.0, seed=3).select("periods", "churned")
+    alone = ShiftedBetaGeoCovariates().fit(others)
+    assert alone.params_["alpha"] == pytest.approx(1.0, rel=0.3)
+    data = pl.concat([others.with_columns(vip=pl.lit(0, dtype=pl.Int64)),
+                      pl.DataFrame({"periods": [1] * 60, "churned": [True] * 60,
+                                    "vip": [1] * 60})])
+    with pytest.raises(ConvergenceError, match=r"did not converge.*'alpha:vip'.*run off to "
+                                               r"infinity"):
+        ShiftedBetaGeoCovariates().fit(data, alpha_covariates=["vip"])
+    with pytest.raises(ConvergenceError, match=r"'alpha:vip'.*'beta:vip'.*run off"):
+        ShiftedBetaGeoCovariates().fit(data, covariates=["vip"])
+    # a level with no repeat buyer sends the BG/NBD purchase coefficient to minus infinity
+    rfm = simulate_bgnbd(2000, r=0.5, alpha=4.0, a=0.8, b=2.5, seed=2).with_columns(
+        grp=pl.when(pl.col("frequency") == 0).then(pl.int_range(pl.len()) % 2).otherwise(0))
+    with pytest.raises(ConvergenceError, match=r"'purchase:grp'.*run off to infinity"):
+        BetaGeoCovariates().fit(rfm, purchase_covariates=["grp"])
+    # the original separated case, no heterogeneity left among the others either
     data = pl.DataFrame({"periods": [1] * 50 + list(np.arange(50) % 6 + 1),
                          "churned": [True] * 50 + [bool(i % 3) for i in range(50)],
                          "vip": [1] * 50 + [0] * 50})

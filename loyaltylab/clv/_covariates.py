@@ -362,6 +362,18 @@ class _CovariateFitter(Fitter):
             z, res_fun, message = res.x, res.fun, res.message
             nit += int(res.nit)
         g = fun(z)[1]
+        runaway = self._runaway(fun, z, scale)
+        if runaway:
+            vals = {n: float(f"{z[names.index(n)]:.4g}") for n in runaway}
+            raise ConvergenceError(
+                f"{self._model_name}: the fit did not converge: the coefficient(s) {vals} "
+                f"run off to infinity (the log-likelihood still rises as they grow, so there "
+                f"is no finite estimate). Either the covariate (almost) separates the "
+                f"customers (e.g. every customer of one level churned in the first period, "
+                f"or none of them bought again), or, for a coefficient that scales both "
+                f"shape parameters (BG/NBD dropout, sBG), the customers of one level do not "
+                f"differ among themselves at all. Merge that level with another, put the "
+                f"covariate on the other process only, or drop it")
         ok = np.isfinite(res_fun) and np.all(np.isfinite(z)) and np.max(np.abs(g)) < 1e-4
         at_bound = np.any(np.abs(z[:k0]) > 13.8) or np.any(np.abs(z[k0:]) > 25)
         if not ok or at_bound:
@@ -391,6 +403,30 @@ class _CovariateFitter(Fitter):
                           f"and unreliable", RuntimeWarning, stacklevel=3)
             cov = np.linalg.pinv(hess)
         self._set_uncertainty(z, cov)
+
+    def _runaway(self, fun: Any, z: np.ndarray, scale: float) -> list[str]:
+        """Coefficients with no finite maximum: the optimiser left them large (their effect
+        across the covariate's range is over e^8, a factor of about 3,000) and pushing them
+        further, by e^5 more across that range, costs less than 0.01 log-likelihood units
+        or even gains. A well-determined coefficient that large would lose far more (its
+        standard error would have to exceed 35 / range). ``fun`` is the objective divided
+        by ``scale``."""
+        k0 = len(self._base_names)
+        f0 = fun(z)[0]
+        if not np.isfinite(f0):
+            return []
+        out, i = [], k0
+        for b in self._blocks:
+            for j, name in enumerate(self.covariates_[b]):
+                spread = float(np.ptp(self._X[b][:, j]))
+                if spread > 0 and abs(z[i]) * spread > 8:
+                    zz = z.copy()
+                    zz[i] += np.sign(z[i]) * 5.0 / spread
+                    f1 = fun(zz)[0]
+                    if np.isfinite(f1) and (f1 - f0) * scale < 0.01:
+                        out.append(f"{b}:{name}")
+                i += 1
+        return out
 
     def _set_uncertainty(self, z: np.ndarray, cov: np.ndarray) -> None:
         names = self._names
@@ -461,10 +497,13 @@ class _CovariateFitter(Fitter):
 
 def _compress(cols: dict[str, np.ndarray], w: np.ndarray,
               limit: int = 1000) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Merge identical rows into weighted rows (all columns float)."""
+    """Merge identical rows into weighted rows (all columns float), in the order of their
+    first appearance: a plain group_by returns its groups in a different order from run to
+    run, and the optimiser's floating-point sums, so where it stops on a flat likelihood,
+    with them."""
     df = pl.DataFrame({**cols, "_w": w})
     if df.height > limit:
-        df = df.group_by(list(cols)).agg(pl.col("_w").sum())
+        df = df.group_by(list(cols), maintain_order=True).agg(pl.col("_w").sum())
     return ({k: df.get_column(k).to_numpy().astype(float) for k in cols},
             df.get_column("_w").to_numpy().astype(float))
 
