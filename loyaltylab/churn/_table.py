@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from loyaltylab._result import FrameResult
+from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_YEAR, US_PER_DAY
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab._util import as_polars, parse_window, resolve_as_of, to_datetime
@@ -26,9 +27,6 @@ EVENT = "event"
 N_ORDERS = "n_orders"
 STOP = "stop"
 
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
-_US_PER_DAY = 86_400 * 1_000_000
 _DEFINITIONS = ("inactivity", "contract")
 _EMAIL = "email"
 _INBOUND = "inbound"
@@ -197,7 +195,7 @@ class ChurnEpisodes(FrameResult):
 
 def _days(expr: pl.Expr) -> pl.Expr:
     """A duration expression as float days."""
-    return expr.dt.total_microseconds().cast(pl.Float64) / _US_PER_DAY
+    return expr.dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
 def churn_table(data: CRMData, *, definition: str = "inactivity",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import polars as pl
 
+from loyaltylab._units import SECONDS_PER_DAY
 from loyaltylab._util import parse_window
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.funnel._engine import _ensure_ladder
@@ -38,7 +39,7 @@ def _durations(data, ladder, as_of, origin, by):
         frames.append(base.select(
             *cols, pl.lit(names[k]).alias("stage"), pl.lit(k, dtype=pl.Int64).alias("_k"),
             ((pl.coalesce(arrive, pl.lit(as_of)) - pl.col(f"reached_{origin}"))
-             .dt.total_seconds() / 86400).alias("_days"),
+             .dt.total_seconds() / SECONDS_PER_DAY).alias("_days"),
             arrive.is_not_null().alias("_arrived")))
     return pl.concat(frames), cols, origin
 
@@ -107,7 +108,7 @@ def time_to_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *,
     ['first_time_customer', 'repeat_customer', 'client', 'advocate']
     """
     long, cols, origin = _durations(data, ladder, as_of, origin, by)
-    h = parse_window(horizon, name="horizon").total_seconds() / 86400
+    h = parse_window(horizon, name="horizon").total_seconds() / SECONDS_PER_DAY
     rows = []
     for key, part in long.group_by(*cols, "_k", "stage", maintain_order=True):
         km = _km(part, confidence)

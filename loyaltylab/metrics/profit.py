@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import polars as pl
 
+from loyaltylab._units import SECONDS_PER_DAY
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import SchemaError
@@ -365,7 +366,7 @@ def acquisition_payback(data: CRMData, *, by: str | Sequence[str] | None =
     res = B.group_agg(B.attach(per, data.customers, keys), keys, [
         pl.len().cast(pl.Int64).alias("customers"),
         pl.col(S.ACQUISITION_COST).mean().alias("mean_acquisition_cost"),
-        (pl.col("_days") <= win.total_seconds() / 86400).fill_null(False)
+        (pl.col("_days") <= win.total_seconds() / SECONDS_PER_DAY).fill_null(False)
         .filter(pl.col("_judged")).sum().alias("numerator"),
         pl.col("_judged").sum().alias("denominator"),
         pl.col("_days").median().alias("median_payback_days")])

@@ -10,6 +10,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab._stats import newcombe_interval, two_proportion_test
+from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.metrics import _base as B
@@ -240,7 +241,8 @@ def scorecard(data: CRMData, *, period: str = "year", as_of: Any = None,
               for e in (e0, e1)]
         add("Cross-line buyers", "share", _prop(cl[0]), _prop(cl[1]),
             "cross_line_share(as_of=period end)")
-    plen = {"month": "30.4375d", "quarter": "91.3125d", "year": "365.25d"}.get(period)
+    plen = {"month": f"{DAYS_PER_MONTH}d", "quarter": f"{3 * DAYS_PER_MONTH}d",
+            "year": f"{DAYS_PER_YEAR}d"}.get(period)
     if data.contacts is not None:
         cf = contact_frequency(data, period=period, as_of=e1, confidence=confidence)
         vals = []

@@ -10,6 +10,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
+from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
 from loyaltylab.plots._style import (
     MIN_FONT_PT, add_footnote, error_lengths, color_cycle, forest, get_ax, legend_above,
     literal_text)
@@ -17,7 +18,8 @@ from loyaltylab.plots._style import (
 __all__ = ["plot_retention", "plot_hazard_ratios", "plot_cumulative_hazard",
            "plot_calibration", "plot_at_risk_list"]
 
-_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+_UNITS = {"days": 1.0, "weeks": DAYS_PER_WEEK, "months": DAYS_PER_MONTH,
+          "years": DAYS_PER_YEAR}
 
 
 def _unit(unit: str) -> float:

@@ -15,7 +15,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab import _stats
-from loyaltylab._units import DAYS_PER_YEAR, US_PER_DAY
+from loyaltylab._units import DAYS_PER_YEAR, SECONDS_PER_DAY, US_PER_DAY
 from loyaltylab._util import parse_window, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
@@ -803,7 +803,7 @@ def nps_group_outcomes(data: CRMData, *, item: str = "nps", survey=None,
     table = _survival_after_answer(data, item=item, survey=survey, definition=definition,
                                    inactivity=inactivity)
     curves = retention_curves(table, by=GROUP, confidence=confidence)
-    h = td.total_seconds() / 86400
+    h = td.total_seconds() / SECONDS_PER_DAY
     orders = (data.orders.join(table.select(S.CUSTOMER_ID, S.ANSWERED_AT, "end"),
                                on=S.CUSTOMER_ID)
               .filter((pl.col(S.ORDERED_AT) > pl.col(S.ANSWERED_AT))
@@ -876,7 +876,7 @@ def satisfaction_trap(data: CRMData, *, item: str = "csat", satisfied_from: floa
     T = resolve_as_of(data)
     table = _survival_after_answer(data, item=item, survey=survey, definition=definition,
                                    inactivity=inactivity)
-    h = td.total_seconds() / 86400
+    h = td.total_seconds() / SECONDS_PER_DAY
     table = table.with_columns(
         ((pl.col("event") == 1) & (pl.col("duration") <= h)).alias("_defected"),
         (pl.col(S.ANSWERED_AT) + td <= T).alias("_observed"))

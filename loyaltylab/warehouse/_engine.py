@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from loyaltylab._units import US_PER_DAY
 from loyaltylab.data.privacy import _SEP
 
 _INSTALL = "pip install 'loyaltylab[warehouse]'"
-_EPOCH_DAY_US = 86_400_000_000
 
 # How each engine writes the lower-case hex SHA-256 of a text value. Engines not listed
 # have no such function that Ibis can call (SQLite, Ibis' own Polars backend).
@@ -93,7 +93,7 @@ def epoch_us(ts: Any, backend: str | None) -> Any:
         frac = ts.millisecond().cast("int64") * 1000
     else:
         frac = ts.microsecond().cast("int64")
-    return day_number(ts) * _EPOCH_DAY_US + secs * 1_000_000 + frac
+    return day_number(ts) * US_PER_DAY + secs * 1_000_000 + frac
 
 
 def to_us(value: datetime) -> int:

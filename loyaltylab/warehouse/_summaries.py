@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from loyaltylab._units import US_PER_DAY
 from loyaltylab._util import parse_window, to_datetime
 from loyaltylab.churn._table import (DURATION, END, EVENT, LAST_ACTIVE, N_ORDERS, START,
                                      churn_table)
@@ -29,7 +30,6 @@ CHURN_BASE_COLUMNS = [S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT, N
 """Columns of :func:`churn_base`: the part of :func:`loyaltylab.churn.churn_table` that
 needs every order (the covariates are joined on the per-customer rows afterwards)."""
 
-_US_PER_DAY = 86_400_000_000
 
 
 def _hash_ids(frame: pl.DataFrame, salt: str | None) -> pl.DataFrame:
@@ -280,7 +280,7 @@ def _finish_churn(per: pl.DataFrame, T: datetime, window: timedelta) -> pl.DataF
     return (per.with_columns(pl.when(event).then(churn_at).otherwise(pl.lit(T)).alias(END),
                              event.cast(pl.Int8).alias(EVENT))
             .with_columns((pl.col(END) - pl.col(START)).dt.total_microseconds()
-                          .cast(pl.Float64).truediv(_US_PER_DAY).alias(DURATION))
+                          .cast(pl.Float64).truediv(US_PER_DAY).alias(DURATION))
             .select(CHURN_BASE_COLUMNS).sort(S.CUSTOMER_ID))
 
 
