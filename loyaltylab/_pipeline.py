@@ -47,7 +47,7 @@ from loyaltylab.datasets import data_path  # noqa: E402
 from loyaltylab.exceptions import (ConvergenceError, LoyaltyLabError,  # noqa: E402
                                    MissingTableError, SeparationError)
 from loyaltylab.report import Footnote, Report  # noqa: E402
-from loyaltylab.report._present import plain_words  # noqa: E402
+from loyaltylab.report import plain_words  # noqa: E402
 
 __all__ = ["RejectedRowsError", "ReportRun", "Section", "SECTIONS", "load_for_report",
            "measuring_date", "ladder_for_data", "call_list", "build_report", "run_report",
@@ -132,7 +132,7 @@ def measuring_date(data: CRMData, as_of: Any = None, *, fmt: Any = None
     Without ``as_of`` it is the end of the day of the last event in the data (the extract
     date the data show); a date given without a time also means the end of that day. So a
     year or quarter that ends on the extract date counts as complete. ``fmt`` (a
-    :class:`~loyaltylab.report._locale.Formats`) writes the date in the client's locale.
+    :class:`~loyaltylab.report.Formats`) writes the date in the client's locale.
 
     Examples
     --------
@@ -1125,7 +1125,7 @@ def _build(data: CRMData, *, title: str, progress: bool | None, date_note: str |
            sections: tuple[Section, ...], locale: str = "en") -> tuple[Report, list[str]]:
     from tqdm import tqdm
 
-    from loyaltylab.report._locale import Formats
+    from loyaltylab.report import Formats
 
     fmt = Formats(locale)
     if data.as_of is None:
@@ -1183,7 +1183,7 @@ def run_report(source: str | Path | None = None, *, out: str | Path = "reports",
     """
     data = load_for_report(source, mapping=mapping, as_of=as_of, salt=salt,
                            allow_rejects=allow_rejects, **load_options)
-    from loyaltylab.report._locale import Formats
+    from loyaltylab.report import Formats
 
     note = measuring_date(data, as_of, fmt=Formats(locale))[1] if as_of is not None else None
     rep, errors = _build(data, title="Customer loyalty report", progress=progress,

@@ -43,7 +43,7 @@ import polars as pl
 from loyaltylab._stats import wilson_interval
 from loyaltylab.metrics._base import BAND_HIGH, BAND_LOW
 from loyaltylab.report import Finding
-from loyaltylab.report._locale import Formats
+from loyaltylab.report import Formats
 
 __all__ = ["WEIGHTS", "REJECT_CAVEAT", "TOP_SHARE", "defection_finding", "drivers_finding",
            "ladder_finding", "nps_finding", "complaints_finding", "concentration_finding",

@@ -278,7 +278,7 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _locale_arg(value: str) -> str:
     """``--locale``: a known language code, else a one-line usage error (exit 2)."""
-    from loyaltylab.report._locale import check_locale
+    from loyaltylab.report import check_locale
 
     try:
         return check_locale(value)
@@ -289,8 +289,7 @@ def _locale_arg(value: str) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     """Run ``report``: 0 written, 1 stopped because rows were rejected."""
     from loyaltylab._pipeline import RejectedRowsError, run_report
-    from loyaltylab.report._brand import deliverable_options
-    from loyaltylab.report._output import check_output_folder
+    from loyaltylab.report import check_output_folder, deliverable_options
 
     out = check_output_folder(args.out, source=args.source)
     salt, random_salt = _salt(args)
@@ -359,7 +358,7 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     unexpectedly (the notebooks are written, the failures named on stderr)."""
     from loyaltylab._notebooks import run_notebooks, unexpected_errors
     from loyaltylab._pipeline import RejectedRowsError
-    from loyaltylab.report._output import OutputFolder
+    from loyaltylab.report import OutputFolder
 
     folder = OutputFolder(args.out, source=args.source)
     salt, random_salt = _salt(args)
@@ -507,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except OSError as exc:
         # imported here: loyaltylab.report loads matplotlib, which `--help` must not wait for
-        from loyaltylab.report._output import describe_os_error
+        from loyaltylab.report import describe_os_error
 
         print(f"{name}: error: {describe_os_error(exc, out=getattr(args, 'out', None))}",
               file=sys.stderr)

@@ -750,8 +750,16 @@ def amount_note(note: str) -> dict | None:
     (``amount = Total minus Refunded Amount: 18 rows, 2,506.02 less 91.34 deducted =
     2,414.68 (before validation)``), or None for any other note.
 
-    Returns ``{"column", "gross_column", "deducted_columns", "rows", "gross",
-    "deducted", "net"}``.
+    Parameters
+    ----------
+    note : str
+        One warning of a :class:`~loyaltylab.data.TableReport`.
+
+    Returns
+    -------
+    dict or None
+        ``{"column", "gross_column", "deducted_columns", "rows", "gross", "deducted",
+        "net"}``, or None when the note is about something else.
 
     Examples
     --------

@@ -160,7 +160,11 @@ from loyaltylab.exceptions import MappingError
 
 __all__ = ["Mapping", "TableMapping", "read_mapping", "draft_mapping", "FORMAT_KEYS",
            "ValueType", "check_value", "check_keys", "DEFAULT_KEYS", "TABLE_KEYS",
-           "fold_value", "show"]
+           "fold_value", "show", "MERGED", "amount_note"]
+
+MERGED = _rules.MERGED
+"""The exclusion reason of an order's further line items, merged into the order."""
+amount_note = _rules.amount_note
 
 
 # ------------------------------------------------------------------ showing values

@@ -12,14 +12,20 @@
 - :func:`check_in_browser`: open an HTML report in headless Chromium as a reader would.
 - :class:`Brand` / :func:`load_brand`: the client's name, logo and accent colour for the
   report, the deck and the workbook.
+- For the command line and the client run: :class:`Formats` / :func:`check_locale` (numbers,
+  money and dates in the client's locale), :func:`plain_words`, :func:`deliverable_options`,
+  :class:`OutputFolder`, :func:`check_output_folder`, :func:`describe_os_error`.
 """
 
-from loyaltylab.report._brand import Brand, load_brand
+from loyaltylab.report._brand import Brand, deliverable_options, load_brand
 from loyaltylab.report._browser import BrowserCheck, check_in_browser, find_chromium
 from loyaltylab.report._builder import Report
 from loyaltylab.report._excel import export_tables, sanitize_sheet_names
 from loyaltylab.report._findings import Finding
 from loyaltylab.report._figures import SIZES, Footnote, figure_title, prepare_figure, save_figure
+from loyaltylab.report._locale import Formats, check_locale
+from loyaltylab.report._output import OutputFolder, check_output_folder, describe_os_error
+from loyaltylab.report._present import plain_words
 from loyaltylab.report._privacy import (
     mask_value, personal_needles, scan_for_personal_data, scrub, scrub_notebook,
 )
@@ -30,6 +36,8 @@ __all__ = [
     "Report", "Finding", "Brand", "load_brand",
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
     "check_in_browser", "find_chromium", "BrowserCheck",
+    "Formats", "check_locale", "plain_words", "deliverable_options", "OutputFolder",
+    "check_output_folder", "describe_os_error",
 ]
 
 

@@ -284,6 +284,18 @@ def deliverable_options(*, brand: Any = None,
     deck template (unless it is given its own): how ``loyaltylab report --brand FILE
     --template FILE`` reaches the report the pipeline builds.
 
+    Parameters
+    ----------
+    brand : Brand, dict, str or Path, optional
+        The brand (as :func:`load_brand` reads it).
+    template : str or Path, optional
+        A PowerPoint file whose slide master the deck uses.
+
+    Yields
+    ------
+    None
+        Inside the block, new reports take these options.
+
     Examples
     --------
     >>> from loyaltylab.report import Report

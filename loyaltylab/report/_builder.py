@@ -17,7 +17,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from loyaltylab._util import as_polars
-from loyaltylab.data._rules import amount_note as _amount_note
+from loyaltylab.data.mapping import amount_note as _amount_note
 from loyaltylab.data.crmdata import CRMData, LoadReport
 from loyaltylab.exceptions import MissingTableError
 from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
@@ -156,7 +156,7 @@ def _revenue_steps(rep: LoadReport | None, revenue: float | None) -> pl.DataFram
     amount, the amount before and after the deducted columns (refunds), rows rejected by
     validation, and the revenue kept. Columns: step, rows, amount.
     """
-    from loyaltylab.data._rules import MERGED
+    from loyaltylab.data.mapping import MERGED
 
     t = rep.tables.get(_REVENUE_TABLE) if rep is not None else None
     if t is None:

@@ -16,7 +16,7 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from loyaltylab.plots._style import add_footnote
+from loyaltylab.plots import add_footnote
 
 __all__ = ["Footnote", "SIZES", "FORMATS", "save_figure", "prepare_figure", "figure_title",
            "slugify"]

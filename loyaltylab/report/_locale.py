@@ -36,6 +36,16 @@ _MINUS = "\u2212"
 def check_locale(locale: str) -> str:
     """The locale name normalised (``"de-DE"`` -> ``"de_DE"``), or a ValueError naming it.
 
+    Parameters
+    ----------
+    locale : str
+        A language code, optionally with a territory (``"de"``, ``"de-DE"``, ``"fr_CH"``).
+
+    Returns
+    -------
+    str
+        The name in Babel's form (``"de_DE"``).
+
     Examples
     --------
     >>> check_locale("de-DE")

@@ -64,6 +64,18 @@ def check_output_folder(out: str | Path, *, source: str | Path | None = None) ->
     existing folder that is not empty and has no manifest of an earlier run. Links in
     the folders above ``out`` (such as ``/tmp`` on macOS) are followed.
 
+    Parameters
+    ----------
+    out : str or Path
+        The output folder (created later, when the run writes).
+    source : str or Path, optional
+        The folder or file the data were read from; ``out`` may not overlap it.
+
+    Returns
+    -------
+    Path
+        ``out`` as an absolute path.
+
     Examples
     --------
     >>> import tempfile
@@ -151,6 +163,18 @@ def _files(folder: Path) -> list[str]:
 
 def describe_os_error(exc: OSError, *, out: str | Path | None = None) -> str:
     """One plain line for a failed write: a full disk, a folder without write permission.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error the write raised.
+    out : str or Path, optional
+        The output folder, named as left unchanged.
+
+    Returns
+    -------
+    str
+        What happened and what to do, in words.
 
     Examples
     --------

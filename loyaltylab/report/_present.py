@@ -71,6 +71,16 @@ def plain_words(text: Any) -> str:
     """``text`` with code-like words made plain: underscores between letters become spaces
     (``web_sessions`` -> ``web sessions``) and ``name=value`` reads ``name value``.
 
+    Parameters
+    ----------
+    text : object
+        Any text (turned into a string).
+
+    Returns
+    -------
+    str
+        The text for a client to read.
+
     Examples
     --------
     >>> plain_words("reward_scheme=every_purchase")
