@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence, overload
 
 import polars as pl
 
@@ -54,15 +54,37 @@ def to_datetime(value: Any, *, name: str = "as_of") -> datetime:
                     f"{type(value).__name__}")
 
 
-def resolve_as_of(data: Any, as_of: Any = None) -> datetime:
+@overload
+def resolve_as_of(data: Any, as_of: Any = None, *, latest_order: Literal[True] = True
+                  ) -> datetime: ...
+@overload
+def resolve_as_of(data: Any, as_of: Any = None, *, latest_order: bool) -> datetime | None: ...
+
+
+def resolve_as_of(data: Any, as_of: Any = None, *, latest_order: bool = True
+                  ) -> datetime | None:
     """The measurement date: ``as_of`` if given, else ``data.as_of``, else the latest order.
 
-    ``data`` is a CRMData or an orders frame.
+    The one place where an ``as_of`` argument is read. ``data`` is a CRMData, a funnel
+    Timeline (anything with an ``as_of``) or an orders frame. With ``latest_order=False``
+    there is no third step: None when neither date is known (then nothing is cut).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> orders = pl.DataFrame({"ordered_at": [datetime(2024, 3, 1), datetime(2024, 5, 2)]})
+    >>> resolve_as_of(orders), resolve_as_of(orders, "2024-04-01")
+    (datetime.datetime(2024, 5, 2, 0, 0), datetime.datetime(2024, 4, 1, 0, 0))
+    >>> resolve_as_of(orders, latest_order=False) is None
+    True
     """
     if as_of is not None:
         return to_datetime(as_of)
     if getattr(data, "as_of", None) is not None:
         return data.as_of
+    if not latest_order:
+        return None
     orders = data.orders if hasattr(data, "orders") else as_polars(data, name="orders")
     latest = orders.get_column(S.ORDERED_AT).max()
     if latest is None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
-from loyaltylab._util import period_every
+from loyaltylab._util import period_every, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 
@@ -99,7 +99,7 @@ def activity_over_time(data: CRMData, *, period: str = "month",
     ['period_start', 'orders', 'revenue', 'active_customers', 'new_customers']
     """
     every = period_every(period)
-    cutoff = as_of or data.as_of
+    cutoff = resolve_as_of(data, as_of, latest_order=False)
     orders = data.orders.lazy()
     if cutoff is not None:
         orders = orders.filter(pl.col(S.ORDERED_AT) <= cutoff)

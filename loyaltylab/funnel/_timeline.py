@@ -10,7 +10,7 @@ from typing import Any, Sequence, Union
 
 import polars as pl
 
-from loyaltylab._util import parse_window, resolve_as_of, to_datetime
+from loyaltylab._util import parse_window, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.funnel._engine import (_KEY, _PID, _T, _VISITOR_PREFIX, _activity, _earliest,
@@ -195,7 +195,7 @@ def _inputs(data: Any, ladder: Any, as_of: AsOf
     given in its place), the ladder and the resolved date."""
     if isinstance(data, Timeline):
         _same_ladder(data, ladder)
-        when = data.as_of if as_of is None else to_datetime(as_of)
+        when = resolve_as_of(data, as_of)
         if when > data.as_of:
             data._at(when)  # raises, naming the fix
         _check_date(data.data, data.ladder, when)

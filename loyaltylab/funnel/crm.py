@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from loyaltylab._util import as_polars, to_datetime
+from loyaltylab._util import as_polars, resolve_as_of
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import SchemaError
@@ -157,13 +157,8 @@ def stages_from_crm(data: Any, *, stage_col: str = "Lifecycle Stage",
     [None, datetime.date(2025, 2, 10), datetime.date(2024, 6, 1)]
     """
     ladder = _ensure_ladder(ladder)
-    if isinstance(data, CRMData):
-        frame = data.customers
-        if as_of is None:
-            as_of = data.as_of
-    else:
-        frame = as_polars(data, name="data")
-    cut = None if as_of is None else to_datetime(as_of)
+    frame = data.customers if isinstance(data, CRMData) else as_polars(data, name="data")
+    cut = resolve_as_of(data if isinstance(data, CRMData) else frame, as_of, latest_order=False)
     mapping = HUBSPOT_LIFECYCLE if mapping is None else mapping
     if not isinstance(mapping, dict) or not mapping:
         raise TypeError("mapping: expected a dict of CRM stage -> ladder stage name (or "
