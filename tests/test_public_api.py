@@ -172,3 +172,35 @@ def test_the_section_check_finds_a_missing_section():
 
     assert _missing_sections(documented) == []
     assert _missing_sections(undocumented) == ["Parameters", "Returns"]
+
+
+# --------------------------------------------------------------- one home for units
+
+def test_day_month_and_year_lengths_are_written_only_in_the_units_module():
+    """365.25, 30.4375, 86400 and 86_400_000_000 appear as numbers only in loyaltylab/_units.py
+    (docstrings may name them); every other module imports them."""
+    import tokenize
+    from pathlib import Path
+
+    import loyaltylab
+
+    written = {"365.25", "30.4375", "91.3125", "86400", "86_400", "86400000000",
+               "86_400_000_000", "86400e6", "86_400e6"}
+    root = Path(loyaltylab.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "_units.py":
+            continue
+        with path.open("rb") as fh:
+            found += [f"{path.relative_to(root)}:{tok.start[0]}"
+                      for tok in tokenize.tokenize(fh.readline)
+                      if tok.type == tokenize.NUMBER and tok.string in written]
+    assert not found, f"import these from loyaltylab._units instead: {found}"
+
+
+def test_the_units_are_the_calendar_averages():
+    from loyaltylab import _units as U
+
+    assert U.DAYS_PER_YEAR == 365.25  # Julian year
+    assert U.DAYS_PER_MONTH * 12 == U.DAYS_PER_YEAR
+    assert U.US_PER_DAY == 24 * 60 * 60 * 10**6

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from loyaltylab._units import SECONDS_PER_DAY
+
 __all__ = ["PLATFORMS", "LOCALISED", "PlatformExport", "make_platform_export", "make_survey_export",
            "make_ticket_export", "make_email_export", "TYPEFORM_QUESTIONS",
            "MAILCHIMP_MAPPING"]
@@ -202,7 +204,7 @@ _AS_OF = datetime(2026, 1, 1)
 
 
 def _when(rng: np.random.Generator, days: int = 700) -> datetime:
-    return _START + timedelta(seconds=int(rng.integers(0, days * 86400)))
+    return _START + timedelta(seconds=int(rng.integers(0, days * SECONDS_PER_DAY)))
 
 
 # ------------------------------------------------------------------------------ Shopify

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import polars as pl
 
+from loyaltylab._units import SECONDS_PER_DAY
 from loyaltylab._util import as_polars
 from loyaltylab.data import schema as S
 from loyaltylab.data.privacy import neutralize_formulas
@@ -125,7 +126,7 @@ def _excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             fixes.append(pl.col(col).dt.replace_time_zone(None))
         elif dtype == pl.Duration:
-            fixes.append(pl.col(col).dt.total_seconds().truediv(86400).alias(col))
+            fixes.append(pl.col(col).dt.total_seconds().truediv(SECONDS_PER_DAY).alias(col))
         elif dtype.is_float():  # Excel holds no NaN or infinity: an empty cell
             fixes.append(pl.when(pl.col(col).is_finite()).then(pl.col(col)).alias(col))
     return frame.with_columns(fixes) if fixes else frame

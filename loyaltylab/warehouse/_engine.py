@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from loyaltylab._units import US_PER_DAY
+from loyaltylab._units import SECONDS_PER_DAY, US_PER_DAY
 from loyaltylab.data.privacy import _SEP
 
 _INSTALL = "pip install 'loyaltylab[warehouse]'"
@@ -99,7 +99,7 @@ def epoch_us(ts: Any, backend: str | None) -> Any:
 def to_us(value: datetime) -> int:
     """Microseconds since 1970-01-01 of a naive datetime."""
     delta = value - datetime(1970, 1, 1)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (delta.days * SECONDS_PER_DAY + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def pseudonym(ids: Any, salt: str, backend: str | None, *, dialect: str | None = None,
