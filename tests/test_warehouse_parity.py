@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime, timedelta
+import os
+from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -298,3 +300,34 @@ def test_import_loyaltylab_does_not_import_ibis():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "warehouse"
+SNAPSHOT_OPTIONS = {
+    "rfm": {"observation_end": "2024-12-31", "calibration_end": "2024-06-30",
+            "salt": "s3cret"},
+    "churn": {"as_of": "2024-12-31", "salt": "s3cret"},
+    "cohorts": {"period": "month"},
+}
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "trino", "databricks"])
+@pytest.mark.parametrize("summary", list(SNAPSHOT_OPTIONS))
+def test_compiled_sql_matches_snapshot(summary, dialect):
+    """The SQL each warehouse would run, as committed in tests/snapshots/warehouse (a change
+    of Ibis or sqlglot that changes it shows here; LOYALTYLAB_UPDATE_SNAPSHOTS=1 rewrites
+    the files after review)."""
+    sql = to_sql(summary, dialect=dialect, **SNAPSHOT_OPTIONS[summary]) + "\n"
+    path = SNAPSHOTS / f"{summary}-{dialect}.sql"
+    if os.environ.get("LOYALTYLAB_UPDATE_SNAPSHOTS"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; run with LOYALTYLAB_UPDATE_SNAPSHOTS=1"
+    assert sql == path.read_text(encoding="utf-8")
+    # the customer id leaves the query only through the warehouse's own SHA-256
+    if "salt" in SNAPSHOT_OPTIONS[summary]:
+        fn = {"snowflake": "SHA2(", "bigquery": "TO_HEX(SHA256(",
+              "trino": "TO_HEX(SHA256(TO_UTF8(", "databricks": "SHA2("}[dialect]
+        assert fn in sql

@@ -83,10 +83,13 @@ def period_day(ts: Any, purchase_period: str) -> Any:
     return day_number(ts.truncate(unit))
 
 
-def epoch_us(ts: Any, backend: str | None) -> Any:
+def epoch_us(ts: Any, backend: str | None, dialect: str | None = None) -> Any:
     """Microseconds since 1970-01-01 00:00 of ``ts`` (int64), from its day, hour, minute,
     second and fraction: the one form every backend computes alike. SQLite keeps time only
-    to the millisecond, so there the fraction is read in milliseconds."""
+    to the millisecond, so there the fraction is read in milliseconds; Spark (Databricks)
+    cannot extract microseconds but has ``unix_micros``."""
+    if (backend or dialect) in ("pyspark", "databricks"):
+        return _builtin("unix_micros", ("timestamp",), "int64")(ts)
     secs = (ts.hour().cast("int64") * 3600 + ts.minute().cast("int64") * 60
             + ts.second().cast("int64"))
     if backend == "sqlite":

@@ -67,7 +67,7 @@ def _rfm_query(orders: Any, *, unit: float, purchase_period: str, end: int, cal:
         # value of the first purchase: the (customer, day) row on the first day
         fv = calib.select(_cid=calib[S.CUSTOMER_ID], _fd=calib._d, _fv=calib._v)
         per = per.join(fv, [per[S.CUSTOMER_ID] == fv._cid, per._first == fv._fd]) \
-            .drop("_cid", "_fd")
+            .select(S.CUSTOMER_ID, *aggs, "_fv")
     if holdout:
         h = daily.filter((daily._d > cal) & (daily._d <= end))
         haggs = {"_fh": h.count()}
@@ -288,15 +288,18 @@ def _churn_query(orders: Any, *, T_us: int, early_us: int, salt: str | None,
                  keep_ids: bool, backend: str | None, dialect: str | None = None) -> Any:
     E.require_columns(orders, [S.CUSTOMER_ID, S.ORDERED_AT])
     ts = E.timestamp(orders, S.ORDERED_AT)
-    o = orders.select(_cid=orders[S.CUSTOMER_ID], _e=E.epoch_us(ts, backend))
+    o = orders.select(_cid=orders[S.CUSTOMER_ID], _e=E.epoch_us(ts, backend, dialect))
     known = o.filter(o._e <= T_us)
-    per = known.group_by("_cid").aggregate(_start=known._e.min(), _last=known._e.max(),
-                                           _n=known.count())
-    k2 = known.select(_kcid=known._cid, _ke=known._e)
-    j = per.join(k2, per._cid == k2._kcid)
-    early = j.group_by("_cid").aggregate(_early=(j._ke < j._start + early_us).sum()) \
-        .rename(_ecid="_cid")
-    per = per.join(early, per._cid == early._ecid)
+    # each order beside its customer's first order, then one pass per customer: a window
+    # in SQL engines, a join on Ibis' Polars backend (which has no window functions)
+    if backend == "polars":
+        firsts = known.group_by("_cid").aggregate(_first=known._e.min()) \
+            .rename(_fcid="_cid")
+        w = known.join(firsts, known._cid == firsts._fcid).drop("_fcid")
+    else:
+        w = known.mutate(_first=known._e.min().over(group_by="_cid"))
+    per = w.group_by("_cid").aggregate(_start=w._e.min(), _last=w._e.max(), _n=w.count(),
+                                       _early=(w._e < w._first + early_us).sum())
     return per.select(**{
         S.CUSTOMER_ID: E.ids_out(per._cid, salt=salt, keep_ids=keep_ids, backend=backend,
                                  dialect=dialect),
