@@ -10,7 +10,7 @@ import polars as pl
 from scipy import stats
 
 __all__ = ["z_value", "wilson_interval", "wilson_exprs", "two_proportion_test",
-           "rate_columns"]
+           "rate_columns", "poisson_ci"]
 
 
 def z_value(confidence: float = 0.95) -> float:
@@ -155,3 +155,25 @@ def two_proportion_test(k1, n1, k2, n2) -> tuple[float, float]:
         return float("nan"), float("nan")
     z = (k1 / n1 - k2 / n2) / se
     return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+def poisson_ci(frame: pl.DataFrame, count: str, exposure: str, *,
+               confidence: float = 0.95) -> pl.DataFrame:
+    """Add ``value`` = count/exposure and exact (Garwood) Poisson ``ci_low``/``ci_high``.
+
+    Garwood (1936): low = chi2.ppf(a/2, 2k)/2, high = chi2.ppf(1-a/2, 2k+2)/2, divided by
+    the exposure. Rows with zero exposure get nulls.
+    """
+    k = frame.get_column(count).cast(pl.Float64).fill_null(0).to_numpy()
+    e = frame.get_column(exposure).cast(pl.Float64).fill_null(0).to_numpy()
+    a = 1 - confidence
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(k > 0, stats.chi2.ppf(a / 2, 2 * k) / 2, 0.0) / e
+        high = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / e
+        val = k / e
+    ok = e > 0
+    return frame.with_columns(
+        pl.Series("value", np.where(ok, val, np.nan)).fill_nan(None),
+        pl.Series("ci_low", np.where(ok, low, np.nan)).fill_nan(None),
+        pl.Series("ci_high", np.where(ok, high, np.nan)).fill_nan(None),
+    )

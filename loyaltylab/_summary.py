@@ -41,7 +41,7 @@ import math
 import polars as pl
 
 from loyaltylab._stats import wilson_interval
-from loyaltylab.metrics._base import BAND_HIGH, BAND_LOW
+from loyaltylab.metrics import BAND_HIGH, BAND_LOW
 from loyaltylab.report import Finding
 from loyaltylab.report import Formats
 

@@ -22,7 +22,8 @@ Charts for every result are in :mod:`loyaltylab.plots` (``plot_retention``,
 ``plot_at_risk_list``).
 """
 
-from loyaltylab.churn._table import (ChurnEpisodes, ChurnTable, ChurnTableReport,
+from loyaltylab.churn._table import (DURATION, END, EVENT, LAST_ACTIVE, N_ORDERS, START,
+                                     STOP, ChurnEpisodes, ChurnTable, ChurnTableReport,
                                      churn_episodes, churn_table)
 from loyaltylab.churn._km import KaplanMeier, logrank_tests, retention_curves
 from loyaltylab.churn._cox import CoxModel, TimeVaryingCox, split_customers
@@ -36,7 +37,9 @@ __all__ = ["churn_table", "churn_episodes", "ChurnTable", "ChurnEpisodes", "Chur
            "AtRiskList", "KaplanMeier",
            "retention_curves", "logrank_tests", "CoxModel", "TimeVaryingCox", "split_customers",
            "LifetimeModel", "at_risk_list", "calibration_table", "brier_score",
-           "time_split_validation", "ChurnValidation", "early_life_hazard"]
+           "time_split_validation", "ChurnValidation", "early_life_hazard",
+           # the survival table's column names
+           "START", "LAST_ACTIVE", "END", "DURATION", "EVENT", "N_ORDERS", "STOP"]
 
 
 def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers

@@ -172,7 +172,7 @@ def attention_by_stage(data: CRMData | Timeline, ladder: Ladder | None = None, *
     >>> a.columns[:4]
     ['state', 'stage_rank', 'persons', 'contacts']
     """
-    from loyaltylab.metrics._base import poisson_ci
+    from loyaltylab._stats import poisson_ci
 
     source = data
     data = data.data if isinstance(data, Timeline) else _ensure_data(data)

@@ -32,6 +32,7 @@ from loyaltylab.metrics.retention import (
     win_back_potential,
 )
 from loyaltylab.metrics.scorecard import last_complete_periods, scorecard
+from loyaltylab.metrics._base import BAND_HIGH, BAND_LOW
 
 __all__ = [
     # buying
@@ -56,7 +57,7 @@ __all__ = [
     "scorecard", "last_complete_periods",
     # retention
     "cohort_retention", "defection_rate", "early_life_churn", "win_back_potential",
-    "win_back_candidates",
+    "win_back_candidates", "BAND_LOW", "BAND_HIGH",
 ]
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from loyaltylab._stats import rate_columns, z_value
+from loyaltylab._stats import poisson_ci, rate_columns, z_value
 from loyaltylab._units import DAYS_PER_MONTH, US_PER_DAY
 from loyaltylab._util import (
     as_polars, attach_by, normalize_by, parse_window, period_every, resolve_as_of,
@@ -111,28 +111,6 @@ def finish_rate(lf: pl.LazyFrame, keys: Sequence[str], *, definition: str,
     if keys:
         out = out.sort(list(keys), nulls_last=True)
     return out.collect()
-
-
-def poisson_ci(frame: pl.DataFrame, count: str, exposure: str, *,
-               confidence: float = 0.95) -> pl.DataFrame:
-    """Add ``value`` = count/exposure and exact (Garwood) Poisson ``ci_low``/``ci_high``.
-
-    Garwood (1936): low = chi2.ppf(a/2, 2k)/2, high = chi2.ppf(1-a/2, 2k+2)/2, divided by
-    the exposure. Rows with zero exposure get nulls.
-    """
-    k = frame.get_column(count).cast(pl.Float64).fill_null(0).to_numpy()
-    e = frame.get_column(exposure).cast(pl.Float64).fill_null(0).to_numpy()
-    a = 1 - confidence
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low = np.where(k > 0, stats.chi2.ppf(a / 2, 2 * k) / 2, 0.0) / e
-        high = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / e
-        val = k / e
-    ok = e > 0
-    return frame.with_columns(
-        pl.Series("value", np.where(ok, val, np.nan)).fill_nan(None),
-        pl.Series("ci_low", np.where(ok, low, np.nan)).fill_nan(None),
-        pl.Series("ci_high", np.where(ok, high, np.nan)).fill_nan(None),
-    )
 
 
 def mean_ci(frame: pl.DataFrame, *, n: str = "n", mean: str = "value", std: str = "std",
