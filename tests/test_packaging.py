@@ -20,8 +20,18 @@ def _name(requirement: str) -> str:
 
 
 def _pyproject_deps() -> list[str]:
+    """The core and dev dependencies, with the dev extra's references to other extras of
+    loyaltylab itself ("loyaltylab[warehouse]") replaced by what those extras list."""
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return meta["dependencies"] + meta["optional-dependencies"]["dev"]
+    extras = meta["optional-dependencies"]
+    out = list(meta["dependencies"])
+    for dep in extras["dev"]:
+        if _name(dep) == meta["name"]:
+            for extra in re.search(r"\[(.*)\]", dep).group(1).split(","):
+                out += extras[extra.strip()]
+        else:
+            out.append(dep)
+    return out
 
 
 def _pins() -> dict[str, str]:
