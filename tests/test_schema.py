@@ -94,3 +94,43 @@ def test_load_report_accounts_json_summary_and_rejects(tmp_path):
     assert [p.name for p in paths] == ["orders_rejects.csv"]
     assert pl.read_csv(paths[0])["_reason"].to_list() == ["negative amount"]
     assert "1 x negative amount" in str(report)
+
+
+def test_every_fact_about_a_table_lives_in_its_table_spec():
+    # written out by hand: the facts validation, the overview, metrics and the funnel use
+    events = {"customers": "acquired_at", "orders": "ordered_at", "contacts": "contacted_at",
+              "referrals": "referred_at", "surveys": "answered_at",
+              "complaints": "opened_at", "subscriptions": "started_at",
+              "assignments": "assigned_from", "web_sessions": "started_at"}
+    intervals = {"complaints": ("opened_at", "resolved_at"),
+                 "subscriptions": ("started_at", "ended_at"),
+                 "assignments": ("assigned_from", "assigned_to")}
+    refs = {"referrals": ("referrer_id", "referred_id")}
+    assert {n: t.event for n, t in S.TABLES.items()} == events
+    assert {n: t.interval for n, t in S.TABLES.items() if t.interval} == intervals
+    for name, t in S.TABLES.items():
+        expected = () if name == "customers" else refs.get(name, ("customer_id",))
+        assert t.customer_refs == expected, name
+        # every fact names columns of its own table
+        named = [t.event, *(t.interval or ()), *t.customer_refs, *t.key]
+        assert set(named) <= set(t.names), name
+    # customers first: the other tables' references are checked against it
+    assert next(iter(S.TABLES)) == "customers"
+
+
+def test_validation_metrics_overview_and_funnel_read_the_table_specs():
+    from loyaltylab.data import _rules, overview, validation
+    from loyaltylab.funnel import conditions
+    from loyaltylab.metrics import _base
+
+    events = {n: t.event for n, t in S.TABLES.items()}
+    assert validation.EVENT_COLUMNS == events and overview._DATE_COLUMN == events
+    assert validation.VALIDATION_ORDER == tuple(S.TABLES)
+    assert validation.INTERVALS == {n: t.interval for n, t in S.TABLES.items() if t.interval}
+    assert validation.CUSTOMER_REFERENCES == {n: t.customer_refs for n, t in S.TABLES.items()
+                                              if t.customer_refs}
+    assert _base._ID_COLUMNS == {**{n: t.customer_refs for n, t in S.TABLES.items()},
+                                 "customers": ("customer_id",)}
+    assert all(_rules._EVENT_DATE[n] == events[n] for n in _rules._EVENT_DATE)
+    for source, (table, person, date_col, _) in conditions._SOURCES.items():
+        assert date_col == events[table] and person in S.TABLES[table].names, source

@@ -43,6 +43,7 @@ from typing import Any, Callable
 
 import polars as pl
 
+from loyaltylab.data import schema as S
 from loyaltylab.data._parse import ColumnFormat, number_expr, sample_values
 from loyaltylab.exceptions import MappingError
 
@@ -63,9 +64,8 @@ _LINES_KEYS = ("key", "amount")
 _SPLIT_KEYS = ("column", "separator", "keep")
 _WIDE_KEYS = ("id_columns", "questions", "item", "score")
 _ACQ_KEYS = ("first_of", "add_missing")
-_EVENT_DATE = {"orders": "ordered_at", "contacts": "contacted_at",
-               "subscriptions": "started_at", "surveys": "answered_at",
-               "complaints": "opened_at", "web_sessions": "started_at"}
+_EVENT_DATE = {n: S.TABLES[n].event for n in (S.ORDERS, S.CONTACTS, S.SUBSCRIPTIONS,
+                                               S.SURVEYS, S.COMPLAINTS, S.WEB_SESSIONS)}
 """Tables whose first event can date a customer's acquisition, and their date column."""
 
 MERGED = "line items merged into their order"

@@ -13,12 +13,7 @@ from loyaltylab.data.crmdata import CRMData
 __all__ = ["table_overview", "activity_over_time", "customer_mix"]
 
 # The timestamp that dates each table's rows.
-_DATE_COLUMN = {
-    S.CUSTOMERS: S.ACQUIRED_AT, S.ORDERS: S.ORDERED_AT, S.CONTACTS: S.CONTACTED_AT,
-    S.REFERRALS: S.REFERRED_AT, S.SURVEYS: S.ANSWERED_AT, S.COMPLAINTS: S.OPENED_AT,
-    S.SUBSCRIPTIONS: S.STARTED_AT, S.ASSIGNMENTS: S.ASSIGNED_FROM,
-    S.WEB_SESSIONS: S.STARTED_AT,
-}
+_DATE_COLUMN = {n: t.event for n, t in S.TABLES.items() if t.event}
 
 
 def table_overview(data: CRMData) -> pl.DataFrame:

@@ -157,7 +157,11 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One canonical table: its columns, primary key and meaning.
+    """One canonical table: every fact about it, kept in one place.
+
+    Validation, loading, the overview, the metrics and the funnel read a table's event date,
+    intervals and customer references from here; adding a table means adding one entry to
+    :data:`TABLES`.
 
     Parameters
     ----------
@@ -171,6 +175,22 @@ class TableSpec:
         Columns that identify a row (primary key).
     required : bool, default False
         Whether every dataset must have this table.
+    event : str, optional
+        The timestamp that dates a row (its event); rows dated after ``as_of`` are
+        rejected, and it is the date column of the overview and the funnel.
+    interval : tuple of (str, str), optional
+        (start, end) columns of a spell; the end may be null (still open) but not before
+        the start.
+    customer_refs : tuple of str, default ()
+        Columns naming a customer, who must be in the customers table.
+
+    Examples
+    --------
+    >>> from loyaltylab.data.schema import TABLES
+    >>> TABLES["referrals"].event, TABLES["referrals"].customer_refs
+    ('referred_at', ('referrer_id', 'referred_id'))
+    >>> TABLES["complaints"].interval
+    ('opened_at', 'resolved_at')
     """
 
     name: str
@@ -178,6 +198,9 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = field(default=())
     required: bool = False
+    event: str | None = None
+    interval: tuple[str, str] | None = None
+    customer_refs: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -225,6 +248,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         key=(CUSTOMER_ID,),
         required=True,
+        event=ACQUIRED_AT,
     ),
     ORDERS: TableSpec(
         ORDERS,
@@ -241,6 +265,8 @@ TABLES: dict[str, TableSpec] = {
         ),
         key=(ORDER_ID,),
         required=True,
+        event=ORDERED_AT,
+        customer_refs=(CUSTOMER_ID,),
     ),
     CONTACTS: TableSpec(
         CONTACTS,
@@ -254,6 +280,8 @@ TABLES: dict[str, TableSpec] = {
             Column(CAMPAIGN, _STR, False, "Campaign the contact belongs to, if any."),
             Column(CONTACT_COST, _F64, False, "Cost of the contact (cost to serve)."),
         ),
+        event=CONTACTED_AT,
+        customer_refs=(CUSTOMER_ID,),
     ),
     REFERRALS: TableSpec(
         REFERRALS,
@@ -263,6 +291,8 @@ TABLES: dict[str, TableSpec] = {
             Column(REFERRED_ID, _STR, True, "Customer who was referred.", is_id=True),
             Column(REFERRED_AT, _TS, True, "When the referral happened."),
         ),
+        event=REFERRED_AT,
+        customer_refs=(REFERRER_ID, REFERRED_ID),
     ),
     SURVEYS: TableSpec(
         SURVEYS,
@@ -278,6 +308,8 @@ TABLES: dict[str, TableSpec] = {
             Column(RESPONSE_SECONDS, _F64, False, "Time taken for the whole response, for "
                    "speeding checks."),
         ),
+        event=ANSWERED_AT,
+        customer_refs=(CUSTOMER_ID,),
     ),
     COMPLAINTS: TableSpec(
         COMPLAINTS,
@@ -290,6 +322,9 @@ TABLES: dict[str, TableSpec] = {
             Column(OUTCOME, _STR, False, "How it ended, e.g. 'resolved', 'refund', "
                    "'rejected'."),
         ),
+        event=OPENED_AT,
+        interval=(OPENED_AT, RESOLVED_AT),
+        customer_refs=(CUSTOMER_ID,),
     ),
     SUBSCRIPTIONS: TableSpec(
         SUBSCRIPTIONS,
@@ -300,6 +335,9 @@ TABLES: dict[str, TableSpec] = {
             Column(ENDED_AT, _TS, False, "End of the subscription (null while open)."),
             Column(PLAN, _STR, False, "Plan or tariff."),
         ),
+        event=STARTED_AT,
+        interval=(STARTED_AT, ENDED_AT),
+        customer_refs=(CUSTOMER_ID,),
     ),
     ASSIGNMENTS: TableSpec(
         ASSIGNMENTS,
@@ -312,6 +350,9 @@ TABLES: dict[str, TableSpec] = {
             Column(END_REASON, _STR, False, "Why it ended; 'manager_left' when the manager "
                    "left the firm."),
         ),
+        event=ASSIGNED_FROM,
+        interval=(ASSIGNED_FROM, ASSIGNED_TO),
+        customer_refs=(CUSTOMER_ID,),
     ),
     WEB_SESSIONS: TableSpec(
         WEB_SESSIONS,
@@ -323,8 +364,12 @@ TABLES: dict[str, TableSpec] = {
                    "anonymous).", is_id=True),
             Column(STARTED_AT, _TS, True, "Start of the session."),
         ),
+        event=STARTED_AT,
+        customer_refs=(CUSTOMER_ID,),
     ),
 }
+"""Every canonical table, in validation order: customers first, because the other tables'
+``customer_refs`` are checked against it."""
 
 REQUIRED_TABLES = tuple(n for n, t in TABLES.items() if t.required)
 OPTIONAL_TABLES = tuple(n for n, t in TABLES.items() if not t.required)

@@ -66,31 +66,21 @@ __all__ = ["TableInput", "validate_table", "normalize_name", "closest", "EVENT_C
            "ID_HASH_SEED",
            "INTERVALS", "CUSTOMER_REFERENCES", "VALIDATION_ORDER", "NULL_TOKENS"]
 
-EVENT_COLUMNS: dict[str, str] = {
-    S.CUSTOMERS: S.ACQUIRED_AT, S.ORDERS: S.ORDERED_AT, S.CONTACTS: S.CONTACTED_AT,
-    S.REFERRALS: S.REFERRED_AT, S.SURVEYS: S.ANSWERED_AT, S.COMPLAINTS: S.OPENED_AT,
-    S.SUBSCRIPTIONS: S.STARTED_AT, S.ASSIGNMENTS: S.ASSIGNED_FROM,
-    S.WEB_SESSIONS: S.STARTED_AT,
-}
+# Views of the facts each TableSpec carries (loyaltylab.data.schema.TABLES).
+EVENT_COLUMNS: dict[str, str] = {n: t.event for n, t in S.TABLES.items() if t.event}
 """The timestamp of each table's event; rows dated after as_of are rejected."""
 
-INTERVALS: dict[str, tuple[str, str]] = {
-    S.COMPLAINTS: (S.OPENED_AT, S.RESOLVED_AT),
-    S.SUBSCRIPTIONS: (S.STARTED_AT, S.ENDED_AT),
-    S.ASSIGNMENTS: (S.ASSIGNED_FROM, S.ASSIGNED_TO),
-}
+INTERVALS: dict[str, tuple[str, str]] = {n: t.interval for n, t in S.TABLES.items()
+                                         if t.interval}
 """(start, end) column pairs; the end may be null (still open) but not before the start."""
 
-CUSTOMER_REFERENCES: dict[str, tuple[str, ...]] = {
-    S.ORDERS: (S.CUSTOMER_ID,), S.CONTACTS: (S.CUSTOMER_ID,),
-    S.REFERRALS: (S.REFERRER_ID, S.REFERRED_ID), S.SURVEYS: (S.CUSTOMER_ID,),
-    S.COMPLAINTS: (S.CUSTOMER_ID,), S.SUBSCRIPTIONS: (S.CUSTOMER_ID,),
-    S.ASSIGNMENTS: (S.CUSTOMER_ID,), S.WEB_SESSIONS: (S.CUSTOMER_ID,),
-}
+CUSTOMER_REFERENCES: dict[str, tuple[str, ...]] = {n: t.customer_refs
+                                                   for n, t in S.TABLES.items()
+                                                   if t.customer_refs}
 """Columns that must name a customer present in the customers table."""
 
-VALIDATION_ORDER = (S.CUSTOMERS, S.ORDERS, S.CONTACTS, S.REFERRALS, S.SURVEYS,
-                    S.COMPLAINTS, S.SUBSCRIPTIONS, S.ASSIGNMENTS, S.WEB_SESSIONS)
+VALIDATION_ORDER = tuple(S.TABLES)
+"""Customers first: the other tables' customer references are checked against it."""
 
 _DIRECTION_SYNONYMS = {"in": "inbound", "incoming": "inbound", "inbound": "inbound",
                        "out": "outbound", "outgoing": "outbound", "outbound": "outbound"}

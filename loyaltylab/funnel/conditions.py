@@ -15,18 +15,25 @@ from loyaltylab.exceptions import LadderError
 
 __all__ = ["Condition", "Count", "All", "AnyOf", "Not"]
 
-# source name -> (canonical table, person id column, date column, what it is)
+def _source(table: str, person: str, what: str) -> tuple[str, str, str, str]:
+    event = S.TABLES[table].event
+    if event is None:  # every canonical table has one (tests/test_schema.py)
+        raise LookupError(f"schema.TABLES[{table!r}] names no event column")
+    return (table, person, event, what)
+
+
+# source name -> (canonical table, person id column, date column (the table's event, from
+# its TableSpec), what it is)
 _SOURCES: dict[str, tuple[str, str, str, str]] = {
-    "customers": (S.CUSTOMERS, S.CUSTOMER_ID, S.ACQUIRED_AT, "listed in the customers table"),
-    "orders": (S.ORDERS, S.CUSTOMER_ID, S.ORDERED_AT, "orders"),
-    "contacts": (S.CONTACTS, S.CUSTOMER_ID, S.CONTACTED_AT, "contacts"),
-    "referrals": (S.REFERRALS, S.REFERRER_ID, S.REFERRED_AT, "referrals made"),
-    "surveys": (S.SURVEYS, S.CUSTOMER_ID, S.ANSWERED_AT, "survey answers"),
-    "complaints": (S.COMPLAINTS, S.CUSTOMER_ID, S.OPENED_AT, "complaints"),
-    "subscriptions": (S.SUBSCRIPTIONS, S.CUSTOMER_ID, S.STARTED_AT, "subscriptions"),
-    "sessions": (S.WEB_SESSIONS, S.CUSTOMER_ID, S.STARTED_AT, "identified web sessions"),
-    "anonymous_sessions": (S.WEB_SESSIONS, S.VISITOR_ID, S.STARTED_AT,
-                           "anonymous web sessions"),
+    "customers": _source(S.CUSTOMERS, S.CUSTOMER_ID, "listed in the customers table"),
+    "orders": _source(S.ORDERS, S.CUSTOMER_ID, "orders"),
+    "contacts": _source(S.CONTACTS, S.CUSTOMER_ID, "contacts"),
+    "referrals": _source(S.REFERRALS, S.REFERRER_ID, "referrals made"),
+    "surveys": _source(S.SURVEYS, S.CUSTOMER_ID, "survey answers"),
+    "complaints": _source(S.COMPLAINTS, S.CUSTOMER_ID, "complaints"),
+    "subscriptions": _source(S.SUBSCRIPTIONS, S.CUSTOMER_ID, "subscriptions"),
+    "sessions": _source(S.WEB_SESSIONS, S.CUSTOMER_ID, "identified web sessions"),
+    "anonymous_sessions": _source(S.WEB_SESSIONS, S.VISITOR_ID, "anonymous web sessions"),
 }
 
 

@@ -213,12 +213,9 @@ def zcrit(confidence: float) -> float:
     return z_value(confidence)
 
 
-_ID_COLUMNS = {
-    S.CUSTOMERS: (S.CUSTOMER_ID,), S.ORDERS: (S.CUSTOMER_ID,), S.CONTACTS: (S.CUSTOMER_ID,),
-    S.REFERRALS: (S.REFERRER_ID, S.REFERRED_ID), S.SURVEYS: (S.CUSTOMER_ID,),
-    S.COMPLAINTS: (S.CUSTOMER_ID,), S.SUBSCRIPTIONS: (S.CUSTOMER_ID,),
-    S.ASSIGNMENTS: (S.CUSTOMER_ID,), S.WEB_SESSIONS: (S.CUSTOMER_ID,),
-}
+# the columns holding a customer id: the customers table's key, the others' references
+_ID_COLUMNS = {n: t.key if n == S.CUSTOMERS else t.customer_refs
+               for n, t in S.TABLES.items()}
 
 
 def hashed_ids(data: CRMData) -> CRMData:
