@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
-from polars.testing import assert_frame_equal
 import pytest
+from polars.testing import assert_frame_equal
 
 import loyaltylab as ll
 from loyaltylab import churn

@@ -22,8 +22,8 @@ from loyaltylab.churn._table import (DAYS_PER_YEAR, DURATION, END, EVENT, LAST_A
                                      N_ORDERS, START, ChurnTable, churn_table)
 from loyaltylab.churn._table import _days as _span_days
 
-__all__ = ["at_risk_list", "AtRiskList", "calibration_table", "brier_score", "time_split_validation",
-           "ChurnValidation", "early_life_hazard"]
+__all__ = ["at_risk_list", "AtRiskList", "calibration_table", "brier_score",
+           "time_split_validation", "ChurnValidation", "early_life_hazard"]
 
 
 def _days(window: Any, name: str) -> float:
