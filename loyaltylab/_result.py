@@ -12,8 +12,8 @@ ordinary filter keeps the meaning. Every other polars operation returns a plain 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, replace
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
