@@ -23,14 +23,9 @@ SHARED = {"_util", "_stats", "_units", "_result", "_fitter"}
 KNOWN = {
     ("_pipeline.py", "loyaltylab.report._browser"):
         "code_words: new in another session's unfinished pipeline work",
-    ("warehouse/_engine.py", "loyaltylab.data.privacy"):
-        "_SEP: the warehouse package (another session's work, not yet reviewed)",
-    ("warehouse/_summaries.py", "loyaltylab.churn._table"):
-        "the column names are public now: from loyaltylab.churn import DURATION, ...",
-    ("warehouse/_summaries.py", "loyaltylab.clv"): "clv._rfm (warehouse)",
     ("warehouse/_summaries.py", "loyaltylab.metrics.retention"):
-        "_cohort_counts, _period_index, _retention_from_counts (warehouse)",
-    ("warehouse/_summaries.py", "loyaltylab.metrics"): "metrics._base (warehouse)",
+        "_retention_from_counts: the engine's cohort counts go through the same grid step "
+        "as metrics.cohort_retention (one implementation of the reference)",
 }
 
 

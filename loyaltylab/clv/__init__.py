@@ -28,7 +28,9 @@ from loyaltylab.clv._models import (BetaGeo, BetaGeoBetaBinom, GammaGamma, Modif
 from loyaltylab.clv._base import load_model
 from loyaltylab.clv._covariates import (BetaGeoCovariates, ParetoNBDCovariates,
                                         ShiftedBetaGeoCovariates, covariate_matrix)
-from loyaltylab.clv._rfm import rfm_summary
+from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT,
+                                  MONETARY_VALUE, MONETARY_VALUE_HOLDOUT, RECENCY, T,
+                                  TIME_UNITS, rfm_summary)
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix, expected_repeat_purchases,
                                    period_transactions,
@@ -44,7 +46,10 @@ __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "Paret
            "expected_repeat_purchases",
            "load_model", "ParetoNBDCovariates", "BetaGeoCovariates", "ShiftedBetaGeoCovariates",
            "covariate_matrix",
-           "ConvergenceError"]
+           "ConvergenceError",
+           # the rfm summary's column names and time units
+           "FREQUENCY", "RECENCY", "T", "MONETARY_VALUE", "FREQUENCY_HOLDOUT",
+           "MONETARY_VALUE_HOLDOUT", "DURATION_HOLDOUT", "TIME_UNITS"]
 
 
 def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers

@@ -84,7 +84,7 @@ from loyaltylab.data import schema as S
 __all__ = ["is_personal", "header_kind", "personal_columns", "drop_personal", "id_columns",
            "pseudonymize_frames", "hash_id", "hash_series", "personal_values",
            "personal_kinds", "mask_personal_values", "screen_personal",
-           "neutralize_formulas", "PLACEHOLDER"]
+           "neutralize_formulas", "PLACEHOLDER", "PSEUDONYM_SEPARATOR"]
 
 PLACEHOLDER = "(personal data removed)"
 """What a cell that held personal data (an e-mail address, phone number or IBAN) reads
@@ -758,6 +758,9 @@ def id_columns(table: str) -> list[str]:
 
 
 _SEP = "\x1f"  # unit separator between salt and value: no salt/value pair can run together
+PSEUDONYM_SEPARATOR = _SEP
+"""The character between the salt and the value in :func:`hash_id` (the ASCII unit
+separator), for code that computes the same pseudonyms elsewhere (inside a database)."""
 
 
 def hash_id(value: str, salt: str) -> str:

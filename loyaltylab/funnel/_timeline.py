@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime, timedelta
-from typing import Any, Sequence, Union
+from typing import Any, Union
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -70,7 +71,7 @@ class Timeline:
         self._per, self._seed = per, seed
 
     @classmethod
-    def _evaluate(cls, data: CRMData, ladder: Ladder, as_of: datetime) -> "Timeline":
+    def _evaluate(cls, data: CRMData, ladder: Ladder, as_of: datetime) -> Timeline:
         per, seed = _reached(data, ladder, as_of)
         return cls(data, ladder, as_of, per, seed)
 
@@ -148,7 +149,7 @@ class Timeline:
                 f"<table><tr><th>highest stage</th><th>persons</th></tr>{rows}</table>")
 
     # ------------------------------------------------------------------ other dates
-    def _at(self, when: datetime) -> "Timeline":
+    def _at(self, when: datetime) -> Timeline:
         """The timeline as evaluated at ``when`` (on or before ``as_of``)."""
         if when == self._as_of:
             return self

@@ -42,13 +42,13 @@ _SOURCES: dict[str, tuple[str, str, str, str]] = {
 class Condition:
     """A rule about a person's event history at a date; combine with ``&``, ``|``, ``~``."""
 
-    def __and__(self, other: "Condition") -> "Condition":
+    def __and__(self, other: Condition) -> Condition:
         return All(self, other)
 
-    def __or__(self, other: "Condition") -> "Condition":
+    def __or__(self, other: Condition) -> Condition:
         return AnyOf(self, other)
 
-    def __invert__(self) -> "Condition":
+    def __invert__(self) -> Condition:
         return Not(self)
 
 

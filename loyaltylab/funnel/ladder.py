@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -168,19 +169,19 @@ class Ladder:
         """0-based rank of stage ``name``."""
         return self.names.index(self.stage(name).name)
 
-    def with_stage(self, name: str, **changes: Any) -> "Ladder":
+    def with_stage(self, name: str, **changes: Any) -> Ladder:
         """A new ladder with stage ``name`` changed (``rule=``, ``label=``, ``requires=``)."""
         st = self.stage(name)
         return Ladder([replace(st, **changes) if s is st else s for s in self.stages],
                       name=self.name)
 
-    def without(self, *names: str) -> "Ladder":
+    def without(self, *names: str) -> Ladder:
         """A new ladder without the named stages (e.g. when the data has no referrals)."""
         for n in names:
             self.stage(n)
         return Ladder([s for s in self.stages if s.name not in names], name=self.name)
 
-    def evaluate(self, data: CRMData, *, as_of: AsOf = None) -> "Timeline":
+    def evaluate(self, data: CRMData, *, as_of: AsOf = None) -> Timeline:
         """Evaluate the ladder on ``data``: when each person first reached each stage.
 
         The evaluation is the costly step every analysis of :mod:`loyaltylab.funnel` needs;

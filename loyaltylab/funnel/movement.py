@@ -4,7 +4,7 @@ outlook of reaching the top, and the stage mix over time."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl

@@ -4,7 +4,7 @@ skipped stages and jumps."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl

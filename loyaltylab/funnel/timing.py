@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -44,7 +45,7 @@ def _durations(data, ladder, as_of, origin, by):
     return pl.concat(frames), cols, origin
 
 
-def _km(part: pl.DataFrame, confidence: float) -> "KaplanMeier":
+def _km(part: pl.DataFrame, confidence: float) -> KaplanMeier:
     """Kaplan-Meier of the days to arrive (arrival is the event; not yet is censored)."""
     from loyaltylab.churn import KaplanMeier
 

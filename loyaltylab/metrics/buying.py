@@ -3,7 +3,8 @@ value and revenue per customer."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 

@@ -4,7 +4,8 @@ schemes, and over-contact by e-mail (a dose-response curve)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl

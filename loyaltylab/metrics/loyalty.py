@@ -3,7 +3,8 @@ data, and how the index relates to profitability."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl

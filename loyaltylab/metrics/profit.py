@@ -4,7 +4,8 @@ the whale curve, and acquisition payback."""
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 

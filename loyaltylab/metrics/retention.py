@@ -4,7 +4,8 @@ early-life churn and win-back potential."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 

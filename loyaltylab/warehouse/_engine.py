@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from loyaltylab._units import SECONDS_PER_DAY, US_PER_DAY
-from loyaltylab.data.privacy import _SEP
+from loyaltylab.data.privacy import PSEUDONYM_SEPARATOR as _SEP
 
 _INSTALL = "pip install 'loyaltylab[warehouse]'"
 

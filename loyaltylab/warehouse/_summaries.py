@@ -10,15 +10,13 @@ import polars as pl
 
 from loyaltylab._units import US_PER_DAY
 from loyaltylab._util import parse_window, to_datetime
-from loyaltylab.churn._table import (DURATION, END, EVENT, LAST_ACTIVE, N_ORDERS, START,
-                                     churn_table)
-from loyaltylab.clv import _rfm as R
+from loyaltylab import clv as R
+from loyaltylab.churn import (DURATION, END, EVENT, LAST_ACTIVE, N_ORDERS, START,
+                              churn_table)
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.data.privacy import hash_series
-from loyaltylab.metrics.retention import (_cohort_counts, _period_index,
-                                          _retention_from_counts)
-from loyaltylab.metrics import _base as B
+from loyaltylab.metrics.retention import _retention_from_counts
 from loyaltylab.warehouse import _engine as E
 
 __all__ = ["rfm_summary", "churn_base", "cohort_retention", "ChurnBase", "to_sql",
@@ -30,6 +28,45 @@ CHURN_BASE_COLUMNS = [S.CUSTOMER_ID, START, LAST_ACTIVE, END, DURATION, EVENT, N
 """Columns of :func:`churn_base`: the part of :func:`loyaltylab.churn.churn_table` that
 needs every order (the covariates are joined on the per-customer rows afterwards)."""
 
+
+
+_PERIODS = ("D", "W", "M", "Y")
+
+
+def _unit_days(time_unit: str | float) -> float:
+    """Days per ``time_unit``, checked as :func:`loyaltylab.clv.rfm_summary` checks it."""
+    if isinstance(time_unit, (int, float)) and not isinstance(time_unit, bool):
+        if time_unit <= 0:
+            raise ValueError(f"time_unit: must be a positive number of days, got "
+                             f"{time_unit!r}")
+        return float(time_unit)
+    if time_unit not in R.TIME_UNITS:
+        raise ValueError(f"time_unit: expected one of {sorted(R.TIME_UNITS)} or a number "
+                         f"of days, got {time_unit!r}")
+    return R.TIME_UNITS[time_unit]
+
+
+def _check_period(purchase_period: str) -> None:
+    if purchase_period not in _PERIODS:
+        raise ValueError(f"purchase_period: expected one of {sorted(_PERIODS)}, got "
+                         f"{purchase_period!r}")
+
+
+def _period_day(value: Any, purchase_period: str, name: str) -> int:
+    """Day number (days since 1970-01-01) of the start of the purchase period holding the
+    date ``value``, as :func:`loyaltylab.clv.rfm_summary` counts it: weeks start on Monday
+    (1970-01-01 was a Thursday)."""
+    d = to_datetime(value, name=name)
+    if purchase_period == "M":
+        d = d.replace(day=1)
+    elif purchase_period == "Y":
+        d = d.replace(month=1, day=1)
+    days = (d - datetime(1970, 1, 1)).days
+    return (days + 3) // 7 * 7 - 3 if purchase_period == "W" else days
+
+
+def _iso(day: int) -> str:
+    return (datetime(1970, 1, 1) + timedelta(days=day)).strftime("%Y-%m-%d")
 
 
 def _hash_ids(frame: pl.DataFrame, salt: str | None) -> pl.DataFrame:
@@ -194,10 +231,8 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
                             observation_end=observation_end,
                             calibration_end=calibration_end, monetary=monetary)
         return _hash_ids(out, salt).sort(S.CUSTOMER_ID) if salt is not None else out
-    unit = R._unit_days(time_unit, name="time_unit")
-    if purchase_period not in R._TRUNCATE:
-        raise ValueError(f"purchase_period: expected one of {sorted(R._TRUNCATE)}, got "
-                         f"{purchase_period!r}")
+    unit = _unit_days(time_unit)
+    _check_period(purchase_period)
     backend = E.backend_name(orders)
     E.require_columns(orders, [S.CUSTOMER_ID])
     # refuse before any query when the ids could not leave the engine as pseudonyms
@@ -207,20 +242,18 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
         raise ValueError("orders: the table is empty; rfm_summary needs at least one order")
 
     def _day(value: Any, name: str) -> int:
-        return int(pl.select(R._period_day(pl.lit(to_datetime(value, name=name),
-                                                  dtype=pl.Datetime("us")),
-                                           purchase_period)).item())
+        return _period_day(value, purchase_period, name)
 
     end = last if observation_end is None else _day(observation_end, "observation_end")
     cal = _day(calibration_end, "calibration_end") if calibration_end is not None else end
     if cal > end:
-        raise ValueError(f"calibration_end ({R._iso(cal)}) is after observation_end "
-                         f"({R._iso(end)}); pick a calibration end inside the observation")
+        raise ValueError(f"calibration_end ({_iso(cal)}) is after observation_end "
+                         f"({_iso(end)}); pick a calibration end inside the observation")
     if cal < first:
         what = "calibration_end" if calibration_end is not None else "observation_end"
-        raise ValueError(f"{what} ({R._iso(cal)}) is before the first order "
-                         f"({R._iso(first)}), so no customer has a purchase to summarise; "
-                         f"pick a {what} between {R._iso(first)} and {R._iso(last)}")
+        raise ValueError(f"{what} ({_iso(cal)}) is before the first order "
+                         f"({_iso(first)}), so no customer has a purchase to summarise; "
+                         f"pick a {what} between {_iso(first)} and {_iso(last)}")
     expr = _rfm_query(orders, unit=unit, purchase_period=purchase_period, end=end, cal=cal,
                       holdout=calibration_end is not None, monetary=monetary, salt=salt,
                       keep_ids=keep_ids, backend=backend)
@@ -570,14 +603,11 @@ def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None =
 
     if summary == "rfm":
         pp = options.pop("purchase_period", "D")
-        if pp not in R._TRUNCATE:
-            raise ValueError(f"purchase_period: expected one of {sorted(R._TRUNCATE)}, got "
-                             f"{pp!r}")
-        unit = R._unit_days(options.pop("time_unit", "W"), name="time_unit")
+        _check_period(pp)
+        unit = _unit_days(options.pop("time_unit", "W"))
 
         def day(value: Any, name: str) -> int:
-            return int(pl.select(R._period_day(pl.lit(to_datetime(value, name=name),
-                                                      dtype=pl.Datetime("us")), pp)).item())
+            return _period_day(value, pp, name)
 
         end = day(need("observation_end"), "observation_end")
         cal_in = options.pop("calibration_end", None)
