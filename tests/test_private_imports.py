@@ -21,8 +21,6 @@ SHARED = {"_util", "_stats", "_units", "_result", "_fitter"}
 # Known private imports still to remove, (importing file, imported module) -> why it is
 # still there. The list may only shrink: an entry that no longer occurs fails the test.
 KNOWN = {
-    ("_pipeline.py", "loyaltylab.report._browser"):
-        "code_words: new in another session's unfinished pipeline work",
     ("warehouse/_summaries.py", "loyaltylab.metrics.retention"):
         "_retention_from_counts: the engine's cohort counts go through the same grid step "
         "as metrics.cohort_retention (one implementation of the reference)",
