@@ -104,6 +104,27 @@ def test_footnote_is_inside_the_figure_below_the_axes():
     assert fig._loyaltylab_footnote == long  # the unwrapped text is kept for exporters
 
 
+def test_chart_files_write_the_footnote_readably_and_wrap_a_long_title(tmp_path):
+    from loyaltylab.plots._style import MIN_FONT_PT
+
+    fig, ax = _chart("Retention of customers by segment, acquisition channel, region and "
+                     "reward scheme, measured over the three years of the export")
+    prepare_figure(fig, size="slide", footnote="n = 4,812 customers; 2023-01-02 to "
+                                               "2025-12-31; CI: 95% Wilson score interval")
+    renderer = fig.canvas.get_renderer()
+    note = next(t for t in fig.texts if getattr(t, "_loyaltylab_is_footnote", False))
+    assert note.get_fontsize() >= MIN_FONT_PT["text"] == 11.0  # was 7 pt in the files
+    box = note.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    title = ax.title.get_window_extent(renderer)
+    assert ax.get_title().count("\n") == 1  # broken into two lines that fit
+    assert title.x0 >= 0 and title.x1 <= fig.bbox.width
+    assert ax.get_title().replace("\n", " ").startswith("Retention of customers by segment")
+    short, ax2 = _chart("Orders per month")
+    prepare_figure(short)
+    assert ax2.get_title() == "Orders per month"  # a title that fits is left as it is
+
+
 def test_footnote_from_plot_function_is_reused_and_not_duplicated(tmp_path):
     fig, ax = _chart("Retention")
     add_footnote(ax, "n = 42 customers; CI: 95% Wilson")

@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from loyaltylab.plots import add_footnote
+from loyaltylab.plots._style import MIN_FONT_PT
 
 __all__ = ["Footnote", "SIZES", "FORMATS", "save_figure", "prepare_figure", "figure_title",
            "slugify"]
@@ -46,7 +47,9 @@ _METADATA = {
     "svg": {"Date": None, "Creator": "loyaltylab"},
     "pdf": {"CreationDate": None, "Creator": "loyaltylab", "Producer": "loyaltylab"},
 }
-_FOOTNOTE_FONTSIZE = 7.0
+_FOOTNOTE_FONTSIZE = MIN_FONT_PT["text"]
+"""The footnote of a chart file, in points: the house minimum for a chart's text (the
+report and the deck write it as text beside the chart instead)."""
 
 
 def _fmt_date(value: Any) -> str:
@@ -272,10 +275,11 @@ def prepare_figure(fig_or_ax: Any, *, size: str | tuple[float, float] = "slide",
                                                               None)
     for artist in _footnote_artists(fig):
         artist.remove()
+    _wrap_titles(fig)
     bottom = 0.0
     if text:
-        # about 0.5 em per character of the footnote font, in points
-        chars = max(20, int(width * 72 / (_FOOTNOTE_FONTSIZE * 0.52)))
+        # about 0.58 em per character of the footnote font (DejaVu Sans), in points
+        chars = max(20, int(width * 72 / (_FOOTNOTE_FONTSIZE * 0.58)))
         wrapped = "\n".join(textwrap.fill(line, chars) for line in text.splitlines())
         if fig.axes:
             add_footnote(fig.axes[0], wrapped)
@@ -303,6 +307,28 @@ def prepare_figure(fig_or_ax: Any, *, size: str | tuple[float, float] = "slide",
         elif fig.axes:
             fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
+
+
+def _wrap_titles(fig: Figure) -> None:
+    """Break every Axes title wider than the figure into lines that fit across it."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    room = fig.bbox.width * 0.96
+    for ax in fig.axes:
+        for title in (ax.title, ax._left_title, ax._right_title):
+            text = title.get_text()
+            if not text.strip() or not title.get_visible():
+                continue
+            wide = title.get_window_extent(renderer).width
+            if wide <= room:
+                continue
+            longest = max(len(line) for line in text.splitlines())
+            chars = max(12, int(longest * room / wide))
+            title.set_text("\n".join(textwrap.fill(line, chars)
+                                     for line in text.replace("\n", " ").splitlines()))
 
 
 def render(fig: Figure, fmt: str, *, dpi: float = 300, footnote: bool = True) -> bytes:
