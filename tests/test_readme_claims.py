@@ -34,6 +34,20 @@ def test_the_readme_section_exists():
     assert "load as they are" not in README  # the outdated promise is gone
 
 
+def test_the_report_section_shows_the_pictures_the_tests_make():
+    section = README.split("## What the report looks like", 1)[1].split("\n## ", 1)[0]
+    images = re.findall(r"!\[[^\]]+\]\((docs/images/[\w-]+\.png)\)", section)
+    assert images == ["docs/images/report-first-page.png", "docs/images/deck-slide-summary.png",
+                      "docs/images/deck-slide-finding.png"]
+    for image in images:
+        assert (ROOT / image).stat().st_size > 5_000, image  # a picture, not a placeholder
+    tests = (ROOT / "tests" / "test_report_browser.py").read_text(encoding="utf-8") + (
+        ROOT / "tests" / "test_report_deck.py").read_text(encoding="utf-8")
+    for name in ("report-first-page.png", "deck-slide-summary.png", "deck-slide-finding.png"):
+        assert name in tests  # written by a test, so it shows what the code makes
+    assert "LOYALTYLAB_UPDATE_SCREENSHOTS" in tests and "LOYALTYLAB_WRITE_DOCS_IMAGES" in tests
+
+
 def test_presets_listed_in_the_readme_are_the_shipped_ones():
     shipped = {p.stem for p in (ROOT / "loyaltylab" / "data" / "presets").glob("*.toml")}
     section = README.split("Presets:", 1)[1].split("\n\n", 1)[0]
