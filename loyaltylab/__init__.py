@@ -8,6 +8,8 @@
   models; ``ll.clv``: sBG, BG/NBD, Pareto/NBD, Gamma-Gamma, BG/BB; ``ll.survey``: NPS, CSAT,
   CES, Likert, reliability
 - ``ll.plots``: charts; ``ll.report``: exports
+- ``ll.warehouse``: the per-customer summaries inside a database engine through Ibis
+  (optional extra ``loyaltylab[warehouse]``; Ibis is imported only when an engine is used)
 
 The analysis subpackages are imported on first use (``ll.metrics`` imports
 :mod:`loyaltylab.metrics` then), so ``import loyaltylab`` and ``loyaltylab --help`` do not
@@ -22,12 +24,12 @@ from loyaltylab.data import CRMData, LoadReport, TableReport, from_frames, load,
 __version__ = "0.1.0"
 
 _LAZY_SUBPACKAGES = ("datasets", "metrics", "funnel", "churn", "clv", "survey", "plots",
-                     "report")
+                     "report", "warehouse")
 
 __all__ = [
     "CRMData", "LoadReport", "TableReport", "load", "from_frames", "schema", "exceptions",
     "datasets", "metrics", "funnel", "churn", "clv", "survey", "plots", "report",
-    "__version__",
+    "warehouse", "__version__",
 ]
 
 
