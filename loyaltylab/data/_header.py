@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["find_header_row", "is_totals_label", "TOTALS_WORDS"]
 
@@ -32,10 +32,9 @@ TOTALS_WORDS = frozenset({
     # Dutch
     "totaal", "subtotaal", "eindtotaal", "som",
     # Spanish, Portuguese, Italian
-    "suma", "suma total", "total general", "totales", "subtotal", "soma", "totale",
-    "totale generale", "somma", "totali", "subtotale",
+    "suma", "suma total", "totales", "soma", "totale generale", "somma", "totali", "subtotale",
     # Polish, Czech, Finnish
-    "razem", "suma", "ogolem", "celkem", "yhteensa", "summa yhteensa",
+    "razem", "ogolem", "celkem", "yhteensa", "summa yhteensa",
 })
 
 _NUMBERISH = re.compile(r"""^[\s(+\-−]*[$€£¥]?\s*\d[\d\s.,'’:/\-]*\s*[%$€£¥)]?\s*$""")

@@ -92,7 +92,7 @@ class ColumnFormat:
     thousands: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def merged(self, other: "ColumnFormat | None") -> "ColumnFormat":
+    def merged(self, other: ColumnFormat | None) -> ColumnFormat:
         """This format with the fields ``other`` sets taking precedence."""
         if other is None:
             return self
@@ -304,7 +304,7 @@ def number_evidence(values: pl.Series) -> dict:
     return counts
 
 
-def decide_number_format(sample: pl.Series, fmt: "ColumnFormat", *,
+def decide_number_format(sample: pl.Series, fmt: ColumnFormat, *,
                          hint_comma: bool = False, column: pl.Series | None = None,
                          table_decimal: str | None = None,
                          scan_plain: bool = True) -> NumberFormat:

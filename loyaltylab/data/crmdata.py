@@ -302,7 +302,7 @@ to 'contacts' in the mapping file.
                     f"{name!r} in the mapping file."
                 )
 
-    def replace(self, **changes: Any) -> "CRMData":
+    def replace(self, **changes: Any) -> CRMData:
         """A copy with some attributes replaced (frames are immutable, so this is cheap)."""
         current = {f.name: getattr(self, f.name) for f in fields(self)}
         current.update(changes)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import fnmatch
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import polars as pl
 
@@ -245,7 +246,7 @@ def _build(inputs: dict[str, TableInput | Callable[[], TableInput]], report: Loa
     pseudonymised), which keeps a load's peak memory near that of its largest table.
     """
     as_of_dt = to_datetime(as_of) if as_of is not None else None
-    check_against = as_of_dt or datetime.now(timezone.utc).replace(tzinfo=None)
+    check_against = as_of_dt or datetime.now(UTC).replace(tzinfo=None)
     if as_of_dt is None:
         report.warnings.append(f"as_of not given: rows dated after the load time "
                                f"({check_against:%Y-%m-%d %H:%M} UTC) were rejected; pass "

@@ -149,7 +149,8 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import polars as pl
 
@@ -446,7 +447,7 @@ class TableMapping:
     quote: str | None = None
     header_row: int | None = None
     skip: bool = False
-    rules: "_rules.TableRules | None" = None
+    rules: _rules.TableRules | None = None
 
 
 @dataclass

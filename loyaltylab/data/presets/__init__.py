@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib import resources
 from typing import Any
 
@@ -42,7 +42,7 @@ PRESETS = ("shopify", "hubspot", "stripe", "salesforce", "typeform", "zendesk",
 """Names of the built-in presets."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> dict:
     text = resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
