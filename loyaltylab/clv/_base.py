@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -286,7 +287,7 @@ class BaseFitter(Fitter):
         return text
 
     @classmethod
-    def _from_doc(cls, doc: dict[str, Any]) -> "BaseFitter":
+    def _from_doc(cls, doc: dict[str, Any]) -> BaseFitter:
         m = cls(level=float(doc.get("level", 0.95)), penalizer=float(doc.get("penalizer", 0.0)))
         z = np.asarray(doc["log_params"], dtype=float)
         cov = np.asarray(doc["covariance_log"], dtype=float)

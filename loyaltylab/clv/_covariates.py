@@ -12,7 +12,8 @@ differences of that gradient).
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -517,7 +518,7 @@ class _RFMCovariates(_CovariateFitter):
     def fit(self, rfm: Any, *, covariates: Sequence[str] | None = None,
             purchase_covariates: Sequence[str] | None = None,
             dropout_covariates: Sequence[str] | None = None,
-            weights: str | None = None) -> "_RFMCovariates":
+            weights: str | None = None) -> _RFMCovariates:
         """Fit on ``frequency``, ``recency``, ``T`` and covariate columns of one frame.
 
         Parameters
@@ -1128,7 +1129,7 @@ class ShiftedBetaGeoCovariates(_CovariateFitter):
             alpha_covariates: Sequence[str] | None = None,
             beta_covariates: Sequence[str] | None = None, periods_col: str = PERIODS,
             churned_col: str = "churned",
-            weights: str | None = None) -> "ShiftedBetaGeoCovariates":
+            weights: str | None = None) -> ShiftedBetaGeoCovariates:
         """Fit on one row per customer (or per group of identical customers with
         ``weights``).
 

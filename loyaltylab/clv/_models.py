@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -162,7 +163,7 @@ class ShiftedBetaGeo(BaseFitter):
     _model_name = "ShiftedBetaGeo"
     _extra_state = ("survivors_",)
 
-    def fit(self, survivors: Sequence[float] | pl.Series | np.ndarray) -> "ShiftedBetaGeo":
+    def fit(self, survivors: Sequence[float] | pl.Series | np.ndarray) -> ShiftedBetaGeo:
         """Fit on customers active at the start of periods 0, 1, ..., n (period 0 = cohort).
 
         Parameters
@@ -343,7 +344,7 @@ class _RFMModel(BaseFitter):
         d["ux"], d["inv"] = ux, inv
         return d, int(round(w.sum()))
 
-    def fit(self, rfm: Any, *, weights: str | None = None) -> "_RFMModel":
+    def fit(self, rfm: Any, *, weights: str | None = None) -> _RFMModel:
         """Fit on a frame with ``frequency``, ``recency`` and ``T`` (see ``rfm_summary``).
 
         Parameters
@@ -966,7 +967,7 @@ class GammaGamma(BaseFitter):
     _model_name = "GammaGamma"
     _extra_state = ("frequency_spend_correlation_",)
 
-    def fit(self, rfm: Any, *, weights: str | None = None) -> "GammaGamma":
+    def fit(self, rfm: Any, *, weights: str | None = None) -> GammaGamma:
         """Fit on repeat customers: columns ``frequency`` (>= 1) and ``monetary_value``
         (mean repeat spend, > 0).
 
@@ -1105,7 +1106,7 @@ class BetaGeoBetaBinom(BaseFitter):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _model_name = "BetaGeoBetaBinom"
 
-    def fit(self, rfm: Any, *, weights: str | None = WEIGHTS) -> "BetaGeoBetaBinom":
+    def fit(self, rfm: Any, *, weights: str | None = WEIGHTS) -> BetaGeoBetaBinom:
         """Fit on ``frequency``, ``recency``, ``periods`` (and ``weights`` when present).
 
         Returns
