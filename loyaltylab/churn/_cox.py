@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -187,7 +188,7 @@ class CoxModel(Fitter):
         self.entry_col = entry_col
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, table: Any) -> "CoxModel":
+    def fit(self, table: Any) -> CoxModel:
         """Fit on a survival table (one row per customer).
 
         Returns
@@ -363,7 +364,7 @@ class CoxModel(Fitter):
                 f"averages. Stratify on {', '.join(vars_)} (stratify_failing()) or model "
                 f"the effect as changing with time.")
 
-    def stratify_failing(self, *, alpha: float = 0.05, bins: int = 4) -> "CoxModel":
+    def stratify_failing(self, *, alpha: float = 0.05, bins: int = 4) -> CoxModel:
         """Refit with the variables that fail the proportional-hazards test as strata.
 
         Categorical variables, and numeric ones with at most ``bins`` distinct values, become
@@ -565,7 +566,7 @@ class TimeVaryingCox(Fitter):
         self.id_col, self.start_col = id_col, start_col
         self.stop_col, self.event_col = stop_col, event_col
 
-    def fit(self, episodes: Any) -> "TimeVaryingCox":
+    def fit(self, episodes: Any) -> TimeVaryingCox:
         """Fit on long-format episodes (:func:`churn_episodes`).
 
         Episodes of zero length (a lifetime of duration 0) carry no information for the

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -176,7 +177,7 @@ class KaplanMeier(Fitter):
     _fitted_attr = "curves_"
     _fit_args = "table"
 
-    def fit(self, table: Any, *, by: str | None = None) -> "KaplanMeier":
+    def fit(self, table: Any, *, by: str | None = None) -> KaplanMeier:
         """Fit one curve per group of ``by`` (or one overall).
 
         Parameters

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ class LifetimeModel(Fitter):
         self.duration_col = duration_col
         self.event_col = event_col
 
-    def fit(self, table: Any) -> "LifetimeModel":
+    def fit(self, table: Any) -> LifetimeModel:
         """Fit every candidate distribution and keep the one with the lowest AIC.
 
         Raises
