@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -336,7 +337,7 @@ class BehaviourLink(Fitter):
         self.definition = definition
         self.inactivity = inactivity
 
-    def fit(self, data: CRMData) -> "BehaviourLink":
+    def fit(self, data: CRMData) -> BehaviourLink:
         """Join answers to outcomes and fit; returns ``self``."""
         import statsmodels.api as sm
 
