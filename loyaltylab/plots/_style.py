@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -226,7 +226,7 @@ def forest(ax: Axes, labels: list[str], estimate, low, high, *,
 
 
 # ------------------------------------------------------------------ client text is text
-def error_lengths(value, low, high) -> "np.ndarray":
+def error_lengths(value, low, high) -> np.ndarray:
     """The (2, n) arm lengths ``[value - low, high - value]`` for matplotlib's error bars.
 
     A missing bound draws no arm, and so does a bound on the wrong side of the estimate:

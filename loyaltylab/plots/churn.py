@@ -3,7 +3,8 @@ calibration and the at-risk call list. Each draws a result frame and computes no
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl

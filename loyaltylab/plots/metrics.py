@@ -3,7 +3,7 @@ statistics: intervals, bands and cumulative shares all come from the frame."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
