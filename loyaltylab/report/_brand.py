@@ -20,7 +20,8 @@ import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterator, Mapping
 
 from loyaltylab.exceptions import SourceError
 
@@ -182,7 +183,7 @@ as "#RRGGBB", e.g. accent = "#0072B2"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, where: str = "brand",
-                     base: str | Path | None = None) -> "Brand":
+                     base: str | Path | None = None) -> Brand:
         """A brand from a dict of ``client``, ``logo``, ``accent``, ``currency``."""
         unknown = sorted(set(values) - set(_KEYS))
         if unknown:

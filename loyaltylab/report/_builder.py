@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 from matplotlib.figure import Figure
@@ -275,7 +276,7 @@ class Report:
     # ------------------------------------------------------------------ building
     @classmethod
     def for_data(cls, data: CRMData, *, title: str = "Loyalty report",
-                 **kwargs: Any) -> "Report":
+                 **kwargs: Any) -> Report:
         """A report on ``data``: source, as-of date and the data-quality summary filled in.
 
         Examples
@@ -298,7 +299,7 @@ class Report:
             out._state.revenue = float(orders.get_column("amount").sum())
         return out
 
-    def add_finding(self, finding: Finding) -> "Report":
+    def add_finding(self, finding: Finding) -> Report:
         """Add a finding to the executive summary (shown ranked by its weight)."""
         if not isinstance(finding, Finding):
             raise TypeError(f"Report.add_finding expects a Finding, got "
@@ -311,14 +312,14 @@ class Report:
         """The findings, largest business weight first."""
         return sorted(self._state.findings, key=lambda f: -f.weight)
 
-    def add_heading(self, text: str, *, question: str | None = None) -> "Report":
+    def add_heading(self, text: str, *, question: str | None = None) -> Report:
         """Start a new section (a level-2 heading in the HTML report), optionally with the
         one-line question the section answers, shown under the heading."""
         self._state.items.append(_Heading(str(text), None if question is None
                                           else str(question)))
         return self
 
-    def add_glossary(self, term: str, definition: str) -> "Report":
+    def add_glossary(self, term: str, definition: str) -> Report:
         """Define a term for the report's glossary (a later definition replaces one)."""
         if not str(term).strip() or not str(definition).strip():
             raise ValueError("add_glossary: term and definition must be non-empty text")
@@ -330,7 +331,7 @@ class Report:
         """Term -> plain definition, sorted by term."""
         return dict(sorted(self._state.glossary.items(), key=lambda kv: kv[0].lower()))
 
-    def add_text(self, text: str, *, heading: str | None = None) -> "Report":
+    def add_text(self, text: str, *, heading: str | None = None) -> Report:
         """Add prose; blank lines separate paragraphs."""
         self._state.items.append(_Text(str(text), heading))
         return self
@@ -344,7 +345,7 @@ class Report:
 
     def add_figure(self, fig_or_ax: Any, *, title: str | None = None,
                    footnote: Footnote | str | None = None, name: str | None = None,
-                   close: bool = True) -> "Report":
+                   close: bool = True) -> Report:
         """Add a chart: sized for the report, with its facts footnote.
 
         Parameters
@@ -376,7 +377,7 @@ class Report:
                   max_rows: int | None = None, allow_identifiers: bool = False,
                   formats: dict[str, str] | None = None,
                   workbook_only: bool = False, labels: dict[str, str] | None = None,
-                  row_kinds: str | None = None) -> "Report":
+                  row_kinds: str | None = None) -> Report:
         """Add a table: the first ``max_rows`` rows in HTML, all rows in the workbook.
 
         Tables with customer identifiers or personal columns are refused unless
@@ -419,12 +420,12 @@ class Report:
                                             dict(labels) if labels else None, row_kinds))
         return self
 
-    def add_methods(self, text: str, *, heading: str | None = None) -> "Report":
+    def add_methods(self, text: str, *, heading: str | None = None) -> Report:
         """Add a note to the methods section (definitions, models, CI methods, sources)."""
         self._state.methods.append(_Methods(str(text), heading))
         return self
 
-    def add_data_quality(self, load_report: LoadReport) -> "Report":
+    def add_data_quality(self, load_report: LoadReport) -> Report:
         """Show what happened on load: rows read, kept and rejected per table, and why."""
         if not isinstance(load_report, LoadReport):
             raise TypeError(f"add_data_quality expects a LoadReport (data.report), got "
@@ -432,13 +433,13 @@ class Report:
         self._state.load_report = load_report
         return self
 
-    def add_skipped(self, capability: str, reason: str) -> "Report":
+    def add_skipped(self, capability: str, reason: str) -> Report:
         """Record that a part of the analysis was skipped and why (e.g. a missing table)."""
         self._state.items.append(_Skipped(str(capability), str(reason)))
         return self
 
     @contextmanager
-    def capability(self, name: str) -> Iterator["Report"]:
+    def capability(self, name: str) -> Iterator[Report]:
         """Run one part of the analysis; if it needs a table the data lack, skip it.
 
         Inside the block, a :class:`~loyaltylab.exceptions.MissingTableError` (what

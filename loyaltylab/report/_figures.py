@@ -10,7 +10,8 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
@@ -138,7 +139,7 @@ churned = no order for 180 days
 
     @classmethod
     def from_frame(cls, frame: Any, *, date_col: str, count_col: str | None = None,
-                   unit: str = "customers", **parts: Any) -> "Footnote":
+                   unit: str = "customers", **parts: Any) -> Footnote:
         """Take n (distinct ``count_col`` values, or rows) and the date range from a frame.
 
         Examples

@@ -28,7 +28,8 @@ import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from loyaltylab._util import safe_text
 from loyaltylab.exceptions import LoyaltyLabError

@@ -10,7 +10,8 @@ import zipfile
 import zlib
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 import polars as pl
 
