@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import sys
 
@@ -222,7 +223,7 @@ class Section:
     name: str
     shows: str
     needs: tuple[tuple[str, tuple[str, ...]], ...]
-    run: Callable[["_Context"], None]
+    run: Callable[[_Context], None]
 
     def missing(self, data: CRMData) -> str | None:
         """What the data lack for this section, in words; None when it can run."""

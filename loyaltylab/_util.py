@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, Sequence, overload
+from typing import Any, Literal, overload
+from collections.abc import Sequence
 
 import polars as pl
 

@@ -26,7 +26,8 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from loyaltylab.exceptions import LoyaltyLabError
 
