@@ -134,7 +134,7 @@ class PeakSampler:
         while not self._stop.wait(0.02):
             self.peak = max(self.peak, _rss_mb())
 
-    def __enter__(self) -> "PeakSampler":
+    def __enter__(self) -> PeakSampler:
         self._t.start()
         return self
 

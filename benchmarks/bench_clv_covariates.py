@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +101,7 @@ def main() -> None:
                     help="also fit the set with a continuous covariate (worst case)")
     ap.add_argument("--write", type=Path, help="append the results (markdown) to this file")
     a = ap.parse_args()
-    lines = [f"### Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: {a.customers:,} "
+    lines = [f"### Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {a.customers:,} "
              f"customers, {a.repeats} repeats",
              "", f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"numpy {np.__version__}, polars {pl.__version__}. Command: "

@@ -5,7 +5,7 @@ DuckDB and SQLite sources. Expected values are worked out by hand from the fixtu
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, UTC
 from pathlib import Path
 
 import polars as pl
@@ -394,7 +394,7 @@ def test_sample_loads_through_load_with_every_row_kept():
 
 def test_as_of_none_checks_against_now(tmp_path):
     write(tmp_path, "customers.csv", CUSTOMERS_CSV)
-    future = datetime.now(timezone.utc).year + 5
+    future = datetime.now(UTC).year + 5
     write(tmp_path, "orders.csv", f"order_id,customer_id,ordered_at,amount\n"
           f"1,C1,2025-05-01,1\n2,C1,{future}-01-01,1\n")
     data = ll.load(tmp_path)

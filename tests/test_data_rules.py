@@ -271,8 +271,8 @@ def shop(tmp_path):
     # Anna's record was created after her first order (a migration): the order wins;
     # Dora has neither a creation date nor an order: she cannot be dated
     (tmp_path / "customers.csv").write_bytes(
-        "E-Mail;Since;Segment\r\nANNA@example.com;01.06.2025;gold\r\n"
-        "ben@example.com;01.01.2025;silver\r\ndora@example.com;;gold\r\n".encode())
+        b"E-Mail;Since;Segment\r\nANNA@example.com;01.06.2025;gold\r\n"
+        b"ben@example.com;01.01.2025;silver\r\ndora@example.com;;gold\r\n")
     return tmp_path
 
 

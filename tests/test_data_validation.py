@@ -3,7 +3,7 @@ with a reason, counted by hand for each case."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, UTC
 
 import pandas as pd
 import polars as pl
@@ -192,7 +192,7 @@ def test_as_of_accepts_dates_and_datetimes():
         data = ll.from_frames({"customers": customers(), "orders": orders(amount=["1"])},
                               as_of=value)
         assert data.as_of == datetime(2025, 12, 31)
-    aware = datetime(2025, 12, 31, tzinfo=timezone.utc)
+    aware = datetime(2025, 12, 31, tzinfo=UTC)
     data = ll.from_frames({"customers": customers(), "orders": orders(amount=["1"])},
                           as_of=aware)
     assert data.as_of.tzinfo is None
