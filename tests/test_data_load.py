@@ -5,7 +5,7 @@ DuckDB and SQLite sources. Expected values are worked out by hand from the fixtu
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timezone, UTC
+from datetime import date, datetime, UTC
 from pathlib import Path
 
 import polars as pl

@@ -3,7 +3,7 @@ with a reason, counted by hand for each case."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, UTC
+from datetime import date, datetime, UTC
 
 import pandas as pd
 import polars as pl

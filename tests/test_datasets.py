@@ -4,7 +4,6 @@ sample, CDNOW and the donations table."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 

@@ -3,9 +3,7 @@ seeded with personal data, which must never reach an output."""
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from pathlib import Path
 
 import polars as pl

@@ -6,7 +6,6 @@ import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 from collections.abc import Iterator, Sequence
 
 import numpy as np

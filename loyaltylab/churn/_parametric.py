@@ -6,7 +6,6 @@ from typing import Any
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
 from loyaltylab._util import as_polars

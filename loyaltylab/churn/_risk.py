@@ -12,7 +12,7 @@ import polars as pl
 from scipy import stats
 
 from loyaltylab._stats import rate_columns, z_value
-from loyaltylab._util import as_polars, parse_window, resolve_as_of, to_datetime
+from loyaltylab._util import parse_window, resolve_as_of, to_datetime
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.churn._cox import CoxModel

@@ -804,7 +804,6 @@ def customer_key_needs(rules: TableRules | None) -> list[str]:
 def _first_dates(inp: Any) -> pl.DataFrame | None:
     """(customer_id, first) from a mapped table input: each customer's first event."""
     from loyaltylab.data import schema as S
-    from loyaltylab.data._parse import date_expr, sniff_date_formats
     col = _EVENT_DATE[inp.name]
     frame = inp.frame
     if S.CUSTOMER_ID not in frame.columns or col not in frame.columns:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import secrets
-from datetime import datetime, timezone, UTC
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 import sys
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from loyaltylab._util import as_polars
 from loyaltylab.data.mapping import amount_note as _amount_note
 from loyaltylab.data.crmdata import CRMData, LoadReport
 from loyaltylab.exceptions import MissingTableError
-from loyaltylab.report._excel import check_no_identifiers, export_tables, sanitize_sheet_names
+from loyaltylab.report._excel import check_no_identifiers, sanitize_sheet_names
 from loyaltylab.report._findings import Finding
 from loyaltylab.report._locale import Formats
 from loyaltylab.report._present import (
