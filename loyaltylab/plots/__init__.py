@@ -7,13 +7,14 @@ Axes. Nothing here calls ``plt.show()`` or changes global style on import; call
 
 from loyaltylab.plots import _style, churn, clv, data, funnel, metrics, survey
 from loyaltylab.plots._style import (
-    DIVERGING, PALETTE, SEQUENTIAL, add_footnote, get_ax, style_context, use_style,
+    DIVERGING, MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, get_ax, style_context,
+    use_style,
 )
 
 _FAMILIES = (data, metrics, funnel, churn, clv, survey)
 
 __all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "use_style", "style_context", "get_ax",
-           "add_footnote"]
+           "add_footnote", "MIN_FONT_PT"]
 # Re-export every family's public functions by name (each module lists them in __all__).
 for _family in _FAMILIES:
     globals().update({name: getattr(_family, name) for name in _family.__all__})

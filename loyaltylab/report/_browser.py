@@ -228,6 +228,16 @@ or a ``name(`` call (a word followed by "(" with no space)."""
 def code_words(texts: list[str]) -> list[str]:
     """The code identifiers in ``texts`` (see :data:`_CODE`), each with the text around it.
 
+    Parameters
+    ----------
+    texts : list of str
+        Texts a client reads (headings, captions, notes).
+
+    Returns
+    -------
+    list of str
+        One entry per identifier found: the identifier and the text it was found in.
+
     Examples
     --------
     >>> code_words(["Retention (Kaplan-Meier)", "pass as_of= the date", "NPS = 12",

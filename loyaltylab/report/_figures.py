@@ -17,8 +17,7 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from loyaltylab.plots import add_footnote
-from loyaltylab.plots._style import MIN_FONT_PT
+from loyaltylab.plots import MIN_FONT_PT, add_footnote
 
 __all__ = ["Footnote", "SIZES", "FORMATS", "save_figure", "prepare_figure", "figure_title",
            "slugify"]
