@@ -175,7 +175,8 @@ def add_validate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "DuckDB/SQLite database, validate every row, and print what was read, "
                     "kept and rejected per table. Exit code 0: everything loaded; 1: rows "
                     "were rejected; 2: the input cannot be used.")
-    p.add_argument("source", help="folder, .xlsx workbook, or .duckdb/.sqlite/.db file")
+    p.add_argument("source", help="folder, .xlsx workbook, .duckdb/.sqlite/.db file, or "
+                   "duckdb://PATH / sqlite://PATH")
     _add_load_options(p)
     p.add_argument("--json", action="store_true",
                    help='print {"tables": {name: {read, kept, rejected, reasons}}} as JSON')
@@ -214,7 +215,8 @@ def add_init_mapping(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
                     "files and columns to the canonical tables and columns by name, sniff "
                     "delimiter, encoding, decimal separator and date format, and write a "
                     "draft mapping file with comments for you to check and correct.")
-    p.add_argument("source", help="folder, .xlsx workbook, or .duckdb/.sqlite/.db file")
+    p.add_argument("source", help="folder, .xlsx workbook, .duckdb/.sqlite/.db file, or "
+                   "duckdb://PATH / sqlite://PATH")
     p.add_argument("--out", metavar="FILE",
                    help="where to write the draft (default: print it)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -493,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     name = f"loyaltylab {args.command}"
     try:
         with _sigterm_raises():
+            if getattr(args, "source", None) is not None:
+                # duckdb://PATH and sqlite://PATH name a database file
+                from loyaltylab.data.load import source_path
+                args.source = source_path(args.source)
             return int(args.func(args) or 0)
     except _Terminated:
         print(f"{name}: stopped (terminated); the output folder holds the last complete "

@@ -44,7 +44,45 @@ from loyaltylab.data.validation import (CUSTOMER_REFERENCES, ID_HASH_SEED, VALID
                                         TableInput, closest, normalize_name, validate_table)
 from loyaltylab.exceptions import MappingError, MissingTableError, SourceError
 
-__all__ = ["load", "from_frames"]
+__all__ = ["load", "from_frames", "source_path"]
+
+
+_FILE_URL = re.compile(r"(?i)^(duckdb|sqlite)://(.+)$")
+_SERVER_URL = re.compile(r"(?i)^([a-z][a-z0-9+.-]*)://")
+
+
+def source_path(source: str | Path) -> str | Path:
+    """A database URL as the file it names; any other source unchanged.
+
+    ``duckdb://PATH`` and ``sqlite://PATH`` name a database file the way Ibis writes them:
+    ``duckdb://shop.duckdb`` is relative to the working folder, ``duckdb:///data/shop.duckdb``
+    absolute. A URL of a database server (``postgresql://...``) is refused with a
+    SourceError that names the way to summarise it inside that server.
+
+    Examples
+    --------
+    >>> source_path("duckdb:///data/shop.duckdb")
+    PosixPath('/data/shop.duckdb')
+    >>> source_path("sqlite://exports/crm.sqlite")
+    PosixPath('exports/crm.sqlite')
+    >>> source_path("exports")
+    'exports'
+    """
+    if not isinstance(source, str):
+        return source
+    m = _FILE_URL.match(source.strip())
+    if m:
+        return Path(m.group(2))
+    m = _SERVER_URL.match(source.strip())
+    if m:
+        scheme = m.group(1).lower()
+        raise SourceError(
+            f"{scheme}://...: loyaltylab reads DuckDB and SQLite files (duckdb://PATH, "
+            f"sqlite://PATH), folders and workbooks, but not a {scheme} server yet. In "
+            f"Python, connect with Ibis and pass its tables to loyaltylab.warehouse "
+            f"(rfm_summary, churn_base, cohort_retention): the summaries then run inside "
+            f"the server and only pseudonymised per-customer rows come back")
+    return source
 
 
 def load(source: str | Path, *, mapping: str | Path | dict | None = None,
@@ -60,7 +98,8 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
         A folder of CSV (``.csv``, ``.txt``, ``.tsv``), Parquet or ``.xlsx`` files (the
         file stem names the table: ``orders.csv`` is the orders table), a single ``.xlsx``
         workbook with one sheet per table, or a DuckDB (``.duckdb``, ``.db``) or SQLite
-        (``.sqlite``, ``.sqlite3``, ``.db``) database file with one table per table.
+        (``.sqlite``, ``.sqlite3``, ``.db``) database file with one table per table, also
+        written as a URL (``duckdb:///data/shop.duckdb``, see :func:`source_path`).
     mapping : str, Path or dict, optional
         A TOML mapping file (or the same structure as a dict) mapping client file, sheet,
         column and value names and formats to the canonical model; see
@@ -116,7 +155,7 @@ def load(source: str | Path, *, mapping: str | Path | dict | None = None,
     >>> data.report.tables["orders"].reasons
     {'customer_id: unknown customer': 1}
     """
-    path = Path(source)
+    path = Path(source_path(source))
     m = read_mapping(mapping)
     kind, names = list_source(path)
     wanted = [t for t in S.TABLES if tables is None or t in tables or t in S.REQUIRED_TABLES]
