@@ -106,7 +106,8 @@ def derived_parameters(data: Any, *, as_of: Any = None, calibration_end: Any = N
     --------
     >>> import loyaltylab as ll
     >>> derived_parameters(ll.datasets.load_sample())
-    {'AS_OF': '2026-01-01', 'OBSERVATION_END': '2026-01-01', 'CALIBRATION_END': '2024-07-02', 'CHANGE_DATE': '2025-01-01'}
+    {'AS_OF': '2026-01-01', 'OBSERVATION_END': '2026-01-01', 'CALIBRATION_END': '2024-07-02',
+     'CHANGE_DATE': '2025-01-01'}
     """
     from datetime import datetime, timedelta
 
@@ -127,8 +128,9 @@ def derived_parameters(data: Any, *, as_of: Any = None, calibration_end: Any = N
     else:
         year_ago = when - timedelta(days=365)
         change = datetime(year_ago.year, year_ago.month, 1)
-    iso = (lambda d: d.strftime("%Y-%m-%d") if d.time() == datetime.min.time()
-           else d.isoformat())
+    def iso(d: datetime) -> str:
+        return d.strftime("%Y-%m-%d") if d.time() == datetime.min.time() else d.isoformat()
+
     return {"AS_OF": iso(when), "OBSERVATION_END": iso(end), "CALIBRATION_END": iso(cal),
             "CHANGE_DATE": iso(change)}
 
@@ -441,9 +443,11 @@ def skipped_summary(skipped: list[tuple[str, str]]) -> str:
     ...                        ("2. Waves", _NOT_RUN), ("3. Segments", _NOT_RUN),
     ...                        ("4. Scale", "alpha needs the 'surveys' table, which this "
     ...                                     "dataset does not have.")]))
-    **Parts not shown on these data.** The rest of the notebook ran; each part below is marked where it would have appeared.
+    **Parts not shown on these data.** The rest of the notebook ran; each part below is marked
+    where it would have appeared.
     - *1. Scores*, *4. Scale*: it needs the 'surveys' table, which this dataset does not have.
-    - *2. Waves*, *3. Segments*: it builds on an earlier part that could not be produced on these data.
+    - *2. Waves*, *3. Segments*: it builds on an earlier part that could not be produced on
+    these data.
     """
     lines = ["**Parts not shown on these data.** The rest of the notebook ran; each part "
              "below is marked where it would have appeared."]

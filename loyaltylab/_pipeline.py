@@ -145,7 +145,8 @@ def measuring_date(data: CRMData, as_of: Any = None, *, fmt: Any = None
     >>> when
     datetime.datetime(2026, 1, 1, 0, 0)
     >>> why
-    'Figures are measured at the end of 31 December 2025, the date of the last event in the data (taken as the extract date), so a period ending that day counts as complete.'
+    'Figures are measured at the end of 31 December 2025, the date of the last event in the
+    data (taken as the extract date), so a period ending that day counts as complete.'
     """
     if as_of is not None:
         from loyaltylab._util import to_datetime
@@ -640,7 +641,8 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
     >>> lad.names[-1]
     'client'
     >>> notes
-    ['The top rung, advocate, is not shown: it needs a referrals table (its rule: referrals >= 1 within 730 days), which this dataset does not have.']
+    ['The top rung, advocate, is not shown: it needs a referrals table (its rule:
+    referrals >= 1 within 730 days), which this dataset does not have.']
     """
     stages, notes, dropped = [], [], {}
     for st in ladder.stages:

@@ -87,7 +87,8 @@ def defection_finding(rate: float, low: float, high: float, *, lost: int, base: 
     >>> f = defection_finding(0.313, 0.288, 0.339, lost=391, base=1249, year="2025",
     ...                       section="Measure everything")
     >>> f.headline
-    'About 31% of customers were lost in 2025 (29%–34%; 391 of 1,249), inside the 20%–40% a year typical of most firms.'
+    'About 31% of customers were lost in 2025 (29%–34%; 391 of 1,249), inside the 20%–40% a
+    year typical of most firms.'
     >>> f.weight
     7.0
     """
@@ -141,7 +142,8 @@ def drivers_finding(effects: pl.DataFrame, *, section: str, figure: str | None =
     ...                     "hazard_ratio": [0.86, 1.15], "ci_low": [0.83, 0.97],
     ...                     "ci_high": [0.90, 1.37]})
     >>> drivers_finding(eff, section="Churn").headline
-    '1 of 2 customer attributes tested changes the risk of leaving measurably: orders in the last 90 days (each) lowers the risk of leaving by 14% (10%–17%).'
+    '1 of 2 customer attributes tested changes the risk of leaving measurably: orders in the
+    last 90 days (each) lowers the risk of leaving by 14% (10%–17%).'
     """
     fmt = fmt or Formats()
     if effects.height == 0:
@@ -195,7 +197,8 @@ def ladder_finding(funnel: pl.DataFrame, *, section: str, figure: str | None = N
     ...     "conversion": [0.657, 0.854, 0.124, None], "ci_low": [0.643, 0.84, 0.111, None],
     ...     "ci_high": [0.672, 0.87, 0.138, None]})
     >>> ladder_finding(fun, section="The loyalty ladder").headline
-    'The biggest drop on the loyalty ladder is from client to advocate: 12% move up (11%–14%; 284 of 2,299).'
+    'The biggest drop on the loyalty ladder is from client to advocate: 12% move up
+    (11%–14%; 284 of 2,299).'
     """
     fmt = fmt or Formats()
     steps = funnel.with_columns(pl.col("rung").shift(-1).alias("_next")) \
@@ -223,7 +226,8 @@ def nps_finding(nps: float, low: float, high: float, *, n: int, promoters: float
     >>> f = nps_finding(-25.1, -29.6, -20.4, n=1076, promoters=0.203, detractors=0.454,
     ...                 section="What customers say")
     >>> f.headline
-    'The net promoter score is −25 (−30 to −20, from 1,076 answers): more customers would warn others off than recommend the firm.'
+    'The net promoter score is −25 (−30 to −20, from 1,076 answers): more customers would
+    warn others off than recommend the firm.'
     >>> f.weight
     7.0
     """
@@ -359,7 +363,8 @@ def data_quality_finding(rejected: int, read: int, *, section: str,
     Examples
     --------
     >>> data_quality_finding(600, 10_000, section="Data quality").headline
-    '6.0% of the rows read (600 of 10,000) were rejected on load; the figures describe the rows kept.'
+    '6.0% of the rows read (600 of 10,000) were rejected on load; the figures describe the
+    rows kept.'
     >>> data_quality_finding(50, 10_000, section="Data quality") is None
     True
     """

@@ -368,7 +368,8 @@ class CoxModel(Fitter):
         """Refit with the variables that fail the proportional-hazards test as strata.
 
         Categorical variables, and numeric ones with at most ``bins`` distinct values, become
-        strata directly; other numeric ones are cut into ``bins`` quantile groups first (the numeric effect is then absorbed by the strata).
+        strata directly; other numeric ones are cut into ``bins`` quantile groups first (the
+        numeric effect is then absorbed by the strata).
 
         Returns
         -------

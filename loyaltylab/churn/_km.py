@@ -278,10 +278,10 @@ class KaplanMeier(Fitter):
             tmax = float(kmf.durations.max())
             for k in (1, 2, 3):
                 t = k * DAYS_PER_YEAR
-                s, l, h = _at(kmf, t) if t <= tmax else (None, None, None)
+                s, lo, hi = _at(kmf, t) if t <= tmax else (None, None, None)
                 row[f"survival_{k}y"] = s
-                row[f"survival_{k}y_ci_low"] = l
-                row[f"survival_{k}y_ci_high"] = h
+                row[f"survival_{k}y_ci_low"] = lo
+                row[f"survival_{k}y_ci_high"] = hi
             row["annual_defection"] = (None if row["survival_1y"] is None
                                        else 1 - row["survival_1y"])
             rows.append(row)
@@ -429,7 +429,8 @@ def retention_curves(table: Any, *, by: str | None = None,
     >>> t = pl.DataFrame({"duration": [5.0, 8, 8, 12], "event": [1, 1, 0, 1],
     ...                   "segment": ["a", "a", "b", "b"]})
     >>> retention_curves(t, by="segment").select("group", "timeline", "survival").rows()
-    [('a', 0.0, 1.0), ('a', 5.0, 0.5), ('a', 8.0, 0.0), ('b', 0.0, 1.0), ('b', 8.0, 1.0), ('b', 12.0, 0.0)]
+    [('a', 0.0, 1.0), ('a', 5.0, 0.5), ('a', 8.0, 0.0), ('b', 0.0, 1.0), ('b', 8.0, 1.0),
+     ('b', 12.0, 0.0)]
     """
     return KaplanMeier(confidence=confidence).fit(table, by=by).curves_
 

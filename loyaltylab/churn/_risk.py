@@ -158,7 +158,8 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
     >>> calls.ranked_by
     'p_churn'
     >>> calls.columns
-    ['rank', 'customer_id', 'tenure_days', 'silent_days', 'p_alive', 'p_lapse', 'p_churn', 'expected_remaining_days', 'risk_score', 'drivers']
+    ['rank', 'customer_id', 'tenure_days', 'silent_days', 'p_alive', 'p_lapse', 'p_churn',
+     'expected_remaining_days', 'risk_score', 'drivers']
     >>> calls["p_churn"].is_sorted(descending=True)
     True
     """

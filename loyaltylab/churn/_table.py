@@ -367,7 +367,6 @@ def churn_table(data: CRMData, *, definition: str = "inactivity",
     early_td = parse_window(early, name="early")
     fast_td = parse_window(fast_resolution, name="fast_resolution")
     customers = data.customers
-    orders = data.orders.lazy()
 
     first_order = data.orders.get_column(S.ORDERED_AT).min()
     if first_order is not None and T < first_order:

@@ -875,7 +875,7 @@ class ParetoNBDCovariates(_RFMCovariates):
     def _loglik_grad(self, theta: np.ndarray, d: dict[str, Any],
                      gradient: bool = True) -> tuple[np.ndarray, np.ndarray]:
         r, s, al_p, be_p = self._pattern_ab(theta, d)
-        x, tx, tt, pid = d["x"], d["tx"], d["T"], d["pid"]
+        x, tt, pid = d["x"], d["T"], d["pid"]
         al, be = al_p[pid], be_p[pid]
         ux, inv = d["ux"], d["inv"]
         tails = {}

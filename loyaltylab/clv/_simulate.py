@@ -22,7 +22,8 @@ def _frame(x: np.ndarray, tx: np.ndarray, tt: np.ndarray,
            resolution: float | None) -> pl.DataFrame:
     if resolution:
         tx = np.minimum(np.floor(tx / resolution) * resolution, tt)
-    return pl.DataFrame({"customer_id": np.arange(x.size).astype(str), FREQUENCY: x.astype(np.int64),
+    return pl.DataFrame({"customer_id": np.arange(x.size).astype(str),
+                         FREQUENCY: x.astype(np.int64),
                          RECENCY: np.where(x > 0, tx, 0.0), T: tt})
 
 

@@ -23,12 +23,12 @@ TOTALS_WORDS = frozenset({
     "total", "totals", "grand total", "subtotal", "sub total", "sub-total", "sum",
     "overall",
     # German
-    "summe", "gesamt", "gesamtsumme", "insgesamt", "zwischensumme", "endsumme", "total",
+    "summe", "gesamt", "gesamtsumme", "insgesamt", "zwischensumme", "endsumme",
     # French
     "totale", "total general", "sous-total", "sous total", "somme",
     # Swedish, Danish, Norwegian
     "totalt", "summa", "total sum", "i alt", "ialt", "sum total", "totalsum", "totalsumma",
-    "delsumma", "subtotal",
+    "delsumma",
     # Dutch
     "totaal", "subtotaal", "eindtotaal", "som",
     # Spanish, Portuguese, Italian

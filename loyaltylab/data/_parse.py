@@ -178,7 +178,7 @@ def sniff_date_formats(sample: pl.Series, *, dayfirst: bool | None = None,
     orientation = ""
     for _ in range(4):
         best, best_n = None, 0
-        for i, (f, tz, o) in enumerate(cands):
+        for i, (_f, _tz, o) in enumerate(cands):
             if orientation and o and o != orientation:
                 continue
             if dayfirst is not None and o and o != ("d" if dayfirst else "m"):

@@ -845,7 +845,7 @@ def derive_customers(base: Callable[[], Any] | None, events: dict[str, Callable[
     from loyaltylab.data import schema as S
     from loyaltylab.data.validation import TableInput
     firsts = []
-    for name, read in events.items():
+    for _name, read in events.items():
         got = _first_dates(read())
         if got is not None:
             firsts.append(got)

@@ -122,7 +122,8 @@ per table (line items merged into their order count as excluded, without an amou
 ``"zendesk"``, ``"woocommerce"``, ``"woocommerce_coe"``, ``"mailchimp"``; top level or per
 table, a table's own preset replacing the top-level one's version of it) starts from a
 built-in mapping of
-that platform's export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it recognises
+that platform's export (see :mod:`loyaltylab.data.presets`); ``init-mapping`` writes it when it
+recognises
 the headers.
 
 .. code-block:: toml
@@ -233,7 +234,8 @@ class ValueType:
     >>> check_value(0, positive, key="cost", where="[defaults]")
     Traceback (most recent call last):
     ...
-    loyaltylab.exceptions.MappingError: mapping: [defaults] cost must be a number above 0, got the integer 0
+    loyaltylab.exceptions.MappingError: mapping: [defaults] cost must be a number above 0,
+    got the integer 0
     """
 
     expected: str
@@ -269,7 +271,8 @@ def check_value(value: Any, expected: ValueType, *, key: str, where: str,
     >>> check_value("false", BOOL, key="skip", where="[tables.orders]", origin="m.toml")
     Traceback (most recent call last):
     ...
-    loyaltylab.exceptions.MappingError: m.toml: [tables.orders] skip must be true or false, got the string 'false' (write true or false without quotes)
+    loyaltylab.exceptions.MappingError: m.toml: [tables.orders] skip must be true or false,
+    got the string 'false' (write true or false without quotes)
     """
     hint = expected.check(value)
     if hint is None:
@@ -286,7 +289,8 @@ def check_keys(d: dict, allowed, *, where: str, origin: str = "mapping") -> None
     >>> check_keys({"delimeter": ";"}, TABLE_KEYS, where="[tables.orders]")
     Traceback (most recent call last):
     ...
-    loyaltylab.exceptions.MappingError: mapping: unknown setting 'delimeter' in [tables.orders]; settings are [...]. Did you mean 'delimiter'?
+    loyaltylab.exceptions.MappingError: mapping: unknown setting 'delimeter' in
+    [tables.orders]; settings are [...]. Did you mean 'delimiter'?
     """
     for k in d:
         if k not in allowed:
@@ -560,7 +564,8 @@ def read_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     >>> read_mapping({"tables": {"contacts": {"skip": "false"}}})
     Traceback (most recent call last):
     ...
-    loyaltylab.exceptions.MappingError: mapping: [tables.contacts] skip must be true or false, got the string 'false' (write true or false without quotes)
+    loyaltylab.exceptions.MappingError: mapping: [tables.contacts] skip must be true or
+    false, got the string 'false' (write true or false without quotes)
     """
     if mapping is None:
         return Mapping()

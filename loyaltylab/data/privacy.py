@@ -131,7 +131,8 @@ _TERMS: dict[str, tuple[str, ...]] = {
     "address": (
         "address", "addressline", "streetaddress", "adresse", "adres", "adress",
         "anschrift", "postanschrift", "street", "strasse", "str", "hausnummer",
-        "housenumber", "huisnummer", "husnummer", "hausnr", "housenr", "huisnr", "husnr", "gatuadress", "gata", "gade",
+        "housenumber", "huisnummer", "husnummer", "hausnr", "housenr", "huisnr", "husnr",
+        "gatuadress", "gata", "gade",
         "gateadresse", "gatenavn", "straat", "straatnaam", "calle", "direccion",
         "domicilio", "indirizzo", "rua", "morada", "endereco", "logradouro", "ulica",
         "postbox", "postfach",
@@ -184,14 +185,16 @@ _QUALIFIERS = frozenset({
     "business", "office", "main", "primary", "secondary", "other", "alt", "alternative",
     "number", "nr", "no", "num", "nbr", "line", "billing", "shipping", "delivery",
     "invoice", "postal", "mailing", "full", "first", "last", "given", "family", "middle",
-    "sur", "user", "member", "buyer", "owner", "holder", "recipient", "manager", "accountmanager", "rep", "salesrep",
+    "sur", "user", "member", "buyer", "owner", "holder", "recipient", "manager",
+    "accountmanager", "rep", "salesrep",
     "agent", "employee", "the", "of", "and", "for", "current", "new", "old", "preferred",
     "code", "date", "e", "day", "place", "year", "phone", "mobile", "cell", "portable",
     # de
     "kunde", "kunden", "kontakt", "privat", "geschaftlich", "dienstlich", "buro",
     "nummer", "vollstandiger", "vollstandig", "haupt", "rechnung", "rechnungs",
     "liefer", "lieferung", "post", "der", "die", "das", "des", "von", "und", "zu",
-    "mitarbeiter", "berater", "betreuer", "sachbearbeiter", "vertreter", "kundenbetreuer", "ansprech",
+    "mitarbeiter", "berater", "betreuer", "sachbearbeiter", "vertreter", "kundenbetreuer",
+    "ansprech",
     # fr
     "personne", "numero", "n", "de", "du", "la", "le", "l", "d", "et", "domicile",
     "travail", "professionnel", "personnel", "principal", "facturation", "livraison",

@@ -674,7 +674,7 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
 
     def add(o, d, *rest):
         # whole days and owners as int32 keep the ~10 million e-mail rows of a big run small
-        parts.append((o.astype(np.int32), np.floor(d).astype(np.int32), *rest))
+        parts.append((o.astype(np.int32), np.floor(d).astype(np.int32), *rest))  # noqa: F821 (bound above; deleted only after its last use)
 
     # outbound e-mail at the customer's own rate while on the list
     listed = ~suspect
@@ -716,7 +716,7 @@ def _contacts(rng, P, n, D, start_us, cid, business, ow, od):
 
     def col(i, dtype):
         return np.concatenate([np.broadcast_to(np.asarray(p[i], dtype=dtype), (s,))
-                               for p, s in zip(parts, size)])
+                               for p, s in zip(parts, size)])  # noqa: F821 (as above)
     channel = col(2, np.int8)
     direction = col(3, np.int8)
     camp = col(4, np.int8)
@@ -811,7 +811,6 @@ def _surveys(rng, P, n, D, start_us, cid):
         pl.Series(S.SCORE, flat_scores, dtype=pl.Float64),
         pl.Series(S.RESPONSE_SECONDS, np.round(secs[resp], 1), dtype=pl.Float64),
     ])
-    return frame
 
 
 def _web(rng, P, n, D, start_us, cid, ow, od):

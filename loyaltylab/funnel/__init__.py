@@ -22,7 +22,8 @@ stage), which every analysis accepts in place of ``(data, ladder)``::
 
 The package holds one concern per module: :mod:`~loyaltylab.funnel.conditions` (the rule
 language), :mod:`~loyaltylab.funnel.ladder` (stages and ladders), the evaluation engine
-(``_engine``) and the :class:`Timeline` (``_timeline``), and the analyses: :mod:`~loyaltylab.funnel.stages`,
+(``_engine``) and the :class:`Timeline` (``_timeline``), and the analyses:
+:mod:`~loyaltylab.funnel.stages`,
 :mod:`~loyaltylab.funnel.timing`, :mod:`~loyaltylab.funnel.movement`,
 :mod:`~loyaltylab.funnel.effects` and :mod:`~loyaltylab.funnel.crm`. Every public name is
 importable from ``loyaltylab.funnel``.

@@ -290,7 +290,7 @@ def _activity(data: CRMData, as_of: datetime, seed: int) -> pl.LazyFrame:
 def _earliest(data: CRMData, ladder: Ladder) -> tuple[datetime | None, str]:
     best, where = None, ""
     tables = set(ladder.tables) | {S.CUSTOMERS, S.ORDERS}
-    for src, (table, _, date_col, _) in _SOURCES.items():
+    for table, _, date_col, _ in _SOURCES.values():
         frame = getattr(data, table)
         if table not in tables or frame is None or frame.height == 0:
             continue

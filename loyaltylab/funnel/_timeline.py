@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime, timedelta
-from typing import Any, Union
+from typing import Any
 from collections.abc import Sequence
 
 import polars as pl
@@ -21,7 +21,7 @@ from loyaltylab.funnel.ladder import LAPSED, OFFLINE, Ladder
 
 __all__ = ["Timeline"]
 
-AsOf = Union[date, datetime, str, None]
+AsOf = date | datetime | str | None
 """A date an analysis is measured at: a date, a datetime, an ISO string, or None (the
 data's own date)."""
 

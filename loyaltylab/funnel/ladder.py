@@ -83,7 +83,8 @@ class Ladder:
     ...         Stage("b", Count("orders"))])
     Traceback (most recent call last):
     ...
-    loyaltylab.exceptions.LadderError: ladder 'custom', stage 'a': the rule can never hold (orders >= 2 and no orders): contradictory thresholds on orders
+    loyaltylab.exceptions.LadderError: ladder 'custom', stage 'a': the rule can never hold
+    (orders >= 2 and no orders): contradictory thresholds on orders
     """
 
     def __init__(self, stages: Sequence[Stage], *, name: str = "custom") -> None:

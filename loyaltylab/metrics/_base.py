@@ -28,7 +28,7 @@ __all__ = [
     "BAND_LOW", "BAND_HIGH", "DAYS_PER_MONTH", "check_crm", "orders_and_customers",
     "lazy", "group_agg", "finish_rate", "with_all_groups", "poisson_ci", "mean_ci",
     "require_column", "by_groups", "periodize", "period_end_expr", "window_bounds",
-    "days_between", "buyers", "alive_after", "hashed_ids",
+    "days_between", "buyers", "alive_after", "hashed_ids", "to_datetime",
 ]
 
 BAND_LOW = 0.20

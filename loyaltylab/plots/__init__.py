@@ -5,7 +5,7 @@ Axes. Nothing here calls ``plt.show()`` or changes global style on import; call
 :func:`use_style` to opt in to the house theme.
 """
 
-from loyaltylab.plots import _style, churn, clv, data, funnel, metrics, survey
+from loyaltylab.plots import churn, clv, data, funnel, metrics, survey
 from loyaltylab.plots._style import (
     DIVERGING, MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, get_ax, style_context,
     use_style,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -13,6 +14,9 @@ from matplotlib.text import Text
 from matplotlib.ticker import (
     FixedFormatter, FormatStrFormatter, Formatter, FuncFormatter, StrMethodFormatter,
 )
+
+if TYPE_CHECKING:  # numpy is imported where it is used
+    import numpy as np
 
 __all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "use_style", "style_context", "get_ax",
            "error_lengths",
@@ -305,7 +309,8 @@ def literal_text(ax: Axes) -> Axes:
     labels, legend entries and annotations have mathtext switched off, and tick labels
     that come from data (a list of labels, categories, a format function) are escaped when
     they are drawn. It also applies :func:`readable`, so no text is smaller than the house
-    minimum (:data:`MIN_FONT_PT`). Numeric tick labels of matplotlib's own formatters are left alone.
+    minimum (:data:`MIN_FONT_PT`). Numeric tick labels of matplotlib's own formatters are left
+    alone.
     Text already on an Axes passed in with ``ax=`` is treated alike: to draw a formula
     there, add it after the ``plot_*`` call. Calling it twice changes nothing.
 

@@ -14,8 +14,8 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from loyaltylab.plots._style import (
-    MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, legend_outside, literal_text,
-    number_axis,
+    MIN_FONT_PT, PALETTE, SEQUENTIAL, add_footnote, color_cycle, get_ax, legend_outside,
+    literal_text, number_axis,
 )
 
 __all__ = ["plot_funnel", "plot_transition_heatmap", "plot_stage_flow",
@@ -238,7 +238,7 @@ def plot_stage_flow(matrix: pl.DataFrame, *, ax: Axes | None = None,
     xs = np.linspace(x0, x1, 50)
     smooth = 3 * ((xs - x0) / (x1 - x0)) ** 2 - 2 * ((xs - x0) / (x1 - x0)) ** 3
     for i, s in enumerate(rows):
-        for j, t in enumerate(states):
+        for j, _t in enumerate(states):
             v = vals[i, j]
             if v <= 0:
                 continue

@@ -386,7 +386,7 @@ def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
         ax.bar(x, g["value"].fill_null(0).to_numpy() * 100, width=width,
                yerr=_err(g) * 100, capsize=3, color=PALETTE[i % 8],
                label=" / ".join(str(g[k][0]) for k in keys) if keys else None)
-        for xi, v, n in zip(x, g["value"].fill_null(0).to_numpy(), g["denominator"]):
+        for xi, _v, n in zip(x, g["value"].fill_null(0).to_numpy(), g["denominator"]):
             ax.text(xi, 2, f"n={n:,}", ha="center", fontsize=7, color="white")
     ax.set_xticks(np.arange(groups[0].height) + width * (len(groups) - 1) / 2,
                   groups[0]["band"].to_list())

@@ -17,6 +17,7 @@ import contextvars
 import html
 import re
 import struct
+import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,4 +319,5 @@ def deliverable_options(*, brand: Any = None,
         _DEFAULTS.reset(token)
 
 
-_DEFAULTS = contextvars.ContextVar("loyaltylab_deliverables", default={})
+_DEFAULTS = contextvars.ContextVar("loyaltylab_deliverables",
+                                   default=types.MappingProxyType({}))

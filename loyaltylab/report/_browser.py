@@ -54,7 +54,7 @@ window.addEventListener('load',function(){setTimeout(function(){
   texts.push(t);}
  var m=document.createElement('pre');m.id='%s';m.textContent=JSON.stringify(
   {images:imgs.length,broken:bad,errors:errs,height:document.body.scrollHeight,texts:texts});
- document.body.appendChild(m);},0);});})();</script>""" % _MARKER
+ document.body.appendChild(m);},0);});})();</script>""" % _MARKER  # noqa: UP031 (JavaScript braces)
 _CONSOLE_LINE = re.compile(r":CONSOLE[^\]]*\]\s*(.*)")
 _ERROR_WORDS = re.compile(r"uncaught|failed to load|refused|error|violat", re.I)
 
@@ -278,7 +278,8 @@ def print_to_pdf(html_path: str | Path, pdf_path: str | Path, *,
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise TimeoutError(f"Chromium did not print {html_path.name} within {timeout} s")
+            raise TimeoutError(f"Chromium did not print {html_path.name} within {timeout} s"
+                               ) from None
     if not pdf_path.is_file():
         raise RuntimeError(f"Chromium did not write {pdf_path.name} (exit code "
                            f"{proc.returncode}): {err[-500:]!r}")

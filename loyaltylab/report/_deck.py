@@ -9,8 +9,8 @@ Charts are native PowerPoint charts that carry their data (bars, stacked bars, l
 scatter) whenever :func:`axes_to_chart` can read the matplotlib Axes completely; anything it
 cannot express faithfully (survival steps with bands, heat maps, error bars, log scales,
 annotations) is placed as a picture at the report's ``image_dpi`` (150 by default: a
-chart of a 10-inch slide figure is 1,500 pixels wide), the image the HTML report embeds. Each chart's footnote goes into the
-slide's footer line and its speaker notes.
+chart of a 10-inch slide figure is 1,500 pixels wide), the image the HTML report embeds. Each
+chart's footnote goes into the slide's footer line and its speaker notes.
 
 A user template (a ``.pptx`` master) replaces the default: its layouts are chosen by the
 placeholders they hold (title, body, subtitle), never by position in the list, and a

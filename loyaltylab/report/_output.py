@@ -182,7 +182,8 @@ def describe_os_error(exc: OSError, *, out: str | Path | None = None) -> str:
     >>> import errno
     >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/r/tables.xlsx"),
     ...                   out="/r")
-    'the disk is full: writing /r/tables.xlsx failed; free some space or choose another output folder (/r was left as it was)'
+    'the disk is full: writing /r/tables.xlsx failed; free some space or choose another
+    output folder (/r was left as it was)'
     """
     where = f" ({_show(Path(out))} was left as it was)" if out is not None else ""
     name = exc.filename if exc.filename is not None else ""

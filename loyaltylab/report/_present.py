@@ -240,7 +240,7 @@ def table_columns(frame: pl.DataFrame, *, labels: dict[str, str] | None = None,
              for c in names}
     out: list[Column] = []
     skip: set[str] = set()
-    for k, c in enumerate(names):
+    for c in names:
         if c in skip:
             continue
         m = re.fullmatch(r"(.*?)_?ci_low", c)

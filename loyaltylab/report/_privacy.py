@@ -353,7 +353,7 @@ class _NeedleIndex:
         matches = list(_WORD.finditer(text))
         words = [m.group().lower() for m in matches]
         for i, w in enumerate(words):
-            for seq, needle in self.index.get(w, ()):
+            for seq, _needle in self.index.get(w, ()):
                 if tuple(words[i:i + len(seq)]) == seq:
                     # the words must be adjacent (only separators between them)
                     gap = text[matches[i].end():matches[i + len(seq) - 1].start()]

@@ -472,7 +472,8 @@ class BehaviourLink(Fitter):
     def _describe(self) -> str:
         return (f"{self.outcome} within {self.window} on "
                 f"{', '.join(self.predictors + self.attributes)}; fitted on {self.n_:,} "
-                f"responses of {self.n_customers_:,} customers ({self.n_events_:,} with the outcome); "
+                f"responses of {self.n_customers_:,} customers ({self.n_events_:,} with the "
+                f"outcome); "
                 f"held-out AUC {self.auc_:.3f} on {self.n_test_:,} responses")
 
 

@@ -303,7 +303,8 @@ def margin_of_error(n: int | Sequence[int], *, metric: str = "nps",
     Examples
     --------
     >>> from loyaltylab.survey import margin_of_error
-    >>> margin_of_error(100, metric="nps", p_promoters=0.5, p_detractors=0.2)["margin"].round(2).to_list()
+    >>> moe = margin_of_error(100, metric="nps", p_promoters=0.5, p_detractors=0.2)
+    >>> moe["margin"].round(2).to_list()
     [15.31]
     """
     ns = [n] if isinstance(n, (int, np.integer)) else list(n)

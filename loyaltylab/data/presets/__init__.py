@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
-from functools import lru_cache, cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
