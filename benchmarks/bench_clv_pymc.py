@@ -80,7 +80,8 @@ def run_pymc(python: str, csv: Path) -> dict:
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
     except Exception:  # noqa: BLE001 - show what went wrong
-        raise RuntimeError(f"PyMC-Marketing run failed (rc {p.returncode}):\n{p.stderr[-2000:]}")
+        raise RuntimeError(f"PyMC-Marketing run failed (rc {p.returncode}):\n"
+                           f"{p.stderr[-2000:]}") from None
 
 
 def fmt(params: dict) -> str:

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     ours, hand, scan = [], [], []
-    for r in range(args.repeats):
+    for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             ours.append(run_loyaltylab(args.charts, Path(tmp) / "ll"))
             hand.append(run_by_hand(args.charts, Path(tmp) / "hand"))
@@ -99,7 +99,8 @@ def main() -> None:
     print(f"{args.charts} charts, 5 tables x 1,000 rows, median of {args.repeats}:")
     print(f"  Report.write_all (charts png/svg/pdf + html + pptx + xlsx): {med(ours):6.2f} s")
     print(f"  by hand (savefig png/svg/pdf + write_excel only):           {med(hand):6.2f} s")
-    print(f"  ratio loyaltylab / by hand:                                 {med(ours) / med(hand):6.2f}")
+    ratio = med(ours) / med(hand)
+    print(f"  ratio loyaltylab / by hand:                                 {ratio:6.2f}")
     print(f"  scan_for_personal_data of all outputs, 100,000 needles:    {med(scan):6.2f} s")
 
 

@@ -441,7 +441,7 @@ def _leaks(text: str, personal: tuple[str, ...]) -> list[str]:
 def test_no_personal_string_survives(corpus, loads, i, tmp_path):
     ex, data = _loaded(corpus, loads, i)
     parts = [str(data.report), data.report.to_json()]
-    for t, frame in data.tables.items():
+    for frame in data.tables.values():
         if frame is None:
             continue
         parts.append(" ".join(frame.columns))

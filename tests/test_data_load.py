@@ -246,7 +246,8 @@ def test_thousands_comma_with_decimal_point(tmp_path):
 
 def test_sep_line_and_tab_files(tmp_path):
     write(tmp_path, "customers.csv", "sep=;\ncustomer_id;acquired_at\nC1;2025-01-01\n")
-    write(tmp_path, "orders.tsv", "order_id\tcustomer_id\tordered_at\tamount\n1\tC1\t2025-05-01\t1\n")
+    write(tmp_path, "orders.tsv",
+          "order_id\tcustomer_id\tordered_at\tamount\n1\tC1\t2025-05-01\t1\n")
     data = ll.load(tmp_path, as_of="2026-01-01")
     assert data.report.ok and data.orders.height == 1
 
@@ -360,7 +361,8 @@ def test_sqlite_database(tmp_path, suffix):
 
 def test_several_files_for_one_table_by_glob(tmp_path):
     write(tmp_path, "customers.csv", CUSTOMERS_CSV)
-    write(tmp_path, "orders_2024.csv", "order_id,customer_id,ordered_at,amount\n1,C1,2024-05-01,1\n")
+    write(tmp_path, "orders_2024.csv",
+          "order_id,customer_id,ordered_at,amount\n1,C1,2024-05-01,1\n")
     write(tmp_path, "orders_2025.csv", "order_id,customer_id,ordered_at,amount\n2,C2,2025-05-01,2\n"
           "1,C1,2025-06-01,3\n")
     data = ll.load(tmp_path, as_of="2026-01-01",

@@ -82,9 +82,9 @@ def test_nps_bootstrap_is_seeded_and_close_to_wald():
 
 
 def test_nps_long_table_by_wave_and_item_filter():
-    rows = ([("c%d" % i, "w1", "nps", 10.0) for i in range(3)]
+    rows = ([(f"c{i}", "w1", "nps", 10.0) for i in range(3)]
             + [("c9", "w1", "nps", 0.0), ("c9", "w1", "csat", 5.0)]
-            + [("c%d" % i, "w2", "nps", 8.0) for i in range(2)])
+            + [(f"c{i}", "w2", "nps", 8.0) for i in range(2)])
     res = ll.survey.nps(long_table(rows), by=S.SURVEY)
     assert res[S.SURVEY].to_list() == ["w1", "w2"]
     assert res["n"].to_list() == [4, 2]
