@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (Python 3.11+ and make):
 #   make demo   - set up .venv and run the main job on the bundled sample data into reports/
-#   make test   - set up .venv and run the whole suite (unit tests, doctests, notebooks)
+#   make test   - set up .venv, lint (ruff) and run the whole suite (unit tests, doctests,
+#                 notebooks)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,6 +23,7 @@ demo: $(STAMP)
 
 # --dist loadfile: a notebook's cells share one kernel, so they must run on one worker
 test: $(STAMP)
+	$(BIN)/ruff check loyaltylab tests benchmarks
 	MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
 sample: $(STAMP)
