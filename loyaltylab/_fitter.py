@@ -7,13 +7,15 @@ pattern and one small ``_repr_html_`` for Jupyter:
 - not fitted: ``KaplanMeier(confidence=0.95) (not fitted)``
 - fitted: ``KaplanMeier: fitted on 432 customers, 318 censored``
 
-A subclass names the attribute that ``fit`` sets (``_fitted_attr``), what ``fit`` takes
-(``_fit_args``), and writes ``_options()`` and ``_describe()``.
+A subclass names the attribute that ``fit`` sets (``_fitted_attr``) and writes
+``_options()`` and ``_describe()``; the error names what ``fit`` takes (its first
+parameter, or ``_fit_args``).
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import math
 from typing import Any
 
@@ -30,7 +32,7 @@ class Fitter:
     """Base of the fitted models: ``_check_fitted``, ``__repr__`` and ``_repr_html_``."""
 
     _fitted_attr = "params_"
-    _fit_args = "..."
+    _fit_args: str | None = None  # what fit takes, for the message; default: its signature
     _fit_hint = ""
 
     def _is_fitted(self) -> bool:
@@ -38,8 +40,13 @@ class Fitter:
 
     def _check_fitted(self) -> None:
         if not self._is_fitted():
+            args = self._fit_args
+            if args is None:
+                fit = getattr(type(self), "fit", None)
+                names = list(inspect.signature(fit).parameters)[1:2] if fit else []
+                args = names[0] if names else ""
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call "
-                                 f".fit({self._fit_args}) first{self._fit_hint}")
+                                 f".fit({args}) first{self._fit_hint}")
 
     def _options(self) -> str:
         """The options worth showing before the fit, as ``name=value`` pairs."""

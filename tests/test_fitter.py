@@ -19,7 +19,7 @@ MODELS = [ll.churn.KaplanMeier, ll.churn.CoxModel, ll.churn.TimeVaryingCox,
           ll.clv.ParetoNBD, ll.clv.GammaGamma, ll.clv.ShiftedBetaGeo,
           ll.clv.ParetoNBDCovariates]
 FIT_ARGS = {"KaplanMeier": "table", "CoxModel": "table", "TimeVaryingCox": "episodes",
-            "LifetimeModel": "table", "BehaviourLink": "data"}
+            "LifetimeModel": "table", "BehaviourLink": "data", "ShiftedBetaGeo": "survivors"}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_every_model_shares_the_fitted_check_and_repr(cls):
     assert all("_check_fitted" not in vars(k) for k in cls.__mro__ if k is not Fitter)
     m = cls()
     assert repr(m).startswith(f"{cls.__name__}(") and repr(m).endswith(") (not fitted)")
-    arg = FIT_ARGS.get(cls.__name__, "...")
+    arg = FIT_ARGS.get(cls.__name__, "rfm")  # the CLV models take an rfm summary
     with pytest.raises(NotFittedError, match=rf"This {cls.__name__} is not fitted yet; "
                                              rf"call \.fit\({arg}\) first"):
         m._check_fitted()

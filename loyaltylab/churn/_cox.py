@@ -256,7 +256,6 @@ class CoxModel(Fitter):
         return self
 
     _fitted_attr = "lifelines_"
-    _fit_args = "table"
 
     # ----------------------------------------------------------------- results
     @property
@@ -619,7 +618,6 @@ class TimeVaryingCox(Fitter):
         return self
 
     _fitted_attr = "lifelines_"
-    _fit_args = "episodes"
 
     @property
     def summary(self) -> pl.DataFrame:

@@ -175,7 +175,6 @@ class KaplanMeier(Fitter):
         self.entry_col = entry_col
 
     _fitted_attr = "curves_"
-    _fit_args = "table"
 
     def fit(self, table: Any, *, by: str | None = None) -> KaplanMeier:
         """Fit one curve per group of ``by`` (or one overall).

@@ -152,7 +152,6 @@ class LifetimeModel(Fitter):
         return self
 
     _fitted_attr = "lifelines_"
-    _fit_args = "table"
 
     @property
     def comparison(self) -> pl.DataFrame:

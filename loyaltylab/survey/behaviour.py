@@ -433,7 +433,6 @@ class BehaviourLink(Fitter):
         return use, terms
 
     _fitted_attr = "result_"
-    _fit_args = "data"
     _fit_hint = " (or use ll.survey.link_to_behaviour)"
 
     @property
