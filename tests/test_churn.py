@@ -298,6 +298,9 @@ def test_a_filtered_churn_table_keeps_its_rule_and_report():
     one = t.head(1)
     assert "1 customers, 1 churned" in repr(one) and "a subset of the 3 customers" in repr(one)
     assert t._repr_html_().startswith("<div><p><b>Churn table (inactivity")
+    # retention charts of a subset still know the rule's window; a plain frame does not
+    assert churn.KaplanMeier().fit(t.filter(pl.col("duration") > 150)).inactivity_days_ == 120
+    assert churn.KaplanMeier().fit(t.frame).inactivity_days_ is None
 
 
 def test_result_html_is_escaped():
