@@ -63,6 +63,9 @@ COX_SAMPLE = 50_000
 hazard ratios are already precise there, and lifelines' Schoenfeld residuals grow
 quadratically with the rows. Every customer is still scored for the call list."""
 WILSON = "95% Wilson score interval"
+WORKBOOK_CUSTOMERS = 20_000
+"""The per-customer sheets of the workbook (the call list, the value of each customer) hold
+at most this many customers: the most urgent, or the most valuable, first."""
 GROUPINGS = (S.KIND, S.SEGMENT, S.ACQUISITION_CHANNEL, S.REGION, S.REWARD_SCHEME)
 """Optional customers columns a breakdown may use, in order of preference (the account
 manager is an identifier and is not used to group charts)."""
@@ -281,13 +284,54 @@ def _reason(exc: BaseException) -> str:
     from loyaltylab._notebooks import plain_text
 
     text = plain_text(str(exc)) or type(exc).__name__
-    if isinstance(exc, MissingTableError):
-        return text
     if isinstance(exc, ConvergenceError) or type(exc).__name__ == "ConvergenceError":
         return _NO_CONVERGENCE + "."
     if isinstance(exc, np.linalg.LinAlgError) or "singular" in text.lower():
         return _SINGULAR + "."
-    return f"the data do not support it: {text}"
+    said = _plain_reason(text)
+    if isinstance(exc, MissingTableError):
+        return said or _NOT_SUPPORTED + "."
+    return f"{_NOT_SUPPORTED}: {said}." if said else _NOT_SUPPORTED + "."
+
+
+_NOT_SUPPORTED = "the data do not support it"
+_PREFIX = re.compile(r"^\s*[A-Za-z_][\w.]*(?:\[[^\]]*\]|\([^)]*\))?\s*:\s+")
+_DOTTED = re.compile(r"\b([a-z]+(?:_[a-z]+)*)\.([a-z][a-z0-9]*(?:_[a-z0-9]+)*)\b")
+_INSTRUCTION = re.compile(r"=|`|\w\(|\bpass\b|\brun\b|\bcall\b|\bdrop it\b")
+
+
+def _plain_reason(message: str) -> str:
+    """A library's error message as the report's "Not included" appendix says it: the
+    function or class it starts with, the instructions addressed to a programmer (what to
+    pass, drop or call) and ``table.column`` spellings removed or written in words; empty
+    when nothing plain is left (the caller then says only that the data do not support
+    the part).
+
+    Examples
+    --------
+    >>> _plain_reason("CoxModel: covariate 'segment' has a level with 2 customers; drop it "
+    ...               "from covariates=, merge the rare level into another (e.g. with "
+    ...               "pl.when().then()), or pass penalizer=0.1 to shrink the estimate")
+    "covariate 'segment' has a level with 2 customers"
+    >>> _plain_reason("contact_conversion: needs contacts.direction")
+    'needs the direction column of the contacts table'
+    >>> _plain_reason("pass allow_refunds=True")
+    ''
+    """
+    from loyaltylab.report import code_words
+
+    text = str(message).strip()
+    first = _PREFIX.match(text)
+    if first and re.search(r"[_.]|[a-z][A-Z]", first.group(0)):
+        text = text[first.end():]
+    text = _DOTTED.sub(lambda m: (f"the {m.group(2)} column of the {m.group(1)} table"
+                                  if m.group(1) in S.TABLES else m.group(0)), text)
+    clauses = [c for c in re.split(r";\s+|\.\s+(?=[A-Z])", text) if c.strip()]
+    kept = [c for c in clauses if not _INSTRUCTION.search(c)]
+    out = plain_words("; ".join(kept)).strip().rstrip(".;,").strip()
+    if not out or code_words([out]):
+        return ""
+    return out
 
 
 _PACKAGE = str(Path(__file__).resolve().parent)
@@ -335,8 +379,27 @@ def _unexpected(ctx: _Context, what: str, exc: BaseException, fallback: str | No
     ctx.errors.append(f"{ctx.section}: {what}: {type(exc).__name__}: {line}")
     ctx.report.add_skipped(f"{ctx.section}: {what}",
                            (fallback + " " if fallback else "")
-                           + f"This part could not be produced: {type(exc).__name__}"
-                           + (f": {line}" if line else "") + ".")
+                           + "This part could not be produced because of an unexpected "
+                             "problem in the software, not in the data; the run's log has "
+                             "the details.")
+
+
+def _pseudonymised(data: CRMData) -> bool:
+    """Whether the data's identifiers were pseudonymised on load (the loader says so)."""
+    return any(str(w).startswith("identifiers pseudonymised") for w in data.report.warnings)
+
+
+def _per_customer(ctx: _Context, what: str) -> bool:
+    """Whether a per-customer table may go into the workbook: only with pseudonymised
+    identifiers (``loyaltylab report`` always pseudonymises); otherwise the appendix says
+    why the sheet is missing."""
+    if _pseudonymised(ctx.data):
+        return True
+    ctx.report.add_skipped(f"{ctx.section}: {what} in the workbook",
+                           "Left out of the workbook because the customer numbers were not "
+                           "replaced by pseudonyms when the data were loaded, and the "
+                           "workbook may not carry the client's own customer numbers.")
+    return False
 
 
 def _groupings(frame: pl.DataFrame, limit: int = 50) -> list[str]:
@@ -363,7 +426,7 @@ def _overview(ctx: _Context) -> None:
     with _part(ctx, "tables in the dataset"):
         overview = table_overview(data)
         read = sum(t.read for t in data.report.tables.values())
-        rep.add_figure(plots.plot_load_report(data.report.summary()),
+        rep.add_figure(plots.plot_load_report(_plain_col(data.report.summary(), "table")),
                        title="Rows kept and rejected per table", name="rows-per-table",
                        footnote=Footnote(n=read, unit="rows read"))
         present = overview.filter(pl.col("present")) if "present" in overview.columns \
@@ -386,7 +449,7 @@ def _overview(ctx: _Context) -> None:
     mixes = []
     for by in groups:
         with _part(ctx, f"customers by {_WORDS[by]}"):
-            mix = customer_mix(data, by=by)
+            mix = _plain_col(customer_mix(data, by=by), by)
             rep.add_figure(plots.plot_customer_mix(mix),
                            title=f"Customers by {_WORDS[by]}", name=f"customers-by-{by}",
                            footnote=Footnote(n=data.customers.height, start=ctx.start,
@@ -705,6 +768,17 @@ def _ladder(ctx: _Context) -> None:
                        footnote=Footnote(start=year_ago, end=as_of,
                                          definition="lapsed = no order and no contact for 365 "
                                                     "days"))
+        states = [c for c in moves.columns if c not in ("from_state", "n")]
+        names = {c: display.get(c, c.replace("_", " ")) for c in states}
+        sheet = (moves.with_columns(pl.col("from_state").cast(pl.String)
+                                    .replace(names).alias("rung a year ago"))
+                 .select("rung a year ago", pl.col("n").alias("people"),
+                         *[pl.col(c).alias(names[c]) for c in states]))
+        rep.add_table(sheet, title="Moves between rungs", workbook_only=True,
+                      formats={names[c]: "percent" for c in states},
+                      note="Where the people on each rung a year ago stood at the measuring "
+                           "date: each row's shares add up to 100 %; lapsed means no order "
+                           "and no contact for 365 days.")
     rungs = ", ".join(s.display for s in ladder.stages)
     rep.add_methods(f"Rungs shown: {rungs}. Stages follow the offline ladder's default rules "
                     "(suspect, prospect, first-time customer, repeat customer, client: 4 or "
@@ -751,6 +825,32 @@ _COVARIATE_WORDS = {
     "emails_over_threshold": "months with more e-mails than the contact threshold (each one "
                              "more)",
 }
+
+
+_COVARIATE_SHORT = {"orders_90d": "orders in the first 90 days",
+                    "emails_over_threshold": "many e-mails"}
+
+
+def _driver_words(cox: Any) -> dict[str, str]:
+    """Each Cox covariate (``reward_scheme=every_purchase``, ``orders_90d``) in short plain
+    words (``reward scheme every purchase``, ``orders in the first 90 days``)."""
+    out = {}
+    for cov, var in cox.summary.select("covariate", "variable").iter_rows():
+        name = _COVARIATE_SHORT.get(var, _COVARIATE_WORDS.get(var, var.replace("_", " ")))
+        level = cov.split("=", 1)[1].replace("_", " ") if "=" in cov else ""
+        out[cov] = f"{name} {level}".strip()
+    return out
+
+
+def _plain_drivers(calls: pl.DataFrame, cox: Any) -> pl.DataFrame:
+    """The call list's ``drivers`` ("reward_scheme=none (x1.15), orders_90d (x1.41)") in
+    plain words ("reward scheme none (risk ×1.15), orders in the first 90 days (risk
+    ×1.41)")."""
+    words = _driver_words(cox)
+    expr = pl.col("drivers").fill_null("")
+    for cov in sorted(words, key=len, reverse=True):
+        expr = expr.str.replace_all(f"{cov} (x", f"{words[cov]} (risk ×", literal=True)
+    return calls.with_columns(expr.alias("drivers"))
 
 
 _SEPARATION_WORDS = {
@@ -904,20 +1004,23 @@ def _churn(ctx: _Context) -> None:
                              "fit possible.")
             sampled = (f"fitted on a random {COX_SAMPLE:,} of {table.height:,} customers"
                        if fit_on.height < table.height else None)
-            rep.add_figure(plots.plot_hazard_ratios(cox.summary),
+            effects = _effects(cox, fit_on)
+            shown = cox.summary.with_columns(effects.get_column("label").alias("covariate"))
+            rep.add_figure(plots.plot_hazard_ratios(
+                               shown, title=f"What changes the risk of leaving, "
+                                            f"{fmt.count(shown.height)} attributes"),
                            title="What drives churn: what raises or lowers the risk of leaving",
                            name="drivers",
                            footnote=Footnote(n=fit_on.height, start=start, end=end,
                                              ci="95% Wald interval", definition=definition,
                                              extra=[sampled] if sampled else ()))
-            effects = _effects(cox, fit_on)
             finding = _summary.drivers_finding(effects, section=section, figure="drivers",
                                                fmt=fmt)
             if finding is not None:
                 rep.add_finding(finding)
                 rep.add_text(finding.headline + " " + finding.meaning)
             rep.add_text(_ph_sentence(cox, effects))
-            rep.add_table(effects, title="What changes the risk of leaving",
+            rep.add_table(effects, title="Risk of leaving by attribute",
                           labels={"label": "Attribute",
                                   "hazard_ratio": "Risk of leaving, times"},
                           note="A value above 1 means customers with this attribute leave "
@@ -931,7 +1034,8 @@ def _churn(ctx: _Context) -> None:
                         f"the measuring date, so nobody is still active to call.")
     elif cox is not None:
         with _part(ctx, "call list"):
-            calls = call_list(table, cox, horizon=HORIZON, top=200)
+            calls = _plain_drivers(call_list(table, cox, horizon=HORIZON,
+                                             top=WORKBOOK_CUSTOMERS), cox)
             ranked_by_rhythm = calls["p_stopped"].null_count() < calls.height
             rep.add_text(
                 "The call list ranks customers who are still active under the "
@@ -955,6 +1059,23 @@ def _churn(ctx: _Context) -> None:
                                "identifiers pseudonymised" if ranked_by_rhythm else
                                "ranked by the Cox model's chance of churning in 90 days; "
                                "identifiers pseudonymised")))
+            if _per_customer(ctx, "call list"):
+                cols = [c for c in ("rank", S.CUSTOMER_ID, "tenure_days", "silent_days",
+                                    "p_stopped", "p_alive", "p_lapse", "p_churn", "drivers")
+                        if c in calls.columns]
+                shares = [c for c in cols if c.startswith("p_")]
+                rep.add_table(
+                    calls.select(cols), title="Call list", workbook_only=True,
+                    allow_identifiers=True,
+                    formats={"tenure_days": "count", "silent_days": "count",
+                             **{c: "percent" for c in shares}},
+                    note=f"The {fmt.count(calls.height)} active customers most likely to have "
+                         f"stopped buying, most urgent first (at most "
+                         f"{fmt.count(WORKBOOK_CUSTOMERS)}): the chance that they have "
+                         f"stopped, judged against their own buying rhythm, the chance that "
+                         f"the {INACTIVITY[:-1]}-day rule counts them as lost within "
+                         f"{HORIZON[:-1]} days, and the attributes that raise their risk "
+                         f"most. Customer numbers are pseudonyms.")
     rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
                     "window had not ended by the measuring date are censored, not counted as "
                     "loyal. Retention curves are Kaplan-Meier estimates with 95 % bands. What "
@@ -995,6 +1116,7 @@ def _clv(ctx: _Context) -> None:
                   float(rfm.get_column("T").mean() or 0.0)],
     })
     rep.add_table(summary, title="Repeat buying in the data", row_kinds="unit")
+    bg = None
     with _part(ctx, "buying model",
                fallback="The repeat-buying summary above is shown without the model."):
         bg = clv.BetaGeo().fit(rfm)
@@ -1007,10 +1129,43 @@ def _clv(ctx: _Context) -> None:
         rep.add_text("Buyers who bought often but not recently are the ones most likely to "
                      "have stopped: read the chart from its top-left corner. Customers with a "
                      "single order count as active until the model has evidence otherwise.")
+    if bg is not None and _per_customer(ctx, "value of each customer"):
+        with _part(ctx, "value of each customer"):
+            values, note = _customer_values(rfm, bg, fmt)
+            rep.add_table(values, title="Value of each customer", note=note,
+                          workbook_only=True, allow_identifiers=True,
+                          formats={"p_alive": "percent", "expected_purchases": "number",
+                                   "expected_spend": "money", "clv": "money",
+                                   "clv_low": "money", "clv_high": "money"})
     rep.add_methods("The chance that a buyer is still active comes from the BG/NBD model "
                     "(Fader, Hardie & Lee 2005), fitted by maximum likelihood on the number "
                     "and timing of each buyer's repeat purchases, counted in weeks; its "
                     "parameters are in the workbook.", heading="Customer value")
+
+
+def _customer_values(rfm: pl.DataFrame, bg: Any, fmt: Any) -> tuple[pl.DataFrame, str]:
+    """The workbook's value of each customer: the :data:`WORKBOOK_CUSTOMERS` most valuable,
+    with the chance they are still active, their expected purchases and spend per purchase
+    over the next year, and the discounted value with its 95 % interval (delta method, on
+    the most valuable only: the interval is the slow part). Returns the table and its note."""
+    spend = clv.GammaGamma().fit(rfm.filter((pl.col("frequency") > 0)
+                                            & (pl.col("monetary_value") > 0)))
+    value = clv.customer_lifetime_value(rfm, purchase_model=bg, spend_model=spend,
+                                        horizon=52.0, interval=None)
+    top = value.sort("clv", descending=True).head(WORKBOOK_CUSTOMERS).select(S.CUSTOMER_ID)
+    value = clv.customer_lifetime_value(rfm.join(top, on=S.CUSTOMER_ID, how="semi"),
+                                        purchase_model=bg, spend_model=spend, horizon=52.0,
+                                        interval="delta")
+    table = (value.sort("clv", descending=True)
+             .select(S.CUSTOMER_ID, "p_alive", "expected_purchases", "expected_spend", "clv",
+                     "clv_low", "clv_high"))
+    note = (f"The {fmt.count(table.height)} most valuable of {fmt.count(rfm.height)} buyers "
+            f"(at most {fmt.count(WORKBOOK_CUSTOMERS)}), most valuable first: the chance "
+            f"they still buy, the purchases expected in the next 52 weeks, the expected "
+            f"amount per purchase, and their value (the expected spend of the next 52 weeks, "
+            f"discounted at 10 % a year; revenue, not margin) with its 95 % interval. "
+            f"Customer numbers are pseudonyms.")
+    return table, note
 
 
 # ---------------------------------------------------------------------------- surveys
@@ -1043,11 +1198,40 @@ def _surveys(ctx: _Context) -> None:
                                 "nps", "ci_low", "ci_high") if c and c in scores.columns]
             rep.add_table(scores.select(cols), title="Net promoter score",
                           labels={"n": "Answers"})
+    csat_answers = data.surveys.filter(pl.col(S.ITEM) == "csat")
+    if csat_answers.height:
+        with _part(ctx, "customer satisfaction"):
+            by = S.SEGMENT if S.SEGMENT in _groupings(data.customers, limit=12) else None
+            sat = survey.csat(data.replace(surveys=csat_answers))
+            if by is not None:
+                sat = pl.concat([sat.select(pl.lit("all customers").alias(by), pl.all()),
+                                 survey.csat(data.replace(surveys=csat_answers), by=by)
+                                 .with_columns(pl.col(by).cast(pl.String))],
+                                how="vertical_relaxed")
+            rep.add_table(sat, title="Customer satisfaction", workbook_only=True,
+                          formats={"n": "count", "satisfied": "count"},
+                          note="Customer satisfaction: the percentage of answers in the top "
+                               "two boxes of the 1-5 scale (4 or 5) with its 95 % Wilson "
+                               "interval, and the mean answer with its 95 % interval.")
     with _part(ctx, "scores over time"):
         trend = survey.score_trend(data)
+        wave = trend.columns[0]
+        trend = _plain_col(trend, wave)
         rep.add_figure(plots.plot_score_trend(trend), title="Survey scores over time",
                        name="score-trend",
                        footnote=Footnote(ci="95% adjusted-Wald (Rocks 2016)"))
+        cols = [c for c in (wave, "started_at", "n", "promoters_pct", "passives_pct",
+                            "detractors_pct", "nps", "ci_low", "ci_high", "change",
+                            "change_p_value") if c in trend.columns]
+        rep.add_table(trend.select(cols), title="Survey scores over time", workbook_only=True,
+                      formats={c: f for c, f in (("started_at", "date"), ("nps", "0.0"),
+                                                 ("ci_low", "0.0"), ("ci_high", "0.0"),
+                                                 ("change", "0.0"),
+                                                 ("change_p_value", "pvalue"))
+                               if c in cols},
+                      note="The net promoter score of each survey wave, in points from -100 "
+                           "to 100, with its 95 % adjusted-Wald interval, the change from "
+                           "the wave before and that change's p-value.")
     rep.add_methods("Net promoter score = share of promoters (answers 9-10) minus share of "
                     "detractors (0-6), in points from -100 to 100, with adjusted-Wald "
                     "intervals (Rocks 2016).", heading="Surveys")

@@ -21,7 +21,7 @@ def test_heatmap_shows_row_shares_of_counts():
     ax = ll.plots.plot_transition_heatmap(M)
     img = ax.get_images()[0].get_array()
     assert np.allclose(img[0], [20 / 30, 6 / 30, 4 / 30])
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["a (n=30)", "b (n=10)"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a (n = 30)", "b (n = 10)"]
     plt.close("all")
 
 

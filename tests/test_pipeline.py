@@ -264,7 +264,12 @@ def test_minimal_export_shows_every_section_it_can(minimal):
     data, rep, errors = _build(minimal)
     assert errors == []
     skipped = dict(rep.skipped)
-    assert set(skipped) == {"Survey scores", "Measure everything: complaint handling"}
+    # the export's spend per order is alike for everyone, so the spend model behind the
+    # value of each customer (a workbook sheet) has nothing to fit, and says so
+    assert set(skipped) == {"Survey scores", "Measure everything: complaint handling",
+                            "Repeat buying and customer value: value of each customer"}
+    assert skipped["Repeat buying and customer value: value of each customer"].startswith(
+        "The model could not be fitted to these data")
     titles = " | ".join(t for t, _ in rep.figures)
     for needle in ("Loyalty scorecard", "Loyalty ladder", "Retention", "Call list",
                    "Contact-to-sale conversion", "still active"):
@@ -395,10 +400,36 @@ def test_an_unexpected_error_in_one_section_is_logged_and_the_run_goes_on(minima
         _, rep, errors = _build(minimal)
     assert errors == ["Measure everything: scorecard: KeyError: 'weird'"]
     assert dict(rep.skipped)["Measure everything: scorecard"] == (
-        "This part could not be produced: KeyError: 'weird'.")
+        "This part could not be produced because of an unexpected problem in the software, "
+        "not in the data; the run's log has the details.")  # the error's name is logged
     assert "Traceback" in caplog.text or caplog.records[0].exc_info
     assert any(t.startswith("Defection") for t, _ in rep.figures)
     assert any(t.startswith("Retention") for t, _ in rep.figures)
+
+
+def test_a_library_error_is_said_in_plain_words_in_the_appendix(minimal, monkeypatch):
+    # a loyaltylab check that fails on these data: its message addresses a programmer
+    # ("drop it from covariates=, ... pass penalizer=0.1"); the appendix keeps only what
+    # a reader can use
+    from loyaltylab import metrics
+    from loyaltylab.report._browser import code_words
+
+    def refuses(*args, **kwargs):
+        raise ValueError("CoxModel: covariate 'segment' has a level with 2 customers; drop "
+                         "it from covariates=, merge the rare level into another (e.g. with "
+                         "pl.when().then()), or pass penalizer=0.1 to shrink the estimate")
+
+    monkeypatch.setattr(P, "_anticipated", lambda exc: True)  # as if raised by a check
+    monkeypatch.setattr(metrics, "defection_rate", refuses)
+    _, rep, errors = _build(minimal)
+    reasons = dict(rep.skipped)
+    assert reasons["Measure everything: defection rate"] == (
+        "The data do not support it: covariate 'segment' has a level with 2 customers.")
+    assert errors == []
+    assert code_words([f"{c}: {r}" for c, r in rep.skipped]) == []
+    page = rep._html().split('<section id="not-included"')[1]
+    assert "covariate &#x27;segment&#x27; has a level with 2 customers" in page
+    assert "penalizer" not in page and "covariates=" not in page
 
 
 def test_a_whole_section_failing_does_not_stop_the_others(minimal, monkeypatch):

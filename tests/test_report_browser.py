@@ -163,6 +163,9 @@ def test_plain_export_report_reads_as_prose(plain_export_html, tmp_path):
     # what the export could not support is listed for the consultant at the end only
     body, appendix = page.split('<section id="not-included"')
     assert "Not included" in appendix and "surveys table" in appendix
+    # the code-word check read the appendix too: its reasons are among the texts checked
+    assert "Not included" in check.texts
+    assert any("This section would show what customers say" in t for t in check.texts)
     assert 'class="skipped"' not in body
     assert any("Executive summary" == t for t in check.texts)
 

@@ -534,3 +534,34 @@ def test_use_style_shows_figures_in_ipython_as_compact_png():
     finally:
         shell.display_formatter.formatters["image/png"].pop(Figure, None)
         InteractiveShell.clear_instance()
+
+
+@pytest.fixture(scope="module")
+def sample_report():
+    from loyaltylab._pipeline import build_report
+
+    return build_report(ll.datasets.load_sample(), progress=False)
+
+
+def test_no_chart_of_the_sample_report_draws_a_code_word(sample_report):
+    """Every text drawn in the report's charts (ticks, labels, legends, titles, data labels,
+    the footnote of the chart files) reads as words: no snake_case, no ``name=value`` and
+    no ``name(`` (as in "reward_scheme=every_purchase", "orders_90d", "n=401",
+    "P(alive)")."""
+    from loyaltylab.report._browser import code_words
+    from loyaltylab.report._builder import _Figure
+
+    figures = [i for i in sample_report._state.items if isinstance(i, _Figure)]
+    assert len(figures) >= 15
+    found = []
+    for item in figures:
+        texts = [t.get_text() for t in item.fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()]
+        assert texts, item.name
+        found += [f"{item.name}: {w}" for w in code_words(texts)]
+    assert found == []
+    # the check sees a code word where one is drawn
+    fig, ax = plt.subplots()
+    ax.set_yticks([0, 1], ["reward_scheme=none", "segment (n=12)"])
+    drawn = code_words([t.get_text() for t in fig.findobj(Text) if t.get_visible()])
+    assert {w.split(" in: ")[0] for w in drawn} == {"reward_scheme=", "n="}

@@ -199,3 +199,113 @@ def test_real_results_get_readable_formats():
     sat = column_formats(survey.csat(data, by="segment"))  # CSAT in percent, 0-100
     assert sat["csat"] == sat["ci_low"] == sat["ci_high"] == '0.0" %"'
     assert sat["mean_ci_low"] == sat["mean"]
+
+
+# ------------------------------------------------------------------ the sample run's workbook
+@pytest.fixture(scope="module")
+def sample_book(tmp_path_factory):
+    """The workbook of the report on the bundled sample, loaded as ``loyaltylab report``
+    loads it (identifiers pseudonymised)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from loyaltylab._pipeline import build_report, load_for_report
+
+    rep = build_report(load_for_report(None, salt="workbook-test"), progress=False)
+    path = rep.write_excel(tmp_path_factory.mktemp("sample") / "tables.xlsx")
+    return rep, openpyxl.load_workbook(path), path
+
+
+def _formats(ws) -> dict[str, set[str]]:
+    """Column heading -> the number formats of its filled cells."""
+    out: dict[str, set[str]] = {}
+    for col, cells in _cells(ws).items():
+        out[col] = {c.number_format for c in cells if c.value is not None}
+    return out
+
+
+def test_the_sample_workbook_holds_every_report_table_and_the_analyst_sheets(sample_book):
+    rep, wb, _ = sample_book
+    names = rep._sheet_names()
+    assert set(names.values()) <= set(wb.sheetnames)  # every table of the report
+    assert {"Data quality", "Call list", "Value of each customer", "Moves between rungs",
+            "Net promoter score", "Customer satisfaction", "Survey scores over time",
+            "Risk of leaving by attribute"} <= set(wb.sheetnames)
+    dq = _cells(wb["Data quality"])
+    assert dq["table"][0].value == "customers" and dq["read"][0].value == 5000
+    hr = _formats(wb["Risk of leaving by attribute"])
+    assert hr["Risk of leaving, times"] == hr["ci_low"] == hr["ci_high"] == {"0.00"}
+    assert hr["p_value"] == {"0.0000"}
+    calls = _formats(wb["Call list"])
+    assert all(calls[c] == {"0.0%"} for c in ("p_stopped", "p_alive", "p_lapse", "p_churn"))
+    assert calls["silent_days"] == calls["tenure_days"] == {"#,##0"}
+    value = _formats(wb["Value of each customer"])
+    assert value["clv"] == value["clv_low"] == value["clv_high"] == value[
+        "expected_spend"] == {"#,##0.00"}  # money: no brand currency given
+    assert value["p_alive"] == {"0.0%"}
+    moves = _formats(wb["Moves between rungs"])
+    assert moves["people"] == {"#,##0"}
+    assert all(moves[c] == {"0.0%"} for c in ("suspect", "first-time customer", "lapsed"))
+    sat = _formats(wb["Customer satisfaction"])
+    assert sat["csat"] == sat["ci_low"] == sat["ci_high"] == {'0.0" %"'}
+    trend = _formats(wb["Survey scores over time"])
+    assert trend["nps"] == trend["ci_low"] == trend["change"] == {"0.0"}
+    assert trend["started_at"] == {"yyyy-mm-dd"} and trend["change_p_value"] == {"0.0000"}
+    # each moves row is a distribution over where the rung's people ended (sums to 1)
+    for row in wb["Moves between rungs"].iter_rows(min_row=2, values_only=True):
+        assert sum(row[2:]) == pytest.approx(1.0)
+
+
+def test_the_sample_workbook_carries_no_personal_data(sample_book):
+    from loyaltylab.datasets import data_path
+    from loyaltylab.report import scan_for_personal_data
+    from loyaltylab.report._browser import code_words
+
+    _, wb, path = sample_book
+    raw = pl.read_csv(data_path("sample") / "customers.csv", infer_schema=False)
+    needles = raw["customer_id"].to_list() + raw["account_manager"].drop_nulls().unique(
+    ).to_list()
+    assert scan_for_personal_data(path, needles=needles).height == 0
+    for sheet in ("Call list", "Value of each customer"):
+        ids = [c.value for c in _cells(wb[sheet])["customer_id"]]
+        assert ids and all(len(i) == 16 and int(i, 16) >= 0 for i in ids), sheet  # pseudonyms
+        assert not set(ids) & set(needles)
+    drivers = [c.value for c in _cells(wb["Call list"])["drivers"] if c.value]
+    assert drivers and code_words(drivers) == []  # "reward scheme none (risk ×1.15)"
+    # the call list is ranked by the chance of having stopped, most urgent first
+    stopped = [c.value for c in _cells(wb["Call list"])["p_stopped"]]
+    assert stopped == sorted(stopped, reverse=True)
+
+
+def test_customer_values_are_the_most_valuable_with_an_interval(monkeypatch):
+    import loyaltylab as ll
+    from loyaltylab import _pipeline, clv
+    from loyaltylab.report._locale import Formats
+
+    monkeypatch.setattr(_pipeline, "WORKBOOK_CUSTOMERS", 40)
+    data = ll.datasets.load_sample()
+    rfm = clv.rfm_summary(data.orders, time_unit="W", observation_end=data.as_of)
+    bg = clv.BetaGeo().fit(rfm)
+    table, note = _pipeline._customer_values(rfm, bg, Formats("en"))
+    spend = clv.GammaGamma().fit(rfm.filter(pl.col("frequency") > 0))
+    everyone = clv.customer_lifetime_value(rfm, purchase_model=bg, spend_model=spend,
+                                           interval=None)
+    top = everyone.sort("clv", descending=True).head(40)
+    assert table["customer_id"].to_list() == top["customer_id"].to_list()
+    assert table["clv"].to_list() == pytest.approx(top["clv"].to_list())
+    assert (table["clv_low"] < table["clv"]).all() and (table["clv"] < table["clv_high"]).all()
+    assert note.startswith("The 40 most valuable of 2,691 buyers (at most 40)")
+
+
+def test_without_pseudonyms_the_per_customer_sheets_are_left_out_and_said(tmp_path):
+    import loyaltylab as ll
+    from loyaltylab._pipeline import SECTIONS, build_report
+
+    churn = tuple(s for s in SECTIONS if s.name == "Churn and retention")
+    rep = build_report(ll.datasets.load_sample(), progress=False, sections=churn)
+    wb = openpyxl.load_workbook(rep.write_excel(tmp_path / "t.xlsx"))
+    assert "Call list" not in wb.sheetnames
+    assert ("Churn and retention: call list in the workbook",
+            "Left out of the workbook because the customer numbers were not replaced by "
+            "pseudonyms when the data were loaded, and the workbook may not carry the "
+            "client's own customer numbers.") in rep.skipped

@@ -101,7 +101,7 @@ def plot_retention(curves: Any, *, at_risk: pl.DataFrame | None = None, ax: Axes
         x = c["timeline"].to_numpy() / k
         n = int(c["at_risk"][0]) if "at_risk" in c.columns else None
         n_total += n or 0
-        label = f"{g} (n={n:,})" if n is not None else str(g)
+        label = f"{g} (n = {n:,})" if n is not None else str(g)
         ax.step(x, c["survival"].to_numpy(), where="post", color=col, label=label, lw=1.6)
         if bands:
             ax.fill_between(x, c["ci_low"].to_numpy(), c["ci_high"].to_numpy(), step="post",

@@ -173,7 +173,7 @@ def plot_alive_matrix(matrix: pl.DataFrame, *, ax: Axes | None = None,
               "ll.clv.probability_alive_matrix")
     T = float(m["T"][0])
     ax = _matrix(m, "p_alive", ax, title or f"Probability a customer is still active "
-                 f"(observed for {T:.1f} periods)", "P(alive)", 1.0)
+                 f"(observed for {T:.1f} periods)", "chance still active", 1.0)
     add_footnote(ax, "Customers who bought often but not recently (top left) are probably "
                      "gone; blank cells are impossible histories.")
     return literal_text(ax)

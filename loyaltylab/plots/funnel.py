@@ -146,7 +146,7 @@ def plot_transition_heatmap(matrix: pl.DataFrame, *, ax: Axes | None = None,
     ax = get_ax(ax, figsize=(1.0 * len(states) + 2.5, 0.55 * len(n) + 1.8))
     im = ax.imshow(vals, cmap=SEQUENTIAL, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(states)), [_label(s) for s in states], rotation=35, ha="right")
-    ax.set_yticks(range(len(n)), [f"{_label(s)} (n={k:,})" for s, k in
+    ax.set_yticks(range(len(n)), [f"{_label(s)} (n = {k:,})" for s, k in
                                   zip(matrix["from_state"], n)])
     ax.grid(False)
     if annotate:

@@ -129,7 +129,7 @@ def plot_rate_bars(result: pl.DataFrame, *, label: str | Sequence[str] | None = 
     if "denominator" in result.columns:
         tops = vals + _err(result)[1] * scale
         for yi, v, n in zip(y, tops, result["denominator"].to_list()):
-            ax.text(v, yi, f"  n={n:,}", va="center", fontsize=7, color="#444444")
+            ax.text(v, yi, f"  n = {n:,}", va="center", fontsize=7, color="#444444")
     n = int(result["denominator"].sum()) if "denominator" in result.columns else result.height
     ax.set_title(title or f"{xlabel.capitalize()}, {n:,} in all")
     _footnote(ax, result, "95 % Wilson intervals")
@@ -387,7 +387,7 @@ def plot_resolution_retention(result: pl.DataFrame, *, ax: Axes | None = None,
                yerr=_err(g) * 100, capsize=3, color=PALETTE[i % 8],
                label=" / ".join(str(g[k][0]) for k in keys) if keys else None)
         for xi, _v, n in zip(x, g["value"].fill_null(0).to_numpy(), g["denominator"]):
-            ax.text(xi, 2, f"n={n:,}", ha="center", fontsize=7, color="white")
+            ax.text(xi, 2, f"n = {n:,}", ha="center", fontsize=7, color="white")
     ax.set_xticks(np.arange(groups[0].height) + width * (len(groups) - 1) / 2,
                   groups[0]["band"].to_list())
     ax.set_xlabel("time to resolve the first complaint")
@@ -435,7 +435,7 @@ def plot_dose_response(result: pl.DataFrame, *, ax: Axes | None = None,
     x = np.arange(result.height)
     ax.errorbar(x, result["value"].cast(pl.Float64).fill_null(np.nan).to_numpy() * 100,
                 yerr=_err(result) * 100, marker="o", capsize=3, color=PALETTE[3])
-    ax.set_xticks(x, [f"{b}\nn={n:,}" for b, n in zip(result["band"], result["denominator"])])
+    ax.set_xticks(x, [f"{b}\nn = {n:,}" for b, n in zip(result["band"], result["denominator"])])
     ax.set_xlabel("outbound e-mails per month")
     ax.set_ylabel("customers lost afterwards (%)")
     ax.set_ylim(bottom=0)

@@ -64,7 +64,7 @@ def plot_nps(result: pl.DataFrame, *, ax: Axes | None = None, title: str | None 
             text = "no answers"
         else:
             text = (f"NPS {row['nps']:+.0f}  [{row['ci_low']:+.0f}, {row['ci_high']:+.0f}]"
-                    f"  n={row['n']:,}")
+                    f"  n = {row['n']:,}")
         ax.text(101, i, text, va="center", fontsize=9)
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 100)
@@ -245,7 +245,7 @@ def plot_retention_by_nps_group(curves: pl.DataFrame, *, ax: Axes | None = None,
         total += n
         color = _GROUP_COLORS[g]
         ax.step(c["timeline"], c["survival"], where="post", color=color,
-                label=f"{g}s (n={n:,})")
+                label=f"{g}s (n = {n:,})")
         ax.fill_between(c["timeline"].to_numpy(), c["ci_low"].to_numpy(),
                         c["ci_high"].to_numpy(), step="post", color=color, alpha=0.15)
     ax.set_xlabel("days since the answer")
