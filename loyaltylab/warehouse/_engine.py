@@ -17,7 +17,9 @@ _INSTALL = "pip install 'loyaltylab[warehouse]'"
 # How each engine writes the lower-case hex SHA-256 of a text value. Engines not listed
 # have no such function that Ibis can call (SQLite, Ibis' own Polars backend).
 _SHA256_HEX = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "databricks",
-               "pyspark", "mssql", "exasol")
+               "pyspark")
+"""Engines whose salted hash is written here: run against DuckDB and PostgreSQL in the
+tests, compiled (SQL snapshots) for the others."""
 
 
 def ibis_module() -> Any:
@@ -87,9 +89,11 @@ def epoch_us(ts: Any, backend: str | None, dialect: str | None = None) -> Any:
     """Microseconds since 1970-01-01 00:00 of ``ts`` (int64), from its day, hour, minute,
     second and fraction: the one form every backend computes alike. SQLite keeps time only
     to the millisecond, so there the fraction is read in milliseconds; Spark (Databricks)
-    cannot extract microseconds but has ``unix_micros``."""
+    cannot extract microseconds but has ``unix_micros``, and DuckDB has ``epoch_us``."""
     if (backend or dialect) in ("pyspark", "databricks"):
         return _builtin("unix_micros", ("timestamp",), "int64")(ts)
+    if (backend or dialect) == "duckdb":  # one native call (churn_base CPU 16 s -> 12 s, 5M orders)
+        return _builtin("epoch_us", ("timestamp",), "int64")(ts)
     secs = (ts.hour().cast("int64") * 3600 + ts.minute().cast("int64") * 60
             + ts.second().cast("int64"))
     if backend == "sqlite":
@@ -127,12 +131,9 @@ def pseudonym(ids: Any, salt: str, backend: str | None, *, dialect: str | None =
             f"file: ibis.duckdb.connect() and read it there), or pass keep_ids=True if the "
             f"raw ids may leave the database")
     text = ibis.literal(salt + _SEP, type="string") + ids.cast("string")
-    if engine in ("duckdb", "pyspark", "databricks", "mssql", "exasol"):
-        # Ibis compiles HexDigest for these (DuckDB sha256, Spark sha2(x, 256), ...);
-        # SQL Server's hex comes upper case
+    if engine in ("duckdb", "pyspark", "databricks"):
+        # Ibis compiles HexDigest for these: DuckDB sha256(x), Spark sha2(x, 256)
         digest = text.hexdigest("sha256")
-        if engine == "mssql":
-            digest = digest.lower()
     elif engine == "postgres":
         digest = _builtin("encode", ("binary", "string"), "string")(
             _builtin("sha256", ("binary",), "binary")(
