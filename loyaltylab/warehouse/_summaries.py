@@ -569,7 +569,9 @@ def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None =
         The orders table; default an unbound table ``orders`` with the canonical columns
         (``customer_id`` text, ``ordered_at`` timestamp, ``amount`` float).
     salt, keep_ids
-        As in :func:`rfm_summary` (not used by "cohorts").
+        As in :func:`rfm_summary` (not used by "cohorts"). The salt is written into the
+        SQL text as a literal: whoever reads the query can recompute the pseudonyms, so
+        share it only with those who may hold the salt.
     **options
         "rfm": ``observation_end`` (required), ``calibration_end``, ``time_unit``,
         ``purchase_period``, ``monetary``; "churn": ``as_of`` (required), ``early``;
