@@ -262,7 +262,7 @@ def test_time_split_validation_grades_the_call_list_too():
                                     horizon="90d",
                                     covariates=["segment", "reward_scheme", "orders_90d"])
     pred = v.predictions
-    assert pred.columns == ["customer_id", "p_churn", "p_lapse", "churned"]
+    assert pred.columns == ["customer_id", "p_churn", "p_lapse", "p_stopped", "churned"]
     y = pred["churned"].to_numpy()
     p = pred["p_lapse"].to_numpy()
     # Brier = mean squared error, computed here by hand
@@ -272,4 +272,18 @@ def test_time_split_validation_grades_the_call_list_too():
     assert v.hits(100) >= 70 and v.hits(100) > v.hits(100, by="p_churn") + 40
     assert v.auc_lapse > v.auc
     assert abs(v.expected_lapses - y.sum()) < 0.15 * y.sum()
-    assert "call list (p_lapse)" in repr(v)
+    # the report's call list ranks by p_stopped = 1 - p_alive; graded on its own
+    stopped = pred["p_stopped"].to_numpy()
+    assert np.all((stopped >= 0) & (stopped <= 1))
+    top = pred.sort(["p_stopped", "customer_id"], descending=[True, False]).head(100)
+    assert v.hits(100, by="p_stopped") == int(top["churned"].sum())
+    # AUC by hand: the share of (churner, stayer) pairs ordered right, ties counting half
+    pos, neg = stopped[y == 1], stopped[y == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert v.auc_stopped == pytest.approx(float(pairs))
+    assert v.auc_stopped > 0.5
+    text = repr(v)
+    assert "lapse under the rule (p_lapse)" in text and "call list (p_lapse)" not in text
+    assert f"stopped buying (p_stopped, the report's call list): AUC {v.auc_stopped:.3f}" in text
+    with pytest.raises(ValueError, match="by: expected 'p_lapse', 'p_stopped' or 'p_churn'"):
+        v.hits(100, by="p_alive")

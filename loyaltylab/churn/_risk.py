@@ -362,9 +362,11 @@ class ChurnValidation:
     model : CoxModel
         The model fitted on data up to the cutoff.
     predictions : pl.DataFrame
-        customer_id, p_churn (Cox), p_lapse (the call list's probability, see
-        :func:`at_risk_list`; null for contract tables), churned (0/1 observed after the
-        cutoff).
+        customer_id, p_churn (Cox), p_lapse (the chance that the inactivity rule declares
+        the customer lost within the horizon, :func:`at_risk_list`'s ranking), p_stopped
+        (1 - BG/NBD p_alive: the chance the customer has already stopped buying, the
+        ranking of the report's call list); both null for contract tables; churned (0/1
+        observed after the cutoff).
     calibration : pl.DataFrame
         :func:`calibration_table` of the predictions.
     brier : float
@@ -380,7 +382,11 @@ class ChurnValidation:
     brier_lapse, auc_lapse : float
         The same scores for ``p_lapse`` (NaN when it is null).
     expected_lapses : float
-        Sum of ``p_lapse``: how many customers the call list expected to lose.
+        Sum of ``p_lapse``: how many customers the inactivity rule was expected to declare
+        lost within the horizon.
+    auc_stopped : float
+        AUC of ``p_stopped`` (NaN when it is null). It is not a probability of churning
+        within the horizon, so it has no Brier score.
     """
 
     cutoff: Any
@@ -396,10 +402,11 @@ class ChurnValidation:
     brier_lapse: float = float("nan")
     auc_lapse: float = float("nan")
     expected_lapses: float = float("nan")
+    auc_stopped: float = float("nan")
 
     def hits(self, n: int = 100, *, by: str = "p_lapse") -> int:
-        """How many of the ``n`` customers ranked highest by ``by`` ("p_lapse" or
-        "p_churn") churned within the horizon.
+        """How many of the ``n`` customers ranked highest by ``by`` ("p_lapse",
+        "p_stopped" for the report's call list, or "p_churn") churned within the horizon.
 
         Examples
         --------
@@ -411,8 +418,8 @@ class ChurnValidation:
         >>> v.hits(100, by="p_lapse") > v.hits(100, by="p_churn")
         True
         """
-        if by not in ("p_lapse", "p_churn"):
-            raise ValueError(f"by: expected 'p_lapse' or 'p_churn', got {by!r}")
+        if by not in ("p_lapse", "p_stopped", "p_churn"):
+            raise ValueError(f"by: expected 'p_lapse', 'p_stopped' or 'p_churn', got {by!r}")
         ranked = self.predictions.sort([by, S.CUSTOMER_ID], descending=[True, False],
                                        nulls_last=True)
         return int(ranked.head(n).get_column("churned").sum())
@@ -425,9 +432,12 @@ class ChurnValidation:
                 f"Brier {self.brier:.4f} vs {self.brier_reference:.4f} base rate "
                 f"(skill {self.brier_skill:.3f}), AUC {self.auc:.3f}"
                 + ("" if self.expected_lapses != self.expected_lapses else
-                   f"; call list (p_lapse): {self.expected_lapses:.0f} lapses expected, "
+                   f"; lapse under the rule (p_lapse): {self.expected_lapses:.0f} expected, "
                    f"{int(self.predictions['churned'].sum())} observed, Brier "
-                   f"{self.brier_lapse:.4f}, AUC {self.auc_lapse:.3f}"))
+                   f"{self.brier_lapse:.4f}, AUC {self.auc_lapse:.3f}")
+                + ("" if self.auc_stopped != self.auc_stopped else
+                   f"; stopped buying (p_stopped, the report's call list): AUC "
+                   f"{self.auc_stopped:.3f}"))
 
 
 def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
@@ -487,14 +497,19 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
                           "churned": active.get_column("churned")})
     lapse = _lapse_probabilities(train, _rule_window(train), h / timedelta(days=1))
     if lapse is not None:
-        preds = preds.join(lapse.select(S.CUSTOMER_ID, "p_lapse"), on=S.CUSTOMER_ID,
-                           how="left", maintain_order="left")
+        preds = preds.join(lapse.select(S.CUSTOMER_ID, "p_lapse",
+                                        (1.0 - pl.col("p_alive")).alias("p_stopped")),
+                           on=S.CUSTOMER_ID, how="left", maintain_order="left")
     else:
-        preds = preds.with_columns(pl.lit(None, pl.Float64).alias("p_lapse"))
-    preds = preds.select(S.CUSTOMER_ID, "p_churn", "p_lapse", "churned")
+        preds = preds.with_columns(pl.lit(None, pl.Float64).alias("p_lapse"),
+                                   pl.lit(None, pl.Float64).alias("p_stopped"))
+    preds = preds.select(S.CUSTOMER_ID, "p_churn", "p_lapse", "p_stopped", "churned")
     pl_ = preds.get_column("p_lapse")
     lapse_scores = ((brier_score(pl_.to_numpy(), y), _auc(pl_.to_numpy(), y), float(pl_.sum()))
                     if pl_.null_count() == 0 and pl_.len() else (float("nan"),) * 3)
+    ps = preds.get_column("p_stopped")
+    auc_stopped = (_auc(ps.to_numpy(), y) if ps.null_count() == 0 and ps.len()
+                   else float("nan"))
     brier = brier_score(p.to_numpy(), y)
     base = float(model.predict_churn_probability(
         train.filter(pl.col(EVENT) == 0).drop_nulls(subset=model.covariates_),
@@ -505,7 +520,7 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     return ChurnValidation(cut, h / timedelta(days=1), model, preds,
                            calibration_table(p.to_numpy(), y, bins=bins), brier, ref,
                            1 - brier / ref if ref > 0 else float("nan"), _auc(p.to_numpy(), y),
-                           conc, *lapse_scores)
+                           conc, *lapse_scores, auc_stopped)
 
 
 def early_life_hazard(table: Any, *, by: str | None = S.ACQUISITION_CHANNEL,
