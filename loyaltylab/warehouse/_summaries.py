@@ -317,27 +317,40 @@ def _finish_churn(per: pl.DataFrame, T: datetime, window: timedelta) -> pl.DataF
             .select(CHURN_BASE_COLUMNS).sort(S.CUSTOMER_ID))
 
 
-def _churn_query(orders: Any, *, T_us: int, early_us: int, salt: str | None,
-                 keep_ids: bool, backend: str | None, dialect: str | None = None) -> Any:
+def _churn_query(orders: Any, customers: Any = None, *, T_us: int, early_us: int,
+                 salt: str | None, keep_ids: bool, backend: str | None,
+                 dialect: str | None = None) -> Any:
+    """One row per customer with an order: first and last order on or before ``as_of``
+    (microseconds since 1970, null when none), orders up to ``as_of``, orders after it,
+    orders in the first ``early_us``, and (with ``customers``) whether the customers table
+    knows the customer. One pass over the orders."""
+    ibis = E.ibis_module()
     E.require_columns(orders, [S.CUSTOMER_ID, S.ORDERED_AT])
     ts = E.timestamp(orders, S.ORDERED_AT)
     o = orders.select(_cid=orders[S.CUSTOMER_ID], _e=E.epoch_us(ts, backend, dialect))
-    known = o.filter(o._e <= T_us)
-    # each order beside its customer's first order, then one pass per customer: a window
-    # in SQL engines, a join on Ibis' Polars backend (which has no window functions)
+    o = o.mutate(_k=o._e <= T_us)
+    o = o.mutate(_ke=ibis.ifelse(o._k, o._e, ibis.null().cast("int64")))
+    # each order beside its customer's first order up to as_of: a window in SQL engines,
+    # a join on Ibis' Polars backend (which has no window functions)
     if backend == "polars":
-        firsts = known.group_by("_cid").aggregate(_first=known._e.min()) \
-            .rename(_fcid="_cid")
-        w = known.join(firsts, known._cid == firsts._fcid).drop("_fcid")
+        firsts = o.group_by("_cid").aggregate(_first=o._ke.min()).rename(_fcid="_cid")
+        w = o.join(firsts, o._cid == firsts._fcid).drop("_fcid")
     else:
-        w = known.mutate(_first=known._e.min().over(group_by="_cid"))
-    per = w.group_by("_cid").aggregate(_start=w._e.min(), _last=w._e.max(), _n=w.count(),
-                                       _early=(w._e < w._first + early_us).sum())
-    return per.select(**{
-        S.CUSTOMER_ID: E.ids_out(per._cid, salt=salt, keep_ids=keep_ids, backend=backend,
-                                 dialect=dialect),
-        "_start": per._start, "_last": per._last, N_ORDERS: per._n.cast("int64"),
-        ORDERS_90D: per._early.cast("int64")})
+        w = o.mutate(_first=o._ke.min().over(group_by="_cid"))
+    per = w.group_by("_cid").aggregate(
+        _start=w._ke.min(), _last=w._ke.max(), _n=w._k.sum().cast("int64"),
+        _after=(~w._k).sum().cast("int64"),
+        _early=(w._k & (w._e < w._first + early_us)).sum().cast("int64"))
+    if customers is not None:
+        c = customers.select(_ccid=customers[S.CUSTOMER_ID]).distinct()
+        per = per.left_join(c, per._cid == c._ccid)
+    cols = {S.CUSTOMER_ID: E.ids_out(per._cid, salt=salt, keep_ids=keep_ids,
+                                     backend=backend, dialect=dialect),
+            "_start": per._start, "_last": per._last, N_ORDERS: per._n,
+            "_after": per._after, ORDERS_90D: per._early}
+    if customers is not None:
+        cols["_known"] = per._ccid.notnull()
+    return per.select(**cols)
 
 
 def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
@@ -429,47 +442,42 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         E.require_columns(customers, [S.CUSTOMER_ID], name="customers")
     ts = E.timestamp(orders, S.ORDERED_AT)
     e = E.epoch_us(ts, backend)
+    lo, hi = orders.aggregate(_lo=e.min(), _hi=e.max()).to_polars().row(0)
     if as_of is None:
-        latest = orders.aggregate(_m=e.max()).to_polars().item()
-        if latest is None:
+        if hi is None:
             raise ValueError("as_of: the orders table is empty, so no default date "
                              "exists; pass as_of explicitly")
-        T = datetime(1970, 1, 1) + timedelta(microseconds=int(latest))
+        T = datetime(1970, 1, 1) + timedelta(microseconds=int(hi))
     else:
         T = to_datetime(as_of)
     T_us = E.to_us(T)
-    first_us = orders.aggregate(_m=e.min()).to_polars().item()
-    if first_us is not None and T_us < first_us:
-        first = datetime(1970, 1, 1) + timedelta(microseconds=int(first_us))
+    if lo is not None and T_us < lo:
+        first = datetime(1970, 1, 1) + timedelta(microseconds=int(lo))
         raise ValueError(f"as_of: {T:%Y-%m-%d} lies before the first order "
                          f"({first:%Y-%m-%d}), so no customer has a lifetime yet; pass an "
                          f"as_of on or after {first:%Y-%m-%d}")
     early_us = int(early_td / timedelta(microseconds=1))
-    per = _churn_query(orders, T_us=T_us, early_us=early_us, salt=salt, keep_ids=keep_ids,
-                       backend=backend).to_polars()
+    rows = _churn_query(orders, customers, T_us=T_us, early_us=early_us, salt=salt,
+                        keep_ids=keep_ids, backend=backend).to_polars()
+    # what was left out, counted from the per-customer rows (no raw id left the engine)
+    started = pl.col(N_ORDERS) > 0
+    n_after = int(rows.get_column("_after").sum() or 0)
+    n_not_started = int(rows.select((~started).sum()).item())
+    n_without = n_unknown = None
+    if customers is not None:
+        n_customers = int(customers.select(customers[S.CUSTOMER_ID]).distinct().count()
+                          .to_polars())
+        n_without = n_customers - int(rows.get_column("_known").sum())
+        n_unknown = int(rows.select((started & ~pl.col("_known")).sum()).item())
     epoch = pl.lit(0, dtype=pl.Int64).cast(pl.Datetime("us"))
-    per = per.select(
+    per = rows.filter(started).select(
         pl.col(S.CUSTOMER_ID).cast(pl.String),
         (epoch + pl.duration(microseconds=pl.col("_start").cast(pl.Int64))).alias(START),
         (epoch + pl.duration(microseconds=pl.col("_last").cast(pl.Int64)))
         .alias(LAST_ACTIVE),
         pl.col(N_ORDERS).cast(pl.Int64), pl.col(ORDERS_90D).cast(pl.Int64))
     frame = _finish_churn(per, T, window)
-    # what was left out, counted in the engine (no id leaves it)
-    o = orders.select(_cid=orders[S.CUSTOMER_ID], _e=e)
-    per_all = o.group_by("_cid").aggregate(_before=(o._e <= T_us).sum(),
-                                           _after=(o._e > T_us).sum())
-    counts = per_all.aggregate(
-        n_after=per_all._after.sum(),
-        n_not_started=(per_all._before == 0).sum()).to_polars().row(0, named=True)
-    n_without = n_unknown = None
-    if customers is not None:
-        c = customers.select(_ccid=customers[S.CUSTOMER_ID]).distinct()
-        n_without = int(c.anti_join(per_all, c._ccid == per_all._cid).count().to_polars())
-        started = per_all.filter(per_all._before > 0)
-        n_unknown = int(started.anti_join(c, started._cid == c._ccid).count().to_polars())
-    return ChurnBase(frame, T, window / timedelta(days=1),
-                     int(counts["n_after"] or 0), int(counts["n_not_started"] or 0),
+    return ChurnBase(frame, T, window / timedelta(days=1), n_after, n_not_started,
                      n_without, n_unknown, backend or "unbound")
 
 

@@ -13,24 +13,37 @@ SELECT
   "t4"."_start",
   "t4"."_last",
   "t4"."_n" AS "n_orders",
+  "t4"."_after",
   "t4"."_early" AS "orders_90d"
 FROM (
   SELECT
     "t3"."_cid",
-    MIN("t3"."_e") AS "_start",
-    MAX("t3"."_e") AS "_last",
-    COUNT(*) AS "_n",
-    SUM(CAST("t3"."_e" < (
-      "t3"."_first" + 7776000000000
-    ) AS INTEGER)) AS "_early"
+    MIN("t3"."_ke") AS "_start",
+    MAX("t3"."_ke") AS "_last",
+    SUM(CAST("t3"."_k" AS INTEGER)) AS "_n",
+    SUM(CAST(NOT (
+      "t3"."_k"
+    ) AS INTEGER)) AS "_after",
+    SUM(
+      CAST("t3"."_k" AND (
+        "t3"."_e" < (
+          "t3"."_first" + 7776000000000
+        )
+      ) AS INTEGER)
+    ) AS "_early"
   FROM (
     SELECT
       "t2"."_cid",
       "t2"."_e",
-      MIN("t2"."_e") OVER (PARTITION BY "t2"."_cid" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS "_first"
+      "t2"."_k",
+      "t2"."_ke",
+      MIN("t2"."_ke") OVER (PARTITION BY "t2"."_cid" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS "_first"
     FROM (
       SELECT
-        *
+        "t1"."_cid",
+        "t1"."_e",
+        "t1"."_e" <= 1735603200000000 AS "_k",
+        IF("t1"."_e" <= 1735603200000000, "t1"."_e", CAST(NULL AS BIGINT)) AS "_ke"
       FROM (
         SELECT
           "t0"."customer_id" AS "_cid",
@@ -51,8 +64,6 @@ FROM (
           ) + CAST(CAST(DATE_FORMAT("t0"."ordered_at", '%f') AS INTEGER) AS BIGINT) AS "_e"
         FROM "orders" AS "t0"
       ) AS "t1"
-      WHERE
-        "t1"."_e" <= 1735603200000000
     ) AS "t2"
   ) AS "t3"
   GROUP BY
