@@ -16,6 +16,10 @@ from loyaltylab.exceptions import ConvergenceError
 __all__ = ["BaseFitter", "numerical_hessian", "check_rfm", "log1mexp", "load_model"]
 
 
+def _arr(v: Any) -> np.ndarray:
+    return np.asarray(v, dtype=float)
+
+
 def log1mexp(z: np.ndarray) -> np.ndarray:
     """log(1 - exp(z)) for z <= 0, accurate near 0 and far below it (-inf at z = 0)."""
     z = np.asarray(z, dtype=float)
