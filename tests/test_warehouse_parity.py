@@ -389,3 +389,36 @@ def test_compiled_sql_matches_snapshot(summary, dialect):
         fn = {"snowflake": "SHA2(", "bigquery": "TO_HEX(SHA256(",
               "trino": "TO_HEX(SHA256(TO_UTF8(", "databricks": "SHA2("}[dialect]
         assert fn in sql
+
+
+# ---------------------------------------------------------------------------- errors
+
+def test_every_refusal_says_what_to_do(data, monkeypatch):
+    con = ibis.duckdb.connect()
+    orders = con.create_table("orders", data.orders)
+    empty = con.create_table("empty", data.orders.head(0))
+    with pytest.raises(ValueError, match="salt: expected a non-empty text"):
+        rfm_summary(orders, salt="")
+    with pytest.raises(ValueError, match="the table is empty"):
+        rfm_summary(empty, keep_ids=True)
+    with pytest.raises(ValueError, match="the orders table is empty.*pass as_of"):
+        churn_base(empty, keep_ids=True)
+    with pytest.raises(TypeError, match="expected an ibis.Table or a CRMData"):
+        churn_base(data.orders)
+    with pytest.raises(TypeError, match="customers: expected an ibis.Table in the same engine"):
+        churn_base(orders, data.customers, keep_ids=True)
+    with pytest.raises(ValueError, match="period: expected 'week', 'month'"):
+        cohort_retention(orders, period="fortnight")
+    with pytest.raises(ValueError, match="purchase_period: expected one of"):
+        rfm_summary(orders, keep_ids=True, purchase_period="Q")
+    with pytest.raises(ValueError, match="summary: expected one of"):
+        to_sql("ladder", dialect="duckdb")
+    with pytest.raises(TypeError, match="unexpected option"):
+        to_sql("cohorts", dialect="duckdb", colour="blue")
+    with pytest.raises(ValueError, match="pass as_of"):
+        to_sql("churn", dialect="duckdb", keep_ids=True)
+    # without Ibis installed, the one line that says how to get it
+    from loyaltylab.warehouse import _engine
+    monkeypatch.setitem(__import__("sys").modules, "ibis", None)
+    with pytest.raises(ImportError, match=r"pip install 'loyaltylab\[warehouse\]'"):
+        _engine.ibis_module()
