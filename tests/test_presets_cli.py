@@ -55,11 +55,10 @@ def test_report_runs_on_each_preset_export(case, tmp_path, capsys):
         (n, shown), = re.findall(r"<tr class=total><td>Revenue kept</td><td class=num>"
                                  r"([^<]*)</td><td class=num>([^<]*)</td></tr>", page)
         assert n == f"{exp.truth['orders']:,}"
-        # equal to the truth at the precision shown (the report may drop the cents of
-        # large amounts: then to the unit)
-        decimals = len(shown.split(".")[1]) if "." in shown else 0
-        assert abs(float(shown.replace(",", "")) - exp.truth["revenue"]) <= \
-            0.5 * 10 ** -decimals + 1e-9, shown
+        # equal to the truth to the cent, as the client's dashboard shows it: money in the
+        # reconciliation keeps its cents however large
+        assert re.fullmatch(r"-?[\d,]+\.\d\d", shown), shown
+        assert shown == f"{exp.truth['revenue']:,.2f}", shown
     assert "@example.com" not in page
 
 
@@ -105,3 +104,22 @@ def test_notebooks_run_on_a_shopify_export_and_leak_nothing(tmp_path, capsys):
     assert scan.find_personal(out) == []
     printed = (captured.out + captured.err).casefold()
     assert not [p for p in personal if p.casefold() in printed]
+
+
+def test_reconciliation_keeps_the_cents_of_large_amounts(tmp_path):
+    # a consultant matches the revenue to the client's dashboard: 148,178.64, not 148,179
+    import re
+
+    from loyaltylab import load
+    from loyaltylab.report import Report
+    exp = make_platform_export("shopify", tmp_path / "export", n_customers=12, seed=4)
+    data = load(exp.path, mapping={"preset": "shopify"}, as_of=exp.as_of)
+    rep = Report.for_data(data)
+    rep._state.revenue = 148_178.64
+    page = rep._html()
+    kept = re.findall(r"<tr class=total><td>Revenue kept</td><td class=num>[^<]*</td>"
+                      r"<td class=num>([^<]*)</td></tr>", page)
+    assert kept == ["148,178.64"]
+    # elsewhere in the report large amounts stay rounded to the unit
+    assert rep.formats.money(148_178.64) == "148,179"
+    assert rep.formats.money(148_178.64, cents=True) == "148,178.64"

@@ -744,7 +744,7 @@ class Report:
                '<th class=num>Amount</th></tr></thead><tbody>']
         for step, n, amount in steps.iter_rows():
             cells = (f"<td>{esc(plain_words(step))}</td><td class=num>{fmt.count(n)}</td>"
-                     f"<td class=num>{fmt.money(amount)}</td>")
+                     f"<td class=num>{fmt.money(amount, cents=True)}</td>")
             strong = step == "Revenue kept"
             out.append(f"<tr{' class=total' if strong else ''}>{cells}</tr>")
         out.append("</tbody></table>")

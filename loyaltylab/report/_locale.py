@@ -186,14 +186,22 @@ class Formats:
         """A ratio such as a hazard ratio: two decimals."""
         return "" if not _finite(value) else self.number(value, 2)
 
-    def money(self, value: Any) -> str:
-        """An amount: with the currency when known, two decimals (none from 100,000 up)."""
+    def money(self, value: Any, *, cents: bool = False) -> str:
+        """An amount: with the currency when known, two decimals (none from 100,000 up,
+        unless ``cents``: an amount a reader checks against another system, such as the
+        revenue reconciliation, keeps its cents however large).
+
+        Examples
+        --------
+        >>> Formats("en").money(148_178.64), Formats("en").money(148_178.64, cents=True)
+        ('148,179', '148,178.64')
+        """
         from babel.numbers import format_currency
 
         if not _finite(value):
             return ""
         value = float(value)
-        digits = 0 if abs(value) >= 100_000 else 2
+        digits = 0 if abs(value) >= 100_000 and not cents else 2
         if self.currency is None:
             return self._decimal(value, digits)
         if not re.fullmatch(r"[A-Z]{3}", self.currency):  # a word such as "kr": after
