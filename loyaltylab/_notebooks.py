@@ -318,10 +318,36 @@ def plain_text(message: str) -> str:
     return _LISTING.sub("", first).strip()
 
 
+_NO_ATTRIBUTE = re.compile(r"by=\[([^\]]*)\]: not a customer attribute")
+_NO_STAGE = re.compile(r"ladder '([^']*)' has no stage '([^']*)'")
+
+
 def _plain_reason(ename: str, evalue: str, earlier_failed: bool) -> str:
+    """A plain sentence for a cell's error (see :func:`explain_errors`).
+
+    Examples
+    --------
+    >>> print(_plain_reason("ValueError", "by=['segment']: not a customer attribute; "
+    ...                     "available: ['acquired_at']", False)[:56])
+    the split by segment needs a segment column in the custo
+    >>> print(_plain_reason("ValueError", "ladder 'offline' has no stage 'prospect'; "
+    ...                     "stages: ['suspect']", False)[:58])
+    it starts from the prospect rung, which these data do not
+    """
     first = plain_text(evalue or "") or ename
     if ename in ("NameError", "UnboundLocalError") and earlier_failed:
         return _NOT_RUN
+    attribute = _NO_ATTRIBUTE.search(first)
+    if attribute and ename in ("ValueError", "SchemaError"):
+        names = [n.strip(" '\"").replace("_", " ") for n in attribute.group(1).split(",")]
+        words = " and ".join(names)
+        return (f"the split by {words} needs {'a ' if len(names) == 1 else ''}{words} "
+                f"column{'s' * (len(names) > 1)} in the customers table, which this dataset "
+                f"does not have")
+    stage = _NO_STAGE.search(first)
+    if stage and ename in ("ValueError", "LadderError"):
+        return (f"it starts from the {stage.group(2).replace('_', ' ')} rung, which these "
+                f"data do not measure (see the notes on the ladder above)")
     if ename == "MissingTableError":
         return first
     if ename == "ConvergenceError":

@@ -251,3 +251,23 @@ def test_jobs_must_be_a_whole_number(capsys):
     assert "--jobs: expected a whole number of at least 1, got '0'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="jobs: expected a whole number of at least 1"):
         N.run_notebooks(None, "never-created", jobs=0)
+
+
+def test_a_missing_grouping_column_or_rung_is_explained_in_plain_words():
+    # notebook 03 on a client export without a segment column or a contacts table
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## 6. Time to the next rung"),
+        nbformat.v4.new_code_cell("tts", outputs=[nbformat.v4.new_output(
+            "error", ename="ValueError", evalue="ladder 'offline' has no stage 'prospect'; "
+            "stages: ['suspect', 'first_time_customer', 'repeat_customer', 'client']",
+            traceback=["..."])]),
+        nbformat.v4.new_markdown_cell("## 9. Segments"),
+        nbformat.v4.new_code_cell("seg", outputs=[nbformat.v4.new_output(
+            "error", ename="ValueError", evalue="by=['segment', 'acquisition_channel']: not "
+            "a customer attribute; available: ['acquired_at']", traceback=["..."])])])
+    assert N.explain_errors(nb) == [
+        ("6. Time to the next rung", "it starts from the prospect rung, which these data do "
+                                     "not measure (see the notes on the ladder above)"),
+        ("9. Segments", "the split by segment and acquisition channel needs segment and "
+                        "acquisition channel columns in the customers table, which this "
+                        "dataset does not have")]
