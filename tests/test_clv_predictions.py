@@ -373,3 +373,23 @@ def test_plots_draw_result_frames(rfm, models, tmp_path):
     with pytest.raises(ValueError, match="what: expected 'survival' or 'retention'"):
         ll.plots.plot_retention_projection(sbg.projection(3), what="hazard")
     plt.close("all")
+
+
+def test_holdout_by_alive_counts_by_hand_and_copes_with_an_empty_group():
+    import polars as pl
+    import pytest
+
+    from loyaltylab import clv
+    scored = pl.DataFrame({"frequency": [0, 2, 3, 1, 5], "p_alive": [1.0, 0.1, 0.9, 0.8, 0.29],
+                           "frequency_holdout": [4, 0, 3, 2, 1]})
+    # by hand: one-time buyer left out; gone = rows 2 and 5 (0 + 1 purchases), active =
+    # rows 3 and 4 (3 + 2)
+    assert clv.holdout_by_alive(scored).rows() == [("probably gone", 2, 1, 0.5),
+                                                   ("probably active", 2, 5, 2.5)]
+    # a small client export where no repeat customer looks gone: a row of zeros, no error
+    active = scored.with_columns(pl.lit(0.95).alias("p_alive"))
+    assert clv.holdout_by_alive(active).row(0) == ("probably gone", 0, 0, None)
+    with pytest.raises(ValueError, match=r"scored: no column\(s\) \['frequency_holdout'\]"):
+        clv.holdout_by_alive(scored.drop("frequency_holdout"))
+    with pytest.raises(ValueError, match="threshold: expected a probability"):
+        clv.holdout_by_alive(scored, threshold=30)

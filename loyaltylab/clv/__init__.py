@@ -35,7 +35,8 @@ from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix, expected_repeat_purchases,
                                    period_transactions,
                                    probability_alive_history,
-                                   holdout_comparison, probability_alive_matrix,
+                                   holdout_by_alive, holdout_comparison,
+                                   probability_alive_matrix,
                                    repeat_tracking)
 from loyaltylab.exceptions import ConvergenceError
 
@@ -43,7 +44,7 @@ __all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "Paret
            "GammaGamma", "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value",
            "holdout_comparison", "repeat_tracking", "probability_alive_matrix",
            "expected_purchases_matrix", "period_transactions", "probability_alive_history",
-           "expected_repeat_purchases",
+           "expected_repeat_purchases", "holdout_by_alive",
            "load_model", "ParetoNBDCovariates", "BetaGeoCovariates", "ShiftedBetaGeoCovariates",
            "covariate_matrix",
            "ConvergenceError",

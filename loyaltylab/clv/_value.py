@@ -21,7 +21,8 @@ from loyaltylab.data import schema as S
 
 __all__ = ["customer_lifetime_value", "customer_base_value", "holdout_comparison",
            "repeat_tracking", "probability_alive_matrix", "expected_purchases_matrix",
-           "period_transactions", "probability_alive_history", "expected_repeat_purchases"]
+           "period_transactions", "probability_alive_history", "expected_repeat_purchases",
+           "holdout_by_alive"]
 
 
 def _check_purchase_model(model: Any) -> None:
@@ -536,6 +537,61 @@ def holdout_comparison(rfm: Any, *, model: BetaGeo | ParetoNBD,
                           .then(pl.format("{}+", pl.col(FREQUENCY)))
                           .otherwise(pl.col(FREQUENCY).cast(pl.String)).alias("label"))
             .select(FREQUENCY, "label", "n_customers", "actual", "expected"))
+
+
+def holdout_by_alive(scored: Any, *, threshold: float = 0.3) -> pl.DataFrame:
+    """Holdout purchases of the repeat customers the model calls probably gone against the
+    others: does P(alive) at the end of calibration foretell who buys again?
+
+    Parameters
+    ----------
+    scored : polars or pandas DataFrame
+        A calibration/holdout summary scored by a purchase model (``model.predict(rfm,
+        t=...)``): columns ``frequency``, ``p_alive`` and ``frequency_holdout``.
+    threshold : float, default 0.3
+        Repeat customers with ``p_alive`` below it are "probably gone".
+
+    Returns
+    -------
+    pl.DataFrame
+        Two rows ("probably gone", then "probably active"), only customers with at least
+        one repeat purchase in calibration (the BG/NBD counts every one-time buyer as
+        alive):
+
+        - group: "probably gone" (p_alive < threshold) or "probably active"
+        - customers: repeat customers in the group (0 when none)
+        - holdout_purchases: their purchases in the holdout period
+        - per_customer: holdout purchases per customer (null when the group is empty)
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> scored = pl.DataFrame({"frequency": [0, 2, 3, 1], "p_alive": [1.0, 0.1, 0.9, 0.8],
+    ...                        "frequency_holdout": [1, 0, 3, 2]})
+    >>> holdout_by_alive(scored).rows()
+    [('probably gone', 1, 0, 0.0), ('probably active', 2, 5, 2.5)]
+    """
+    from loyaltylab._util import as_polars
+
+    frame = as_polars(scored, name="scored")
+    missing = [c for c in (FREQUENCY, "p_alive", FREQUENCY_HOLDOUT) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"scored: no column(s) {missing}; pass the calibration/holdout "
+                         f"summary scored by the model, model.predict(rfm, t=...)")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold: expected a probability between 0 and 1, got "
+                         f"{threshold!r}")
+    repeat = frame.filter(pl.col(FREQUENCY) > 0)
+    rows = []
+    for group, keep in (("probably gone", pl.col("p_alive") < threshold),
+                        ("probably active", pl.col("p_alive") >= threshold)):
+        part = repeat.filter(keep)
+        n = part.height
+        bought = int(part.get_column(FREQUENCY_HOLDOUT).sum()) if n else 0
+        rows.append((group, n, bought, bought / n if n else None))
+    return pl.DataFrame(rows, schema={"group": pl.String, "customers": pl.Int64,
+                                      "holdout_purchases": pl.Int64,
+                                      "per_customer": pl.Float64}, orient="row")
 
 
 def repeat_tracking(orders: Any, *, model: BetaGeo | ParetoNBD, calibration_end: Any,
