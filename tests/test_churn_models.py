@@ -376,3 +376,13 @@ def test_episode_errors():
         churn.churn_episodes(data, table.drop("event"))
     with pytest.raises(ValueError, match="entry='first_survey': not a column"):
         churn.churn_episodes(data, table, entry="first_survey")
+
+
+def test_no_pair_to_compare_gives_a_nan_concordance_not_an_error():
+    # a tiny client export: the only churner has the longest lifetime, so no customer was
+    # seen to churn before another left the data (lifelines: "No admissable pairs")
+    t = pl.DataFrame({"duration": [1.0, 2.0, 3.0, 4.0], "event": [0, 0, 0, 1],
+                      "x": [0.0, 1.0, 1.0, 0.0]})
+    m = churn.CoxModel(covariates=["x"], penalizer=0.1).fit(t)
+    assert math.isnan(m.concordance_) and "concordance nan" in repr(m)
+    assert math.isnan(m.concordance(t))

@@ -247,7 +247,10 @@ class CoxModel(Fitter):
         self.design_ = design
         self.covariates_ = covs
         self.params_ = {str(k): float(v) for k, v in cph.params_.items()}
-        self.concordance_ = float(cph.concordance_index_)
+        try:
+            self.concordance_ = float(cph.concordance_index_)
+        except ZeroDivisionError:  # no churner was seen before another customer's end
+            self.concordance_ = float("nan")
         self.log_likelihood_ = float(cph.log_likelihood_)
         self.n_ = table.height
         self.n_events_ = int(event.sum())
@@ -482,8 +485,11 @@ class CoxModel(Fitter):
         from lifelines.utils import concordance_index
 
         score = self.predict_risk_score(table).to_numpy()
-        return float(concordance_index(table.get_column(self.duration_col).to_numpy(),
-                                       -score, table.get_column(self.event_col).to_numpy()))
+        try:
+            return float(concordance_index(table.get_column(self.duration_col).to_numpy(),
+                                           -score, table.get_column(self.event_col).to_numpy()))
+        except ZeroDivisionError:  # no pair to compare: no churner seen before another's end
+            return float("nan")
 
     def drivers(self, table: Any, *, top: int = 3) -> pl.Series:
         """Per row, the covariates that raise this customer's hazard most compared with an
