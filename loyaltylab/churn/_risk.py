@@ -467,9 +467,10 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     -------
     ChurnValidation
         Predictions, calibration table, Brier score (with base-rate reference), AUC and
-        concordance of the Cox ``p_churn``; Brier, AUC and expected lapses of the call
-        list's ``p_lapse`` (inactivity tables); ``hits(n)`` counts the churners among the
-        first n of either ranking.
+        concordance of the Cox ``p_churn``; Brier, AUC and expected lapses of
+        :func:`at_risk_list`'s ``p_lapse`` and the AUC of the report's call list's
+        ``p_stopped`` (inactivity tables); ``hits(n, by=...)`` counts the churners among
+        the first n of any of the three rankings.
 
     Notes
     -----
