@@ -535,3 +535,30 @@ def test_large_data_path_gives_the_same_maximum() -> None:
     assert warm.log_likelihood_ == pytest.approx(direct.log_likelihood_, abs=1e-6)
     for k, v in direct.standard_errors_.items():
         assert warm.standard_errors_[k] == pytest.approx(v, rel=1e-3), k
+
+
+def test_covariate_models_round_trip_through_json(tmp_path, apparel_fit, apparel) -> None:
+    from loyaltylab.clv import load_model
+
+    back = load_model(apparel_fit.to_json(tmp_path / "pnbd.json"))
+    assert type(back) is ParetoNBDCovariates
+    assert back.params_ == apparel_fit.params_
+    assert back.standard_errors_ == apparel_fit.standard_errors_
+    assert back.log_likelihood_ == apparel_fit.log_likelihood_
+    np.testing.assert_array_equal(back.covariance_, apparel_fit.covariance_)
+    assert back.predict(apparel, t=10).equals(apparel_fit.predict(apparel, t=10))
+    assert back.summary.equals(apparel_fit.summary)
+    # a text covariate keeps its levels (reference first) and refuses an unseen one
+    rows = simulate_sbg(600, alpha=1.0, beta=2.0, seed=5).with_columns(
+        plan=pl.Series(["a", "b", "c"] * 200))
+    sbg = ShiftedBetaGeoCovariates().fit(rows, alpha_covariates=["plan"])
+    sback = load_model(sbg.to_json())
+    assert sback.predict(rows).equals(sbg.predict(rows))
+    np.testing.assert_array_equal(sback.customer_log_likelihood(rows),
+                                  sbg.customer_log_likelihood(rows))
+    with pytest.raises(ValueError, match="levels"):
+        sback.predict(rows.with_columns(plan=pl.lit("z")))
+    rfm = simulate_bgnbd(300, r=0.5, alpha=4.0, a=0.8, b=2.5, seed=4).with_columns(
+        z=pl.Series(np.random.default_rng(4).normal(size=300)))
+    bg = BetaGeoCovariates().fit(rfm, purchase_covariates=["z"])
+    assert load_model(bg.to_json()).predict(rfm, t=5).equals(bg.predict(rfm, t=5))

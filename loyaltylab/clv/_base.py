@@ -439,14 +439,20 @@ def load_model(source: Any) -> BaseFitter:
     except json.JSONDecodeError as e:
         raise ValueError(f"load_model: not valid JSON ({e.msg} at line {e.lineno}); pass "
                          f"what to_json() wrote") from None
-    if not isinstance(doc, dict) or "model" not in doc or "log_params" not in doc:
+    if not isinstance(doc, dict) or "model" not in doc or (
+            "log_params" not in doc and "theta" not in doc):
         raise ValueError("load_model: the JSON has no 'model' and 'log_params'; it was not "
                          "written by a loyaltylab model's to_json()")
     if doc.get("format") != BaseFitter._JSON_FORMAT:
         raise ValueError(f"load_model: saved format {doc.get('format')!r}, this version reads "
                          f"format {BaseFitter._JSON_FORMAT}")
+    from loyaltylab.clv import _covariates
+
+    covs = [n for n in _covariates.__all__ if n.endswith("Covariates")]
+    if doc.get("model") in covs and "theta" in doc and doc.get("format") == 1:
+        return getattr(_covariates, doc["model"])._from_doc(doc)
     names = [n for n in getattr(_models, "__all__", [])]
     if doc["model"] not in names:
         raise ValueError(f"load_model: unknown model {str(doc['model'])[:40]!r}; expected one "
-                         f"of {names}")
+                         f"of {names + covs}")
     return getattr(_models, doc["model"])._from_doc(doc)
