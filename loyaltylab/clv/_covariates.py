@@ -481,7 +481,7 @@ class _CovariateFitter(Fitter):
         return text
 
     @classmethod
-    def _from_doc(cls, doc: dict[str, Any]) -> "_CovariateFitter":
+    def _from_doc(cls, doc: dict[str, Any]) -> _CovariateFitter:
         m = cls(level=float(doc.get("level", 0.95)))
         m.covariate_columns_ = {b: list(doc["covariate_columns"][b]) for b in cls._blocks}
         m.covariates_ = {b: list(doc["covariates"][b]) for b in cls._blocks}
