@@ -256,7 +256,10 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "those of the earlier run (files you added are kept); DIR may not lie "
                     "inside SOURCE or be a symbolic link. With a random salt (no --salt, "
                     "--salt-file or LOYALTYLAB_SALT), a lookup of pseudonyms to the client's "
-                    "customer ids is written beside DIR. " + _EXIT_HELP)
+                    "customer ids is written beside DIR. "
+                    + _EXIT_HELP.replace("; 2:", ", or a part of the report failed for a "
+                                         "reason the data do not explain (named on stderr; "
+                                         "the report is still written); 2:"))
     p.add_argument("source", nargs="?", default=None,
                    help="folder, .xlsx workbook or database (default: the bundled sample)")
     _add_load_options(p)
@@ -290,7 +293,9 @@ def _locale_arg(value: str) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Run ``report``: 0 written, 1 stopped because rows were rejected."""
+    """Run ``report``: 0 written with every part run or skipped for a reason the data give;
+    1 stopped because rows were rejected, or written with a part left out because of an
+    unexpected error (named on stderr, traceback in the log)."""
     from loyaltylab._pipeline import RejectedRowsError, run_report
     from loyaltylab.report import check_output_folder, deliverable_options
 
@@ -298,7 +303,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     salt, random_salt = _salt(args)
     lookup = _lookup_path(args, out, random_salt)
     try:
-        with deliverable_options(brand=args.brand, template=args.template):
+        with deliverable_options(brand=args.brand, template=args.template), \
+                _part_log("report") as part_log:
             run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
                              salt=salt, allow_rejects=args.allow_rejects,
                              progress=False if args.no_progress else None,
@@ -314,7 +320,43 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"skipped {capability}: {reason}")
     if lookup is not None:
         _say_lookup(lookup, _write_lookup(args, lookup, salt))
-    return EXIT_OK
+    where = f"; details in {part_log.path}" if part_log.path else ""
+    for line in run.errors:
+        print(f"loyaltylab report: not produced: {line}{where}", file=sys.stderr)
+    return EXIT_REJECTED if run.errors else EXIT_OK
+
+
+class _PartLog:
+    """Where the tracebacks of the parts that failed unexpectedly went (``path`` is None
+    when none failed: the empty log file is removed)."""
+
+    path: Path | None = None
+
+
+@contextmanager
+def _part_log(command: str) -> Iterator[_PartLog]:
+    """Collect the run's error records (parts left out unexpectedly, with tracebacks) in a
+    log file in the temporary folder, never in the output folder."""
+    import logging
+    import tempfile
+
+    result = _PartLog()
+    logger = logging.getLogger("loyaltylab.report")
+    fd, name = tempfile.mkstemp(prefix=f"loyaltylab-{command}-", suffix=".log")
+    os.close(fd)
+    handler = logging.FileHandler(name, encoding="utf-8")
+    handler.setLevel(logging.ERROR)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield result
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        if Path(name).stat().st_size:
+            result.path = Path(name)
+        else:
+            Path(name).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ notebooks

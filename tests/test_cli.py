@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -199,8 +201,11 @@ def test_report_refunds_flag_on_a_real_run(tmp_path, capsys, monkeypatch):
     assert "1 rows were rejected on load" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
     lookup = tmp_path / "ids.csv"
+    logs = str(Path(tempfile.gettempdir()) / "loyaltylab-report-*.log")
+    before = set(glob.glob(logs))
     assert main(args + ["--out", str(tmp_path / "b"), "--allow-refunds", "--lookup",
                         str(lookup)]) == 0
+    assert set(glob.glob(logs)) == before  # no part failed: no log file is left behind
     assert (tmp_path / "b" / "report.html").is_file()
     # the lookup gives the pseudonyms the run used (same salt, same loader)
     from loyaltylab.data.load import load
@@ -330,6 +335,36 @@ def test_an_unexpected_error_prints_one_line_and_a_log(fake_run, tmp_path, capsy
     line = _one_line(capsys.readouterr().err)
     assert "unexpected error: ValueError: some library complained; details in" in line
     Path(line.rsplit("details in ", 1)[1]).unlink()
+
+
+def test_a_part_that_failed_unexpectedly_is_exit_1_named_with_its_log(tmp_path, capsys,
+                                                                     monkeypatch):
+    # like `notebooks`: the report is written without the part, stderr names it and the
+    # log file holding its traceback (outside the output), and the exit code is 1, not 0
+    from loyaltylab import metrics
+
+    def broken(*args, **kwargs):
+        raise KeyError("weird")
+
+    monkeypatch.setattr(metrics, "scorecard", broken)
+    monkeypatch.setenv(SALT_ENV, "test-salt")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "customers.csv").write_text("customer_id,acquired_at\nC1,2025-01-01\n"
+                                       "C2,2025-01-03\n")
+    (src / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                    "1,C1,2025-02-01,3\n2,C1,2025-03-01,10\n"
+                                    "3,C2,2025-03-05,12\n")
+    out = tmp_path / "out"
+    assert main(["report", str(src), "--no-progress", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    line = _one_line(err)
+    assert line.startswith("loyaltylab report: not produced: Measure everything: scorecard: "
+                           "KeyError: 'weird'; details in "), line
+    log = Path(line.rsplit("details in ", 1)[1])
+    assert "Traceback" in log.read_text() and "KeyError: 'weird'" in log.read_text()
+    assert out not in log.parents and (out / "report.html").is_file()
+    log.unlink()
 
 
 def test_help_documents_the_exit_codes(capsys):
