@@ -12,6 +12,10 @@ customer ids replaced there by the same salted pseudonyms ``loyaltylab.load`` gi
 - :func:`churn_base`: durations and events of the inactivity churn rule, with the count of
   everything left out.
 - :func:`cohort_retention`: cohort retention (only counts leave the engine).
+- :func:`ladder_stages`, :func:`ladder_counts`: each customer's highest loyalty-ladder
+  rung, and the people per rung (the funnel's rules compiled to one query).
+- :func:`period_counts`: the scorecard's counts per calendar period (buyers, new, repeat,
+  lost, orders, revenue).
 - :func:`to_sql`: the SQL of a summary in a warehouse's dialect.
 
 Ibis is an optional extra (``pip install 'loyaltylab[warehouse]'``); it is imported only
@@ -21,10 +25,12 @@ backend). SQLite has no SHA-256, so there ids cannot be pseudonymised in the eng
 loyaltylab refuses with a message rather than bring raw ids out.
 """
 
+from loyaltylab.warehouse._ladder import ladder_counts, ladder_stages, measurable_ladder
 from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, churn_base,
                                              cohort_retention, rfm_summary, to_sql)
 
-__all__ = ["rfm_summary", "churn_base", "cohort_retention", "to_sql", "ChurnBase",
+__all__ = ["rfm_summary", "churn_base", "cohort_retention", "ladder_stages",
+           "ladder_counts", "measurable_ladder", "to_sql", "ChurnBase",
            "CHURN_BASE_COLUMNS"]
 
 

@@ -559,7 +559,7 @@ def cohort_retention(orders: Any, *, period: str = "month") -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------- SQL
 
-_SUMMARIES = ("rfm", "churn", "cohorts")
+_SUMMARIES = ("rfm", "churn", "cohorts", "ladder", "ladder_counts", "periods")
 
 
 def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None = None,
@@ -569,7 +569,7 @@ def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None =
 
     Parameters
     ----------
-    summary : {"rfm", "churn", "cohorts"}
+    summary : {"rfm", "churn", "cohorts", "ladder", "ladder_counts", "periods"}
     dialect : str
         An Ibis / sqlglot dialect: "duckdb", "postgres", "snowflake", "bigquery",
         "trino", "databricks", ...
@@ -583,7 +583,11 @@ def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None =
     **options
         "rfm": ``observation_end`` (required), ``calibration_end``, ``time_unit``,
         ``purchase_period``, ``monetary``; "churn": ``as_of`` (required), ``early``;
-        "cohorts": ``period``.
+        "cohorts": ``period``; "ladder" (one row per person) and "ladder_counts" (people per
+        rung): ``as_of`` (required), ``ladder``, ``tables`` (a mapping of canonical table
+        names to tables; default unbound ``customers``, ``orders`` (with
+        ``product_line``), ``contacts`` and ``referrals``); "periods": ``as_of``
+        (required), ``period``.
 
     Returns
     -------
@@ -632,6 +636,28 @@ def to_sql(summary: str, *, dialect: str, orders: Any = None, salt: str | None =
                        / timedelta(microseconds=1))
         expr = _churn_query(orders, T_us=E.to_us(T), early_us=early_us, salt=salt,
                             keep_ids=keep_ids, backend=backend, dialect=dialect)
+    elif summary in ("ladder", "ladder_counts"):
+        from loyaltylab.warehouse import _ladder as L
+        T = to_datetime(need("as_of"))
+        tables = options.pop("tables", None) or L.unbound_tables()
+        lad, _ = L.measurable_ladder(L._ladder_arg(options.pop("ladder", None)),
+                                     {k: list(t.columns) for k, t in tables.items()})
+        L._check_supported(lad)
+        tb = E.backend_name(next(iter(tables.values())))
+        expr = L._ladder_query(tables, lad, T_us=E.to_us(T), backend=tb, dialect=dialect)
+        if summary == "ladder":
+            expr = expr.select(**{S.CUSTOMER_ID: E.ids_out(
+                expr._pid, salt=salt, keep_ids=keep_ids, backend=tb, dialect=dialect)},
+                stage_rank=expr._rank)
+        else:
+            expr = expr.group_by("_rank").aggregate(persons=expr.count()) \
+                .rename(stage_rank="_rank")
+    elif summary == "periods":
+        from loyaltylab.warehouse import _periods as P
+        T = to_datetime(need("as_of"))
+        period = options.pop("period", "year")
+        expr = P._periods_query(orders, period=period, T_us=E.to_us(T), backend=backend,
+                                dialect=dialect)
     else:
         expr = _cohort_query(orders, options.pop("period", "month"))
     if options:
