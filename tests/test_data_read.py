@@ -14,7 +14,7 @@ import pytest
 
 import loyaltylab as ll
 from loyaltylab._util import safe_text
-from loyaltylab.data import _io
+from loyaltylab.data import _io, _io_base, _io_text
 from loyaltylab.data._header import find_header_row, is_totals_label
 from loyaltylab.data._io import RawTable, db_tables, read_db_table, read_file, read_text
 from loyaltylab.exceptions import SourceError
@@ -568,7 +568,7 @@ def test_permission_denied_is_a_clean_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(_io, "open", refuse, raising=False)
+    monkeypatch.setattr(_io_base, "open", refuse, raising=False)
     with pytest.raises(SourceError, match=r"orders\.csv: cannot open the file \(permission "
                        r"denied\); copy it"):
         read_text(p)
@@ -580,7 +580,7 @@ def test_many_multiline_addresses_stay_on_the_fast_path(tmp_path, monkeypatch):
     body = "customer_id,address,acquired_at\n" + "".join(
         f"C{i},{note},2025-01-01\n" for i in range(1, 3000))
     p = put(tmp_path, "customers.csv", body)
-    monkeypatch.setattr(_io, "_read_slow", None)  # calling it would fail the test
+    monkeypatch.setattr(_io_text, "_read_slow", None)  # calling it would fail the test
     assert read_text(p).frame.height == 2999
 
 
