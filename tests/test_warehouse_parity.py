@@ -368,6 +368,9 @@ SNAPSHOT_OPTIONS = {
             "salt": "s3cret"},
     "churn": {"as_of": "2024-12-31", "salt": "s3cret"},
     "cohorts": {"period": "month"},
+    "ladder": {"as_of": "2024-12-31", "salt": "s3cret"},
+    "ladder_counts": {"as_of": "2024-12-31"},
+    "periods": {"as_of": "2024-12-31", "period": "quarter"},
 }
 
 
@@ -412,7 +415,7 @@ def test_every_refusal_says_what_to_do(data, monkeypatch):
     with pytest.raises(ValueError, match="purchase_period: expected one of"):
         rfm_summary(orders, keep_ids=True, purchase_period="Q")
     with pytest.raises(ValueError, match="summary: expected one of"):
-        to_sql("ladder", dialect="duckdb")
+        to_sql("funnel", dialect="duckdb")
     with pytest.raises(TypeError, match="unexpected option"):
         to_sql("cohorts", dialect="duckdb", colour="blue")
     with pytest.raises(ValueError, match="pass as_of"):

@@ -25,13 +25,15 @@ backend). SQLite has no SHA-256, so there ids cannot be pseudonymised in the eng
 loyaltylab refuses with a message rather than bring raw ids out.
 """
 
+import loyaltylab.data  # noqa: F401  (first: loyaltylab._util and loyaltylab.data import each other)
 from loyaltylab.warehouse._ladder import ladder_counts, ladder_stages, measurable_ladder
+from loyaltylab.warehouse._periods import PERIOD_COUNT_COLUMNS, period_counts
 from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, churn_base,
                                              cohort_retention, rfm_summary, to_sql)
 
 __all__ = ["rfm_summary", "churn_base", "cohort_retention", "ladder_stages",
-           "ladder_counts", "measurable_ladder", "to_sql", "ChurnBase",
-           "CHURN_BASE_COLUMNS"]
+           "ladder_counts", "measurable_ladder", "period_counts", "to_sql", "ChurnBase",
+           "CHURN_BASE_COLUMNS", "PERIOD_COUNT_COLUMNS"]
 
 
 def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers

@@ -413,7 +413,8 @@ def ladder_stages(data: Any, ladder: Ladder | None = None, *, as_of: Any = None,
 
         - ``customer_id``: the person (its pseudonym with ``salt``).
         - ``stage``: the highest rung reached (null when no rule ever held).
-        - ``stage_rank``: 0 for the lowest rung of the measured ladder (Int64).
+        - ``stage_rank``: 0 for the lowest rung of the measured ladder (Int64); without a
+          contacts table the offline ladder has no prospect rung, so a client is rank 3.
 
     Raises
     ------
@@ -447,7 +448,7 @@ def ladder_stages(data: Any, ladder: Ladder | None = None, *, as_of: Any = None,
     ...     "ordered_at": [datetime(2024, 2, 1), datetime(2024, 3, 1), datetime(2024, 2, 1)]}))
     >>> ladder_stages({"customers": customers, "orders": orders}, as_of="2024-12-31",
     ...               keep_ids=True).rows()
-    [('a', 'client', 2), ('b', 'first_time_customer', 1), ('c', 'suspect', 0)]
+    [('a', 'client', 3), ('b', 'first_time_customer', 1), ('c', 'suspect', 0)]
     """
     if isinstance(data, CRMData):
         from loyaltylab.funnel import assign_stages
