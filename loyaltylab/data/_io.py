@@ -42,13 +42,19 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 DB_SUFFIXES = (".duckdb", ".db", ".sqlite", ".sqlite3")
 
 
+def _expect_kind(path: Path, kind: str, what: str) -> None:
+    """Raise the SourceError for an empty file, or for one whose content (sniffed) is not
+    ``kind``, which a message calls ``what``."""
+    found = sniff_kind(path)
+    if found == "empty":
+        raise SourceError(f"{_nm(path)}: the file is empty; re-export it.")
+    if found != kind:
+        raise _wrong_format(path, what, found)
+
+
 def read_parquet(path: Path, *, name: str | None = None) -> RawTable:
     """Read a Parquet file (types kept)."""
-    kind = sniff_kind(path)
-    if kind == "empty":
-        raise SourceError(f"{_nm(path)}: the file is empty; re-export it.")
-    if kind != "parquet":
-        raise _wrong_format(path, "a Parquet file", kind)
+    _expect_kind(path, "parquet", "a Parquet file")
     try:
         frame = pl.read_parquet(path)
     except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - any failure
@@ -61,18 +67,13 @@ def read_parquet(path: Path, *, name: str | None = None) -> RawTable:
 def excel_sheets(path: Path) -> list[str]:
     """Sheet names of an .xlsx workbook (a truncated or damaged file, or another kind of
     zip archive, is a SourceError)."""
-    kind = sniff_kind(path)
-    if kind == "empty":
-        raise SourceError(f"{_nm(path)}: the file is empty; re-export it.")
-    if kind != "zip":
-        raise _wrong_format(path, "an Excel .xlsx workbook", kind)
+    _expect_kind(path, "zip", "an Excel .xlsx workbook")
     try:
         import fastexcel
         return list(fastexcel.read_excel(str(path)).sheet_names)
     except Exception as exc:  # noqa: BLE001
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceError(f"{_nm(path)}: cannot open the workbook "
-                          f"({safe_text(first, 120)}); it is damaged or not an Excel "
+                          f"({_first_line(exc)}); it is damaged or not an Excel "
                           f"workbook: save it again from Excel as .xlsx.") from None
 
 
