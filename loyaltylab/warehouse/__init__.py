@@ -20,9 +20,12 @@ customer ids replaced there by the same salted pseudonyms ``loyaltylab.load`` gi
 
 Ibis is an optional extra (``pip install 'loyaltylab[warehouse]'``); it is imported only
 when an engine is used, never by ``import loyaltylab``. Each engine result equals the
-polars reference (``tests/test_warehouse_parity.py`` on DuckDB, SQLite and Ibis' Polars
-backend). SQLite has no SHA-256, so there ids cannot be pseudonymised in the engine:
-loyaltylab refuses with a message rather than bring raw ids out.
+polars reference: ``tests/test_warehouse_parity.py``, ``test_warehouse_ladder.py`` and
+``test_warehouse_periods.py`` on DuckDB, SQLite, Ibis' Polars backend and PostgreSQL, and
+``test_warehouse_spark.py`` (marked slow) on local Spark; for Snowflake, BigQuery, Trino
+and Databricks the compiled SQL is kept as snapshots. SQLite has no SHA-256, so there ids
+cannot be pseudonymised in the engine: loyaltylab refuses with a message rather than bring
+raw ids out.
 """
 
 import loyaltylab.data  # noqa: F401  (first: loyaltylab._util and loyaltylab.data import each other)
