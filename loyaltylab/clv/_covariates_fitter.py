@@ -16,6 +16,7 @@ from scipy import optimize, stats
 
 from loyaltylab.clv._base import check_rfm
 from loyaltylab.clv._rfm import FREQUENCY, RECENCY, T
+from loyaltylab.clv._separation import check_repeat_buyers
 from loyaltylab._fitter import Fitter
 from loyaltylab.exceptions import ConvergenceError
 from loyaltylab.clv._covariates_design import _NUMERIC, _levels, covariate_matrix
@@ -507,6 +508,15 @@ class _RFMCovariates(_CovariateFitter):
         Returns
         -------
         self
+
+        Raises
+        ------
+        loyaltylab.exceptions.SeparationError
+            Nobody in one level of a covariate (or one value of a two-valued one) bought
+            again, so its coefficient has no finite estimate; merge the level or drop the
+            covariate.
+        loyaltylab.exceptions.ConvergenceError
+            The fit did not converge, or a coefficient ran off to infinity.
         """
         cov = list(covariates or [])
         blocks = {"purchase": cov + [c for c in (purchase_covariates or []) if c not in cov],
@@ -524,6 +534,8 @@ class _RFMCovariates(_CovariateFitter):
                              "purchase rate cannot be estimated")
         self._set_covariates(df, blocks)
         w = a[weights] if weights else np.ones(df.height)
+        check_repeat_buyers(df, a[FREQUENCY], w, self.covariate_columns_,
+                            model=self._model_name)
         data = self._build(a[FREQUENCY], a[RECENCY], a[T], self._X, w)
         warm = None
         if data["_w"].size > self._warm_rows and self.initial_params is None:
