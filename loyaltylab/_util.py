@@ -12,7 +12,6 @@ import polars as pl
 
 from loyaltylab._result import FrameResult
 from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
-from loyaltylab.data import schema as S
 
 __all__ = ["as_polars", "to_datetime", "resolve_as_of", "parse_window", "period_every",
            "attach_by", "normalize_by", "safe_text"]
@@ -86,6 +85,8 @@ def resolve_as_of(data: Any, as_of: Any = None, *, latest_order: bool = True
         return data.as_of
     if not latest_order:
         return None
+    from loyaltylab.data import schema as S  # here: loyaltylab.data imports this module
+
     orders = data.orders if hasattr(data, "orders") else as_polars(data, name="orders")
     latest = orders.get_column(S.ORDERED_AT).max()
     if latest is None:
@@ -143,12 +144,16 @@ def normalize_by(by: str | Sequence[str] | None) -> list[str]:
 
 
 def attach_by(frame: pl.DataFrame | pl.LazyFrame, customers: pl.DataFrame | None,
-              by: str | Sequence[str] | None, *, key: str = S.CUSTOMER_ID):
-    """Join the customer attributes named in ``by`` onto ``frame`` (by ``key``).
+              by: str | Sequence[str] | None, *, key: str | None = None):
+    """Join the customer attributes named in ``by`` onto ``frame`` (by ``key``, the
+    customer id column when None).
 
     Attributes already on ``frame`` are kept as they are. Raises ``ValueError`` naming the
     unknown attribute and the available ones.
     """
+    from loyaltylab.data import schema as S  # here: loyaltylab.data imports this module
+
+    key = S.CUSTOMER_ID if key is None else key
     cols = normalize_by(by)
     existing = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     missing = [c for c in cols if c not in existing]

@@ -8,6 +8,7 @@ to import; the others more. They load on first use of a name that needs them
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -155,3 +156,101 @@ def test_every_subcommand_help_loads_no_heavy_module():
     assert len(SUBCOMMANDS) >= 5
     (modules,) = _run_python(code)
     assert sorted(_top_level(modules) & set(HEAVY)) == []
+
+
+
+def _module_level_imports(tree: ast.Module) -> list[str]:
+    """Names imported when the module runs (not inside functions, not for type checkers)."""
+    found: list[str] = []
+
+    def walk(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.If, ast.Try)):
+                walk(node.body)
+                walk(node.orelse)
+                for handler in getattr(node, "handlers", []):
+                    walk(handler.body)
+                walk(getattr(node, "finalbody", []))
+            elif isinstance(node, ast.Import):
+                found.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append(node.module)
+                found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+
+    walk(tree.body)
+    return found
+
+
+def _import_cycles(root: Path) -> list[list[str]]:
+    """Groups of loyaltylab modules that import each other in a circle when they load
+    (Tarjan's strongly connected components). A package's modules importing their own
+    package's ``__init__`` are not counted: that init is already running."""
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            parts = imported.split(".")
+            for i in range(1, len(parts) + 1):
+                target = ".".join(parts[:i])
+                if target in modules and target != name and not name.startswith(target + "."):
+                    targets.add(target)
+        edges[name] = targets
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(modules):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_modules_import_each_other_in_a_circle(tmp_path):
+    # with the package import lazy, nothing loads loyaltylab.data ahead of other modules
+    # any more, so a circle (loyaltylab._util -> loyaltylab.data -> data.overview ->
+    # loyaltylab._util) broke `import loyaltylab.funnel` as a session's first import
+    root = Path(__file__).resolve().parents[1] / "loyaltylab"
+    assert _import_cycles(root) == []
+    # the check sees such a circle: two modules that import each other at load time
+    pkg = tmp_path / "loyaltylab"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_util.py").write_text("from loyaltylab.data import schema\n")
+    (pkg / "data" / "__init__.py").write_text("from loyaltylab.data import overview, schema\n")
+    (pkg / "data" / "schema.py").write_text("")
+    (pkg / "data" / "overview.py").write_text("from loyaltylab._util import x\n"
+                                              "from loyaltylab.data import schema\n")
+    assert _import_cycles(pkg) == [["loyaltylab._util", "loyaltylab.data",
+                                    "loyaltylab.data.overview"]]
+
+
+def test_the_utilities_import_first_in_a_fresh_interpreter():
+    # the module notebooks import privately, and the package whose first import showed
+    # the circle
+    _run_python("import loyaltylab._util; import loyaltylab.funnel")
