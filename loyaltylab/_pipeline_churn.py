@@ -12,7 +12,7 @@ import polars as pl
 
 # the shared parts first: they pick matplotlib's headless backend before plots loads pyplot
 from loyaltylab._pipeline_base import (HORIZON, INACTIVITY, _Context, _groupings, _noop, _part,
-                                       _per_customer, _setting)
+                                       _per_customer, _pseudonymised, _setting)
 from loyaltylab import _summary, churn, plots
 from loyaltylab.data import schema as S
 from loyaltylab.exceptions import ConvergenceError, LoyaltyLabError, SeparationError
@@ -284,15 +284,24 @@ def _churn(ctx: _Context) -> None:
                 "The call list ranks active customers by the chance that they churn within "
                 "90 days given how long they have been customers and their attributes; "
                 "their buying rhythm could not be modelled on these data.")
-            rep.add_figure(plots.plot_at_risk_list(calls, top=15),
+            # the chart names customers only by pseudonym; without pseudonyms it shows
+            # their place on the list instead of the client's own customer numbers
+            pseudonyms = _pseudonymised(ctx.data)
+            shown = calls if pseudonyms else calls.with_columns(
+                (pl.lit("Customer ") + pl.int_range(1, pl.len() + 1).cast(pl.String))
+                .alias(S.CUSTOMER_ID))
+            who = ("identifiers pseudonymised" if pseudonyms else
+                   "customers shown by their place on the list: their numbers were not "
+                   "pseudonymised")
+            rep.add_figure(plots.plot_at_risk_list(shown, top=15),
                            title="Call list: the active customers most likely to have "
                                  "stopped buying", name="call-list",
                            footnote=Footnote(end=end, definition=(
                                "ranked by the chance the customer has stopped buying, given "
-                               "their own rhythm (BG/NBD); reasons from the Cox model; "
-                               "identifiers pseudonymised" if ranked_by_rhythm else
+                               f"their own rhythm (BG/NBD); reasons from the Cox model; {who}"
+                               if ranked_by_rhythm else
                                "ranked by the Cox model's chance of churning in 90 days; "
-                               "identifiers pseudonymised")))
+                               + who)))
             if _per_customer(ctx, "call list"):
                 cols = [c for c in ("rank", S.CUSTOMER_ID, "tenure_days", "silent_days",
                                     "p_stopped", "p_alive", "p_lapse", "p_churn", "drivers")

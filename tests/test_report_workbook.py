@@ -309,3 +309,14 @@ def test_without_pseudonyms_the_per_customer_sheets_are_left_out_and_said(tmp_pa
             "Left out of the workbook because the customer numbers were not replaced by "
             "pseudonyms when the data were loaded, and the workbook may not carry the "
             "client's own customer numbers.") in rep.skipped
+    # the call-list chart shows customers by their place on the list, not by the client's
+    # own numbers (the sample's ids are plain "C00042")
+    title = "Call list: the active customers most likely to have stopped buying"
+    [fig] = [i.fig for i in rep._state.items if getattr(i, "title", None) == title
+             and hasattr(i, "fig")]
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(ticks, key=lambda t: int(t.split()[1])) == [f"Customer {i}"
+                                                              for i in range(1, 16)]
+    sample_ids = set(ll.datasets.load_sample().customers["customer_id"])
+    assert not sample_ids & set(ticks)
+    assert "their numbers were not pseudonymised" in dict(rep.figures)[title]
