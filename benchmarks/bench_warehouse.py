@@ -4,7 +4,7 @@ reading a .duckdb file) against the polars reference on the same orders in memor
 Usage::
 
     .venv/bin/python benchmarks/bench_warehouse.py [--orders 5000000] [--customers 500000]
-        [--repeats 3] [--memory-limit 2GB]
+        [--repeats 3] [--memory-limit 2GB] [--summaries rfm churn cohorts ladder periods]
 
 Each (summary, engine) pair runs in its own process, so its peak memory (max RSS) is its
 own: the polars side includes reading the orders into memory (from Parquet), the DuckDB
@@ -42,6 +42,13 @@ if engine == "polars":
         customers = pl.read_parquet(folder + "/customers.parquet")
         out = churn_table(CRMData(customers=customers, orders=orders), as_of="2025-12-31",
                           orders_before_acquisition="report").frame
+    elif summary == "ladder":
+        from loyaltylab.warehouse import ladder_stages
+        customers = pl.read_parquet(folder + "/customers.parquet")
+        out = ladder_stages(CRMData(customers=customers, orders=orders), as_of="2025-12-31")
+    elif summary == "periods":
+        from loyaltylab.warehouse import period_counts
+        out = period_counts(orders, period="month", as_of="2025-12-31")
     else:
         from loyaltylab.metrics import cohort_retention
         out = cohort_retention(orders)
@@ -57,6 +64,11 @@ else:
     elif summary == "churn":
         out = W.churn_base(orders, con.table("customers"), as_of="2025-12-31",
                            salt="bench").frame
+    elif summary == "ladder":
+        out = W.ladder_stages({"customers": con.table("customers"), "orders": orders},
+                              as_of="2025-12-31", salt="bench")
+    elif summary == "periods":
+        out = W.period_counts(orders, period="month", as_of="2025-12-31")
     else:
         out = W.cohort_retention(orders)
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -101,7 +113,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--memory-limit", default="2GB")
     ap.add_argument("--summaries", nargs="+", default=["rfm", "churn", "cohorts"],
-                    choices=["rfm", "churn", "cohorts"])
+                    choices=["rfm", "churn", "cohorts", "ladder", "periods"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as tmp:
         folder = Path(tmp)
