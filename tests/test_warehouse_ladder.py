@@ -203,6 +203,11 @@ def test_rules_the_engine_cannot_run_are_refused(data):
         ladder_counts(data.orders)
     with pytest.raises(TypeError, match="expected a Ladder"):
         ladder_counts(tables, "offline")
+    with pytest.raises(ValueError, match="as_of=2000-01-01 is before all data.*pass an as_of "
+                                         "on or after it"):
+        ladder_stages(tables, as_of="2000-01-01", keep_ids=True)
+    with pytest.raises(ValueError, match="is before all data"):  # as the polars ladder
+        ladder_stages(data, as_of="2000-01-01")
 
 
 def test_ladder_to_sql_compiles_with_windows():

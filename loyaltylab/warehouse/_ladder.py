@@ -361,7 +361,30 @@ def _engine_inputs(tables: Any, ladder: Ladder | None, as_of: Any
         when = datetime(1970, 1, 1) + timedelta(microseconds=int(hi))
     else:
         when = to_datetime(as_of)
+    _check_date(tables, lad, when, backend)
     return tables, lad, notes, when, backend
+
+
+def _check_date(tables: Mapping[str, Any], ladder: Ladder, when: datetime,
+                backend: str | None) -> None:
+    """Refuse an ``as_of`` before every date the ladder reads, as the polars ladder does
+    (one small query per table)."""
+    used = {_SOURCES[c.source][0] for st in ladder.stages for c in _atoms(st.rule)}
+    first, where = None, ""
+    for table, _, date_col in _SOURCES.values():
+        if table not in used | {S.CUSTOMERS, S.ORDERS} or table not in tables \
+                or date_col not in tables[table].columns:
+            continue
+        t = tables[table]
+        lo = t.aggregate(_lo=E.epoch_us(E.timestamp(t, date_col, name=table),
+                                        backend).min()).to_polars().item()
+        if lo is not None and (first is None or lo < first):
+            first, where = lo, f"{table}.{date_col}"
+    if first is None or E.to_us(when) < first:
+        day = "no dates" if first is None else \
+            f"{datetime(1970, 1, 1) + timedelta(microseconds=int(first)):%Y-%m-%d}"
+        raise ValueError(f"as_of={when:%Y-%m-%d} is before all data (the earliest date is "
+                         f"{day} in {where or 'the tables'}); pass an as_of on or after it")
 
 
 def _ladder_arg(ladder: Any) -> Ladder:
