@@ -26,29 +26,19 @@ def call_list(table: churn.ChurnTable | pl.DataFrame, cox: Any, *, horizon: str 
     """The call list of the report: active customers ranked by the chance, given their own
     buying rhythm, that they have already stopped buying.
 
-    :func:`loyaltylab.churn.at_risk_list` ranks by ``p_lapse``, the chance that the
-    inactivity rule declares a customer lost within the horizon; that ranking is led by
-    customers whose silence is simply close to the rule's threshold, whom the rule will
-    count as lost whatever anyone does. This list ranks by ``p_stopped`` = 1 - ``p_alive``
-    (BG/NBD): a weekly buyer silent for two months ranks above a twice-a-year buyer silent
-    for five, whatever the threshold. Customers without a repeat purchase have no rhythm
-    to break (BG/NBD gives them ``p_alive`` = 1) and come last, by the Cox ``p_churn``.
+    :func:`loyaltylab.churn.at_risk_list` with ``rank_by="p_stopped"`` (see there for why
+    this ranking rather than ``p_lapse``), as a frame.
 
     Returns
     -------
     pl.DataFrame
-        The columns of :func:`~loyaltylab.churn.at_risk_list`, re-ranked, plus
+        The columns of :func:`~loyaltylab.churn.at_risk_list`, plus
 
         - p_stopped: 1 - p_alive, the ranking key (null when BG/NBD could not be fitted:
           the list is then ranked by ``p_churn``)
     """
-    calls = churn.at_risk_list(table, cox, horizon=horizon, inactivity=inactivity)
-    calls = calls.with_columns((1.0 - pl.col("p_alive")).alias("p_stopped"))
-    calls = (calls.sort(["p_stopped", "p_churn", S.CUSTOMER_ID],
-                        descending=[True, True, False], nulls_last=True)
-             .drop("rank").with_row_index("rank", offset=1)
-             .with_columns(pl.col("rank").cast(pl.Int64)))
-    return calls if top is None else calls.head(top)
+    return churn.at_risk_list(table, cox, horizon=horizon, inactivity=inactivity, top=top,
+                              rank_by="p_stopped").frame
 
 
 _COVARIATE_WORDS = {

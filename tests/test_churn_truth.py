@@ -186,6 +186,30 @@ def test_p_lapse_finds_who_is_lost_next_and_is_calibrated(call_list_check):
     assert abs(expected - observed) < 0.15 * observed
 
 
+def test_ranked_by_the_chance_of_having_stopped(call_list_check):
+    t, calls, lost = call_list_check
+    cox = churn.CoxModel(covariates=["segment", "reward_scheme", "acquisition_channel",
+                                     "orders_90d", "emails_over_threshold"]).fit(t)
+    stopped = churn.at_risk_list(t, cox, horizon="90d", rank_by="p_stopped")
+    assert stopped.ranked_by == "p_stopped" and "already stopped buying" in repr(stopped)
+    # the same customers and probabilities as the p_lapse list, in another order
+    both = calls.frame.join(stopped.frame, on="customer_id", suffix="_s")
+    assert both.height == calls.height == stopped.height
+    assert np.allclose(both["p_alive"], both["p_alive_s"])
+    assert np.allclose(stopped["p_stopped"], 1 - stopped["p_alive"])
+    # ranked by p_stopped, ties (customers with one order: p_alive = 1) by p_churn
+    assert stopped["p_stopped"].is_sorted(descending=True)
+    assert stopped["rank"].to_list() == list(range(1, stopped.height + 1))
+    ones = stopped.filter(pl.col("p_stopped") == 0)
+    assert ones.height > 0 and ones["p_churn"].is_sorted(descending=True)
+    assert ones["rank"].min() == stopped.height - ones.height + 1
+    # top= keeps the head of this ranking, not of the p_lapse one
+    head = churn.at_risk_list(t, cox, horizon="90d", rank_by="p_stopped", top=25)
+    assert head["customer_id"].to_list() == stopped["customer_id"].head(25).to_list()
+    with pytest.raises(ValueError, match="rank_by: expected 'p_lapse' or 'p_stopped'"):
+        churn.at_risk_list(t, cox, rank_by="p_alive")
+
+
 def test_p_lapse_follows_the_rule_and_the_bgnbd_posterior(call_list_check):
     from scipy import integrate, stats
 

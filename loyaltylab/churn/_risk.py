@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,8 +40,8 @@ class AtRiskList(FrameResult):
     frame : pl.DataFrame
         One row per listed customer (columns listed in :func:`at_risk_list`).
     ranked_by : str
-        "p_lapse" (inactivity rule known) or "p_churn" (contract table, or
-        ``inactivity=False``).
+        "p_lapse" (inactivity rule known), "p_stopped" (asked for with ``rank_by``) or
+        "p_churn" (contract table, ``inactivity=False``, or BG/NBD not fitted).
     horizon_days : float
         The window of the probabilities, in days.
     inactivity_days : float or None
@@ -59,10 +59,14 @@ class AtRiskList(FrameResult):
     n_left_out: int = 0
 
     def _summary(self) -> tuple[str, list[str]]:
-        how = ("the chance the inactivity rule "
-               f"({self.inactivity_days:g} days) counts them lost"
-               if self.ranked_by == "p_lapse" else "the Cox model's chance of churning")
-        lines = [f"ranked by {how} within {self.horizon_days:g} days"]
+        if self.ranked_by == "p_stopped":
+            lines = ["ranked by the chance that they have already stopped buying, judged "
+                     "against their own buying rhythm"]
+        else:
+            how = ("the chance the inactivity rule "
+                   f"({self.inactivity_days:g} days) counts them lost"
+                   if self.ranked_by == "p_lapse" else "the Cox model's chance of churning")
+            lines = [f"ranked by {how} within {self.horizon_days:g} days"]
         if self.n_left_out:
             lines.append(f"{self.n_left_out:,} active customers left out: a covariate is "
                          f"missing")
@@ -72,8 +76,8 @@ class AtRiskList(FrameResult):
 def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
                  lifetime: LifetimeModel | None = None,
                  horizon: str | int | timedelta = "90d", top: int | None = None,
-                 drivers: int = 3, inactivity: str | int | timedelta | bool | None = None
-                 ) -> AtRiskList:
+                 drivers: int = 3, inactivity: str | int | timedelta | bool | None = None,
+                 rank_by: Literal["p_lapse", "p_stopped"] = "p_lapse") -> AtRiskList:
     """The call list: active customers ranked by how likely they are to be lost soon.
 
     Parameters
@@ -98,6 +102,15 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
         :class:`ChurnTable` when omitted (contract tables have none: ``p_lapse`` is then
         null and the list is ranked by ``p_churn``). Required with a plain frame: the
         window (e.g. "180d"), or ``False`` to rank by ``p_churn`` alone.
+    rank_by : {"p_lapse", "p_stopped"}
+        "p_lapse" (default): who the inactivity rule will count as lost next. That list is
+        led by customers whose silence is simply close to the rule's threshold, whom the
+        rule counts as lost whatever anyone does. "p_stopped" ranks by 1 - ``p_alive``
+        instead, the chance that the customer has already stopped buying given their own
+        rhythm (a weekly buyer silent for two months above a twice-a-year buyer silent
+        for five): the list to call (the report's). Customers without a repeat order have
+        no rhythm to break (``p_alive`` = 1) and come last, by ``p_churn``. It needs the
+        inactivity rule, like ``p_lapse``.
 
     Returns
     -------
@@ -120,6 +133,7 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
         - risk_score: relative hazard exp(x'beta) (1 = a customer at the covariate means)
         - drivers: the covariates raising this customer's hazard most against an average
           customer, with the factor each contributes
+        - p_stopped: 1 - ``p_alive`` (only with ``rank_by="p_stopped"``)
 
     Notes
     -----
@@ -163,6 +177,8 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
     >>> calls["p_churn"].is_sorted(descending=True)
     True
     """
+    if rank_by not in ("p_lapse", "p_stopped"):
+        raise ValueError(f"rank_by: expected 'p_lapse' or 'p_stopped', got {rank_by!r}")
     window = _rule_window(table, inactivity)
     table = _check_table(table, duration_col=model.duration_col, event_col=model.event_col)
     h = _days(horizon, "horizon")
@@ -174,8 +190,10 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
     p = model.predict_churn_probability(complete, horizon=h, after=model.duration_col)
     ranked = complete.with_columns(p.alias("_p"))
     if lapse is not None:
+        key = "p_lapse" if rank_by == "p_lapse" else "_stopped"
         ranked = (ranked.join(lapse, on=S.CUSTOMER_ID, how="left")
-                  .sort(["p_lapse", "_p", S.CUSTOMER_ID], descending=[True, True, False],
+                  .with_columns((1.0 - pl.col("p_alive")).alias("_stopped"))
+                  .sort([key, "_p", S.CUSTOMER_ID], descending=[True, True, False],
                         nulls_last=True))
     else:
         ranked = (ranked.with_columns(pl.lit(None, pl.Float64).alias("silent_days"),
@@ -198,7 +216,9 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
         "p_churn": ranked.get_column("_p"), "expected_remaining_days": rem,
         "risk_score": risk, "drivers": drv,
     }).with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-    return AtRiskList(out, ranked_by="p_lapse" if lapse is not None else "p_churn",
+    if rank_by == "p_stopped":
+        out = out.with_columns((1.0 - pl.col("p_alive")).alias("p_stopped"))
+    return AtRiskList(out, ranked_by=rank_by if lapse is not None else "p_churn",
                       horizon_days=h, inactivity_days=window if lapse is not None else None,
                       n_left_out=left_out)
 
