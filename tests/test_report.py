@@ -439,3 +439,27 @@ def test_identifier_guard_flags_personal_columns_not_ordinary_names():
                 "street", "e_mail"):
         with pytest.raises(ValueError, match=rf"\['{col}'\] that identify customers"):
             check_no_identifiers(pl.DataFrame({col: ["x"]}))
+
+
+def test_rounded_rounds_floats_and_keeps_p_values_readable():
+    from loyaltylab.churn import AtRiskList  # a result object: read through its .frame
+    from loyaltylab.report import rounded
+
+    t = pl.DataFrame({"segment": ["a", "b"], "rate": [0.123456, 2.0 / 3.0],
+                      "p_value": [0.000123456, 0.0467891], "ci_p_value_low": [0.98765, 1.0],
+                      "n": [12, 7]})
+    out = rounded(t)
+    assert out.columns == t.columns and out.dtypes == t.dtypes
+    # by hand: 3 decimals for rates; p-values to 2 significant figures
+    assert out["rate"].to_list() == [0.123, 0.667]
+    assert out["p_value"].to_list() == [0.00012, 0.047]
+    assert out["ci_p_value_low"].to_list() == [0.99, 1.0]
+    assert out["n"].to_list() == [12, 7] and out["segment"].to_list() == ["a", "b"]
+    assert t["rate"][0] == 0.123456  # the input is not changed
+    assert rounded(t, 1, p_value_digits=1)["p_value"].to_list() == [0.0001, 0.05]
+    table = AtRiskList(t)
+    assert rounded(table)["rate"].to_list() == [0.123, 0.667]
+    with pytest.raises(TypeError, match="expected a polars DataFrame, got list"):
+        rounded([1.23])
+    with pytest.raises(ValueError, match="digits must be a whole number"):
+        rounded(t, -1)

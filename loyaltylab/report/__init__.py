@@ -16,11 +16,13 @@
   money and dates in the client's locale), :func:`plain_words`, :func:`deliverable_options`,
   :class:`OutputFolder`, :func:`check_output_folder`, :func:`describe_os_error`,
   :func:`code_words` (code identifiers left in client text).
+- :func:`rounded`: a result frame with its decimals rounded for reading in a notebook.
 """
 
 from loyaltylab.report._brand import Brand, deliverable_options, load_brand
 from loyaltylab.report._browser import BrowserCheck, check_in_browser, code_words, find_chromium
 from loyaltylab.report._builder import Report
+from loyaltylab.report._display import rounded
 from loyaltylab.report._excel import export_tables, sanitize_sheet_names
 from loyaltylab.report._findings import Finding
 from loyaltylab.report._figures import SIZES, Footnote, figure_title, prepare_figure, save_figure
@@ -38,7 +40,7 @@ __all__ = [
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",
     "check_in_browser", "find_chromium", "BrowserCheck",
     "Formats", "check_locale", "plain_words", "deliverable_options", "OutputFolder",
-    "check_output_folder", "describe_os_error", "code_words",
+    "check_output_folder", "describe_os_error", "code_words", "rounded",
 ]
 
 
