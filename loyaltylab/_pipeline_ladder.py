@@ -19,51 +19,6 @@ from loyaltylab.report import Footnote
 __all__ = ["ladder_for_data"]  # and _ladder, the section's run, used by loyaltylab._pipeline
 
 
-_FALSE, _TRUE = "false", "true"
-
-
-def _simplify(cond: funnel.Condition, data: CRMData) -> Any:
-    """``cond`` with every count on a missing table (or column) evaluated as "no events":
-    returns a Condition, or the strings "true" / "false" when the rule becomes constant."""
-    if isinstance(cond, funnel.Count):
-        table = funnel._SOURCES[cond.source][0]
-        frame = data.tables.get(table)
-        if frame is None or (cond.distinct not in (None, "day")
-                             and cond.distinct not in frame.columns):
-            return _FALSE
-        return cond
-    if isinstance(cond, funnel.Not):
-        inner = _simplify(cond.part, data)
-        return _TRUE if inner == _FALSE else cond
-    parts = [_simplify(p, data) for p in cond.parts]
-    if isinstance(cond, funnel.All):
-        if _FALSE in parts:
-            return _FALSE
-        parts = [p for p in parts if p != _TRUE]
-        return _TRUE if not parts else parts[0] if len(parts) == 1 else funnel.All(*parts)
-    if _TRUE in parts:
-        return _TRUE
-    parts = [p for p in parts if p != _FALSE]
-    return _FALSE if not parts else parts[0] if len(parts) == 1 else funnel.AnyOf(*parts)
-
-
-def _lacking(cond: funnel.Condition, data: CRMData) -> list[str]:
-    """What the data lack for the counts of ``cond``, in words."""
-    out: list[str] = []
-    for c in funnel._atoms(cond):
-        table = funnel._SOURCES[c.source][0]
-        frame = data.tables.get(table)
-        if frame is None:
-            text = f"a {table.replace('_', ' ')} table"
-        elif c.distinct not in (None, "day") and c.distinct not in frame.columns:
-            text = f"a {c.distinct.replace('_', ' ')} column in the {table} table"
-        else:
-            continue
-        if text not in out:
-            out.append(text)
-    return out
-
-
 def _rule_words(cond: Any) -> str:
     """A rung's rule in words: "referrals >= 1 within 730d" -> "referrals >= 1 within 730
     days"."""
@@ -90,30 +45,24 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
     ['The top rung, advocate, is not shown: it needs a referrals table (its rule:
     referrals >= 1 within 730 days), which this dataset does not have.']
     """
-    stages, notes, dropped = [], [], {}
-    for st in ladder.stages:
-        rule = _simplify(st.rule, data)
-        lack = " and ".join(_lacking(st.rule, data))
-        if rule == _FALSE:
-            dropped[st.name] = st.requires
-            top = st is ladder.stages[-1]
-            notes.append(f"{'The top rung, ' if top else 'The rung '}{st.display}"
-                         f"{',' if top else ''} is not shown: it needs {lack} (its rule: "
-                         f"{_rule_words(st.rule)}), which this dataset does not have.")
-            continue
-        requires = st.requires
-        while requires in dropped:
-            requires = dropped[requires]
-        if rule == _TRUE:
-            rule = funnel.Count("customers")
-        if str(rule) != str(st.rule):
-            notes.append(f"The rung {st.display} is measured as '{_rule_words(rule)}' "
-                         f"instead of '{_rule_words(st.rule)}', because the data have no "
-                         f"{lack[2:] if lack.startswith('a ') else lack}.")
-        stages.append(funnel.Stage(st.name, rule, label=st.label, requires=requires))
-    if not notes:
-        return ladder, []
-    return funnel.Ladder(stages, name=ladder.name), notes
+    lad, changes = ladder.measurable({t: f.columns for t, f in data.tables.items()})
+    return lad, [_change_words(c) for c in changes]
+
+
+def _change_words(change: funnel.RungChange) -> str:
+    """A ladder change in a plain sentence for the report."""
+    lack = " and ".join(f"a {t.replace('_', ' ')} table" if col is None else
+                        f"a {col.replace('_', ' ')} column in the {t} table"
+                        for t, col in change.missing)
+    st = change.stage
+    if change.rule is None:
+        top = change.top
+        return (f"{'The top rung, ' if top else 'The rung '}{st.display}{',' if top else ''} "
+                f"is not shown: it needs {lack} (its rule: {_rule_words(st.rule)}), which this "
+                f"dataset does not have.")
+    return (f"The rung {st.display} is measured as '{_rule_words(change.rule)}' instead of "
+            f"'{_rule_words(st.rule)}', because the data have no "
+            f"{lack[2:] if lack.startswith('a ') else lack}.")
 
 
 def _ladder(ctx: _Context) -> None:

@@ -32,11 +32,10 @@ importable from ``loyaltylab.funnel``.
 from loyaltylab.exceptions import LadderError
 from loyaltylab.funnel._timeline import Timeline
 from loyaltylab.funnel.conditions import All, AnyOf, Condition, Count, Not
-from loyaltylab.funnel.conditions import _SOURCES, _atoms  # noqa: F401  (used by _pipeline)
 from loyaltylab.funnel.crm import HUBSPOT_LIFECYCLE, HUBSPOT_LIFECYCLE_DATES, stages_from_crm
 from loyaltylab.funnel.effects import attention_by_stage, business_change_effect
-from loyaltylab.funnel.ladder import (LAPSED, OFFLINE, ONLINE, Ladder, Stage, offline_ladder,
-                                      online_ladder)
+from loyaltylab.funnel.ladder import (LAPSED, OFFLINE, ONLINE, Ladder, RungChange, Stage,
+                                      offline_ladder, online_ladder)
 from loyaltylab.funnel.movement import (advocacy_outlook, project_mix, stage_mix,
                                         transition_matrix)
 from loyaltylab.funnel.stages import (assign_stages, compare_groups, funnel, skipped_stages,
@@ -44,7 +43,8 @@ from loyaltylab.funnel.stages import (assign_stages, compare_groups, funnel, ski
 from loyaltylab.funnel.timing import time_to_stage, time_to_stage_curves
 
 __all__ = [
-    "Condition", "Count", "All", "AnyOf", "Not", "Stage", "Ladder", "LadderError", "Timeline",
+    "Condition", "Count", "All", "AnyOf", "Not", "Stage", "Ladder", "RungChange", "LadderError",
+    "Timeline",
     "offline_ladder", "online_ladder", "OFFLINE", "ONLINE", "LAPSED",
     "assign_stages", "funnel", "compare_groups", "skipped_stages", "stage_jumps",
     "time_to_stage", "attention_by_stage",

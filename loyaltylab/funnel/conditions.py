@@ -51,6 +51,21 @@ class Condition:
     def __invert__(self) -> Condition:
         return Not(self)
 
+    def counts(self) -> list[Count]:
+        """The counts the rule reads, in order (a negation reads the count it negates).
+
+        Returns
+        -------
+        list of Count
+
+        Examples
+        --------
+        >>> rule = Count("orders", at_least=4) | ~Count("contacts")
+        >>> [c.source for c in rule.counts()]
+        ['orders', 'contacts']
+        """
+        return _atoms(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Count(Condition):
@@ -93,6 +108,23 @@ class Count(Condition):
     distinct: str | None = None
     where: pl.Expr | None = None
     label: str | None = None
+
+    @property
+    def table(self) -> str:
+        """The canonical table the count reads (``"web_sessions"`` for both session
+        sources)."""
+        return _SOURCES[self.source][0]
+
+    @property
+    def person_column(self) -> str:
+        """The column naming whose event it is (``referrer_id`` for referrals,
+        ``visitor_id`` for anonymous sessions, else ``customer_id``)."""
+        return _SOURCES[self.source][1]
+
+    @property
+    def date_column(self) -> str:
+        """The column dating each event (the table's event column)."""
+        return _SOURCES[self.source][2]
 
     def __post_init__(self) -> None:
         if self.source not in _SOURCES:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import LadderError
-from loyaltylab.funnel.conditions import (_SOURCES, Condition, Count, _atoms, _check_condition,
-                                          _dnf, _implies, _satisfiable)
+from loyaltylab.funnel.conditions import (_SOURCES, All, AnyOf, Condition, Count, Not, _atoms,
+                                          _check_condition, _dnf, _implies, _satisfiable)
 
 if TYPE_CHECKING:
     from loyaltylab.funnel._timeline import AsOf, Timeline
 
-__all__ = ["Stage", "Ladder", "offline_ladder", "online_ladder", "OFFLINE", "ONLINE",
-           "LAPSED"]
+__all__ = ["Stage", "Ladder", "RungChange", "offline_ladder", "online_ladder", "OFFLINE",
+           "ONLINE", "LAPSED"]
 
 LAPSED = "lapsed"
 """Name of the lapsed state in transition matrices, projections and stage mixes."""
@@ -182,6 +182,61 @@ class Ladder:
             self.stage(n)
         return Ladder([s for s in self.stages if s.name not in names], name=self.name)
 
+    def measurable(self, tables: Mapping[str, Sequence[str]]
+                   ) -> tuple[Ladder, list[RungChange]]:
+        """The ladder as far as tables with these columns can measure it, and what changed.
+
+        A count of a missing table (or of distinct values of a missing column) is zero: it
+        never holds, and its negation always does. So a rung whose rule needs a missing
+        table is left out (without referrals the offline ladder ends at "client", and a
+        rung that required it requires the one before), a part that only excludes events
+        of a missing table ("no contacts") is dropped from the rule, and an alternative
+        that needs a missing column ("or 2 product lines") is dropped.
+
+        Parameters
+        ----------
+        tables : mapping of str to sequence of str
+            Canonical table name -> its columns, for the tables the data have.
+
+        Returns
+        -------
+        (Ladder, list of RungChange)
+            The ladder (this one when nothing changed) and one change per rung left out
+            or measured by another rule, in ladder order.
+
+        Examples
+        --------
+        >>> from loyaltylab.funnel import OFFLINE
+        >>> lad, changes = OFFLINE.measurable({"customers": ["customer_id"],
+        ...     "orders": ["customer_id", "ordered_at"], "contacts": ["customer_id"]})
+        >>> lad.names
+        ['suspect', 'prospect', 'first_time_customer', 'repeat_customer', 'client']
+        >>> [(c.stage.name, c.rule is None) for c in changes]
+        [('client', False), ('advocate', True)]
+        >>> str(changes[0].rule), changes[0].missing, changes[1].missing
+        ('orders >= 4 within 365d', (('orders', 'product_line'),), (('referrals', None),))
+        """
+        stages, changes, dropped = [], [], {}
+        for st in self.stages:
+            rule = _measurable_rule(st.rule, tables)
+            missing = tuple(dict.fromkeys(m for c in st.rule.counts()
+                                          if (m := _missing(c, tables)) is not None))
+            if rule == _NEVER:
+                dropped[st.name] = st.requires
+                changes.append(RungChange(st, None, missing, st is self.stages[-1]))
+                continue
+            requires = st.requires
+            while requires in dropped:
+                requires = dropped[requires]
+            if rule == _ALWAYS:
+                rule = Count("customers")
+            if str(rule) != str(st.rule):
+                changes.append(RungChange(st, rule, missing, st is self.stages[-1]))
+            stages.append(Stage(st.name, rule, label=st.label, requires=requires))
+        if not changes:
+            return self, []
+        return Ladder(stages, name=self.name), changes
+
     def evaluate(self, data: CRMData, *, as_of: AsOf = None) -> Timeline:
         """Evaluate the ladder on ``data``: when each person first reached each stage.
 
@@ -248,6 +303,60 @@ class Ladder:
 
     def __repr__(self) -> str:
         return f"Ladder({self.name!r}: {' -> '.join(self.names)})"
+
+
+@dataclass(frozen=True)
+class RungChange:
+    """How :meth:`Ladder.measurable` changed one rung.
+
+    Attributes
+    ----------
+    stage : Stage
+        The rung as the ladder defines it.
+    rule : Condition or None
+        The rule it is measured by instead, or None when the rung is left out.
+    missing : tuple of (str, str or None)
+        What the data lack, in rule order: (table, None) for a missing table, (table,
+        column) for a missing column.
+    top : bool
+        Whether the rung is the ladder's last.
+    """
+
+    stage: Stage
+    rule: Condition | None
+    missing: tuple[tuple[str, str | None], ...]
+    top: bool = False
+
+
+_NEVER, _ALWAYS = "never", "always"
+
+
+def _missing(c: Count, tables: Mapping[str, Sequence[str]]) -> tuple[str, str | None] | None:
+    """What the data lack to count ``c``: (table, None), (table, column) or None."""
+    if c.table not in tables:
+        return (c.table, None)
+    if c.distinct not in (None, "day") and c.distinct not in tables[c.table]:
+        return (c.table, c.distinct)
+    return None
+
+
+def _measurable_rule(cond: Condition, tables: Mapping[str, Sequence[str]]) -> Any:
+    """``cond`` with the counts the data cannot measure replaced by zero: a Condition, or
+    "never" / "always" when the rule becomes constant."""
+    if isinstance(cond, Count):
+        return _NEVER if _missing(cond, tables) else cond
+    if isinstance(cond, Not):
+        return _ALWAYS if _missing(cond.part, tables) else cond
+    parts = [_measurable_rule(p, tables) for p in cond.parts]
+    if isinstance(cond, All):
+        if _NEVER in parts:
+            return _NEVER
+        parts = [p for p in parts if p != _ALWAYS]
+        return _ALWAYS if not parts else parts[0] if len(parts) == 1 else All(*parts)
+    if _ALWAYS in parts:
+        return _ALWAYS
+    parts = [p for p in parts if p != _NEVER]
+    return _NEVER if not parts else parts[0] if len(parts) == 1 else AnyOf(*parts)
 
 
 def _client_rule(client_orders: int, client_lines: int | None, window: str) -> Condition:

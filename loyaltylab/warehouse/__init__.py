@@ -28,7 +28,6 @@ cannot be pseudonymised in the engine: loyaltylab refuses with a message rather 
 raw ids out.
 """
 
-import loyaltylab.data  # noqa: F401  (first: loyaltylab._util and loyaltylab.data import each other)
 from loyaltylab.warehouse._ladder import ladder_counts, ladder_stages, measurable_ladder
 from loyaltylab.warehouse._periods import PERIOD_COUNT_COLUMNS, period_counts
 from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, churn_base,

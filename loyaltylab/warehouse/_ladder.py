@@ -12,71 +12,10 @@ import polars as pl
 from loyaltylab._util import parse_window, resolve_as_of, to_datetime
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
-from loyaltylab.funnel import OFFLINE, All, AnyOf, Condition, Count, Ladder, Not, Stage
+from loyaltylab.funnel import OFFLINE, All, Condition, Count, Ladder, Not, Stage
 from loyaltylab.warehouse import _engine as E
 
 __all__ = ["ladder_stages", "ladder_counts", "measurable_ladder"]
-
-_TRUE, _FALSE = "true", "false"
-
-
-def _source(table: str, person: str) -> tuple[str, str, str]:
-    return (table, person, S.TABLES[table].event)
-
-
-# Count source -> (canonical table, person id column, date column), as the funnel reads them
-_SOURCES: dict[str, tuple[str, str, str]] = {
-    "customers": _source(S.CUSTOMERS, S.CUSTOMER_ID),
-    "orders": _source(S.ORDERS, S.CUSTOMER_ID),
-    "contacts": _source(S.CONTACTS, S.CUSTOMER_ID),
-    "referrals": _source(S.REFERRALS, S.REFERRER_ID),
-    "surveys": _source(S.SURVEYS, S.CUSTOMER_ID),
-    "complaints": _source(S.COMPLAINTS, S.CUSTOMER_ID),
-    "subscriptions": _source(S.SUBSCRIPTIONS, S.CUSTOMER_ID),
-    "sessions": _source(S.WEB_SESSIONS, S.CUSTOMER_ID),
-    "anonymous_sessions": _source(S.WEB_SESSIONS, S.VISITOR_ID),
-}
-
-
-def _atoms(cond: Condition) -> list[Count]:
-    """The counts a rule reads."""
-    if isinstance(cond, Count):
-        return [cond]
-    if isinstance(cond, Not):
-        return [cond.part]
-    return [a for p in cond.parts for a in _atoms(p)]
-
-
-# ---------------------------------------------------------------------------- the ladder
-
-def _lacks(c: Count, tables: Mapping[str, list[str]]) -> str | None:
-    """What the data lack to count ``c`` (None when nothing)."""
-    table = _SOURCES[c.source][0]
-    if table not in tables:
-        return f"a {table} table"
-    if c.distinct not in (None, "day") and c.distinct not in tables[table]:
-        return f"the column {table}.{c.distinct}"
-    return None
-
-
-def _simplify(cond: Condition, tables: Mapping[str, list[str]]) -> Any:
-    """``cond`` with the counts the data cannot measure replaced: a count of a missing
-    table (or column) is zero, so it never holds and its negation always does."""
-    if isinstance(cond, Count):
-        return _FALSE if _lacks(cond, tables) else cond
-    if isinstance(cond, Not):
-        return _TRUE if _lacks(cond.part, tables) else cond
-    parts = [_simplify(p, tables) for p in cond.parts]
-    if isinstance(cond, All):
-        if _FALSE in parts:
-            return _FALSE
-        parts = [p for p in parts if p != _TRUE]
-        return _TRUE if not parts else parts[0] if len(parts) == 1 else All(*parts)
-    if _TRUE in parts:
-        return _TRUE
-    parts = [p for p in parts if p != _FALSE]
-    return _FALSE if not parts else parts[0] if len(parts) == 1 else AnyOf(*parts)
-
 
 def measurable_ladder(ladder: Ladder, tables: Mapping[str, list[str]]
                       ) -> tuple[Ladder, list[str]]:
@@ -108,27 +47,17 @@ def measurable_ladder(ladder: Ladder, tables: Mapping[str, list[str]]
     >>> lad.names[-1], notes
     ('client', ["the rung 'advocate' is left out: it needs a referrals table"])
     """
-    stages, notes, dropped = [], [], {}
-    for st in ladder.stages:
-        rule = _simplify(st.rule, tables)
-        lacking = sorted({w for c in _atoms(st.rule) if (w := _lacks(c, tables))})
-        if rule == _FALSE:
-            dropped[st.name] = st.requires
-            notes.append(f"the rung {st.name!r} is left out: it needs "
-                         f"{' and '.join(lacking)}")
-            continue
-        requires = st.requires
-        while requires in dropped:
-            requires = dropped[requires]
-        if rule == _TRUE:
-            rule = Count("customers")
-        if str(rule) != str(st.rule):
-            notes.append(f"the rung {st.name!r} is measured as '{rule}' instead of "
-                         f"'{st.rule}': the data have no {' and '.join(lacking)}")
-        stages.append(Stage(st.name, rule, label=st.label, requires=requires))
-    if not notes:
-        return ladder, []
-    return Ladder(stages, name=ladder.name), notes
+    lad, changes = ladder.measurable(tables)
+    notes = []
+    for change in changes:
+        lacking = " and ".join(sorted({f"a {t} table" if col is None else f"the column {t}.{col}"
+                                       for t, col in change.missing}))
+        name = change.stage.name
+        notes.append(f"the rung {name!r} is left out: it needs {lacking}"
+                     if change.rule is None else
+                     f"the rung {name!r} is measured as '{change.rule}' instead of "
+                     f"'{change.stage.rule}': the data have no {lacking}")
+    return lad, notes
 
 
 def _crm_tables(data: CRMData) -> dict[str, list[str]]:
@@ -143,7 +72,7 @@ def _crm_tables(data: CRMData) -> dict[str, list[str]]:
 def _check_supported(ladder: Ladder) -> None:
     """Refuse rules the engine compiler does not handle, naming the stage and the rule."""
     for st in ladder.stages:
-        for c in _atoms(st.rule):
+        for c in st.rule.counts():
             if c.where is not None:
                 raise ValueError(
                     f"ladder {ladder.name!r}, stage {st.name!r}: the rule '{st.rule}' filters "
@@ -164,7 +93,7 @@ def _check_supported(ladder: Ladder) -> None:
 def _unique_atoms(ladder: Ladder) -> list[Count]:
     atoms: list[Count] = []
     for st in ladder.stages:
-        for c in _atoms(st.rule):
+        for c in st.rule.counts():
             if not any(a.family == c.family for a in atoms):
                 atoms.append(c)
     return atoms
@@ -175,7 +104,7 @@ def _events(tables: Mapping[str, Any], c: Count, T_us: int, backend: str | None,
     """(_pid, _t, _v) of the events ``c`` counts up to ``as_of`` (``_v`` null unless
     distinct values are counted)."""
     ibis = E.ibis_module()
-    table, id_col, date_col = _SOURCES[c.source]
+    table, id_col, date_col = c.table, c.person_column, c.date_column
     t = tables[table]
     E.require_columns(t, [id_col, date_col], name=table)
     if c.source == "sessions":
@@ -369,11 +298,11 @@ def _check_date(tables: Mapping[str, Any], ladder: Ladder, when: datetime,
                 backend: str | None) -> None:
     """Refuse an ``as_of`` before every date the ladder reads, as the polars ladder does
     (one small query per table)."""
-    used = {_SOURCES[c.source][0] for st in ladder.stages for c in _atoms(st.rule)}
+    used = set(ladder.tables) | {S.CUSTOMERS, S.ORDERS}
     first, where = None, ""
-    for table, _, date_col in _SOURCES.values():
-        if table not in used | {S.CUSTOMERS, S.ORDERS} or table not in tables \
-                or date_col not in tables[table].columns:
+    for table, spec in S.TABLES.items():
+        date_col = spec.event
+        if table not in used or table not in tables or date_col not in tables[table].columns:
             continue
         t = tables[table]
         lo = t.aggregate(_lo=E.epoch_us(E.timestamp(t, date_col, name=table),
