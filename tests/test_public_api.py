@@ -1,45 +1,11 @@
-"""The public face: what ``import loyaltylab`` loads, what a module offers, what it documents."""
+"""The public face: what a module offers and what it documents."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-# Modules that take most of a second each to import; ``import loyaltylab`` and the command
-# line's help must not load them (issue 17: the import took 2.3-2.5 s with them).
-HEAVY = ("scipy", "matplotlib", "pandas", "lifelines", "statsmodels", "pptx", "openpyxl",
-         "xlsxwriter", "babel", "seaborn")
-
-
-def _loaded_after(code: str) -> list[str]:
-    """The heavy top-level modules present in ``sys.modules`` after ``code`` ran in a fresh
-    interpreter."""
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, env={**os.environ, "MPLBACKEND": "Agg"})
-    loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    return [m for m in HEAVY if m in loaded]
-
-
-def test_import_loyaltylab_loads_no_heavy_dependency():
-    assert _loaded_after("import loyaltylab") == []
-
-
-@pytest.mark.parametrize("argv", [["--help"], ["report", "--help"], ["validate", "--help"]])
-def test_cli_help_loads_no_heavy_dependency(argv):
-    code = (f"from loyaltylab.cli import main\n"
-            f"try:\n    main({argv!r})\nexcept SystemExit as exc:\n    assert exc.code == 0\n")
-    assert _loaded_after(code) == []
-
-
-def test_the_probe_sees_a_heavy_import():
-    """The check above can fail: touching a subpackage does load its dependencies."""
-    assert "scipy" in _loaded_after("import loyaltylab as ll\nll.metrics")
+# What ``import loyaltylab`` and the command line's help load is checked in
+# tests/test_import_time.py.
 
 
 def test_subpackages_are_reachable_as_attributes_and_listed():
