@@ -190,9 +190,8 @@ def at_risk_list(table: ChurnTable | pl.DataFrame, model: CoxModel, *,
     p = model.predict_churn_probability(complete, horizon=h, after=model.duration_col)
     ranked = complete.with_columns(p.alias("_p"))
     if lapse is not None:
-        key = "p_lapse" if rank_by == "p_lapse" else "_stopped"
+        key = pl.col("p_lapse") if rank_by == "p_lapse" else 1.0 - pl.col("p_alive")
         ranked = (ranked.join(lapse, on=S.CUSTOMER_ID, how="left")
-                  .with_columns((1.0 - pl.col("p_alive")).alias("_stopped"))
                   .sort([key, "_p", S.CUSTOMER_ID], descending=[True, True, False],
                         nulls_last=True))
     else:
