@@ -779,3 +779,36 @@ def test_value_map_on_a_categorical_parquet_column(tmp_path):
     assert data.contacts["channel"].to_list() == ["phone", "phone", "Fax"]
     assert any("contacts.channel: 1 value not in the value map: 'Fax' (1); it is kept as "
                "read" in w for w in data.report.tables["contacts"].warnings)
+
+
+def test_every_word_of_the_rule_vocabulary_is_documented_and_shown_in_notebook_01():
+    """Issue 15: the vocabulary is documented in ``loyaltylab/data/mapping.py`` (every key
+    and form the parser accepts, every preset) and shown in notebook 01 on one platform
+    export, whose revenue is checked against the generator's truth (nbval)."""
+    import nbformat
+
+    from loyaltylab.data import _rules_parse as R
+    from loyaltylab.data import mapping as M
+    from loyaltylab.data.presets import PRESETS
+
+    doc = M.__doc__
+    words = (*R.RULE_KEYS, *R._WHERE_OPS, *R._DERIVE_OPS, *R._LINES_KEYS, *R._SPLIT_KEYS,
+             *R._WIDE_KEYS, *R._ACQ_KEYS)
+    undocumented = [w for w in words
+                    if not re.search(rf"``(\[[^`]*\b)?{w}\b|\b{w} = ", doc)]
+    assert undocumented == []
+    assert [p for p in PRESETS if f'"{p}"' not in doc] == []
+    nb = nbformat.read(Path(__file__).parents[1] / "notebooks" / "01-data.ipynb",
+                       as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    shown = {c.source: "".join(o.get("text", "") for o in c.outputs) for c in code}
+    assert any("make_platform_export(" in s for s in shown)
+    loaded = [out for s, out in shown.items() if 'mapping={"preset": ' in s]
+    assert loaded and "excluded by rule" in loaded[0]
+    rules = [out for out in shown.values() if "[[tables.orders.where]]" in out]
+    assert rules and "[tables.orders.derive]" in rules[0]
+    checked = [out for s, out in shown.items()
+               if s.startswith("# NBVAL_CHECK_OUTPUT") and "the generator's truth" in out]
+    assert len(checked) == 1
+    kept, truth = re.findall(r"[\d,]+\.\d\d", checked[0])
+    assert kept == truth

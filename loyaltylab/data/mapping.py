@@ -104,7 +104,9 @@ code), applied in this order before the columns are mapped:
 - ``split = {column = "Contact IDs", separator = ";", keep = "all" | "first"}``: one row
   per value (the orders table must use ``"first"``: revenue is counted once);
 - ``[tables.surveys.wide] questions = {"Question text" = "item", ...}``: one answer per
-  row (``item``, ``score``); blank answers are excluded;
+  row (``item``, ``score``); blank answers are excluded. ``id_columns = [...]`` names the
+  columns each answer keeps (default: every column that is not a question), and
+  ``item = "..."`` / ``score = "..."`` rename the two columns written;
 - ``[tables.orders.lines] key = "Order"; amount = "once" | "sum"``: line items grouped
   into one order, its amount taken from the first line or summed;
 - ``[[tables.<t>.where]]`` rules, each with a ``column``, an optional ``name`` and one test
@@ -114,7 +116,8 @@ code), applied in this order before the columns are mapped:
 - ``drop = ["Billing *"]``: columns removed (glob patterns);
 - ``[tables.customers] acquired_at = {first_of = ["orders", "contacts"]}``: the earliest
   of the record's own date (if mapped) and its first order or contact; customers seen only
-  there (guest checkouts) are added, records that cannot be dated are excluded.
+  there (guest checkouts) are added (``add_missing = false`` leaves them out, for a CRM
+  whose accounts file is complete), records that cannot be dated are excluded.
 
 Every row read is then kept, rejected or excluded: ``read = kept + rejected + excluded``
 per table (line items merged into their order count as excluded, without an amount).
