@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from loyaltylab._cohorts import period_index, period_start, retention_from_counts
 from loyaltylab._util import period_every
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
@@ -20,33 +21,6 @@ __all__ = ["cohort_retention", "defection_rate", "early_life_churn", "win_back_p
 _PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 _PACK_MAX_BITS = 24
 """Widest period span (in bits) that cohort_retention packs into its sort key."""
-
-
-def _period_index(col: str, period: str) -> pl.Expr:
-    """Integer index of the calendar period holding ``col`` (consecutive periods differ by 1)."""
-    c = pl.col(col)
-    if period == "month":
-        return c.dt.year().cast(pl.Int64) * 12 + c.dt.month().cast(pl.Int64) - 1
-    if period == "quarter":
-        return c.dt.year().cast(pl.Int64) * 4 + (c.dt.month().cast(pl.Int64) - 1) // 3
-    if period == "year":
-        return c.dt.year().cast(pl.Int64)
-    if period == "week":
-        # ISO weeks start on Monday; 1970-01-05 was a Monday
-        return (c.dt.truncate("1w").dt.epoch("d").cast(pl.Int64) - 4) // 7
-    raise ValueError(f"period: expected 'week', 'month', 'quarter' or 'year', got {period!r}")
-
-
-def _index_start(idx: pl.Expr, period: str) -> pl.Expr:
-    """Start datetime of the period with integer index ``idx`` (inverse of _period_index)."""
-    if period == "month":
-        return pl.datetime(idx // 12, idx % 12 + 1, 1, time_unit="us")
-    if period == "quarter":
-        return pl.datetime(idx // 4, (idx % 4) * 3 + 1, 1, time_unit="us")
-    if period == "year":
-        return pl.datetime(idx, 1, 1, time_unit="us")
-    return (pl.lit(0, dtype=pl.Int64).cast(pl.Datetime("us"))
-            + pl.duration(days=idx * 7 + 4, time_unit="us"))
 
 
 def cohort_retention(orders: Any, *, period: str = "month") -> pl.DataFrame:
@@ -110,32 +84,8 @@ def cohort_retention(orders: Any, *, period: str = "month") -> pl.DataFrame:
     └─────────────────────┴────────┴────────┴──────┘
     """
     frame, _, _ = B.orders_and_customers(orders, "cohort_retention")
-    counts = _cohort_counts(frame, _period_index(S.ORDERED_AT, period))
-    return _retention_from_counts(counts, period)
-
-
-def _retention_from_counts(counts: pl.DataFrame, period: str) -> pl.DataFrame:
-    """The long retention frame of :func:`cohort_retention` from the active counts per
-    (cohort period ``_c``, ``period`` since it) of :func:`_cohort_counts` (also computed
-    inside a database engine by :mod:`loyaltylab.warehouse`)."""
-    if counts.height == 0:
-        return pl.DataFrame(schema={"cohort": pl.Datetime("us"), "period": pl.Int64,
-                                    "cohort_size": pl.Int64, "active": pl.Int64,
-                                    "rate": pl.Float64})
-    sizes = counts.lazy().filter(pl.col("period") == 0).select(
-        "_c", pl.col("active").alias("cohort_size"))
-    last = int(counts.select((pl.col("_c") + pl.col("period")).max()).item())
-    grid = (sizes.with_columns(pl.int_ranges(0, last - pl.col("_c") + 1).alias("period"))
-            .explode("period"))
-    out = (grid.join(counts.lazy(), on=["_c", "period"], how="left")
-           .with_columns(pl.col("active").fill_null(0),
-                         pl.col("period").cast(pl.Int64),
-                         pl.col("cohort_size").cast(pl.Int64))
-           .with_columns((pl.col("active") / pl.col("cohort_size")).alias("rate"),
-                         _index_start(pl.col("_c"), period).alias("cohort"))
-           .select("cohort", "period", "cohort_size", "active", "rate")
-           .sort("cohort", "period"))
-    return out.collect()
+    counts = _cohort_counts(frame, period_index(S.ORDERED_AT, period))
+    return retention_from_counts(counts, period)
 
 
 def _cohort_counts(frame: pl.DataFrame, idx: pl.Expr) -> pl.DataFrame:
@@ -253,7 +203,7 @@ def defection_rate(data: CRMData, *, period: str = "year",
     cut = B.resolve(data, as_of)
     keys = B.norm_by(by)
     if method == "orders":
-        idx = _period_index(S.ORDERED_AT, period)
+        idx = period_index(S.ORDERED_AT, period)
         act = (data.orders.lazy().filter(pl.col(S.ORDERED_AT) <= cut)
                .select(S.CUSTOMER_ID, idx.alias("_p")).unique())
         at_risk = act.with_columns((pl.col("_p") + 1).alias("_p"))
@@ -263,7 +213,7 @@ def defection_rate(data: CRMData, *, period: str = "year",
                .group_by(["_p", *keys])
                .agg(pl.col("_kept").is_null().sum().alias("numerator"),
                     pl.len().alias("denominator"))
-               .with_columns(_index_start(pl.col("_p"), period).alias("period_start"))
+               .with_columns(period_start(pl.col("_p"), period).alias("period_start"))
                .drop("_p"))
         definition = (f"customers with an order in the previous {period} and none in this "
                       f"{period} / customers with an order in the previous {period}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from loyaltylab._cohorts import retention_from_counts
 from loyaltylab._units import US_PER_DAY
 from loyaltylab._util import parse_window, to_datetime
 from loyaltylab import clv as R
@@ -16,7 +17,6 @@ from loyaltylab.churn import (DURATION, END, EVENT, LAST_ACTIVE, N_ORDERS, START
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData
 from loyaltylab.data.privacy import hash_series
-from loyaltylab.metrics.retention import _retention_from_counts
 from loyaltylab.warehouse import _engine as E
 
 __all__ = ["rfm_summary", "churn_base", "cohort_retention", "ChurnBase", "to_sql",
@@ -554,7 +554,7 @@ def cohort_retention(orders: Any, *, period: str = "month") -> pl.DataFrame:
     counts = _cohort_query(orders, period).to_polars().select(
         pl.col("_c").cast(pl.Int64), pl.col("period").cast(pl.Int64),
         pl.col("active").cast(pl.Int64))
-    return _retention_from_counts(counts, period)
+    return retention_from_counts(counts, period)
 
 
 # ---------------------------------------------------------------------------- SQL
