@@ -74,8 +74,11 @@ def _ladder(ctx: _Context) -> None:
     for note in notes:
         rep.add_text(note)
     display = {st.name: st.display for st in ladder.stages}
+    timeline = None
     with _part(ctx, "ladder funnel"):
-        fun = funnel.funnel(data, ladder, as_of=as_of)
+        # evaluated once for the funnel and the moves (the costly step at scale)
+        timeline = ladder.evaluate(data, as_of=as_of)
+        fun = funnel.funnel(timeline)
         rep.add_figure(plots.plot_funnel(fun), title="Loyalty ladder: people on each rung",
                        name="ladder",
                        footnote=Footnote(n=data.customers.height, end=as_of, ci=WILSON))
@@ -94,7 +97,8 @@ def _ladder(ctx: _Context) -> None:
                       labels={"conversion": "Moved up to the next rung"})
     with _part(ctx, "moves between rungs"):
         year_ago = as_of - timedelta(days=365)
-        moves = funnel.transition_matrix(data, ladder, start=year_ago, end=as_of)
+        moves = (funnel.transition_matrix(timeline, start=year_ago) if timeline is not None
+                 else funnel.transition_matrix(data, ladder, start=year_ago, end=as_of))
         rep.add_figure(plots.plot_transition_heatmap(moves),
                        title="Moves between rungs in the last year", name="ladder-moves",
                        footnote=Footnote(start=year_ago, end=as_of,
