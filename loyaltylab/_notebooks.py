@@ -97,7 +97,8 @@ def derived_parameters(data: Any, *, as_of: Any = None, calibration_end: Any = N
       :func:`loyaltylab._pipeline.measuring_date`);
     - ``OBSERVATION_END``: the measuring date; ``CALIBRATION_END``: halfway between the
       first order and it, so models learn on the first half and are checked on the second
-      (the 39/39-week split of Fader, Hardie & Lee 2005 on CDNOW);
+      (the 39/39-week split of Fader, Hardie & Lee 2005 on CDNOW; see
+      :func:`loyaltylab.clv.holdout_dates`);
     - ``CHANGE_DATE``: a year before the measuring date (first of that month), so
       before/after comparisons contrast the last twelve months with the twelve before;
       pass a real change date (a price rise, a rebrand) to test it.
@@ -113,16 +114,13 @@ def derived_parameters(data: Any, *, as_of: Any = None, calibration_end: Any = N
 
     from loyaltylab._pipeline import measuring_date
     from loyaltylab._util import to_datetime
+    from loyaltylab.clv import holdout_dates
 
     when = (measuring_date(data, as_of)[0] if as_of is not None
             else data.as_of or measuring_date(data)[0])
-    end = to_datetime(observation_end) if observation_end is not None else when
-    first = data.orders.get_column("ordered_at").min()
-    if calibration_end is not None:
-        cal = to_datetime(calibration_end)
-    else:
-        mid = first + (end - first) / 2
-        cal = datetime(mid.year, mid.month, mid.day)
+    cal, end = holdout_dates(data, calibration_end=calibration_end,
+                             observation_end=when if observation_end is None
+                             else observation_end)
     if change_date is not None:
         change = to_datetime(change_date)
     else:

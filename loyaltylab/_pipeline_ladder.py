@@ -4,9 +4,7 @@ the data can measure it (not public API).
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from typing import Any
 
 import polars as pl
 
@@ -17,12 +15,6 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.report import Footnote
 
 __all__ = ["ladder_for_data"]  # and _ladder, the section's run, used by loyaltylab._pipeline
-
-
-def _rule_words(cond: Any) -> str:
-    """A rung's rule in words: "referrals >= 1 within 730d" -> "referrals >= 1 within 730
-    days"."""
-    return re.sub(r"\b(\d+)d\b", r"\1 days", str(cond).replace("_", " "))
 
 
 def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
@@ -45,24 +37,8 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
     ['The top rung, advocate, is not shown: it needs a referrals table (its rule:
     referrals >= 1 within 730 days), which this dataset does not have.']
     """
-    lad, changes = ladder.measurable({t: f.columns for t, f in data.tables.items()})
-    return lad, [_change_words(c) for c in changes]
-
-
-def _change_words(change: funnel.RungChange) -> str:
-    """A ladder change in a plain sentence for the report."""
-    lack = " and ".join(f"a {t.replace('_', ' ')} table" if col is None else
-                        f"a {col.replace('_', ' ')} column in the {t} table"
-                        for t, col in change.missing)
-    st = change.stage
-    if change.rule is None:
-        top = change.top
-        return (f"{'The top rung, ' if top else 'The rung '}{st.display}{',' if top else ''} "
-                f"is not shown: it needs {lack} (its rule: {_rule_words(st.rule)}), which this "
-                f"dataset does not have.")
-    return (f"The rung {st.display} is measured as '{_rule_words(change.rule)}' instead of "
-            f"'{_rule_words(st.rule)}', because the data have no "
-            f"{lack[2:] if lack.startswith('a ') else lack}.")
+    lad, changes = ladder.measurable(data)
+    return lad, [str(c) for c in changes]
 
 
 def _ladder(ctx: _Context) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 import loyaltylab as ll
 from loyaltylab.clv import (BetaGeo, BetaGeoBetaBinom, GammaGamma, ParetoNBD, ShiftedBetaGeo,
-                            rfm_summary)
+                            holdout_dates, rfm_summary)
 from loyaltylab.data import schema as S
+from loyaltylab.data.crmdata import CRMData
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -115,6 +116,32 @@ def test_rfm_summary_hand_example_and_week_periods():
     days = rfm_summary(orders, time_unit="D", observation_end="2024-01-29", monetary=False)
     assert days.columns == [S.CUSTOMER_ID, "frequency", "recency", "T"]
     assert days.row(0) == ("a", 2, 14.0, 28.0)
+
+
+def test_holdout_dates_split_the_history_in_half(orders):
+    # CDNOW, first order 1997-01-01, observed to 1998-06-30: 545 days, halfway 272.5 days
+    # in = 1997-09-30 12:00, so 1997-09-30, Fader, Hardie & Lee's (2005) 39/39-week split
+    assert holdout_dates(orders, observation_end="1998-06-30") == (datetime(1997, 9, 30),
+                                                                     datetime(1998, 6, 30))
+    # without an observation end: the latest order (1998-06-30 too), or the data's as_of
+    assert holdout_dates(orders).observation_end == datetime(1998, 6, 30)
+    data = CRMData(customers=pl.DataFrame(), orders=orders, as_of=datetime(1998, 7, 2))
+    # 547 days from 1997-01-01 to 1998-07-02, halfway 273.5 days in = 1997-10-01 12:00
+    assert holdout_dates(data) == (datetime(1997, 10, 1), datetime(1998, 7, 2))
+    # given dates are kept (as datetimes), from pandas too
+    cal, end = holdout_dates(orders.to_pandas(), calibration_end="1997-06-30",
+                             observation_end="1997-12-31")
+    assert (cal, end) == (datetime(1997, 6, 30), datetime(1997, 12, 31))
+    with pytest.raises(ValueError, match=r"calibration_end \(1998-07-01 00:00\) must lie "
+                                         r"between the day of the first order"):
+        holdout_dates(orders, calibration_end="1998-07-01", observation_end="1998-06-30")
+    with pytest.raises(ValueError, match="calibration_end.*1996-12-31.*must lie between"):
+        holdout_dates(orders, calibration_end="1996-12-31")
+    with pytest.raises(ValueError, match=r"observation_end \(1996-06-30 00:00\) is before "
+                                         r"the first order \(1997-01-01 00:00\)"):
+        holdout_dates(orders, observation_end="1996-06-30")
+    with pytest.raises(ValueError, match="orders: the table is empty"):
+        holdout_dates(orders.head(0))
 
 
 # ------------------------------------------------------------------ sBG (FH 2007)

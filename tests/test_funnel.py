@@ -205,6 +205,29 @@ def test_offline_ladder_names_missing_referrals(offline):
     assert row(st, "c10")["stage"] == "client"
 
 
+def test_measurable_reads_the_tables_of_data_and_words_each_change(offline):
+    data = offline.replace(contacts=None, referrals=None,
+                           orders=offline.orders.drop(S.PRODUCT_LINE))
+    lad, changes = F.OFFLINE.measurable(data)
+    by_columns = F.OFFLINE.measurable({t: f.columns for t, f in data.tables.items()})
+    assert lad.names == by_columns[0].names
+    assert [(str(c), c.missing) for c in changes] == [(str(c), c.missing)
+                                                      for c in by_columns[1]]
+    assert lad.names == ["suspect", "first_time_customer", "repeat_customer", "client"]
+    assert [str(c) for c in changes] == [
+        "The rung suspect is measured as 'listed as a customer and no orders' instead of "
+        "'listed as a customer and no contacts and no orders', because the data have no "
+        "contacts table.",
+        "The rung prospect is not shown: it needs a contacts table (its rule: contacts >= 1 "
+        "and no orders), which this dataset does not have.",
+        "The rung client is measured as 'orders >= 4 within 365 days' instead of 'orders >= "
+        "4 within 365 days or distinct product line values of orders >= 2 within 365 days', "
+        "because the data have no product line column in the orders table.",
+        "The top rung, advocate, is not shown: it needs a referrals table (its rule: "
+        "referrals >= 1 within 730 days), which this dataset does not have."]
+    assert F.OFFLINE.measurable(offline) == (F.OFFLINE, [])
+
+
 def test_as_of_before_all_data_is_an_error(offline):
     with pytest.raises(ValueError, match="before all data"):
         F.assign_stages(offline, as_of="2000-01-01")

@@ -3,7 +3,7 @@
 Maximum-likelihood versions, on scipy, of the Fader-Hardie family:
 
 - :func:`rfm_summary`: frequency/recency/T/monetary value per customer from an orders log,
-  with an optional calibration/holdout split;
+  with an optional calibration/holdout split (:func:`holdout_dates` picks its dates);
 - :class:`ShiftedBetaGeo` (sBG): contractual retention of a cohort;
 - :class:`BetaGeo` (BG/NBD), :class:`ModifiedBetaGeo` (MBG/NBD) and :class:`ParetoNBD`:
   repeat buying without contracts;
@@ -30,7 +30,7 @@ from loyaltylab.clv._covariates import (BetaGeoCovariates, ParetoNBDCovariates,
                                         ShiftedBetaGeoCovariates, covariate_matrix)
 from loyaltylab.clv._rfm import (DURATION_HOLDOUT, FREQUENCY, FREQUENCY_HOLDOUT,
                                   MONETARY_VALUE, MONETARY_VALUE_HOLDOUT, RECENCY, T,
-                                  TIME_UNITS, rfm_summary)
+                                  TIME_UNITS, HoldoutDates, holdout_dates, rfm_summary)
 from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    expected_purchases_matrix, expected_repeat_purchases,
                                    period_transactions,
@@ -40,7 +40,8 @@ from loyaltylab.clv._value import (customer_base_value, customer_lifetime_value,
                                    repeat_tracking)
 from loyaltylab.exceptions import ConvergenceError
 
-__all__ = ["rfm_summary", "ShiftedBetaGeo", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD",
+__all__ = ["rfm_summary", "holdout_dates", "HoldoutDates", "ShiftedBetaGeo", "BetaGeo",
+           "ModifiedBetaGeo", "ParetoNBD",
            "GammaGamma", "BetaGeoBetaBinom", "customer_lifetime_value", "customer_base_value",
            "holdout_comparison", "repeat_tracking", "probability_alive_matrix",
            "expected_purchases_matrix", "period_transactions", "probability_alive_history",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -11,7 +11,8 @@ from loyaltylab._units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, US_P
 from loyaltylab._util import to_datetime
 from loyaltylab.data import schema as S
 
-__all__ = ["rfm_summary", "FREQUENCY", "RECENCY", "T", "MONETARY_VALUE", "FREQUENCY_HOLDOUT",
+__all__ = ["rfm_summary", "holdout_dates", "HoldoutDates", "FREQUENCY", "RECENCY", "T",
+           "MONETARY_VALUE", "FREQUENCY_HOLDOUT",
            "MONETARY_VALUE_HOLDOUT", "DURATION_HOLDOUT", "PERIODS", "WEIGHTS", "TIME_UNITS"]
 
 FREQUENCY = "frequency"
@@ -256,3 +257,89 @@ def rfm_summary(orders: Any, *, time_unit: str | float = "W", purchase_period: s
                 MONETARY_VALUE_HOLDOUT, DURATION_HOLDOUT)
     summ = summ.sort(S.CUSTOMER_ID)
     return summ if lazy else summ.collect()
+
+
+class HoldoutDates(NamedTuple):
+    """The two dates of a calibration/holdout check (:func:`holdout_dates`); a pair that
+    unpacks as ``cal, end = holdout_dates(data)``.
+
+    Attributes
+    ----------
+    calibration_end : datetime
+        Models learn from the orders up to here.
+    observation_end : datetime
+        Their predictions are checked on the orders after the calibration end, up to here.
+    """
+
+    calibration_end: datetime
+    observation_end: datetime
+
+
+def holdout_dates(orders: Any, *, calibration_end: Any = None,
+                  observation_end: Any = None) -> HoldoutDates:
+    """The calibration end and observation end of a calibration/holdout check: by default
+    the first half of the order history to learn from and the second half to check on.
+
+    Fader, Hardie & Lee (2005) fit their models to the first 39 weeks of CDNOW's 78 and
+    checked the forecasts on the other 39. On data without a natural split, this splits
+    the history in the same way: halfway between the first order and the end of
+    observation.
+
+    Parameters
+    ----------
+    orders : CRMData, polars or pandas frame
+        Orders with ``customer_id`` and ``ordered_at``.
+    calibration_end : date, datetime or ISO string, optional
+        Kept as given (as a datetime). Default: midnight at the start of the day halfway
+        between the first order and ``observation_end``.
+    observation_end : date, datetime or ISO string, optional
+        Kept as given. Default: the data's ``as_of`` (CRMData), else the latest order.
+
+    Returns
+    -------
+    HoldoutDates
+        A named pair ``(calibration_end, observation_end)`` of datetimes, to pass to
+        :func:`rfm_summary`, :func:`repeat_tracking` and :func:`holdout_comparison`.
+
+    Raises
+    ------
+    ValueError
+        When there are no orders, the observation end is before the first order, or the
+        calibration end is after the observation end or before the day of the first order.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from loyaltylab.clv import holdout_dates
+    >>> orders = pl.DataFrame({"customer_id": ["a", "b", "a"],
+    ...     "ordered_at": [datetime(2024, 1, 1), datetime(2024, 5, 1), datetime(2024, 12, 31)]})
+    >>> cal, end = holdout_dates(orders)
+    >>> f"{cal:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+    ('2024-07-01', '2024-12-31')
+    >>> holdout_dates(orders, calibration_end="2024-06-30").calibration_end
+    datetime.datetime(2024, 6, 30, 0, 0)
+    """
+    lf = _orders_lazy(orders, monetary=False)
+    first, last = lf.select(pl.col(S.ORDERED_AT).min().alias("a"),
+                            pl.col(S.ORDERED_AT).max().alias("b")).collect().row(0)
+    if first is None:
+        raise ValueError("orders: the table is empty; a calibration/holdout split needs "
+                         "orders")
+    if observation_end is not None:
+        end = to_datetime(observation_end, name="observation_end")
+    else:
+        end = getattr(orders, "as_of", None) or last
+    if calibration_end is not None:
+        cal = to_datetime(calibration_end, name="calibration_end")
+    else:
+        mid = first + (end - first) / 2
+        cal = datetime(mid.year, mid.month, mid.day)
+    if end < first:
+        raise ValueError(f"observation_end ({end:%Y-%m-%d %H:%M}) is before the first order "
+                         f"({first:%Y-%m-%d %H:%M}); pick a date after it")
+    if not datetime(first.year, first.month, first.day) <= cal <= end:
+        raise ValueError(f"calibration_end ({cal:%Y-%m-%d %H:%M}) must lie between the day "
+                         f"of the first order ({first:%Y-%m-%d}) and observation_end "
+                         f"({end:%Y-%m-%d %H:%M}); pick a date in between")
+    return HoldoutDates(cal, end)

@@ -4,6 +4,7 @@ ladders :data:`OFFLINE` and :data:`ONLINE`."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
@@ -182,9 +183,10 @@ class Ladder:
             self.stage(n)
         return Ladder([s for s in self.stages if s.name not in names], name=self.name)
 
-    def measurable(self, tables: Mapping[str, Sequence[str]]
+    def measurable(self, tables: CRMData | Mapping[str, Sequence[str]]
                    ) -> tuple[Ladder, list[RungChange]]:
-        """The ladder as far as tables with these columns can measure it, and what changed.
+        """The ladder as far as the data (or tables with these columns) can measure it, and
+        what changed.
 
         A count of a missing table (or of distinct values of a missing column) is zero: it
         never holds, and its negation always does. So a rung whose rule needs a missing
@@ -195,14 +197,16 @@ class Ladder:
 
         Parameters
         ----------
-        tables : mapping of str to sequence of str
-            Canonical table name -> its columns, for the tables the data have.
+        tables : CRMData or mapping of str to sequence of str
+            The data, or canonical table name -> its columns for the tables the data have
+            (for data that are not in memory, such as a database).
 
         Returns
         -------
         (Ladder, list of RungChange)
             The ladder (this one when nothing changed) and one change per rung left out
-            or measured by another rule, in ladder order.
+            or measured by another rule, in ladder order; ``str()`` of a change says it in
+            a plain sentence.
 
         Examples
         --------
@@ -215,7 +219,19 @@ class Ladder:
         [('client', False), ('advocate', True)]
         >>> str(changes[0].rule), changes[0].missing, changes[1].missing
         ('orders >= 4 within 365d', (('orders', 'product_line'),), (('referrals', None),))
+
+        On data, here the sample without its referrals table:
+
+        >>> import loyaltylab as ll
+        >>> lad, changes = OFFLINE.measurable(ll.datasets.load_sample().replace(referrals=None))
+        >>> lad.names[-1]
+        'client'
+        >>> print(*changes)
+        The top rung, advocate, is not shown: it needs a referrals table (its rule: referrals
+        >= 1 within 730 days), which this dataset does not have.
         """
+        if isinstance(tables, CRMData):
+            tables = {name: frame.columns for name, frame in tables.tables.items()}
         stages, changes, dropped = [], [], {}
         for st in self.stages:
             rule = _measurable_rule(st.rule, tables)
@@ -326,6 +342,38 @@ class RungChange:
     rule: Condition | None
     missing: tuple[tuple[str, str | None], ...]
     top: bool = False
+
+    def __str__(self) -> str:
+        """The change in a plain sentence, for a reader of the report or a notebook.
+
+        Examples
+        --------
+        >>> from loyaltylab.funnel import OFFLINE
+        >>> _, changes = OFFLINE.measurable({"customers": ["customer_id"],
+        ...     "orders": ["customer_id", "ordered_at"], "referrals": ["referrer_id"]})
+        >>> print(changes[0])
+        The rung suspect is measured as 'listed as a customer and no orders' instead of
+        'listed as a customer and no contacts and no orders', because the data have no
+        contacts table.
+        """
+        lack = " and ".join(f"a {t.replace('_', ' ')} table" if col is None else
+                            f"a {col.replace('_', ' ')} column in the {t} table"
+                            for t, col in self.missing)
+        st = self.stage
+        if self.rule is None:
+            top = self.top
+            return (f"{'The top rung, ' if top else 'The rung '}{st.display}"
+                    f"{',' if top else ''} is not shown: it needs {lack} (its rule: "
+                    f"{_rule_words(st.rule)}), which this dataset does not have.")
+        return (f"The rung {st.display} is measured as '{_rule_words(self.rule)}' instead of "
+                f"'{_rule_words(st.rule)}', because the data have no "
+                f"{lack[2:] if lack.startswith('a ') else lack}.")
+
+
+def _rule_words(cond: Condition) -> str:
+    """A rung's rule in words: "referrals >= 1 within 730d" -> "referrals >= 1 within 730
+    days"."""
+    return re.sub(r"\b(\d+)d\b", r"\1 days", str(cond).replace("_", " "))
 
 
 _NEVER, _ALWAYS = "never", "always"
