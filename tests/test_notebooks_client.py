@@ -271,3 +271,27 @@ def test_a_missing_grouping_column_or_rung_is_explained_in_plain_words():
         ("9. Segments", "the split by segment and acquisition channel needs segment and "
                         "acquisition channel columns in the customers table, which this "
                         "dataset does not have")]
+
+
+def test_the_first_answers_of_notebook_00_on_data_shorter_than_a_year(tmp_path, capsys):
+    """Notebook 00's headline cell on an export whose Kaplan-Meier curve stops before one
+    year (the Salesforce, Zendesk, Typeform and French HubSpot exports of the corpus): the
+    annual defection is said to be unmeasured instead of failing to format None."""
+    import loyaltylab as ll
+
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at\nA,2025-06-01\nB,2025-07-01\nC,2025-08-01\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,A,2025-06-01,10\n2,A,2025-07-15,12\n"
+        "3,B,2025-07-01,9\n4,C,2025-08-01,20\n")
+    data = ll.load(tmp_path, as_of="2025-12-01")
+    assert ll.churn.KaplanMeier().fit(ll.churn.churn_table(data)).summary[
+        "annual_defection"].to_list() == [None]
+    nb = nbformat.read(N.notebook_paths()[0], as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code"
+                and "annual_defection" in c.source)
+    exec(compile(cell, "00-start-here", "exec"), {"ll": ll, "pl": pl, "data": data})
+    shown = capsys.readouterr().out
+    assert ("Annual defection: not measured, no customer in these data was followed for "
+            "a whole year") in shown
+    assert "Repeat buyers: 33.3% of 3 buyers" in shown  # A of A, B, C bought twice
