@@ -10,7 +10,10 @@ shape (``SUITE``): a German workbook with title and totals rows, and a Spanish s
 file with CR-only line endings, title rows, surveys and referrals. ``LOYALTYLAB_FULL_CORPUS=1``
 runs every export of the corpus (the same corpus, size and seed as
 ``test_corpus_report.py``), among them the Dutch tab-separated cp1252 file with CR-only
-line endings (export 4) that the suite ran before.
+line endings (export 4) that the suite ran before, and every platform export (indexes
+36-48: Shopify, HubSpot in four languages, Stripe, Salesforce, both WooCommerce layouts,
+Typeform, Zendesk, Mailchimp). The suite runs the series on a Shopify export already
+(``test_presets_cli.py``), so it adds no platform export here.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from loyaltylab.cli import EXIT_OK, main
 from loyaltylab.datasets import _exports as X
 
 N_EXPORTS = 36
+N_PLATFORMS = len(X.PLATFORM_CASES)
 SUITE = {1: ("de-xlsx", "title2"), 11: ("es-csv-semicolon", "-CR-", "title2h")}
 """Suite exports by index, with label parts that say they still have the shape chosen."""
-RUN = range(N_EXPORTS) if os.environ.get("LOYALTYLAB_FULL_CORPUS") else sorted(SUITE)
+RUN = (range(N_EXPORTS + N_PLATFORMS) if os.environ.get("LOYALTYLAB_FULL_CORPUS")
+       else sorted(SUITE))
 SALT = "corpus-salt"
 NO_SURVEYS = "These data hold no survey answers (no surveys table)"
 NO_REFERRALS = "No referrals table: the parts about referrals are left out."
