@@ -126,11 +126,7 @@ _PRIVATE_USE = re.compile(
     flags=re.M)
 
 # Notebooks still to fix, name -> why. The list may only shrink.
-KNOWN_NOTEBOOKS = {
-    "00-start-here.ipynb": "from loyaltylab._pipeline import ladder_for_data; to become "
-                           "ll.funnel.OFFLINE.measurable(data)[0] once another session's "
-                           "uncommitted edit of the same cell is in",
-}
+KNOWN_NOTEBOOKS: dict[str, str] = {}
 
 
 def private_uses(source: str) -> list[str]:
