@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -310,11 +311,14 @@ def _build(data: CRMData, *, title: str, progress: bool | None, date_note: str |
 def run_report(source: str | Path | None = None, *, out: str | Path = "reports",
                mapping: str | Path | None = None, as_of: Any = None, salt: str | None = None,
                allow_rejects: bool = False, progress: bool | None = None,
-               locale: str = "en", **load_options: Any) -> ReportRun:
+               locale: str = "en", charts: Sequence[str] = ("png", "svg", "pdf"),
+               **load_options: Any) -> ReportRun:
     """Load, analyse and write the full report into ``out``.
 
     ``locale`` (``"en"``, ``"de"``, ``"fr"``, ``"nl"``, ``"es"``...) decides how numbers,
-    money and dates are written in the report.
+    money and dates are written in the report. ``charts`` names the chart file formats
+    written into ``charts/`` (empty: no chart files; the report, deck and workbook are
+    written either way).
 
     ``load_options`` (e.g. ``allow_refunds=True``) go to :func:`loyaltylab.load`.
 
@@ -331,5 +335,5 @@ def run_report(source: str | Path | None = None, *, out: str | Path = "reports",
     note = measuring_date(data, as_of, fmt=Formats(locale))[1] if as_of is not None else None
     rep, errors = _build(data, title="Customer loyalty report", progress=progress,
                          date_note=note, sections=SECTIONS, locale=locale)
-    files = rep.write_all(out, progress=progress)
+    files = rep.write_all(out, progress=progress, formats=charts)
     return ReportRun(rep, files, rep.skipped, errors)

@@ -278,8 +278,28 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--template", metavar="DECK.pptx",
                    help="a PowerPoint file whose master and layouts the deck uses instead of "
                         "the default 16:9 design")
+    p.add_argument("--charts", default="png,svg,pdf", type=_charts_arg, metavar="FORMATS",
+                   help="which chart files to write into charts/: png, svg and pdf "
+                        "separated by commas (default: all three), or none for no chart "
+                        "files (the report, deck and workbook are written either way)")
     p.set_defaults(func=cmd_report)
     return p
+
+
+def _charts_arg(value: str) -> tuple[str, ...]:
+    """``--charts``: chart file formats (``png,svg``) or ``none``, else a one-line usage
+    error (exit 2)."""
+    from loyaltylab.report import FORMATS
+
+    words = [w.strip().lower() for w in value.split(",") if w.strip()]
+    if words == ["none"]:
+        return ()
+    unknown = [w for w in words if w not in FORMATS]
+    if unknown or not words:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give chart formats from {', '.join(FORMATS)} separated by commas "
+            "(for example png,svg), or none")
+    return tuple(dict.fromkeys(words))
 
 
 def _locale_arg(value: str) -> str:
@@ -308,7 +328,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
                              salt=salt, allow_rejects=args.allow_rejects,
                              progress=False if args.no_progress else None,
-                             locale=args.locale, **_load_options(args))
+                             locale=args.locale, charts=args.charts,
+                             **_load_options(args))
     except RejectedRowsError as exc:
         print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -80,7 +80,7 @@ def test_a_missing_table_skips_its_capability_and_the_rest_is_produced(client_fo
     for path in client_folder.glob("*.csv"):
         if path.stem != S.SURVEYS:
             (folder / path.name).write_bytes(path.read_bytes())
-    result = run_report(folder, out=tmp_path / "out", progress=False)
+    result = run_report(folder, out=tmp_path / "out", progress=False, charts=())
     skipped = dict(result.skipped)
     assert "Survey scores" in skipped and "a surveys table" in skipped["Survey scores"]
     assert skipped["Survey scores"].startswith("This section would show what customers say")
@@ -248,10 +248,14 @@ def minimal(tmp_path_factory) -> Path:
 
 def test_report_on_a_minimal_client_export_finishes_with_exit_0(minimal, tmp_path, capsys):
     # the run that stopped on the absent optional column `kind` now finishes
-    code = cli.main(["report", str(minimal), "--out", str(tmp_path / "out"), "--no-progress"])
+    code = cli.main(["report", str(minimal), "--out", str(tmp_path / "out"), "--no-progress",
+                     "--charts", "svg"])
     out = capsys.readouterr().out
     assert code == cli.EXIT_OK, out
     assert (tmp_path / "out" / "report.html").exists()
+    # --charts svg: chart files in that one format only
+    charts = {p.suffix for p in (tmp_path / "out" / "charts").iterdir()}
+    assert charts == {".svg"}
     assert "skipped Survey scores: This section would show" in out
     html = (tmp_path / "out" / "report.html").read_text()
     assert "the date of the last event in the data" in html
@@ -625,8 +629,12 @@ def test_the_run_computes_its_executive_summary_from_the_results(run):
 
 def test_locale_writes_numbers_and_dates_the_clients_way(minimal, tmp_path, capsys):
     code = cli.main(["report", str(minimal), "--out", str(tmp_path / "de"), "--no-progress",
-                     "--locale", "de"])
+                     "--locale", "de", "--charts", "none"])
     assert code == 0
+    # --charts none: no chart files, the three deliverables still written
+    assert not (tmp_path / "de" / "charts").exists()
+    assert {p.name for p in (tmp_path / "de").iterdir()} >= {"report.html", "deck.pptx",
+                                                             "tables.xlsx"}
     page = (tmp_path / "de" / "report.html").read_text(encoding="utf-8")
     assert "Figures are measured at the end of 29. Juni 2025" in page
     assert re.search(r"\d+&nbsp;%|\d+\xa0%", page)  # 27 %: German percent spacing
@@ -639,3 +647,12 @@ def test_unknown_locale_is_a_usage_error(minimal, tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "locale 'zz_QQ' is not known" in err and "Traceback" not in err
+
+
+def test_unknown_chart_format_is_a_usage_error(minimal, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["report", str(minimal), "--out", str(tmp_path / "x"), "--charts", "png,bmp"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "give chart formats from png, svg, pdf" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

@@ -25,7 +25,8 @@ from loyaltylab.report._builder import Report
 from loyaltylab.report._display import rounded
 from loyaltylab.report._excel import export_tables, sanitize_sheet_names
 from loyaltylab.report._findings import Finding
-from loyaltylab.report._figures import SIZES, Footnote, figure_title, prepare_figure, save_figure
+from loyaltylab.report._figures import (FORMATS, SIZES, Footnote, figure_title, prepare_figure,
+                                        save_figure)
 from loyaltylab.report._locale import Formats, check_locale
 from loyaltylab.report._output import OutputFolder, check_output_folder, describe_os_error
 from loyaltylab.report._present import plain_words
@@ -34,7 +35,7 @@ from loyaltylab.report._privacy import (
 )
 
 __all__ = [
-    "Footnote", "SIZES", "save_figure", "prepare_figure", "figure_title",
+    "Footnote", "FORMATS", "SIZES", "save_figure", "prepare_figure", "figure_title",
     "export_tables", "sanitize_sheet_names",
     "Report", "Finding", "Brand", "load_brand",
     "scan_for_personal_data", "personal_needles", "mask_value", "scrub_notebook", "scrub",

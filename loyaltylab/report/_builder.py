@@ -442,7 +442,7 @@ class Report(_HtmlPage):
             when it is a symbolic link or holds one, or is a folder that is not empty and
             was not written by loyaltylab.
         formats : sequence of {"png", "svg", "pdf"}
-            Chart file formats.
+            Chart file formats; empty for no ``charts/`` folder.
         progress : bool, optional
             Show a progress bar on stderr: None (default) shows it only on a terminal.
         source : str or Path, optional
@@ -462,7 +462,8 @@ class Report(_HtmlPage):
         try:
             with folder as out:
                 bar.set_description("charts")
-                charts = self.write_charts(out / _CHART_DIR, formats=formats, progress=bar)
+                charts = (self.write_charts(out / _CHART_DIR, formats=formats, progress=bar)
+                          if tuple(formats) else [])
                 bar.set_description("images")
                 for item in self._state.items:
                     if isinstance(item, _Figure):
