@@ -295,3 +295,28 @@ def test_the_first_answers_of_notebook_00_on_data_shorter_than_a_year(tmp_path, 
     assert ("Annual defection: not measured, no customer in these data was followed for "
             "a whole year") in shown
     assert "Repeat buyers: 33.3% of 3 buyers" in shown  # A of A, B, C bought twice
+
+
+def test_the_loyalty_index_of_notebook_02_when_the_correlation_is_not_measurable(
+        tmp_path, capsys):
+    """Notebook 02's loyalty-index cell on an export where every buyer has one order of
+    the same amount (the Zendesk export of the corpus is alike): the rank correlation of
+    index and profit is undefined (null), and the cell says so instead of failing to
+    format None."""
+    import loyaltylab as ll
+
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,acquired_at\nA,2025-06-01\nB,2025-07-01\nC,2025-08-01\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,A,2025-06-01,10\n2,B,2025-07-01,10\n"
+        "3,C,2025-08-01,10\n")
+    data = ll.load(tmp_path, as_of="2025-12-01")
+    assert ll.metrics.loyalty_profitability(data, margin=0.4)["spearman_rho"][0] is None
+    nb = nbformat.read(N.notebook_paths()[2], as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code"
+                and "spearman_rho" in c.source)
+    names = {"ll": ll, "pl": pl, "data": data, "M": ll.metrics, "MARGIN": 0.4,
+             "CHANGE_DATE": None, "rnd": lambda frame, digits=3: frame}
+    exec(compile(cell, "02-measure-everything", "exec"), names)
+    assert ("Spearman correlation of index and profit: not measurable (the index or the "
+            "profit is the same for every buyer)") in capsys.readouterr().out
