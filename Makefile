@@ -24,7 +24,7 @@ demo: $(STAMP)
 # --dist loadfile: a notebook's cells share one kernel, so they must run on one worker
 test: $(STAMP)
 	$(BIN)/ruff check loyaltylab tests benchmarks
-	MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q --durations=25
 
 sample: $(STAMP)
 	$(BIN)/python -m loyaltylab.datasets.build_sample

@@ -196,7 +196,12 @@ def test_report_refunds_flag_on_a_real_run(tmp_path, capsys, monkeypatch):
     (src / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
                                     "1,C1,2025-02-01,-3\n2,C1,2025-03-01,10\n"
                                     "3,C2,2025-03-05,12\n")
-    args = ["report", str(src), "--no-progress"]
+    args = ["report", str(src), "--no-progress", "--charts", "none"]
+    # log files go to a temporary folder of this test's own, so that runs elsewhere on the
+    # machine (other tests, other users) cannot add one between the two globs below
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     assert main(args + ["--out", str(tmp_path / "a")]) == 1
     assert "1 rows were rejected on load" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
@@ -356,7 +361,8 @@ def test_a_part_that_failed_unexpectedly_is_exit_1_named_with_its_log(tmp_path, 
                                     "1,C1,2025-02-01,3\n2,C1,2025-03-01,10\n"
                                     "3,C2,2025-03-05,12\n")
     out = tmp_path / "out"
-    assert main(["report", str(src), "--no-progress", "--out", str(out)]) == 1
+    assert main(["report", str(src), "--no-progress", "--out", str(out), "--charts",
+                 "none"]) == 1
     err = capsys.readouterr().err
     line = _one_line(err)
     assert line.startswith("loyaltylab report: not produced: Measure everything: scorecard: "
