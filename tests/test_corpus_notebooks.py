@@ -107,7 +107,7 @@ def test_notebooks_run_and_leak_nothing(corpus, i, tmp_path, capsys):
     # the call list of notebook 04 is the report's: ranked by p_stopped
     assert "p_stopped" in _shown(books["04"]) or any(
         "loyaltylab_skipped" in o.get("metadata", {}) for c in books["04"].cells
-        if "call_list(" in c.source for o in c.outputs), ex.label
+        if "at_risk_list(" in c.source for o in c.outputs), ex.label
     # no planted name, e-mail, phone, street or IBAN in any file the run wrote (HTML, the
     # executed notebooks, the Parquet data copy, PNG metadata), nor in what it printed
     assert ex.find_personal(out) == [], ex.label
