@@ -386,3 +386,43 @@ def test_no_pair_to_compare_gives_a_nan_concordance_not_an_error():
     m = churn.CoxModel(covariates=["x"], penalizer=0.1).fit(t)
     assert math.isnan(m.concordance_) and "concordance nan" in repr(m)
     assert math.isnan(m.concordance(t))
+
+
+def test_time_split_validation_takes_a_penalizer_for_a_group_nobody_left():
+    """Segment 'loyal' orders every month to the end; in 'fickle' half stop after the
+    first order. Before the cutoff nobody in 'loyal' has churned, so its hazard ratio is
+    0 without a penalty (SeparationError) and finite with penalizer=0.1."""
+    from datetime import datetime, timedelta
+
+    from loyaltylab.data.crmdata import CRMData
+
+    ts = pl.Datetime("us")
+    start = datetime(2022, 1, 1)
+    customers, orders = [], []
+    for i in range(60):
+        seg = "loyal" if i < 30 else "fickle"
+        first = start + timedelta(days=3 * i)
+        customers.append((f"C{i}", first, seg))
+        months = 36 if seg == "loyal" or i % 2 else 1
+        for m in range(months):
+            orders.append((f"O{i}-{m}", f"C{i}", first + timedelta(days=30 * m), 10.0))
+    data = CRMData(
+        customers=pl.DataFrame(customers, schema={"customer_id": pl.String,
+                                                  "acquired_at": ts, "segment": pl.String},
+                               orient="row"),
+        orders=pl.DataFrame(orders, schema={"order_id": pl.String, "customer_id": pl.String,
+                                            "ordered_at": ts, "amount": pl.Float64},
+                            orient="row"))
+    kw = dict(cutoff="2024-06-30", horizon="90d", covariates=["segment"],
+              inactivity="180d", as_of="2025-03-31")
+    with pytest.raises(SeparationError, match="segment"):
+        churn.time_split_validation(data, **kw)
+    v = churn.time_split_validation(data, penalizer=0.1, **kw)
+    assert v.model.penalizer == 0.1
+    hr = v.model.summary.filter(pl.col("covariate").str.contains("fickle|loyal"))
+    assert hr.height == 1
+    assert 0 < hr["hazard_ratio"][0] < float("inf")
+    # the fickle half that stopped are churned before the cutoff: only active customers
+    # are scored, every one of them a probability
+    assert v.predictions.height > 0
+    assert v.predictions["p_churn"].is_between(0, 1).all()

@@ -461,7 +461,8 @@ class ChurnValidation:
 
 def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
                           covariates: Sequence[str] | None = None, bins: int = 10,
-                          as_of: Any = None, **table_options: Any) -> ChurnValidation:
+                          as_of: Any = None, penalizer: float = 0.0,
+                          **table_options: Any) -> ChurnValidation:
     """Fit on data up to ``cutoff``, then check the churn predictions on what happened next.
 
     Parameters
@@ -479,6 +480,10 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     as_of : optional
         End of the data (default ``data.as_of``); must be at least ``horizon`` after
         ``cutoff`` so every outcome is known.
+    penalizer : float
+        Passed to :class:`CoxModel`. Above 0 (0.1 is a common choice) it keeps the hazard
+        ratio of a group in which nobody churned before the cutoff finite; with 0 such a
+        group raises :class:`~loyaltylab.exceptions.SeparationError`.
     **table_options
         Passed to :func:`churn_table` (``definition``, ``inactivity``, ...).
 
@@ -505,7 +510,7 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
                          f"cutoff on or before {(T - h):%Y-%m-%d}")
     train = churn_table(data, as_of=cut, **table_options)
     full = churn_table(data, as_of=T, **table_options)
-    model = CoxModel(covariates=covariates).fit(train)
+    model = CoxModel(covariates=covariates, penalizer=penalizer).fit(train)
     active = train.filter(pl.col(EVENT) == 0).drop_nulls(subset=model.covariates_)
     outcome = full.select(S.CUSTOMER_ID, ((pl.col(EVENT) == 1) & (pl.col(END) <= cut + h))
                           .cast(pl.Int64).alias("churned"))
