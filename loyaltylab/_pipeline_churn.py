@@ -150,20 +150,13 @@ def _ph_sentence(cox: Any, effects: pl.DataFrame) -> str:
             f"lifetime.")
 
 
-def _churn(ctx: _Context) -> None:
-    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
-    cox_sample, workbook_customers = _setting("COX_SAMPLE"), _setting("WORKBOOK_CUSTOMERS")
+def _retention(ctx: _Context, table: pl.DataFrame, *, by: str | None,
+               definition: str) -> None:
+    """The retention curve (Kaplan-Meier), its one-year sentence and summary table, from a
+    frame with one row per customer and its ``duration`` and ``event``: the churn table in
+    memory, or the per-customer rows the engine run brings back from the database."""
+    rep, fmt = ctx.report, ctx.report.formats
     start, end = ctx.start, ctx.as_of
-    section = "Churn and retention"
-    definition = f"churned = no order for {INACTIVITY[:-1]} days"
-    rep.add_heading(section, question="How long do customers stay, what makes them leave, "
-                                      "and whom should the team call first?")
-    table = churn.churn_table(data, inactivity=INACTIVITY, orders_before_acquisition="report")
-    early = table.report.n_orders_before_acquisition
-    if early:
-        rep.add_text(f"{fmt.count(early)} customers have an order dated before the date they "
-                     f"were acquired; their lifetime starts at the first order.")
-    by = S.SEGMENT if S.SEGMENT in _groupings(table, limit=12) else None
     with _part(ctx, "retention curve"):
         try:
             km = churn.KaplanMeier().fit(table, by=by)
@@ -198,6 +191,23 @@ def _churn(ctx: _Context) -> None:
                      f"{INACTIVITY[:-1]} days.")
         keep = [c for c in summ.columns if not re.match(r"survival_3y", c)]
         rep.add_table(summ.select(keep), title="Retention summary")
+
+
+def _churn(ctx: _Context) -> None:
+    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
+    cox_sample, workbook_customers = _setting("COX_SAMPLE"), _setting("WORKBOOK_CUSTOMERS")
+    start, end = ctx.start, ctx.as_of
+    section = "Churn and retention"
+    definition = f"churned = no order for {INACTIVITY[:-1]} days"
+    rep.add_heading(section, question="How long do customers stay, what makes them leave, "
+                                      "and whom should the team call first?")
+    table = churn.churn_table(data, inactivity=INACTIVITY, orders_before_acquisition="report")
+    early = table.report.n_orders_before_acquisition
+    if early:
+        rep.add_text(f"{fmt.count(early)} customers have an order dated before the date they "
+                     f"were acquired; their lifetime starts at the first order.")
+    by = S.SEGMENT if S.SEGMENT in _groupings(table, limit=12) else None
+    _retention(ctx, table, by=by, definition=definition)
     candidates = [c for c in (S.SEGMENT, S.REWARD_SCHEME, S.ACQUISITION_CHANNEL, "orders_90d",
                               "emails_over_threshold")
                   if c in table.columns and table[c].drop_nulls().n_unique() > 1]

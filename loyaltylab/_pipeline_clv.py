@@ -18,11 +18,19 @@ __all__: list[str] = []  # and _clv, the section's run, used by loyaltylab._pipe
 
 
 def _clv(ctx: _Context) -> None:
-    rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
+    rep, data = ctx.report, ctx.data
     section = "Repeat buying and customer value"
     rep.add_heading(section, question="How many buyers come back, and how likely is each "
                                       "one still active?")
     rfm = clv.rfm_summary(data.orders, time_unit="W", observation_end=ctx.as_of)
+    _clv_from_rfm(ctx, rfm, section=section)
+
+
+def _clv_from_rfm(ctx: _Context, rfm: pl.DataFrame, *, section: str) -> None:
+    """The section's content from the per-customer frequency, recency and T in weeks (the
+    in-memory run computes them from the orders; the engine run brings them back from the
+    database, where the orders stay)."""
+    rep, fmt = ctx.report, ctx.report.formats
     repeat = int((rfm.get_column("frequency") > 0).sum())
     finding = _summary.repeat_finding(repeat, rfm.height, section=section, fmt=fmt)
     if finding is not None:

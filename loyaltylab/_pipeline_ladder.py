@@ -5,6 +5,7 @@ the data can measure it (not public API).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 
@@ -41,8 +42,32 @@ def ladder_for_data(data: CRMData, ladder: funnel.Ladder = funnel.OFFLINE
     return lad, [str(c) for c in changes]
 
 
+def _show_funnel(ctx: _Context, fun: pl.DataFrame, display: dict[str, str], *, n: int,
+                 section: str) -> None:
+    """The ladder funnel's chart, sentence, finding and table, from the funnel frame
+    (:func:`loyaltylab.funnel.funnel` in memory; built from the people per rung that the
+    engine run counts inside the database)."""
+    rep, as_of, fmt = ctx.report, ctx.as_of, ctx.report.formats
+    rep.add_figure(plots.plot_funnel(fun), title="Loyalty ladder: people on each rung",
+                   name="ladder",
+                   footnote=Footnote(n=n, end=as_of, ci=WILSON))
+    shown = fun.with_columns(pl.col("stage").replace(display).alias("rung"))
+    finding = _summary.ladder_finding(shown, section=section, figure="ladder", fmt=fmt)
+    top = shown.row(-1, named=True)
+    rep.add_text(f"{fmt.count(shown.row(0, named=True)['reached'])} people are on the "
+                 f"ladder; {fmt.count(top['reached'])} "
+                 f"({fmt.percent(top['share_of_top'])}) reached the top rung, "
+                 f"{top['rung']}." + (" " + finding.headline if finding else ""))
+    if finding is not None:
+        rep.add_finding(finding)
+    cols = [c for c in ("rung", "reached", "share_of_top", "at_stage", "lapsed",
+                        "conversion", "ci_low", "ci_high") if c in shown.columns]
+    rep.add_table(shown.select(cols), title="Loyalty ladder",
+                  labels={"conversion": "Moved up to the next rung"})
+
+
 def _ladder(ctx: _Context) -> None:
-    rep, data, as_of, fmt = ctx.report, ctx.data, ctx.as_of, ctx.report.formats
+    rep, data, as_of = ctx.report, ctx.data, ctx.as_of
     section = "The loyalty ladder"
     rep.add_heading(section, question="How far up the loyalty ladder do people get, and "
                                       "where are most of them lost?")
@@ -55,22 +80,7 @@ def _ladder(ctx: _Context) -> None:
         # evaluated once for the funnel and the moves (the costly step at scale)
         timeline = ladder.evaluate(data, as_of=as_of)
         fun = funnel.funnel(timeline)
-        rep.add_figure(plots.plot_funnel(fun), title="Loyalty ladder: people on each rung",
-                       name="ladder",
-                       footnote=Footnote(n=data.customers.height, end=as_of, ci=WILSON))
-        shown = fun.with_columns(pl.col("stage").replace(display).alias("rung"))
-        finding = _summary.ladder_finding(shown, section=section, figure="ladder", fmt=fmt)
-        top = shown.row(-1, named=True)
-        rep.add_text(f"{fmt.count(shown.row(0, named=True)['reached'])} people are on the "
-                     f"ladder; {fmt.count(top['reached'])} "
-                     f"({fmt.percent(top['share_of_top'])}) reached the top rung, "
-                     f"{top['rung']}." + (" " + finding.headline if finding else ""))
-        if finding is not None:
-            rep.add_finding(finding)
-        cols = [c for c in ("rung", "reached", "share_of_top", "at_stage", "lapsed",
-                            "conversion", "ci_low", "ci_high") if c in shown.columns]
-        rep.add_table(shown.select(cols), title="Loyalty ladder",
-                      labels={"conversion": "Moved up to the next rung"})
+        _show_funnel(ctx, fun, display, n=data.customers.height, section=section)
     with _part(ctx, "moves between rungs"):
         year_ago = as_of - timedelta(days=365)
         moves = (funnel.transition_matrix(timeline, start=year_ago) if timeline is not None
@@ -91,6 +101,11 @@ def _ladder(ctx: _Context) -> None:
                       note="Where the people on each rung a year ago stood at the measuring "
                            "date: each row's shares add up to 100 %; lapsed means no order "
                            "and no contact for 365 days.")
+    _ladder_methods(rep, ladder)
+
+
+def _ladder_methods(rep: Any, ladder: funnel.Ladder) -> None:
+    """The methods note on the rungs shown."""
     rungs = ", ".join(s.display for s in ladder.stages)
     rep.add_methods(f"Rungs shown: {rungs}. Stages follow the offline ladder's default rules "
                     "(suspect, prospect, first-time customer, repeat customer, client: 4 or "

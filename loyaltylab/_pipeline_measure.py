@@ -53,6 +53,27 @@ def _significant_changes(card: pl.DataFrame, fmt: Any) -> str | None:
             f"years: {', '.join(moves)}.")
 
 
+def _show_cohorts(ctx: _Context, cohorts: pl.DataFrame, *, n: int) -> None:
+    """The cohort heatmap and its sentence, from quarterly cohort retention (computed in
+    memory, or from the counts the engine run brings back from the database)."""
+    rep, fmt = ctx.report, ctx.report.formats
+    start, end = ctx.start, ctx.as_of
+    rep.add_figure(plots.plot_cohort_heatmap(cohorts), title="Cohort retention by quarter",
+                   name="cohorts",
+                   footnote=Footnote(n=n, start=start, end=end,
+                                     definition="active = ordered in the period"))
+    pooled = (cohorts.filter(pl.col("period").is_in([1, 4]))
+              .group_by("period").agg(pl.col("active").sum(), pl.col("cohort_size").sum())
+              .sort("period"))
+    when = {1: "in the quarter after their first", 4: "four quarters later"}
+    said = [f"{fmt.percent(r['active'] / r['cohort_size'])} {when[r['period']]}"
+            for r in pooled.iter_rows(named=True) if r["cohort_size"]]
+    if said:
+        rep.add_text("Across all cohorts, customers ordered again: " + ", and ".join(said)
+                     + ". Each row of the chart is the customers who first bought in "
+                     "one quarter.")
+
+
 def _measure(ctx: _Context) -> None:
     rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
     start, end = ctx.start, ctx.as_of
@@ -95,20 +116,7 @@ def _measure(ctx: _Context) -> None:
             rep.add_text(finding.headline + " " + finding.meaning)
     with _part(ctx, "cohort retention"):
         cohorts = metrics.cohort_retention(data.orders, period="quarter")
-        rep.add_figure(plots.plot_cohort_heatmap(cohorts), title="Cohort retention by quarter",
-                       name="cohorts",
-                       footnote=Footnote(n=buyers, start=start, end=end,
-                                         definition="active = ordered in the period"))
-        pooled = (cohorts.filter(pl.col("period").is_in([1, 4]))
-                  .group_by("period").agg(pl.col("active").sum(), pl.col("cohort_size").sum())
-                  .sort("period"))
-        when = {1: "in the quarter after their first", 4: "four quarters later"}
-        said = [f"{fmt.percent(r['active'] / r['cohort_size'])} {when[r['period']]}"
-                for r in pooled.iter_rows(named=True) if r["cohort_size"]]
-        if said:
-            rep.add_text("Across all cohorts, customers ordered again: " + ", and ".join(said)
-                         + ". Each row of the chart is the customers who first bought in "
-                         "one quarter.")
+        _show_cohorts(ctx, cohorts, n=buyers)
     with _part(ctx, "profit by customer"):
         whale = metrics.whale_curve(data)
         rep.add_figure(plots.plot_whale_curve(whale), title="Profit by customer (whale curve)",

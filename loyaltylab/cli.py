@@ -135,8 +135,10 @@ def _lookup_path(args: argparse.Namespace, out: Path, random_salt: bool) -> Path
     return real
 
 
-def _write_lookup(args: argparse.Namespace, path: Path, salt: str) -> int:
-    """Write pseudonym -> client customer id for every customer kept; returns the count."""
+def _write_lookup(args: argparse.Namespace, path: Path, salt: str, *,
+                  ids: Any = None) -> int:
+    """Write pseudonym -> client customer id for every customer kept (``ids``: the
+    customer ids when already read); returns the count."""
     import polars as pl
 
     from loyaltylab.data import schema as S
@@ -144,9 +146,11 @@ def _write_lookup(args: argparse.Namespace, path: Path, salt: str) -> int:
     from loyaltylab.data.privacy import hash_series, neutralize_formulas
     from loyaltylab.datasets import data_path
 
-    source = data_path("sample") if args.source is None else args.source
-    raw = load(source, mapping=args.mapping, tables=(), **_load_options(args)).customers
-    ids = raw.get_column(S.CUSTOMER_ID).cast(pl.String)
+    if ids is None:
+        source = data_path("sample") if args.source is None else args.source
+        raw = load(source, mapping=args.mapping, tables=(), **_load_options(args)).customers
+        ids = raw.get_column(S.CUSTOMER_ID)
+    ids = ids.cast(pl.String)
     table = neutralize_formulas(pl.DataFrame({
         "pseudonym": hash_series(ids, salt), "client_customer_id": ids}).sort("pseudonym"))
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -282,8 +286,48 @@ def add_report(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="which chart files to write into charts/: png, svg and pdf "
                         "separated by commas (default: all three), or none for no chart "
                         "files (the report, deck and workbook are written either way)")
+    p.add_argument("--in-engine", action="store_true",
+                   help="compute the report inside a DuckDB database file (duckdb:///x.duckdb"
+                        "): the orders stay in the database and only counts and one "
+                        "pseudonymised row per customer come out; sections that need the "
+                        "orders row by row are listed as not included. Chosen automatically "
+                        "above 20 million orders. The mapping may only rename columns")
+    p.add_argument("--memory-limit", metavar="SIZE", type=_memory_arg, default=None,
+                   help="the most memory the database may use with --in-engine (8GB, "
+                        "512MB; default: half the machine's memory); above it DuckDB "
+                        "spills to disk where it can")
     p.set_defaults(func=cmd_report)
     return p
+
+
+def _memory_arg(value: str) -> str:
+    """``--memory-limit``: a size such as 8GB, else a one-line usage error (exit 2)."""
+    from loyaltylab.warehouse import memory_size
+
+    try:
+        return memory_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _in_engine(args: argparse.Namespace) -> tuple[bool, str | None]:
+    """Whether the report is computed inside the database, and the sentence saying why
+    when that was chosen because the orders are many."""
+    if args.in_engine:
+        return True, None
+    if args.source is None or not Path(args.source).is_file():
+        return False, None
+    from loyaltylab import _pipeline_engine as engine
+
+    try:
+        n = engine.count_orders(args.source, mapping=args.mapping)
+    except ImportError:  # Ibis not installed: the in-memory run, as before
+        return False, None
+    if n is None or n <= engine.IN_ENGINE_ABOVE:
+        return False, None
+    return True, (f"It was computed there because the database holds {n:,} orders, more "
+                  f"than the {engine.IN_ENGINE_ABOVE:,} above which the report is not read "
+                  f"into memory.")
 
 
 def _charts_arg(value: str) -> tuple[str, ...]:
@@ -322,14 +366,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out, source=args.source)
     salt, random_salt = _salt(args)
     lookup = _lookup_path(args, out, random_salt)
+    engine, why = _in_engine(args)
+    if args.memory_limit is not None and not engine:
+        raise LoyaltyLabError("--memory-limit applies to the report computed inside a "
+                              "database; add --in-engine (and a duckdb:///... source)")
+    ids = None
     try:
         with deliverable_options(brand=args.brand, template=args.template), \
                 _part_log("report") as part_log:
-            run = run_report(args.source, out=out, mapping=args.mapping, as_of=args.as_of,
-                             salt=salt, allow_rejects=args.allow_rejects,
-                             progress=False if args.no_progress else None,
-                             locale=args.locale, charts=args.charts,
-                             **_load_options(args))
+            if engine:
+                from loyaltylab._pipeline_engine import run_engine_report
+
+                if why:
+                    print(f"loyaltylab report: computed inside the database: {why}")
+                run = run_engine_report(args.source, out=out, mapping=args.mapping,
+                                        as_of=args.as_of, salt=salt,
+                                        memory_limit=args.memory_limit,
+                                        progress=False if args.no_progress else None,
+                                        locale=args.locale, charts=args.charts, why=why)
+            else:
+                run = run_report(args.source, out=out, mapping=args.mapping,
+                                 as_of=args.as_of, salt=salt,
+                                 allow_rejects=args.allow_rejects,
+                                 progress=False if args.no_progress else None,
+                                 locale=args.locale, charts=args.charts,
+                                 **_load_options(args))
     except RejectedRowsError as exc:
         print(f"loyaltylab report: stopped: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -340,7 +401,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     for capability, reason in run.skipped:
         print(f"skipped {capability}: {reason}")
     if lookup is not None:
-        _say_lookup(lookup, _write_lookup(args, lookup, salt))
+        if engine:  # the customers table alone comes out of the database, never the orders
+            from loyaltylab._pipeline_engine import customer_ids, open_database
+
+            ids = customer_ids(open_database(args.source, mapping=args.mapping,
+                                             memory_limit=args.memory_limit))
+        _say_lookup(lookup, _write_lookup(args, lookup, salt, ids=ids))
     where = f"; details in {part_log.path}" if part_log.path else ""
     for line in run.errors:
         print(f"loyaltylab report: not produced: {line}{where}", file=sys.stderr)

@@ -182,7 +182,10 @@ class _HtmlPage:
         fmt = self.formats
         rep = self._state.load_report
         out = ['<section id="data-quality" class="appendix"><h2>Data quality</h2>']
-        if rep is None or not rep.tables:
+        if rep is not None and not rep.tables and rep.warnings:
+            # no row was read one by one (the engine run counts rows inside the database)
+            out += [f"<p>{esc(client_note(w))}</p>" for w in rep.warnings]
+        elif rep is None or not rep.tables:
             out.append("<p>No load report: the data were not read through loyaltylab's "
                        "loader, so rows kept and rejected were not recorded.</p>")
         else:

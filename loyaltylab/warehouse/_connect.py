@@ -1,0 +1,132 @@
+"""Opening a DuckDB database file through Ibis, with a memory limit (see
+:func:`connect_duckdb`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from loyaltylab.exceptions import SourceError
+from loyaltylab.warehouse._engine import ibis_module
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def memory_size(value: str) -> str:
+    """A memory size as DuckDB's ``memory_limit`` takes it ("8GB", "512MiB"), checked.
+
+    Parameters
+    ----------
+    value : str
+        A number and a unit: KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB
+        (powers of 1024), in any case, with or without a space.
+
+    Returns
+    -------
+    str
+        The size written as DuckDB reads it.
+
+    Raises
+    ------
+    ValueError
+        Not a number followed by KB, MB, GB, TB, KiB, MiB, GiB or TiB.
+
+    Examples
+    --------
+    >>> memory_size(" 8 gb ")
+    '8GB'
+    """
+    m = _SIZE.match(str(value))
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"memory limit {value!r}: expected a size such as 8GB, 512MB or "
+                         f"16GiB")
+    unit = m.group(2)
+    unit = unit[0].upper() + unit[1:-1].lower() + "B" if len(unit) == 3 else unit.upper()
+    return f"{m.group(1)}{unit}"
+
+
+def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
+                   read_only: bool = True) -> Any:
+    """Open a DuckDB database file through Ibis, for the summaries of this package.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.duckdb`` file (it must exist and be a DuckDB database).
+    memory_limit : str, optional
+        DuckDB's ``memory_limit`` ("8GB", "512MiB"): above it DuckDB spills what it can to
+        a temporary folder, and a query that cannot spill stops with an out-of-memory
+        error instead of taking the machine's memory. Default: DuckDB's own (80 % of RAM).
+    read_only : bool, default True
+        Open without the right to change the database (the client's data stay as they
+        are; several readers may share the file).
+
+    Returns
+    -------
+    ibis.backends.duckdb.Backend
+        The connection; ``con.table(name)`` gives a table to pass to
+        :func:`rfm_summary`, :func:`churn_base` and the other summaries.
+
+    Raises
+    ------
+    SourceError
+        The file is missing, a folder, or not a DuckDB database.
+    ValueError
+        ``memory_limit`` is not a size.
+    ImportError
+        Ibis is not installed (``pip install 'loyaltylab[warehouse]'``).
+
+    Examples
+    --------
+    >>> import duckdb, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "shop.duckdb"
+    >>> duckdb.connect(str(path)).execute("CREATE TABLE orders AS SELECT 1 AS n").close()
+    >>> con = connect_duckdb(path, memory_limit="1GB")
+    >>> int(con.table("orders").count().to_pyarrow().as_py())
+    1
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "no such file"
+        raise SourceError(f"{path.name}: {what}; the report computed inside a database "
+                          f"needs a DuckDB database file (duckdb:///path/to/file.duckdb)")
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head[8:12] != _MAGIC:
+        raise SourceError(f"{path.name}: not a DuckDB database file; the report computed "
+                          f"inside a database needs one (duckdb:///path/to/file.duckdb). "
+                          f"Run the report without --in-engine to read folders, workbooks "
+                          f"and SQLite files in memory")
+    config = {} if memory_limit is None else {"memory_limit": memory_size(memory_limit)}
+    return ibis_module().duckdb.connect(str(path), read_only=read_only, **config)
+
+
+def table_names(con: Any) -> list[str]:
+    """The names of the tables and views of a DuckDB connection's main schema, sorted.
+
+    Read from ``information_schema`` (Ibis 12's ``list_tables`` calls a DuckDB method
+    that DuckDB 2 no longer has).
+
+    Parameters
+    ----------
+    con : ibis.backends.duckdb.Backend
+        A connection from :func:`connect_duckdb` or ``ibis.duckdb.connect``.
+
+    Returns
+    -------
+    list of str
+        The table and view names.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> con = ibis.duckdb.connect()
+    >>> _ = con.raw_sql("CREATE TABLE orders AS SELECT 1 AS n")
+    >>> table_names(con)
+    ['orders']
+    """
+    rows = con.raw_sql("SELECT table_name FROM information_schema.tables WHERE "
+                       "table_schema = 'main' ORDER BY table_name").fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,240 @@
+"""`loyaltylab report duckdb:///x.duckdb --in-engine`: the report computed inside the
+database, against the in-memory report of the same database."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from loyaltylab import _pipeline_engine as engine
+from loyaltylab._pipeline import build_report, load_for_report
+from loyaltylab.churn import KaplanMeier, churn_table
+from loyaltylab.cli import SALT_ENV, main
+from loyaltylab.data import schema as S
+from loyaltylab.data.privacy import hash_series
+from loyaltylab.datasets import make_crm
+
+pytest.importorskip("ibis")
+
+SALT = "engine-test-salt"
+WHY = "It was computed there for this test."
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> tuple[Path, object]:
+    """A DuckDB file holding every table of a small simulated CRM, with a personal column
+    (e-mail) beside the canonical ones."""
+    root = tmp_path_factory.mktemp("engine")
+    data = make_crm(300, years=3, seed=5)
+    path = root / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        for name, frame in data.tables.items():
+            if frame is None:
+                continue
+            if name == S.CUSTOMERS:
+                frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
+                                            + "@mail.example").alias("email"))
+            con.register("f", frame.to_arrow())
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
+            con.unregister("f")
+    finally:
+        con.close()
+    return path, data
+
+
+@pytest.fixture(scope="module")
+def runs(shop, tmp_path_factory):
+    """The engine run (written, no chart files) and the in-memory report (not written)."""
+    path, _ = shop
+    out = tmp_path_factory.mktemp("engine-out") / "report"
+    run = engine.run_engine_report(path, out=out, salt=SALT, charts=(), progress=False,
+                                   memory_limit="1GB", why=WHY)
+    data = load_for_report(path, salt=SALT)
+    memory = build_report(data, progress=False)
+    return run, memory, data, out
+
+
+def _table(rep, title: str) -> pl.DataFrame:
+    """A table the report holds, workbook-only ones included."""
+    found = [i.frame for i in rep._state.items if getattr(i, "title", None) == title
+             and hasattr(i, "frame")]
+    assert found, f"no table {title!r}"
+    return found[0]
+
+
+def test_engine_report_counts_match_the_in_memory_report(runs):
+    run, memory, data, _ = runs
+    assert run.errors == []
+    text = " ".join(t.text for t in run.report._state.items if hasattr(t, "text")
+                    and isinstance(t.text, str))
+    revenue = run.report.formats.money(float(data.orders.get_column(S.AMOUNT).sum()))
+    assert (f"The database holds {data.customers.height} customers and "
+            f"{data.orders.height:,} orders worth {revenue}") in text
+    buyers = data.orders.get_column(S.CUSTOMER_ID).n_unique()
+    assert f"{buyers} customers have at least one order" in text
+    assert WHY in text
+    rows = dict(run.report.tables["Tables in the database"].select("table", "rows").rows())
+    assert rows["customers"] == data.customers.height
+    assert rows["orders"] == data.orders.height
+
+
+def test_engine_ladder_rungs_equal_the_in_memory_ladder(runs):
+    run, memory, _, _ = runs
+    got = run.report.tables["Loyalty ladder"].select("rung", "reached", "at_stage")
+    want = memory.tables["Loyalty ladder"].select("rung", "reached", "at_stage")
+    assert got.rows() == want.rows()
+    assert got.height >= 5
+
+
+def test_engine_retention_equals_kaplan_meier_on_the_loaded_data(runs):
+    run, _, data, _ = runs
+    km = KaplanMeier().fit(churn_table(data, inactivity="180d"))
+    want = km.summary.row(0, named=True)
+    got = run.report.tables["Retention summary"].row(0, named=True)
+    checked = [c for c in want if c.startswith("survival_") and want[c] is not None]
+    assert checked
+    for col in checked:
+        assert math.isclose(got[col], want[col], rel_tol=1e-9), col
+
+
+def test_engine_buying_model_parameters_equal_the_in_memory_fit(runs):
+    run, memory, _, _ = runs
+    got = _table(run.report, "Buying model parameters")
+    want = _table(memory, "Buying model parameters")
+    assert got.columns == want.columns
+    num = [c for c, t in want.schema.items() if t.is_float()]
+    for a, b in zip(got.select(num).rows(), want.select(num).rows()):
+        for x, y in zip(a, b):
+            assert x is None and y is None or math.isclose(x, y, rel_tol=1e-6)
+    repeat = dict(run.report.tables["Repeat buying in the data"].select("measure", "value")
+                  .rows())
+    same = dict(memory.tables["Repeat buying in the data"].select("measure", "value").rows())
+    assert repeat == pytest.approx(same, rel=1e-12)
+
+
+def test_engine_cohorts_and_value_of_each_customer_are_there(runs):
+    run, memory, _, _ = runs
+    names = [f for f, _ in run.report.figures]
+    for title in ("Cohort retention by quarter", "Loyalty scorecard",
+                  "Defection: customers lost per year", "Active customers per quarter"):
+        assert title in names
+    values = _table(run.report, "Value of each customer")
+    assert values.height == _table(memory, "Value of each customer").height
+    assert set(values.get_column(S.CUSTOMER_ID)) == \
+        set(_table(memory, "Value of each customer").get_column(S.CUSTOMER_ID))
+
+
+def test_parts_that_need_rows_are_skipped_with_a_sentence(runs):
+    run, *_ = runs
+    skipped = dict(run.skipped)
+    for part in ("Survey scores", "Loyalty ladder: moves between rungs",
+                 "Churn and retention: drivers and call list",
+                 "Measure everything: profit by customer",
+                 "Data overview: rows kept and rejected per table"):
+        assert part in skipped, part
+        reason = skipped[part]
+        assert reason.endswith(".") and "_" not in reason and "Error" not in reason
+    assert "stay in the database" in skipped["Loyalty ladder: moves between rungs"]
+
+
+def _texts(out: Path) -> str:
+    parts = [(out / "report.html").read_text(encoding="utf-8")]
+    for name in ("tables.xlsx", "deck.pptx"):
+        with zipfile.ZipFile(out / name) as z:
+            parts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                      if n.endswith(".xml")]
+    return "\n".join(parts)
+
+
+def test_no_raw_customer_id_or_personal_value_leaves(runs, shop):
+    run, _, _, out = runs
+    _, data = shop
+    text = _texts(out)
+    raw = data.customers.get_column(S.CUSTOMER_ID).to_list()
+    assert not [i for i in raw if i in text]
+    assert "@mail.example" not in text
+    assert "AM11" not in text  # account managers are identifiers too
+    # the data-quality appendix says how the rows were counted, and claims no rejections
+    appendix = text[text.index('id="data-quality"'):]
+    appendix = appendix[:appendix.index("</section>")]
+    assert "counted there, not read and checked one by one" in appendix
+    assert "rejected by validation" not in appendix
+
+
+def test_a_source_that_is_not_a_database_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(SALT_ENV, "x")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "orders.csv").write_text("order_id\n1\n", encoding="utf-8")
+    assert main(["report", str(folder), "--out", str(tmp_path / "o"), "--in-engine"]) == 2
+    assert "needs a DuckDB database file" in capsys.readouterr().err
+    fake = tmp_path / "fake.duckdb"
+    fake.write_text("not a database", encoding="utf-8")
+    assert main(["report", f"duckdb://{fake}", "--out", str(tmp_path / "o"),
+                 "--in-engine"]) == 2
+    assert "not a DuckDB database file" in capsys.readouterr().err
+
+
+def test_a_mapping_rule_the_engine_cannot_apply_exits_2(shop, tmp_path, capsys, monkeypatch):
+    path, _ = shop
+    monkeypatch.setenv(SALT_ENV, "x")
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[[tables.orders.where]]\ncolumn = "amount"\nin = [1.0]\n', encoding="utf-8")
+    code = main(["report", f"duckdb://{path}", "--mapping", str(mapping), "--out",
+                 str(tmp_path / "o"), "--in-engine"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "orders table uses where" in err and "in-memory" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["report", f"duckdb://{path}", "--out", str(tmp_path / "o"), "--in-engine",
+              "--memory-limit", "lots"])
+    assert exc.value.code == 2
+    assert "expected a size such as 8GB" in capsys.readouterr().err
+
+
+def test_renames_are_applied_inside_the_database(tmp_path):
+    path = tmp_path / "renamed.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE kunden AS SELECT 'K1' AS nr, TIMESTAMP '2024-01-01' AS seit")
+    con.execute("CREATE TABLE bestellungen AS SELECT 'K1' AS nr, "
+                "TIMESTAMP '2024-02-01' AS datum, 9.5 AS betrag")
+    con.close()
+    db = engine.open_database(path, mapping={"tables": {
+        "customers": {"source": "kunden", "columns": {"customer_id": "nr",
+                                                      "acquired_at": "seit"}},
+        "orders": {"source": "bestellungen", "columns": {
+            "customer_id": "nr", "ordered_at": "datum", "amount": "betrag"}}}})
+    assert list(db.orders.columns) == [S.CUSTOMER_ID, S.ORDERED_AT, S.AMOUNT]
+    assert db.names == {"customers": "kunden", "orders": "bestellungen"}
+
+
+def test_above_the_threshold_the_report_is_computed_in_the_database(
+        shop, runs, tmp_path, capsys, monkeypatch):
+    path, data = shop
+    run = runs[0]
+    seen = {}
+
+    def fake(source, **kwargs):
+        seen.update(kwargs)
+        return run
+
+    monkeypatch.setattr(engine, "IN_ENGINE_ABOVE", 100)
+    monkeypatch.setattr(engine, "run_engine_report", fake)
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    lookup = tmp_path / "lookup.csv"
+    assert main(["report", f"duckdb://{path}", "--out", str(tmp_path / "o"),
+                 "--lookup", str(lookup)]) == 0
+    said = capsys.readouterr().out
+    assert f"holds {data.orders.height:,} orders, more than the 100" in said
+    assert "more than the 100" in seen["why"]
+    # the lookup of pseudonyms comes from the customers table of the database
+    table = pl.read_csv(lookup)
+    assert table.height == data.customers.height
+    ids = table.get_column("client_customer_id")
+    assert table.get_column("pseudonym").to_list() == hash_series(ids, seen["salt"]).to_list()
