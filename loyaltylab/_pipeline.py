@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -138,6 +138,13 @@ def measuring_date(data: CRMData, as_of: Any = None, *, fmt: Any = None
     'Figures are measured at the end of 31 December 2025, the date of the last event in the
     data (taken as the extract date), so a period ending that day counts as complete.'
     """
+    return _measured_at(as_of, lambda: _last_event(data), fmt)
+
+
+def _measured_at(as_of: Any, last_event: Callable[[], datetime | None], fmt: Any, *,
+                 holder: str = "the orders file") -> tuple[datetime, str]:
+    """:func:`measuring_date` given how to find the last event (in memory, or in the
+    database for the engine run); ``holder`` names where the orders are."""
     if as_of is not None:
         from loyaltylab._util import to_datetime
 
@@ -148,10 +155,10 @@ def measuring_date(data: CRMData, as_of: Any = None, *, fmt: Any = None
                           f"date given when the report was run.")
         return given, (f"Figures are measured at {_long(given, fmt, time=True)}, the date "
                        f"given when the report was run.")
-    last = _last_event(data)
+    last = last_event()
     if last is None:
-        raise MissingTableError("the orders table has no dated rows, so there is nothing "
-                                "to measure; check that the orders file holds the orders")
+        raise MissingTableError(f"the orders table has no dated rows, so there is nothing "
+                                f"to measure; check that {holder} holds the orders")
     when = _day_end(last)
     return when, (f"Figures are measured at the end of {_long(last, fmt)}, the date of the "
                   f"last event in the data (taken as the extract date), so a period ending "

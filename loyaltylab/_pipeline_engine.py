@@ -38,10 +38,11 @@ import polars as pl
 from loyaltylab._pipeline_base import (_WORDS, GROUPINGS, INACTIVITY, WILSON, _Context,
                                        _part)
 from loyaltylab import _summary, funnel, plots, warehouse
-from loyaltylab._pipeline import GLOSSARY, ReportRun, _day_end, _is_date_only, _long
+from loyaltylab._pipeline import GLOSSARY, ReportRun, _measured_at
 from loyaltylab._pipeline_churn import _retention
 from loyaltylab._pipeline_clv import _clv_from_rfm
 from loyaltylab._pipeline_ladder import _ladder_methods, _show_funnel
+from loyaltylab._pipeline_overview import _activity_sentence
 from loyaltylab._pipeline_measure import _scorecard_table, _show_cohorts
 from loyaltylab._stats import newcombe_interval, rate_columns, two_proportion_test
 from loyaltylab.data import schema as S
@@ -241,26 +242,6 @@ def _last_event(db: EngineData) -> datetime | None:
     return latest
 
 
-def _measuring_date(db: EngineData, as_of: Any, fmt: Any) -> tuple[datetime, str]:
-    if as_of is not None:
-        from loyaltylab._util import to_datetime
-
-        given = to_datetime(as_of, name="as_of") if not isinstance(as_of, datetime) else as_of
-        if _is_date_only(as_of):
-            return _day_end(given), (f"Figures are measured at the end of "
-                                     f"{_long(given, fmt)}, the date given when the report "
-                                     f"was run.")
-        return given, (f"Figures are measured at {_long(given, fmt, time=True)}, the date "
-                       f"given when the report was run.")
-    last = _last_event(db)
-    if last is None:
-        raise MissingTableError("the orders table has no dated rows, so there is nothing "
-                                "to measure; check that the orders table holds the orders")
-    return _day_end(last), (f"Figures are measured at the end of {_long(last, fmt)}, the "
-                            f"date of the last event in the data (taken as the extract "
-                            f"date), so a period ending that day counts as complete.")
-
-
 # ============================================================================ the run
 
 @dataclass
@@ -303,7 +284,8 @@ def run_engine_report(source: str | Path, *, out: str | Path, mapping: Any = Non
     fmt = Formats(locale)
     db = open_database(source, mapping=mapping,
                        memory_limit=memory_limit or default_memory_limit())
-    when, date_note = _measuring_date(db, as_of, fmt)
+    when, date_note = _measured_at(as_of, lambda: _last_event(db), fmt,
+                                   holder="the orders table")
     o = db.orders
     for col in (S.CUSTOMER_ID, S.ORDERED_AT, S.AMOUNT):
         if col not in o.columns:
@@ -389,16 +371,7 @@ def _overview(ctx: _EngineContext, facts: dict[str, Any]) -> None:
                        title="Active customers per quarter", name="activity",
                        footnote=Footnote(n=facts["buyers"], unit="customers",
                                          start=ctx.start, end=ctx.as_of))
-        if activity.height >= 2:
-            first, last = activity.row(0, named=True), activity.row(-1, named=True)
-            change = ("rose" if last["active_customers"] > first["active_customers"] else
-                      "fell" if last["active_customers"] < first["active_customers"] else
-                      "stayed")
-            rep.add_text(f"Active customers per quarter {change} from "
-                         f"{fmt.count(first['active_customers'])} in the quarter starting "
-                         f"{fmt.date(first['period_start'])} to "
-                         f"{fmt.count(last['active_customers'])} in the quarter starting "
-                         f"{fmt.date(last['period_start'])}.")
+        _activity_sentence(rep, activity)
 
 
 def _customer_groups(ctx: _EngineContext) -> None:

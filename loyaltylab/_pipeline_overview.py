@@ -11,7 +11,7 @@ from loyaltylab._pipeline_base import _WORDS, _Context, _groupings, _part, _plai
 from loyaltylab import plots
 from loyaltylab.data import schema as S
 from loyaltylab.data.overview import activity_over_time, customer_mix, table_overview
-from loyaltylab.report import Footnote, plain_words
+from loyaltylab.report import Footnote, Report, plain_words
 
 __all__: list[str] = []  # and _overview, the section's run, used by loyaltylab._pipeline
 
@@ -63,13 +63,19 @@ def _overview(ctx: _Context) -> None:
                        name="activity",
                        footnote=Footnote.from_frame(data.orders, date_col=S.ORDERED_AT,
                                                     count_col=S.CUSTOMER_ID))
-        if activity.height >= 2 and "active_customers" in activity.columns:
-            first, last = activity.row(0, named=True), activity.row(-1, named=True)
-            change = ("rose" if last["active_customers"] > first["active_customers"] else
-                      "fell" if last["active_customers"] < first["active_customers"] else
-                      "stayed")
-            rep.add_text(f"Active customers per quarter {change} from "
-                         f"{fmt.count(first['active_customers'])} in the quarter starting "
-                         f"{fmt.date(first['period_start'])} to "
-                         f"{fmt.count(last['active_customers'])} in the quarter starting "
-                         f"{fmt.date(last['period_start'])}.")
+        _activity_sentence(rep, activity)
+
+
+def _activity_sentence(rep: Report, activity: pl.DataFrame) -> None:
+    """How active customers per quarter moved from the first quarter to the last."""
+    fmt = rep.formats
+    if activity.height >= 2 and "active_customers" in activity.columns:
+        first, last = activity.row(0, named=True), activity.row(-1, named=True)
+        change = ("rose" if last["active_customers"] > first["active_customers"] else
+                  "fell" if last["active_customers"] < first["active_customers"] else
+                  "stayed")
+        rep.add_text(f"Active customers per quarter {change} from "
+                     f"{fmt.count(first['active_customers'])} in the quarter starting "
+                     f"{fmt.date(first['period_start'])} to "
+                     f"{fmt.count(last['active_customers'])} in the quarter starting "
+                     f"{fmt.date(last['period_start'])}.")
