@@ -62,6 +62,11 @@ IN_ENGINE_ABOVE = 20_000_000
 inside the database even without ``--in-engine`` (the in-memory run needs about 4.5 GB
 per million customers)."""
 
+LADDER_PART_ORDERS = 10_000_000
+"""The ladder's people per rung are counted in one query per this many orders, each over
+a part of the people (DuckDB's running sums per person cannot spill to disk: at 103M orders
+one query ran out of an 8 GB memory limit)."""
+
 ENGINE_TABLES = (S.CUSTOMERS, S.ORDERS, S.CONTACTS, S.REFERRALS)
 """The tables the engine run reads: the orders and customers, and the contacts and
 referrals the ladder's prospect and advocate rungs count."""
@@ -545,7 +550,8 @@ def _ladder(ctx: _EngineContext, facts: dict[str, Any]) -> None:
     display = {st.name: st.display for st in ladder.stages}
     with _part(ctx, "ladder funnel"):
         try:
-            counts = warehouse.ladder_counts(tables, ladder, as_of=ctx.as_of)
+            parts = max(1, -(-facts["orders"] // LADDER_PART_ORDERS))
+            counts = warehouse.ladder_counts(tables, ladder, as_of=ctx.as_of, parts=parts)
         except Exception as exc:  # noqa: BLE001 - only the database's out-of-memory stop
             if "out of memory" not in str(exc).lower() and \
                     type(exc).__name__ != "OutOfMemoryException":

@@ -238,3 +238,16 @@ def test_above_the_threshold_the_report_is_computed_in_the_database(
     assert table.height == data.customers.height
     ids = table.get_column("client_customer_id")
     assert table.get_column("pseudonym").to_list() == hash_series(ids, seen["salt"]).to_list()
+
+
+def test_ladder_counts_in_parts_equal_one_query(shop):
+    from loyaltylab import warehouse
+
+    path, _ = shop
+    db = engine.open_database(path)
+    whole = warehouse.ladder_counts(dict(db.tables), as_of="2026-01-01")
+    for parts in (2, 5):
+        assert warehouse.ladder_counts(dict(db.tables), as_of="2026-01-01",
+                                       parts=parts).equals(whole)
+    with pytest.raises(ValueError, match="parts: expected a whole number"):
+        warehouse.ladder_counts(dict(db.tables), parts=0)

@@ -99,8 +99,18 @@ def _unique_atoms(ladder: Ladder) -> list[Count]:
     return atoms
 
 
+def _in_part(rel: Any, part: tuple[int, int] | None) -> Any:
+    """The rows of ``rel`` whose person (``_pid``) falls in part ``i`` of ``k`` (by a hash
+    of the id), or all rows when ``part`` is None."""
+    if part is None:
+        return rel
+    i, k = part
+    h = rel._pid.hash()
+    return rel.filter((h % k + k) % k == i)
+
+
 def _events(tables: Mapping[str, Any], c: Count, T_us: int, backend: str | None,
-            dialect: str | None) -> Any:
+            dialect: str | None, part: tuple[int, int] | None = None) -> Any:
     """(_pid, _t, _v) of the events ``c`` counts up to ``as_of`` (``_v`` null unless
     distinct values are counted)."""
     ibis = E.ibis_module()
@@ -117,7 +127,7 @@ def _events(tables: Mapping[str, Any], c: Count, T_us: int, backend: str | None,
     else:
         v = t[c.distinct].cast("string")
     ev = t.select(_pid=t[id_col].cast("string"), _t=E.epoch_us(ts, backend, dialect), _v=v)
-    ev = ev.filter(ev._t <= T_us)
+    ev = _in_part(ev.filter(ev._t <= T_us), part)
     if c.distinct is not None:
         ev = ev.filter(ev._v.notnull())
     return ev
@@ -172,7 +182,8 @@ def _compile(cond: Condition, atoms: list[Count], tl: Any) -> Any:
 
 
 def _ladder_query(tables: Mapping[str, Any], ladder: Ladder, *, T_us: int,
-                  backend: str | None, dialect: str | None = None) -> Any:
+                  backend: str | None, dialect: str | None = None,
+                  part: tuple[int, int] | None = None) -> Any:
     """One row per person on the timeline: ``_pid`` and ``_rank``, the highest stage
     reached by ``as_of`` (null when none).
 
@@ -181,7 +192,9 @@ def _ladder_query(tables: Mapping[str, Any], ladder: Ladder, *, T_us: int,
     self-join on Ibis' Polars backend); a stage is reached at the first time point its
     rule holds (for a stage with ``requires``, at or after the required stage's). The
     highest stage reached is the highest stage with a date: a stage is skipped only when
-    a higher one came first, so it is never the highest.
+    a higher one came first, so it is never the highest. With ``part=(i, k)`` only the
+    people whose id hashes to ``i`` modulo ``k`` are computed (each person's stage depends
+    on their own events only, so the parts add up to the whole).
     """
     ibis = E.ibis_module()
     atoms = _unique_atoms(ladder)
@@ -189,7 +202,7 @@ def _ladder_query(tables: Mapping[str, Any], ladder: Ladder, *, T_us: int,
     dcols = [f"_d{i}" for i in range(len(atoms))]
     parts = []
     for i, c in enumerate(atoms):
-        st = _steps(_events(tables, c, T_us, backend, dialect), c, T_us, backend)
+        st = _steps(_events(tables, c, T_us, backend, dialect, part), c, T_us, backend)
         parts.append(st.select("_pid", "_t", **{x: (st._d if x == f"_d{i}" else zero)
                                                 for x in dcols}))
     # every listed customer is on the timeline from acquired_at, even without events
@@ -198,7 +211,7 @@ def _ladder_query(tables: Mapping[str, Any], ladder: Ladder, *, T_us: int,
     cts = E.epoch_us(E.timestamp(cust, S.ACQUIRED_AT, name=S.CUSTOMERS), backend, dialect)
     listed = cust.select(_pid=cust[S.CUSTOMER_ID].cast("string"), _t=cts,
                          **{x: zero for x in dcols})
-    parts.append(listed.filter(listed._t <= T_us))
+    parts.append(_in_part(listed.filter(listed._t <= T_us), part))
     allsteps = ibis.union(*parts, distinct=False)
     pts = allsteps.group_by(["_pid", "_t"]).aggregate(
         **{x: allsteps[x].sum().cast("int64") for x in dcols})
@@ -424,7 +437,7 @@ def ladder_stages(data: Any, ladder: Ladder | None = None, *, as_of: Any = None,
 
 
 def ladder_counts(data: Any, ladder: Ladder | None = None, *,
-                  as_of: Any = None) -> pl.DataFrame:
+                  as_of: Any = None, parts: int = 1) -> pl.DataFrame:
     """People by their highest loyalty-ladder rung as of a date; inside a database only the
     counts leave it (no id, so no salt is needed).
 
@@ -436,6 +449,12 @@ def ladder_counts(data: Any, ladder: Ladder | None = None, *,
         As in :func:`ladder_stages` (rungs the data cannot measure are left out).
     as_of : date, datetime or ISO string, optional
         As in :func:`ladder_stages`.
+    parts : int, default 1
+        Inside a database, count the people in this many queries, each over the people
+        whose id hashes to one part: the engine then holds only that part's events at
+        once (the query's running sums per person cannot spill to disk in DuckDB, so at
+        100M orders one query runs out of an 8 GB memory limit). The counts are the same
+        for any number of parts.
 
     Returns
     -------
@@ -463,10 +482,17 @@ def ladder_counts(data: Any, ladder: Ladder | None = None, *,
     """
     if isinstance(data, CRMData):
         return _reference(data, ladder, as_of).stage_counts()
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ValueError(f"parts: expected a whole number of at least 1, got {parts!r}")
     tables, lad, _, when, backend = _engine_inputs(data, ladder, as_of)
-    q = _ladder_query(tables, lad, T_us=E.to_us(when), backend=backend)
-    counts = q.group_by("_rank").aggregate(_n=q.count()).to_polars()
-    got = {int(r): int(n) for r, n in counts.iter_rows() if r is not None}
+    got: dict[int, int] = {}
+    for i in range(parts):
+        q = _ladder_query(tables, lad, T_us=E.to_us(when), backend=backend,
+                          part=None if parts == 1 else (i, parts))
+        counts = q.group_by("_rank").aggregate(_n=q.count()).to_polars()
+        for r, n in counts.iter_rows():
+            if r is not None:
+                got[int(r)] = got.get(int(r), 0) + int(n)
     return pl.DataFrame({"stage": lad.names,
                          "persons": [got.get(k, 0) for k in range(len(lad.names))]},
                         schema={"stage": pl.String, "persons": pl.Int64})
