@@ -3,8 +3,12 @@ on client data behind ``loyaltylab notebooks`` (not public API)."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import re
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -215,17 +219,37 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
     paths = [Path(p).resolve() for p in (notebooks or notebook_paths())]
 
     clients: list[Any] = []
+    stop = threading.Event()
+
+    def check_stop(**_: Any) -> None:
+        # before each cell: a notebook whose kernel was still starting when the run was
+        # stopped (another notebook failed, SIGTERM, Ctrl-C) runs none of its cells
+        if stop.is_set():
+            raise RuntimeError("the run was stopped")
 
     def run_one(path: Path) -> Path:
-        nb = load_notebook_node(str(path))  # nbformat.read, with a tags list on every cell
-        declared = _declared_parameters(nb)
-        nb = parameterize_notebook(nb, {k: v for k, v in params.items() if k in declared},
-                                   kernel_name="python3", language="python")
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        clients.append(client)
-        client.execute()
+        for attempt in range(_KERNEL_STARTS):
+            nb = load_notebook_node(str(path))  # nbformat.read, with a tags list on every cell
+            declared = _declared_parameters(nb)
+            nb = parameterize_notebook(nb, {k: v for k, v in params.items() if k in declared},
+                                       kernel_name="python3", language="python")
+            with tempfile.TemporaryDirectory(prefix="ll-kernel-") as sockets:
+                client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                        allow_errors=True, config=_kernel_config(sockets),
+                                        on_cell_execute=check_stop,
+                                        resources={"metadata": {"path": str(path.parent)}})
+                clients.append(client)
+                try:
+                    client.execute()
+                    break
+                except RuntimeError as exc:
+                    # a kernel that died while starting ran no cell: start a fresh one
+                    if "before replying" not in str(exc) or attempt + 1 == _KERNEL_STARTS:
+                        raise
+                finally:
+                    # nbclient's exit hook would clean up again, and fail, after a failed
+                    # start (a traceback printed when Python exits)
+                    atexit.unregister(client._cleanup_kernel)
         skipped = explain_errors(nb)
         if skipped:
             nb.cells.insert(1, nbformat.v4.new_markdown_cell(skipped_summary(skipped),
@@ -259,6 +283,7 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
         except BaseException:
             # SIGTERM, Ctrl-C or a failed notebook: stop now, not when the notebooks still
             # running end (their threads cannot be interrupted, their kernels can be killed)
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             for client in list(clients):
                 _kill_kernel(client)
@@ -268,6 +293,26 @@ def run_notebooks(source: str | Path | None, out: str | Path, *,
     return written
 
 
+_KERNEL_STARTS = 3
+"""Attempts to start a notebook's kernel before its failure to start ends the run."""
+
+
+def _kernel_config(sockets: str) -> Any:
+    """The kernel's channels as Unix sockets in the folder ``sockets`` (POSIX).
+
+    With TCP, each kernel asks the system for free ports and binds them a moment later;
+    kernels started side by side (``jobs`` > 1, or another program on the machine) can
+    pick the same port, and the kernel then dies before it replies ("Address already in
+    use"). Sockets in a folder of their own cannot collide. On Windows: TCP.
+    """
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc",
+                                     "ip": os.path.join(sockets, "k")}})
+
+
 def _kill_kernel(client: Any) -> None:
     """Kill the kernel process of a running notebook client, if it has one."""
     provisioner = getattr(getattr(client, "km", None), "provisioner", None)
@@ -275,8 +320,6 @@ def _kill_kernel(client: Any) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         # nbclient's exit hook would clean up the kernel killed here, and fail
-        import atexit
-
         atexit.unregister(client._cleanup_kernel)
 
 

@@ -229,19 +229,78 @@ def test_jobs_run_notebooks_side_by_side_in_series_order(tmp_path):
     assert time.perf_counter() - start < 60
 
 
+def test_kernels_talk_over_their_own_sockets_and_a_failed_start_is_retried(tmp_path,
+                                                                          monkeypatch):
+    """Kernels started side by side over TCP can pick the same free port; one then dies
+    before it replies (seen on corpus export 33 with --jobs 2: "Address already in use").
+    On POSIX each kernel's channels are Unix sockets in a folder of its own, and a kernel
+    that dies while starting is started again (a run of no cell is lost). nbclient's exit
+    hook of the failed start is removed, so no traceback is printed when Python exits."""
+    import atexit
+    import os
+
+    import nbclient
+
+    code = ("import ipykernel, os\n"
+            "info = ipykernel.get_connection_info(unpack=True)\n"
+            "print('transport', info['transport'], os.path.isabs(info['ip']))")
+    books = [_tiny_notebook(tmp_path / f"0{i}-t.ipynb", code) for i in range(2)]
+    real, calls = nbclient.NotebookClient.execute, []
+
+    def dies_once(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 1:  # as nbclient says it when the kernel dies at start
+            atexit.register(self._cleanup_kernel)
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", dies_once)
+    hooks: list = []  # nbclient's exit hooks registered and not removed
+    register, unregister = atexit.register, atexit.unregister
+    monkeypatch.setattr(atexit, "register", lambda f, *a, **k: (
+        hooks.append(f) if getattr(f, "__name__", "") == "_cleanup_kernel" else None,
+        register(f, *a, **k))[1])
+    monkeypatch.setattr(atexit, "unregister", lambda f: (
+        [hooks.remove(h) for h in [h for h in hooks if h == f]], unregister(f))[1])
+    written = N.run_notebooks(None, tmp_path / "out", notebooks=books, jobs=2,
+                              progress=False)
+    assert len(calls) == 3  # two notebooks, one of them started twice
+    assert hooks == []
+    expected = "transport ipc True" if os.name == "posix" else "transport tcp"
+    for page in written:
+        assert expected in page.read_text(encoding="utf-8")
+
+    def always_dies(self, *args, **kwargs):
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", always_dies)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        N.run_notebooks(None, tmp_path / "out2", notebooks=books[:1], progress=False)
+
+
 def test_a_failing_notebook_stops_the_others_at_once(tmp_path):
     """With --jobs, a notebook that cannot run (here: not a notebook file) ends the run
     without waiting for the others: their kernels are killed."""
+    import threading
     import time
 
     sleeper = _tiny_notebook(tmp_path / "00-sleep.ipynb", "import time; time.sleep(600)")
     broken = tmp_path / "01-broken.ipynb"
     broken.write_text("not json", encoding="utf-8")
     start = time.perf_counter()
+    def waited_for_at_exit() -> int:  # non-daemon threads (the pool's workers)
+        return sum(not t.daemon for t in threading.enumerate())
+
+    before = waited_for_at_exit()
     with pytest.raises(Exception):  # noqa: B017 - whichever error the broken notebook gives
         N.run_notebooks(None, tmp_path / "out", notebooks=[sleeper, broken], jobs=2,
                         progress=False)
     assert time.perf_counter() - start < 120
+    # the sleeper's thread ends too, even when its kernel was still starting when the
+    # broken notebook failed (it runs no cell): Python does not wait 600 s at exit
+    while waited_for_at_exit() > before and time.perf_counter() - start < 120:
+        time.sleep(0.2)
+    assert waited_for_at_exit() <= before
 
 
 def test_jobs_must_be_a_whole_number(capsys):
