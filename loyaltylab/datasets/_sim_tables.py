@@ -348,8 +348,10 @@ def _truth(P, n, D, start_us, cid, p_cross):
         pl.Series("skipped_stage", P["skip"] & buyer),
         _ts(first, start_us, "first_order_at"),
         _ts(np.where(np.isfinite(defect), defect, np.nan), start_us, "defected_at"),
-        pl.Series("defection_day", np.where(np.isfinite(defect), defect - first, np.nan))
-        .fill_nan(None),
+        # to 1e-6 days (0.09 s): numpy's exp and log may differ in the last bit between
+        # processors, and the bundled truth file must regenerate byte for byte everywhere
+        pl.Series("defection_day", np.round(np.where(np.isfinite(defect), defect - first,
+                                                     np.nan), 6)).fill_nan(None),
         _ts(P["c_day"], start_us, "complaint_at"),
         pl.Series("complaint_fast", P["c_fast"]).scatter(
             np.flatnonzero(~np.isfinite(P["c_day"])), None),
