@@ -262,13 +262,22 @@ class _EngineContext(_Context):
         return self.first_order
 
 
-def _quality_note(db: EngineData, counts: dict[str, int], fmt: Any) -> str:
+def _quality_note(db: EngineData, counts: dict[str, int], fmt: Any, *,
+                  negative: int = 0, negative_sum: float = 0.0) -> str:
     tables = ", ".join(f"{fmt.count(n)} {plain}" for plain, n in counts.items())
+    refunds = ""
+    if negative:
+        # the in-memory run rejects negative amounts unless refunds are allowed; here
+        # they are summed, and the reader must know by how much
+        refunds = (f" {fmt.count(negative)} orders have a negative amount (refunds or "
+                   f"credit notes, {fmt.money(negative_sum)} in all); they were summed as "
+                   f"they are, so the revenue shown is net of them. The in-memory run "
+                   f"would have stopped on them unless refunds were allowed.")
     return (f"The data were summarised inside the database ({db.source}): {tables} were "
             f"counted there, not read and checked one by one, so this report says nothing "
-            f"about rows that validation would have rejected. Only counts and per-customer "
-            f"summaries left the database, with customer numbers replaced there by "
-            f"pseudonyms.")
+            f"about rows that validation would have rejected.{refunds} Only counts and "
+            f"per-customer summaries left the database, with customer numbers replaced "
+            f"there by pseudonyms.")
 
 
 def run_engine_report(source: str | Path, *, out: str | Path, mapping: Any = None,
@@ -298,14 +307,20 @@ def run_engine_report(source: str | Path, *, out: str | Path, mapping: Any = Non
                                     f"{col.replace('_', ' ')} column; map it: "
                                     f"[tables.orders.columns] {col} = \"...\"")
     ts = o[S.ORDERED_AT].cast("timestamp")
+    refund = o[S.AMOUNT] < 0
     row = o.aggregate(n=o.count(), revenue=o[S.AMOUNT].sum(),
-                      buyers=o[S.CUSTOMER_ID].nunique(), first=ts.min()).to_pyarrow()
-    n_orders, revenue, buyers, first = (row.column(k)[0].as_py() for k in
-                                        ("n", "revenue", "buyers", "first"))
+                      buyers=o[S.CUSTOMER_ID].nunique(), first=ts.min(),
+                      negative=o.count(where=refund),
+                      negative_sum=o[S.AMOUNT].sum(where=refund)).to_pyarrow()
+    n_orders, revenue, buyers, first, negative, negative_sum = (
+        row.column(k)[0].as_py() for k in ("n", "revenue", "buyers", "first", "negative",
+                                           "negative_sum"))
     counts = {f"{t} rows": int(db.tables[t].count().to_pyarrow().as_py())
               for t in db.tables}
     customers = counts[f"{S.CUSTOMERS} rows"]
-    quality = _quality_note(db, {t.replace(" rows", ""): n for t, n in counts.items()}, fmt)
+    quality = _quality_note(db, {t.replace(" rows", ""): n for t, n in counts.items()}, fmt,
+                            negative=int(negative or 0),
+                            negative_sum=float(negative_sum or 0.0))
     load_report = LoadReport(source=db.source, warnings=[
         quality, "identifiers pseudonymised with a salted hash inside the database"])
     rep = Report(_TITLE, source=db.source, as_of=when, locale=locale)

@@ -379,6 +379,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
                 if why:
                     print(f"loyaltylab report: computed inside the database: {why}")
+                ignored = [flag for flag, given in (
+                    ("--allow-refunds", args.allow_refunds),
+                    ("--allow-rejects", args.allow_rejects),
+                    ("--keep-personal", args.keep_personal)) if given]
+                if ignored:
+                    print(f"loyaltylab report: {', '.join(ignored)} do not apply inside the "
+                          f"database: rows are counted there, not validated one by one; "
+                          f"negative amounts are summed as they are and the report says "
+                          f"how many; no personal column leaves the database",
+                          file=sys.stderr)
                 run = run_engine_report(args.source, out=out, mapping=args.mapping,
                                         as_of=args.as_of, salt=salt,
                                         memory_limit=args.memory_limit,

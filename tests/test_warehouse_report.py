@@ -251,3 +251,35 @@ def test_ladder_counts_in_parts_equal_one_query(shop):
                                        parts=parts).equals(whole)
     with pytest.raises(ValueError, match="parts: expected a whole number"):
         warehouse.ladder_counts(dict(db.tables), parts=0)
+
+
+def test_negative_amounts_are_summed_and_said_and_the_load_options_are_said_not_to_apply(
+        shop, tmp_path, capsys, monkeypatch):
+    """The in-memory run rejects negative amounts unless refunds are allowed; inside the
+    database rows are not validated, so the report says how many orders have a negative
+    amount and how much they take off, and the command says that the load options do
+    not apply there instead of ignoring them without a word."""
+    import shutil
+
+    path = tmp_path / "refunds.duckdb"
+    shutil.copy(shop[0], path)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE orders SET amount = -amount WHERE order_id IN "
+                "(SELECT order_id FROM orders ORDER BY order_id LIMIT 2)")
+    negative, total = con.execute("SELECT sum(amount) FILTER (WHERE amount < 0), "
+                                  "sum(amount) FROM orders").fetchone()
+    con.close()
+    monkeypatch.setenv(SALT_ENV, SALT)
+    out = tmp_path / "o"
+    code = main(["report", f"duckdb://{path}", "--out", str(out), "--in-engine",
+                 "--charts", "none", "--allow-refunds", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code in (0, 1), err
+    assert "--allow-refunds do not apply inside the database" in err
+    page = next(out.glob("*.html")).read_text(encoding="utf-8")
+    from loyaltylab.report import Formats
+
+    fmt = Formats("en")
+    assert (f"2 orders have a negative amount (refunds or credit notes, "
+            f"{fmt.money(negative)} in all); they were summed as they are") in page
+    assert f"worth {fmt.money(total)}" in page
