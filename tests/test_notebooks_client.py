@@ -257,11 +257,18 @@ def test_kernels_talk_over_their_own_sockets_and_a_failed_start_is_retried(tmp_p
     monkeypatch.setattr(nbclient.NotebookClient, "execute", dies_once)
     hooks: list = []  # nbclient's exit hooks registered and not removed
     register, unregister = atexit.register, atexit.unregister
-    monkeypatch.setattr(atexit, "register", lambda f, *a, **k: (
-        hooks.append(f) if getattr(f, "__name__", "") == "_cleanup_kernel" else None,
-        register(f, *a, **k))[1])
-    monkeypatch.setattr(atexit, "unregister", lambda f: (
-        [hooks.remove(h) for h in [h for h in hooks if h == f]], unregister(f))[1])
+
+    def spy_register(f, *args, **kwargs):
+        if isinstance(getattr(f, "__self__", None), nbclient.NotebookClient):
+            hooks.append(f)
+        return register(f, *args, **kwargs)
+
+    def spy_unregister(f):
+        hooks[:] = [h for h in hooks if h != f]
+        unregister(f)
+
+    monkeypatch.setattr(atexit, "register", spy_register)
+    monkeypatch.setattr(atexit, "unregister", spy_unregister)
     written = N.run_notebooks(None, tmp_path / "out", notebooks=books, jobs=2,
                               progress=False)
     assert len(calls) == 3  # two notebooks, one of them started twice
