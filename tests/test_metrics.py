@@ -501,6 +501,25 @@ def test_profitability(data):
     assert p0["cost_to_serve"].sum() == 0.0
 
 
+def test_a_customer_who_exactly_breaks_even_is_unprofitable_on_every_processor():
+    # margin 0.4 of one order of 104.40 is 41.76, minus 7.00 to serve and 34.76 to acquire:
+    # exactly 0. In binary floating point the same sum is 7.1e-15 (or -7.1e-15 when the
+    # amounts are added in another order, as one CI processor did), so the customer was
+    # profitable on one machine and not on another.
+    assert 0.4 * 104.4 - 7.0 - 34.76 != 0.0
+    day = datetime(2024, 1, 2)
+    d = CRMData(customers=pl.DataFrame({"customer_id": ["a"], "acquired_at": [day],
+                                        "acquisition_cost": [34.76]}),
+                orders=pl.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+                                     "ordered_at": [day], "amount": [104.4]}),
+                contacts=pl.DataFrame({"customer_id": ["a"], "contacted_at": [day],
+                                       "channel": ["phone"], "cost": [7.0]}),
+                as_of=datetime(2024, 6, 1))
+    p = M.customer_profitability(d, margin=0.4)
+    assert p["profit"][0] == 0.0 and p["profitable"][0] is False
+    assert M.unprofitable_customers(d, margin=0.4)["numerator"][0] == 1
+
+
 def test_acquisition_payback(data):
     # margin 0.5. ads: c1 pays 50 back with its first order (50), c2 20 with 30 -> 2/2.
     # web: c3 45 + 45 = 90 < 100 never; c4 not judged (first order < 365d before as_of).

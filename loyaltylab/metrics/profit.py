@@ -15,6 +15,8 @@ from loyaltylab.data.crmdata import CRMData
 from loyaltylab.exceptions import SchemaError
 from loyaltylab.metrics import _base as B
 
+_PROFIT_DIGITS = 6  # profit is rounded to a millionth of the currency unit
+
 __all__ = ["customer_profitability", "unprofitable_customers", "whale_curve",
            "acquisition_payback", "biggest_vs_most_profitable", "cost_to_keep_vs_win"]
 
@@ -89,8 +91,11 @@ def _profit_lazy(data: CRMData, *, margin: float, channel_costs, amount_is_net: 
                           pl.col("cost_to_serve").fill_null(0.0))
           .with_columns(net.alias("revenue"))
           .with_columns((pl.col("revenue") * m).alias("contribution"))
+          # rounded to a millionth of the currency unit: a customer who exactly breaks
+          # even has a profit of 0 (not profitable) on every processor, instead of
+          # +-1e-14 left by the order in which the amounts happened to be summed
           .with_columns((pl.col("contribution") - pl.col("cost_to_serve")
-                         - pl.col("acquisition_cost")).alias("profit"))
+                         - pl.col("acquisition_cost")).round(_PROFIT_DIGITS).alias("profit"))
           .with_columns((pl.col("profit") > 0).alias("profitable"))
           .drop("_amount"))
     definition = (f"profit = {m:g} x revenue (amount{'' if amount_is_net else ' - discount'}) "
@@ -127,8 +132,10 @@ def customer_profitability(data: CRMData, *, margin: float = 1.0,
         - discounts: discounts granted (cost of rewards)
         - cost_to_serve: contact costs (``contacts.cost`` or ``channel_costs``)
         - revenue: net revenue; contribution: margin x revenue
-        - profit: contribution - cost_to_serve - acquisition_cost
-        - profitable: profit > 0
+        - profit: contribution - cost_to_serve - acquisition_cost, rounded to a millionth
+          of the currency unit (so that break-even is exactly 0 whatever the order of
+          summation)
+        - profitable: profit > 0 (a customer who exactly breaks even is not profitable)
 
     Examples
     --------
