@@ -193,19 +193,52 @@ def _retention(ctx: _Context, table: pl.DataFrame, *, by: str | None,
         rep.add_table(summ.select(keep), title="Retention summary")
 
 
+CHURN_SECTION = "Churn and retention"
+CHURN_QUESTION = ("How long do customers stay, what makes them leave, and whom should the "
+                  "team call first?")
+CHURN_DEFINITION = f"churned = no order for {INACTIVITY[:-1]} days"
+
+
 def _churn(ctx: _Context) -> None:
     rep, data, fmt = ctx.report, ctx.data, ctx.report.formats
-    cox_sample, workbook_customers = _setting("COX_SAMPLE"), _setting("WORKBOOK_CUSTOMERS")
-    start, end = ctx.start, ctx.as_of
-    section = "Churn and retention"
-    definition = f"churned = no order for {INACTIVITY[:-1]} days"
-    rep.add_heading(section, question="How long do customers stay, what makes them leave, "
-                                      "and whom should the team call first?")
+    rep.add_heading(CHURN_SECTION, question=CHURN_QUESTION)
     table = churn.churn_table(data, inactivity=INACTIVITY, orders_before_acquisition="report")
     early = table.report.n_orders_before_acquisition
     if early:
         rep.add_text(f"{fmt.count(early)} customers have an order dated before the date they "
                      f"were acquired; their lifetime starts at the first order.")
+    _churn_parts(ctx, table)
+    rep.add_methods(_churn_methods(fmt), heading="Churn")
+
+
+def _churn_methods(fmt: Any, *, in_database: bool = False) -> str:
+    """The churn section's methods paragraph (``in_database``: the engine run's words on
+    where each customer's first and last order were computed)."""
+    cox_sample = _setting("COX_SAMPLE")
+    return (f"Churn follows the non-contractual rule: {CHURN_DEFINITION}; customers whose "
+            "window had not ended by the measuring date are censored, not counted as "
+            "loyal. Retention curves are Kaplan-Meier estimates with 95 % bands. What "
+            "drives churn is a Cox proportional-hazards model: a hazard ratio above 1 "
+            "means a higher risk of leaving at any moment, and an effect counts as "
+            "measurable when its 95 % interval excludes 1. The call list ranks active "
+            "customers by the BG/NBD probability that they have stopped buying, given "
+            "the number and timing of their orders (not by their distance to the churn "
+            "rule's threshold). Both models are fitted with lifelines; above "
+            f"{fmt.count(cox_sample)} customers the Cox model is fitted on a random "
+            f"sample of {fmt.count(cox_sample)} and then scores every customer."
+            + (" Each customer's first and last order, order count and orders in the first "
+               "90 days were computed inside the database; the customer attributes came "
+               "back with them, one row per customer." if in_database else ""))
+
+
+def _churn_parts(ctx: _Context, table: Any) -> None:
+    """Retention curves, the drivers of churn and the call list from a table with one row
+    per customer (the churn table in memory, or the rows the engine run brings back from
+    the database with the customers' attributes)."""
+    rep, fmt = ctx.report, ctx.report.formats
+    cox_sample, workbook_customers = _setting("COX_SAMPLE"), _setting("WORKBOOK_CUSTOMERS")
+    start, end = ctx.start, ctx.as_of
+    section, definition = CHURN_SECTION, CHURN_DEFINITION
     by = S.SEGMENT if S.SEGMENT in _groupings(table, limit=12) else None
     _retention(ctx, table, by=by, definition=definition)
     candidates = [c for c in (S.SEGMENT, S.REWARD_SCHEME, S.ACQUISITION_CHANNEL, "orders_90d",
@@ -319,15 +352,3 @@ def _churn(ctx: _Context) -> None:
                          f"the {INACTIVITY[:-1]}-day rule counts them as lost within "
                          f"{HORIZON[:-1]} days, and the attributes that raise their risk "
                          f"most. Customer numbers are pseudonyms.")
-    rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
-                    "window had not ended by the measuring date are censored, not counted as "
-                    "loyal. Retention curves are Kaplan-Meier estimates with 95 % bands. What "
-                    "drives churn is a Cox proportional-hazards model: a hazard ratio above 1 "
-                    "means a higher risk of leaving at any moment, and an effect counts as "
-                    "measurable when its 95 % interval excludes 1. The call list ranks active "
-                    "customers by the BG/NBD probability that they have stopped buying, given "
-                    "the number and timing of their orders (not by their distance to the churn "
-                    "rule's threshold). Both models are fitted with lifelines; above "
-                    f"{fmt.count(cox_sample)} customers the Cox model is fitted on a random "
-                    f"sample of {fmt.count(cox_sample)} and then scores every customer.",
-                    heading="Churn")

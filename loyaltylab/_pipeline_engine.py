@@ -11,12 +11,14 @@ work on those rows run on them, sharing their code with the in-memory run:
 - measure everything: a scorecard and the defection rate from the yearly counts, cohort
   retention (:func:`~loyaltylab.warehouse.cohort_retention`);
 - the loyalty ladder: people per rung (:func:`~loyaltylab.warehouse.ladder_counts`);
-- churn and retention: the Kaplan-Meier curve (:func:`~loyaltylab.warehouse.churn_base`);
+- churn and retention: the Kaplan-Meier curves (by segment where the customers have one),
+  the drivers of churn (Cox model) and the call list, from each customer's row with their
+  attributes (:func:`~loyaltylab.warehouse.churn_base`);
 - repeat buying and customer value: BG/NBD and Gamma-Gamma
   (:func:`~loyaltylab.warehouse.rfm_summary`).
 
 What needs row-level data that stay in the database (profit per customer, moves between
-rungs, the drivers of churn and the call list, contacts, complaints, surveys) is listed in
+rungs, contacts, complaints, surveys) is listed in
 the report's "Not included" appendix with one plain sentence each. Only the mapping's
 column renames can be applied inside the database: any other rule stops the run before
 it starts, naming the rule (:func:`engine_mapping`).
@@ -39,7 +41,8 @@ from loyaltylab._pipeline_base import (_WORDS, GROUPINGS, INACTIVITY, WILSON, _C
                                        _part)
 from loyaltylab import _summary, funnel, plots, warehouse
 from loyaltylab._pipeline import GLOSSARY, ReportRun, _measured_at
-from loyaltylab._pipeline_churn import _retention
+from loyaltylab._pipeline_churn import (CHURN_QUESTION, CHURN_SECTION, _churn_methods,
+                                        _churn_parts)
 from loyaltylab._pipeline_clv import _clv_from_rfm
 from loyaltylab._pipeline_ladder import _ladder_methods, _show_funnel
 from loyaltylab._pipeline_overview import _activity_sentence
@@ -606,20 +609,15 @@ def _funnel_from_counts(counts: pl.DataFrame) -> pl.DataFrame:
 
 def _churn(ctx: _EngineContext, facts: dict[str, Any]) -> None:
     rep, db = ctx.report, ctx.db
-    section = "Churn and retention"
-    definition = f"churned = no order for {INACTIVITY[:-1]} days"
-    rep.add_heading(section, question="How long do customers stay, what makes them leave, "
-                                      "and whom should the team call first?")
+    rep.add_heading(CHURN_SECTION, question=CHURN_QUESTION)
+    # the covariates of the drivers model and the groups of the retention chart come back
+    # with each customer's row; the contacts-based ones (e-mails) are not computed here
+    attributes = [c for c in (S.SEGMENT, S.KIND, S.ACQUISITION_CHANNEL, S.REWARD_SCHEME)
+                  if c in db.customers.columns]
     base = warehouse.churn_base(db.orders, db.customers, as_of=ctx.as_of,
-                                inactivity=INACTIVITY, salt=ctx.salt)
-    _retention(ctx, base.frame, by=None, definition=definition)
-    _not_here(ctx, "drivers and call list", "what drives churn and which customers to call "
-              "first", "each customer's attributes beside their orders")
-    rep.add_methods(f"Churn follows the non-contractual rule: {definition}; customers whose "
-                    "window had not ended by the measuring date are censored, not counted as "
-                    "loyal. Retention curves are Kaplan-Meier estimates with 95 % bands, "
-                    "fitted with lifelines on each customer's first and last order, which "
-                    "the database computed.", heading="Churn")
+                                inactivity=INACTIVITY, salt=ctx.salt, attributes=attributes)
+    _churn_parts(ctx, base.frame)
+    rep.add_methods(_churn_methods(rep.formats, in_database=True), heading="Churn")
 
 
 def _clv(ctx: _EngineContext, facts: dict[str, Any]) -> None:

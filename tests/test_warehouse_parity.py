@@ -109,7 +109,11 @@ def _edge_data() -> CRMData:
                            "ordered_at": [r[1] for r in rows], "amount": [r[2] for r in rows]},
                           schema_overrides={"ordered_at": TS})
     customers = pl.DataFrame({"customer_id": ["E1", "E2", "E3", "E4", "E5", "E6", "E7"],
-                              "acquired_at": [datetime(2023, 1, 1)] * 7},
+                              "acquired_at": [datetime(2023, 1, 1)] * 7,
+                              # E2 has no segment: its attribute comes back null
+                              "segment": ["price", None, "price", "convenience", "price",
+                                          "relationship", "convenience"],
+                              "acquisition_channel": ["web"] * 4 + ["ads"] * 3},
                              schema_overrides={"acquired_at": TS})
     return CRMData(customers=customers, orders=orders)
 
@@ -120,7 +124,8 @@ def data() -> CRMData:
     edge = _edge_data()
     cols = ["order_id", "customer_id", "ordered_at", "amount"]
     orders = pl.concat([sim.orders.select(cols), edge.orders.select(cols)])
-    customers = pl.concat([sim.customers.select("customer_id", "acquired_at"),
+    customers = pl.concat([sim.customers.select("customer_id", "acquired_at", "segment",
+                                                "acquisition_channel"),
                            edge.customers])
     return CRMData(customers=customers, orders=orders)
 
@@ -285,6 +290,28 @@ def test_churn_edge_customers_by_hand(engine):
     assert "E3" not in rows and "E5" not in rows
     assert base.n_orders_after_as_of >= 2  # E3's two orders at least
     assert base.n_without_orders >= 1  # E5
+
+
+def test_churn_base_brings_the_customers_attributes(engine, data):
+    """The covariates a Cox model and a retention chart by segment need come back with the
+    per-customer rows, joined inside the engine, equal to churn_table's columns as text."""
+    _, orders, customers = engine
+    attrs = ["segment", "acquisition_channel"]
+    ref = churn_table(data, as_of="2025-01-01", orders_before_acquisition="report")
+    want = ref.select(*CHURN_BASE_COLUMNS, *[pl.col(a).cast(pl.String) for a in attrs])
+    got = churn_base(orders, customers, as_of="2025-01-01", keep_ids=True, attributes=attrs)
+    assert_frames_match(got.frame, want)
+    assert_frames_match(churn_base(data, as_of="2025-01-01", attributes=attrs).frame, want)
+    rows = {r["customer_id"]: r for r in got.frame.iter_rows(named=True)}
+    assert (rows["E2"]["segment"], rows["E2"]["acquisition_channel"]) == (None, "web")
+    assert (rows["E6"]["segment"], rows["E6"]["acquisition_channel"]) == ("relationship",
+                                                                          "ads")
+    with pytest.raises(ValueError, match="pass it as customers="):
+        churn_base(orders, as_of="2025-01-01", keep_ids=True, attributes=attrs)
+    with pytest.raises(ValueError, match="computes itself"):
+        churn_base(orders, customers, keep_ids=True, attributes=["duration"])
+    with pytest.raises(ValueError, match="region"):
+        churn_base(data, attributes=["region"])
 
 
 def test_churn_base_refuses_as_of_before_the_first_order(engine):

@@ -99,6 +99,20 @@ def test_summaries_on_spark_equal_polars(tables, data):
     assert all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(got["rate"], want["rate"]))
 
 
+def test_churn_attributes_on_spark_equal_polars(spark, tables, data):
+    """The customers' attributes joined inside Spark come back as churn_table has them."""
+    customers = data.customers.with_columns(
+        pl.col("customer_id").str.slice(0, 2).alias("segment"))
+    spark_customers = spark.create_table("spark_customers_segment", customers,
+                                         overwrite=True)
+    got = churn_base(tables["orders"], spark_customers, as_of="2025-01-01", keep_ids=True,
+                     attributes=["segment"]).frame
+    ref = churn_table(data.replace(customers=customers, contacts=None, referrals=None),
+                      as_of="2025-01-01", orders_before_acquisition="report")
+    assert_frames_match(got, ref.select(*CHURN_BASE_COLUMNS, "segment"))
+    assert got.get_column("segment").n_unique() > 1
+
+
 def test_ladder_and_periods_on_spark_equal_polars(tables, data):
     want = ladder_stages(data, as_of="2025-01-01")
     got_stages = ladder_stages(tables, as_of="2025-01-01", keep_ids=True)

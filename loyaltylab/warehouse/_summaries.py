@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -314,16 +315,19 @@ def _finish_churn(per: pl.DataFrame, T: datetime, window: timedelta) -> pl.DataF
                              event.cast(pl.Int8).alias(EVENT))
             .with_columns((pl.col(END) - pl.col(START)).dt.total_microseconds()
                           .cast(pl.Float64).truediv(US_PER_DAY).alias(DURATION))
-            .select(CHURN_BASE_COLUMNS).sort(S.CUSTOMER_ID))
+            .select(*CHURN_BASE_COLUMNS,
+                    *[c for c in per.columns if c not in CHURN_BASE_COLUMNS])
+            .sort(S.CUSTOMER_ID))
 
 
 def _churn_query(orders: Any, customers: Any = None, *, T_us: int, early_us: int,
                  salt: str | None, keep_ids: bool, backend: str | None,
-                 dialect: str | None = None) -> Any:
+                 dialect: str | None = None, attributes: Sequence[str] = ()) -> Any:
     """One row per customer with an order: first and last order on or before ``as_of``
     (microseconds since 1970, null when none), orders up to ``as_of``, orders after it,
     orders in the first ``early_us``, and (with ``customers``) whether the customers table
-    knows the customer. One pass over the orders."""
+    knows the customer and the customer's ``attributes`` (as text; the largest value when
+    an id appears twice). One pass over the orders."""
     ibis = E.ibis_module()
     E.require_columns(orders, [S.CUSTOMER_ID, S.ORDERED_AT])
     ts = E.timestamp(orders, S.ORDERED_AT)
@@ -341,7 +345,14 @@ def _churn_query(orders: Any, customers: Any = None, *, T_us: int, early_us: int
         _start=w._ke.min(), _last=w._ke.max(), _n=w._k.sum().cast("int64"),
         _after=(~w._k).sum().cast("int64"),
         _early=(w._k & (w._e < w._first + early_us)).sum().cast("int64"))
-    if customers is not None:
+    if customers is not None and attributes:
+        c = customers.select(_ccid=customers[S.CUSTOMER_ID],
+                             **{f"_a{i}": customers[a].cast("string")
+                                for i, a in enumerate(attributes)})
+        c = c.group_by("_ccid").aggregate(**{f"_a{i}": c[f"_a{i}"].max()
+                                             for i in range(len(attributes))})
+        per = per.left_join(c, per._cid == c._ccid)
+    elif customers is not None:
         c = customers.select(_ccid=customers[S.CUSTOMER_ID]).distinct()
         per = per.left_join(c, per._cid == c._ccid)
     cols = {S.CUSTOMER_ID: E.ids_out(per._cid, salt=salt, keep_ids=keep_ids,
@@ -350,13 +361,28 @@ def _churn_query(orders: Any, customers: Any = None, *, T_us: int, early_us: int
             "_after": per._after, ORDERS_90D: per._early}
     if customers is not None:
         cols["_known"] = per._ccid.notnull()
+        cols.update({a: per[f"_a{i}"] for i, a in enumerate(attributes)})
     return per.select(**cols)
+
+
+def _check_attributes(attributes: Sequence[str]) -> list[str]:
+    """The customer columns asked of :func:`churn_base`, checked."""
+    if isinstance(attributes, str):
+        attributes = [attributes]
+    out = list(attributes)
+    clash = [a for a in out if a in CHURN_BASE_COLUMNS]
+    if clash:
+        raise ValueError(f"attributes: {clash} are columns churn_base computes itself; "
+                         f"pass customer attributes such as 'segment'")
+    if len(set(out)) < len(out):
+        raise ValueError(f"attributes: {out} names a column twice")
+    return out
 
 
 def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
                inactivity: str | int | timedelta = "180d",
                early: str | int | timedelta = "90d", salt: str | None = None,
-               keep_ids: bool = False) -> ChurnBase:
+               keep_ids: bool = False, attributes: Sequence[str] = ()) -> ChurnBase:
     """Per-customer churn durations and events (inactivity rule), computed where the
     orders are.
 
@@ -378,6 +404,11 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         As in :func:`loyaltylab.churn.churn_table`.
     salt, keep_ids
         As in :func:`rfm_summary`.
+    attributes : sequence of str, optional
+        Columns of the customers table to bring back beside each customer's row, as text
+        (for example ``["segment", "acquisition_channel"]``: the covariates of a Cox model
+        or the groups of a retention chart). They are joined inside the engine, so the
+        customers table is needed; a customer without a row there gets nulls.
 
     Returns
     -------
@@ -392,6 +423,7 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         - ``event``: 1 churned, 0 censored (Int8).
         - ``n_orders``: orders from start to ``as_of``.
         - ``orders_90d``: orders in the first ``early`` days.
+        - the ``attributes``, as text.
 
         and the counts of what was left out (see :class:`ChurnBase`).
 
@@ -421,6 +453,7 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
     """
     window = parse_window(inactivity, name="inactivity")
     early_td = parse_window(early, name="early")
+    attributes = _check_attributes(attributes)
     if not E.is_ibis_table(orders):
         if not isinstance(orders, CRMData):
             raise TypeError(f"orders: expected an ibis.Table or a CRMData, got "
@@ -428,7 +461,17 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         table = churn_table(orders, as_of=as_of, inactivity=inactivity, early=early,
                             orders_before_acquisition="report")
         rep = table.report
-        frame = _hash_ids(table.select(CHURN_BASE_COLUMNS), salt).sort(S.CUSTOMER_ID)
+        frame = table.select(CHURN_BASE_COLUMNS)
+        if attributes:
+            missing = [a for a in attributes if a not in orders.customers.columns]
+            if missing:
+                raise ValueError(f"attributes: the customers table has no column "
+                                 f"{', '.join(map(repr, missing))}; it has "
+                                 f"{orders.customers.columns}")
+            frame = frame.join(orders.customers.select(
+                S.CUSTOMER_ID, *[pl.col(a).cast(pl.String) for a in attributes]),
+                on=S.CUSTOMER_ID, how="left")
+        frame = _hash_ids(frame, salt).sort(S.CUSTOMER_ID)
         return ChurnBase(frame, rep.as_of, window / timedelta(days=1),
                          rep.n_orders_after_as_of, rep.n_not_started, rep.n_without_orders,
                          rep.n_unknown_customers, "polars", list(rep.notes))
@@ -439,7 +482,10 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         if not E.is_ibis_table(customers):
             raise TypeError(f"customers: expected an ibis.Table in the same engine as the "
                             f"orders, got {type(customers).__name__}")
-        E.require_columns(customers, [S.CUSTOMER_ID], name="customers")
+        E.require_columns(customers, [S.CUSTOMER_ID, *attributes], name="customers")
+    elif attributes:
+        raise ValueError("attributes: they come from the customers table; pass it as "
+                         "customers=")
     ts = E.timestamp(orders, S.ORDERED_AT)
     e = E.epoch_us(ts, backend)
     lo, hi = orders.aggregate(_lo=e.min(), _hi=e.max()).to_polars().row(0)
@@ -458,7 +504,8 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
                          f"as_of on or after {first:%Y-%m-%d}")
     early_us = int(early_td / timedelta(microseconds=1))
     rows = _churn_query(orders, customers, T_us=T_us, early_us=early_us, salt=salt,
-                        keep_ids=keep_ids, backend=backend).to_polars()
+                        keep_ids=keep_ids, backend=backend,
+                        attributes=attributes).to_polars()
     # what was left out, counted from the per-customer rows (no raw id left the engine)
     started = pl.col(N_ORDERS) > 0
     n_after = int(rows.get_column("_after").sum() or 0)
@@ -475,7 +522,8 @@ def churn_base(orders: Any, customers: Any = None, *, as_of: Any = None,
         (epoch + pl.duration(microseconds=pl.col("_start").cast(pl.Int64))).alias(START),
         (epoch + pl.duration(microseconds=pl.col("_last").cast(pl.Int64)))
         .alias(LAST_ACTIVE),
-        pl.col(N_ORDERS).cast(pl.Int64), pl.col(ORDERS_90D).cast(pl.Int64))
+        pl.col(N_ORDERS).cast(pl.Int64), pl.col(ORDERS_90D).cast(pl.Int64),
+        *[pl.col(a).cast(pl.String) for a in attributes])
     frame = _finish_churn(per, T, window)
     return ChurnBase(frame, T, window / timedelta(days=1), n_after, n_not_started,
                      n_without, n_unknown, backend or "unbound")
