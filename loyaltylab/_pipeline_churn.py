@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 # the shared parts first: they pick matplotlib's headless backend before plots loads pyplot
@@ -15,7 +14,7 @@ from loyaltylab._pipeline_base import (HORIZON, INACTIVITY, _Context, _groupings
                                        _per_customer, _pseudonymised, _setting)
 from loyaltylab import _summary, churn, plots
 from loyaltylab.data import schema as S
-from loyaltylab.exceptions import ConvergenceError, LoyaltyLabError, SeparationError
+from loyaltylab.exceptions import LoyaltyLabError, SeparationError
 from loyaltylab.report import Footnote
 
 __all__ = ["call_list"]  # and _churn, the section's run, used by loyaltylab._pipeline
@@ -254,17 +253,14 @@ def _churn_parts(ctx: _Context, table: Any) -> None:
     with _part(ctx, "drivers of churn") if candidates else _noop():
         if candidates:
             fit_on = table if table.height <= cox_sample else table.sample(cox_sample, seed=0)
-            try:
-                cox = churn.CoxModel(covariates=candidates).fit(fit_on)
-            except SeparationError as exc:
-                # nobody left in one group: its effect is infinite, so shrink it
-                cox = churn.CoxModel(covariates=candidates, penalizer=0.1).fit(fit_on)
-                rep.add_text(_separation_sentence(exc, fmt) + " The effects below are "
-                             "therefore shrunk towards 'no effect' to make the fit possible: "
-                             "read them as directions rather than exact sizes.")
-            except (ConvergenceError, np.linalg.LinAlgError):
-                # a rare level or a near-separating covariate: shrink instead of failing
-                cox = churn.CoxModel(covariates=candidates, penalizer=0.1).fit(fit_on)
+            # a group nobody left (its effect is infinite), a rare level or a measure that
+            # almost decides churn on its own: the fit shrinks the effects instead of failing
+            cox = churn.CoxModel(covariates=candidates, penalizer="auto").fit(fit_on)
+            if isinstance(cox.penalty_cause_, SeparationError):
+                rep.add_text(_separation_sentence(cox.penalty_cause_, fmt) + " The effects "
+                             "below are therefore shrunk towards 'no effect' to make the fit "
+                             "possible: read them as directions rather than exact sizes.")
+            elif cox.penalty_cause_ is not None:
                 rep.add_text("The plain model of what drives churn could not be fitted (a "
                              "rare group or a measure that almost decides churn on its own); "
                              "the effects below are shrunk towards 'no effect' to make the "

@@ -419,6 +419,10 @@ def test_time_split_validation_takes_a_penalizer_for_a_group_nobody_left():
         churn.time_split_validation(data, **kw)
     v = churn.time_split_validation(data, penalizer=0.1, **kw)
     assert v.model.penalizer == 0.1
+    auto = churn.time_split_validation(data, penalizer="auto", **kw)
+    assert auto.model.penalizer_ == 0.1
+    assert isinstance(auto.model.penalty_cause_, SeparationError)
+    assert auto.model.params_ == pytest.approx(v.model.params_, rel=1e-9)
     hr = v.model.summary.filter(pl.col("covariate").str.contains("fickle|loyal"))
     assert hr.height == 1
     assert 0 < hr["hazard_ratio"][0] < float("inf")
@@ -426,3 +430,29 @@ def test_time_split_validation_takes_a_penalizer_for_a_group_nobody_left():
     # are scored, every one of them a probability
     assert v.predictions.height > 0
     assert v.predictions["p_churn"].is_between(0, 1).all()
+
+
+def test_auto_penalty_only_where_a_group_separates_churners(rossi, rossi_cox):
+    """penalizer="auto" is the plain fit when it can be made (R's coxph on Rossi), and the
+    fit with penalizer 0.1 when a group has no churner: on Rossi without the arrested
+    people who had no work experience, wexp separates (nobody with wexp=0 was arrested)."""
+    covs = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
+    auto = churn.CoxModel(covariates=covs, duration_col="week", event_col="arrest",
+                          penalizer="auto").fit(rossi)
+    assert (auto.penalizer_, auto.penalty_cause_) == (0.0, None)
+    assert auto.params_ == pytest.approx(rossi_cox.params_, rel=1e-12)
+    few = rossi.filter((pl.col("arrest") == 0) | (pl.col("wexp") == 1))
+    assert few.filter(pl.col("wexp") == 0)["arrest"].sum() == 0
+    kw = dict(covariates=["fin", "wexp"], duration_col="week", event_col="arrest")
+    with pytest.raises(SeparationError, match="wexp"):
+        churn.CoxModel(**kw).fit(few)
+    auto = churn.CoxModel(penalizer="auto", **kw).fit(few)
+    fixed = churn.CoxModel(penalizer=0.1, **kw).fit(few)
+    assert auto.penalizer_ == 0.1 and auto.penalty_cause_.covariate == "wexp"
+    assert auto.params_ == pytest.approx(fixed.params_, rel=1e-12)
+    assert "penalizer 0.1" in repr(auto) and "penalizer" not in repr(rossi_cox)
+    # the rule travels with the model: stratify_failing refits under "auto" as well
+    assert churn.CoxModel(penalizer="auto", **kw).penalizer == "auto"
+    for bad in ("strong", -0.1, True):
+        with pytest.raises(ValueError, match="penalizer"):
+            churn.CoxModel(penalizer=bad)

@@ -18,11 +18,16 @@ from loyaltylab.churn._design import (
 )
 from loyaltylab.churn._km import _check_table, _entry_times
 from loyaltylab.churn._table import DURATION, EVENT, START, STOP
+from loyaltylab.exceptions import ConvergenceError, SeparationError
 from loyaltylab._fitter import Fitter
 
 __all__ = ["CoxModel", "TimeVaryingCox", "split_customers"]
 
 _DURATION_COL = type("_DurationCol", (), {"__repr__": lambda self: "<duration_col>"})()
+
+AUTO_PENALTY = 0.1
+"""The ridge penalty ``CoxModel(penalizer="auto")`` falls back to (lifelines' own advice for
+a fit that separates or does not converge)."""
 
 _TIME_VARYING = ("manager_left", "complaint_fast", "complaint_slow", "after_change")
 
@@ -112,8 +117,13 @@ class CoxModel(Fitter):
     strata : list of str, optional
         Columns to stratify on: each stratum gets its own baseline hazard (use it for a
         variable that breaks proportional hazards, see :meth:`check_proportional_hazards`).
-    penalizer : float
+    penalizer : float or "auto"
         Ridge penalty passed to lifelines (0 = plain partial likelihood, as R's ``coxph``).
+        ``"auto"``: fit without a penalty and, when a covariate separates churners (in one
+        of its groups nobody churned) or the fit does not converge, fit again with a small
+        penalty (``AUTO_PENALTY``, 0.1), which pulls every effect a little towards none;
+        ``penalizer_`` and ``penalty_cause_`` say what was used and why. Client data
+        often hold such a group; use "auto" where a run must go on.
     confidence : float
         Coverage of the hazard-ratio intervals.
     missing : {"drop", "raise"}
@@ -145,6 +155,11 @@ class CoxModel(Fitter):
         Concordance on the training customers (see :meth:`concordance` for held-out ones).
     log_likelihood_ : float
         Maximised log partial likelihood (lifelines' ``log_likelihood_``).
+    penalizer_ : float
+        The penalty the fit used (``penalizer``, or with "auto" 0 or ``AUTO_PENALTY``).
+    penalty_cause_ : SeparationError, ConvergenceError or None
+        With "auto", why the penalty was needed: the error of the unpenalised fit (its
+        message names the covariate and group); None when none was needed.
 
     Notes
     -----
@@ -165,16 +180,29 @@ class CoxModel(Fitter):
     -0.3794
     >>> cox
     CoxModel: fitted on 432 customers, 318 censored; 7 covariates, concordance 0.640
+
+    A group in which nobody churned: "auto" fits with a small penalty and says why.
+
+    >>> few = rossi.filter((pl.col("arrest") == 0) | (pl.col("wexp") == 1))
+    >>> cox = CoxModel(covariates=["fin", "wexp"], duration_col="week", event_col="arrest",
+    ...                penalizer="auto").fit(few)
+    >>> cox.penalizer_, type(cox.penalty_cause_).__name__
+    (0.1, 'SeparationError')
     """
 
     def __init__(self, *, covariates: Sequence[str] | None = None,
-                 strata: Sequence[str] | None = None, penalizer: float = 0.0,
+                 strata: Sequence[str] | None = None, penalizer: float | str = 0.0,
                  confidence: float = 0.95, missing: str = "drop",
                  reference: dict[str, str] | None = None, duration_col: str = DURATION,
                  event_col: str = EVENT, weights_col: str | None = None,
                  robust: bool = False, entry_col: str | None = None) -> None:
         if missing not in ("drop", "raise"):
             raise ValueError(f"missing: expected 'drop' or 'raise', got {missing!r}")
+        if penalizer != "auto" and (isinstance(penalizer, bool)
+                                    or not isinstance(penalizer, (int, float))
+                                    or not penalizer >= 0):
+            raise ValueError(f"penalizer: expected a number >= 0 or 'auto', got "
+                             f"{penalizer!r}")
         self.covariates = None if covariates is None else list(covariates)
         self.strata = None if strata is None else list(strata)
         self.penalizer = penalizer
@@ -202,10 +230,23 @@ class CoxModel(Fitter):
             A covariate with no variance; bad durations or events.
         loyaltylab.exceptions.SeparationError
             A covariate that separates churners perfectly (nobody churned in one of its
-            groups; named, with the fix), unless ``penalizer`` is above 0.
+            groups; named, with the fix), unless ``penalizer`` is above 0 or "auto".
         loyaltylab.exceptions.ConvergenceError
-            lifelines did not converge (the covariates involved are named).
+            lifelines did not converge (the covariates involved are named), with "auto"
+            even with the penalty.
         """
+        if self.penalizer != "auto":
+            self.penalty_cause_ = None
+            return self._fit(table, float(self.penalizer))
+        try:
+            self._fit(table, 0.0)
+            self.penalty_cause_ = None
+        except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as exc:
+            self._fit(table, AUTO_PENALTY)
+            self.penalty_cause_ = exc
+        return self
+
+    def _fit(self, table: Any, penalizer: float) -> CoxModel:
         from lifelines import CoxPHFitter
 
         table = _check_table(table, duration_col=self.duration_col, event_col=self.event_col)
@@ -218,7 +259,7 @@ class CoxModel(Fitter):
         design = build_design(table, covs, self.reference)
         X = design.transform(table)
         event = table.get_column(self.event_col).cast(pl.Int64).to_numpy()
-        check_variation(X, event, design, penalized=self.penalizer > 0)
+        check_variation(X, event, design, penalized=penalizer > 0)
         extra = {self.duration_col: table.get_column(self.duration_col).cast(pl.Float64)
                  .to_numpy(), self.event_col: event}
         for s_ in strata:
@@ -229,7 +270,7 @@ class CoxModel(Fitter):
         if entry is not None:
             extra[self.entry_col] = entry
         pdf = to_pandas(X, **extra)
-        cph = CoxPHFitter(penalizer=self.penalizer, alpha=1 - self.confidence,
+        cph = CoxPHFitter(penalizer=penalizer, alpha=1 - self.confidence,
                           strata=strata or None)
         with lifelines_guard(design.columns):
             import warnings
@@ -252,6 +293,7 @@ class CoxModel(Fitter):
         except ZeroDivisionError:  # no churner was seen before another customer's end
             self.concordance_ = float("nan")
         self.log_likelihood_ = float(cph.log_likelihood_)
+        self.penalizer_ = penalizer
         self.n_ = table.height
         self.n_events_ = int(event.sum())
         self._train = table
@@ -515,9 +557,10 @@ class CoxModel(Fitter):
         drop = f"; {self.n_dropped_:,} rows dropped for missing covariates" if \
             self.n_dropped_ else ""
         strata = f", stratified by {self.lifelines_.strata}" if self.lifelines_.strata else ""
+        penalty = f", penalizer {self.penalizer_:g}" if self.penalizer_ else ""
         return (f"fitted on {self.n_:,} customers, {self.n_ - self.n_events_:,} censored; "
                 f"{_n_cov(self.covariates_)}{strata}, concordance "
-                f"{self.concordance_:.3f}{drop}")
+                f"{self.concordance_:.3f}{penalty}{drop}")
 
 
 class TimeVaryingCox(Fitter):

@@ -461,7 +461,7 @@ class ChurnValidation:
 
 def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
                           covariates: Sequence[str] | None = None, bins: int = 10,
-                          as_of: Any = None, penalizer: float = 0.0,
+                          as_of: Any = None, penalizer: float | str = 0.0,
                           **table_options: Any) -> ChurnValidation:
     """Fit on data up to ``cutoff``, then check the churn predictions on what happened next.
 
@@ -480,10 +480,11 @@ def time_split_validation(data: CRMData, *, cutoff: Any, horizon: Any = "90d",
     as_of : optional
         End of the data (default ``data.as_of``); must be at least ``horizon`` after
         ``cutoff`` so every outcome is known.
-    penalizer : float
+    penalizer : float or "auto"
         Passed to :class:`CoxModel`. Above 0 (0.1 is a common choice) it keeps the hazard
         ratio of a group in which nobody churned before the cutoff finite; with 0 such a
-        group raises :class:`~loyaltylab.exceptions.SeparationError`.
+        group raises :class:`~loyaltylab.exceptions.SeparationError`; "auto" adds the
+        penalty only then (``result.model.penalty_cause_`` says why).
     **table_options
         Passed to :func:`churn_table` (``definition``, ``inactivity``, ...).
 
