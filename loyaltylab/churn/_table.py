@@ -405,13 +405,17 @@ def _inactivity_base(data: CRMData, T: datetime, window: timedelta, early_rule: 
     report = ChurnTableReport("inactivity", rule, T,
                               inactivity_days=window / timedelta(days=1))
     known = orders.filter(pl.col(S.ORDERED_AT) <= T)
-    # One pass over the orders: lifetime bounds, order count and early-life orders.
-    first = pl.col(S.ORDERED_AT).min()
-    per = (known.group_by(S.CUSTOMER_ID)
-           .agg(first.alias(START),
+    # Each customer's first order, then one pass over the orders beside it: lifetime
+    # bounds, order count and early-life orders. (Comparing each order with its group's
+    # minimum inside a single aggregation evaluates the expression group by group: 1.9 s
+    # against 1.1 s at 11M orders, bench_churn.py.)
+    firsts = known.group_by(S.CUSTOMER_ID).agg(pl.col(S.ORDERED_AT).min().alias(START))
+    per = (known.join(firsts, on=S.CUSTOMER_ID)
+           .group_by(S.CUSTOMER_ID)
+           .agg(pl.col(START).first(),
                 pl.col(S.ORDERED_AT).max().alias(LAST_ACTIVE),
                 pl.len().cast(pl.Int64).alias(N_ORDERS),
-                (pl.col(S.ORDERED_AT) < first + early).sum().cast(pl.Int64)
+                (pl.col(S.ORDERED_AT) < pl.col(START) + early).sum().cast(pl.Int64)
                 .alias("orders_90d")))
     churn_at = pl.col(LAST_ACTIVE) + window
     event = churn_at <= T
