@@ -1,5 +1,5 @@
-"""The client report computed inside a DuckDB database: ``loyaltylab report duckdb:///x.duckdb
---in-engine`` (not public API).
+"""The client report computed inside a database: ``loyaltylab report duckdb:///x.duckdb
+--in-engine``, or ``loyaltylab report postgresql://...`` (not public API).
 
 The orders never come into memory. The per-customer and per-period aggregations run inside
 DuckDB through :mod:`loyaltylab.warehouse` (customer ids pseudonymised there with the run's
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from collections.abc import Callable, Sequence
 
 import polars as pl
@@ -50,13 +51,14 @@ from loyaltylab._pipeline_measure import _scorecard_table, _show_cohorts
 from loyaltylab._stats import newcombe_interval, rate_columns, two_proportion_test
 from loyaltylab.data import schema as S
 from loyaltylab.data.crmdata import CRMData, LoadReport
-from loyaltylab.data.load import source_path
+from loyaltylab.data.load import is_server, source_path
 from loyaltylab.data.mapping import read_mapping
 from loyaltylab.exceptions import MappingError, MissingTableError, SourceError
 from loyaltylab.report import Footnote, Report
 
 __all__ = ["IN_ENGINE_ABOVE", "EngineData", "engine_mapping", "open_database",
-           "default_memory_limit", "count_orders", "run_engine_report", "customer_ids"]
+           "default_memory_limit", "count_orders", "run_engine_report", "customer_ids",
+           "server_label"]
 
 log = logging.getLogger("loyaltylab.report")
 
@@ -157,6 +159,45 @@ class EngineData:
         return self.tables[S.CUSTOMERS]
 
 
+def server_label(url: str) -> str:
+    """A server address without its user name and password, to show in the report, the
+    log and messages.
+
+    Examples
+    --------
+    >>> server_label("postgresql://analyst:s3cret@db.example.com:5432/shop?sslmode=require")
+    'postgresql://db.example.com:5432/shop'
+    """
+    parts = urlsplit(url.strip())
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.split('+')[0]}://{host}{port}{parts.path}"
+
+
+def _connect_server(url: str) -> tuple[Any, str]:
+    """An Ibis connection to a database server, and its label; a SourceError in plain
+    words (never the password) when it cannot be made."""
+    label = server_label(url)
+    try:
+        import ibis
+    except ImportError:
+        raise SourceError(f"{label}: computing the report inside a database server needs "
+                          f"Ibis with the server's driver: pip install "
+                          f"'loyaltylab[postgres]'") from None
+    try:
+        return ibis.connect(url.strip()), label
+    except Exception as exc:  # noqa: BLE001 - a driver's own error types vary
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        secret = urlsplit(url.strip()).password
+        if secret:
+            detail = detail.replace(secret, "***")
+        if isinstance(exc, ImportError):
+            detail = "the PostgreSQL driver is not installed: pip install 'loyaltylab[postgres]'"
+        raise SourceError(f"{label}: could not connect to the database server ({detail}). "
+                          f"Check the address, the user and the password, and that the "
+                          f"server accepts connections from here") from None
+
+
 def _database_file(source: Any) -> Path:
     if source is None:
         raise SourceError("the report computed inside a database needs a DuckDB database "
@@ -167,7 +208,8 @@ def _database_file(source: Any) -> Path:
 
 def open_database(source: str | Path, *, mapping: str | Path | dict | None = None,
                   memory_limit: str | None = None) -> EngineData:
-    """Open a DuckDB file read-only with a memory limit and find its tables.
+    """Open a DuckDB file read-only with a memory limit, or connect to a PostgreSQL
+    server (``postgresql://user@host/database``), and find its tables.
 
     Raises
     ------
@@ -178,10 +220,15 @@ def open_database(source: str | Path, *, mapping: str | Path | dict | None = Non
     MissingTableError
         No customers or orders table.
     """
-    path = _database_file(source)
     m = engine_mapping(mapping)
-    con = warehouse.connect_duckdb(path, memory_limit=memory_limit)
-    names = warehouse.table_names(con)
+    if is_server(source):  # the server manages its own memory: no limit is set
+        con, label = _connect_server(str(source))
+        names = sorted(con.list_tables())
+    else:
+        path = _database_file(source)
+        label = path.name
+        con = warehouse.connect_duckdb(path, memory_limit=memory_limit)
+        names = warehouse.table_names(con)
     lower = {n.lower(): n for n in names}
     tables: dict[str, Any] = {}
     found: dict[str, str] = {}
@@ -194,7 +241,7 @@ def open_database(source: str | Path, *, mapping: str | Path | dict | None = Non
         if name is None:
             if canon in (S.CUSTOMERS, S.ORDERS):
                 raise MissingTableError(
-                    f"{path.name}: no {canon} table (looked for {wanted!r}; the database "
+                    f"{label}: no {canon} table (looked for {wanted!r}; the database "
                     f"has {names}); name it in the mapping: [tables.{canon}] source = "
                     f"\"...\"")
             continue
@@ -213,7 +260,7 @@ def open_database(source: str | Path, *, mapping: str | Path | dict | None = Non
                 cols[spec.name] = raw[have[spec.name.lower()]]
         tables[canon] = raw.select(**cols)
         found[canon] = name
-    return EngineData(con, path.name, tables, found)
+    return EngineData(con, label, tables, found)
 
 
 def count_orders(source: str | Path, *, mapping: str | Path | dict | None = None) -> int | None:
@@ -568,7 +615,10 @@ def _ladder(ctx: _EngineContext, facts: dict[str, Any]) -> None:
     display = {st.name: st.display for st in ladder.stages}
     with _part(ctx, "ladder funnel"):
         try:
-            parts = max(1, -(-facts["orders"] // LADDER_PART_ORDERS))
+            # DuckDB under a memory limit counts the ladder in parts; a server manages its
+            # own memory (and Ibis hashes ids for the parts only on some engines)
+            parts = (max(1, -(-facts["orders"] // LADDER_PART_ORDERS))
+                     if ctx.db.con.name == "duckdb" else 1)
             counts = warehouse.ladder_counts(tables, ladder, as_of=ctx.as_of, parts=parts)
         except Exception as exc:  # noqa: BLE001 - only the database's out-of-memory stop
             if "out of memory" not in str(exc).lower() and \

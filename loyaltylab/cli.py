@@ -315,6 +315,10 @@ def _in_engine(args: argparse.Namespace) -> tuple[bool, str | None]:
     when that was chosen because the orders are many."""
     if args.in_engine:
         return True, None
+    from loyaltylab.data.load import is_server
+
+    if is_server(args.source):  # the orders stay in the server: always computed there
+        return True, None
     if args.source is None or not Path(args.source).is_file():
         return False, None
     from loyaltylab import _pipeline_engine as engine
@@ -363,13 +367,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from loyaltylab._pipeline import RejectedRowsError, run_report
     from loyaltylab.report import check_output_folder, deliverable_options
 
-    out = check_output_folder(args.out, source=args.source)
+    from loyaltylab.data.load import is_server
+
+    server = is_server(args.source)
+    out = check_output_folder(args.out, source=None if server else args.source)
     salt, random_salt = _salt(args)
     lookup = _lookup_path(args, out, random_salt)
     engine, why = _in_engine(args)
     if args.memory_limit is not None and not engine:
         raise LoyaltyLabError("--memory-limit applies to the report computed inside a "
                               "database; add --in-engine (and a duckdb:///... source)")
+    if args.memory_limit is not None and server:
+        print("loyaltylab report: --memory-limit does not apply to a database server, "
+              "which manages its own memory", file=sys.stderr)
     ids = None
     try:
         with deliverable_options(brand=args.brand, template=args.template), \
@@ -635,9 +645,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_raises():
             if getattr(args, "source", None) is not None:
-                # duckdb://PATH and sqlite://PATH name a database file
-                from loyaltylab.data.load import source_path
-                args.source = source_path(args.source)
+                # duckdb://PATH and sqlite://PATH name a database file; the report of a
+                # PostgreSQL server is computed inside it (every other command refuses it)
+                from loyaltylab.data.load import is_server, source_path
+                if not (args.command == "report" and is_server(args.source)):
+                    args.source = source_path(args.source)
             return int(args.func(args) or 0)
     except _Terminated:
         print(f"{name}: stopped (terminated); the output folder holds the last complete "

@@ -62,7 +62,8 @@ def test_source_path_reads_file_urls_the_way_ibis_writes_them():
     assert source_path("DUCKDB://shop.duckdb") == Path("shop.duckdb")
     assert source_path("sqlite:///tmp/crm.sqlite") == Path("/tmp/crm.sqlite")
     assert source_path("exports/orders.csv") == "exports/orders.csv"
-    with pytest.raises(SourceError, match="not a postgresql server yet.*loyaltylab.warehouse"):
+    with pytest.raises(SourceError, match="not a postgresql server.*loyaltylab report "
+                                          "postgresql.*loyaltylab.warehouse"):
         source_path("postgresql://analyst@db.example/crm")
 
 
@@ -91,4 +92,5 @@ def test_a_server_url_is_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "not a postgresql server yet" in err
+    assert "not a postgresql server" in err
+    assert "`loyaltylab report postgresql://...` computes the report inside the server" in err

@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -43,16 +45,17 @@ def _pg_bin() -> Path | None:
     return next((d for d in dirs if (d / "initdb").exists()), None)
 
 
-@pytest.fixture(scope="module")
-def postgres_con():
-    """An Ibis connection to PostgreSQL: LOYALTYLAB_PG_URL when set, else a throw-away
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    """The address of a PostgreSQL server: LOYALTYLAB_PG_URL when set, else a throw-away
     server in a temporary folder (unix socket only), started with Debian's postgresql
-    package (.ci/run installs it); skipped, saying why, only when neither is there."""
+    package (.ci/run installs it); the test is skipped, saying why, only when neither is
+    there."""
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install "
-                                          "'ibis-framework[postgres]')")
+                                          "'loyaltylab[postgres]')")
     url = os.environ.get("LOYALTYLAB_PG_URL")
     if url:
-        yield ibis.connect(url)
+        yield url
         return
     bin_dir = _pg_bin()
     if bin_dir is None:
@@ -63,7 +66,7 @@ def postgres_con():
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         shutil.chown(root, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data_dir, port = root / "data", 54000 + os.getpid() % 1000
+    data_dir, port = root / "data", 54000 + (os.getpid() * 7 + len(str(root))) % 1000
 
     def run(*cmd: str) -> subprocess.CompletedProcess:
         return subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
@@ -77,11 +80,18 @@ def postgres_con():
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"could not start a PostgreSQL server: {start.stderr.strip()[-300:]}")
     try:
-        yield ibis.postgres.connect(host=str(root), port=port, user="loyaltylab",
-                                    database="postgres")
+        # the socket folder as host: Ibis passes the query's host on to the driver
+        yield f"postgresql://loyaltylab@localhost:{port}/postgres?host={root}"
     finally:
         run(str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_con():
+    """An Ibis connection to PostgreSQL (see :func:`postgres_url`)."""
+    with postgres_url() as url:
+        yield ibis.connect(url)
 
 
 def _edge_data() -> CRMData:

@@ -319,3 +319,74 @@ def test_negative_amounts_are_summed_and_said_and_the_load_options_are_said_not_
     assert (f"2 orders have a negative amount (refunds or credit notes, "
             f"{fmt.money(negative)} in all); they were summed as they are") in page
     assert f"worth {fmt.money(total)}" in page
+
+
+# ---------------------------------------------------------------------------- a server
+
+def _same_rows(got: pl.DataFrame, want: pl.DataFrame, title: str) -> None:
+    assert got.columns == want.columns and got.height == want.height > 0, title
+    for a, b in zip(got.rows(), want.rows()):
+        for x, y in zip(a, b):
+            assert x == (pytest.approx(y, rel=1e-6) if isinstance(y, float) else y), title
+
+
+def test_the_report_is_computed_inside_a_postgres_server(shop, runs, tmp_path, capsys,
+                                                         monkeypatch):
+    """`loyaltylab report postgresql://...`: the same tables in a PostgreSQL server give
+    the same report as the DuckDB file, no raw id, e-mail or password leaves, and the
+    lookup file still lets the consultant find the call list's customers."""
+    from test_warehouse_parity import postgres_url
+
+    path, data = shop
+    run = runs[0]
+    with postgres_url() as url:
+        import ibis
+
+        con = ibis.connect(url)
+        for name, frame in data.tables.items():
+            if frame is not None:
+                if name == S.CUSTOMERS:
+                    frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
+                                                + "@mail.example").alias("email"))
+                con.create_table(name, frame, overwrite=True)
+        # a password in the address (the test server trusts local users and never asks)
+        secret = "pw-do-not-show"
+        with_password = url.replace("loyaltylab@", f"loyaltylab:{secret}@", 1)
+        monkeypatch.setenv(SALT_ENV, SALT)
+        out = tmp_path / "pg-report"
+        lookup = tmp_path / "lookup.csv"
+        code = main(["report", with_password, "--out", str(out), "--no-progress", "--charts",
+                     "none", "--lookup", str(lookup), "--memory-limit", "1GB"])
+        said = capsys.readouterr()
+        # the same report as computed inside the DuckDB file
+        pg = engine.run_engine_report(with_password, out=tmp_path / "pg-direct", salt=SALT,
+                                      charts=(), progress=False, why=WHY)
+    assert code == 0, said.err
+    assert "does not apply to a database server" in said.err
+    text = _texts(out)
+    assert secret not in text + said.out + said.err
+    assert engine.server_label(url) in text  # the report names where it was computed
+    assert not [i for i in data.customers.get_column(S.CUSTOMER_ID).to_list() if i in text]
+    assert "@mail.example" not in text
+    assert pg.errors == [] and dict(pg.skipped).keys() == dict(run.skipped).keys()
+    for title in ("Loyalty ladder", "Retention summary", "Risk of leaving by attribute",
+                  "Tables in the database", "Buying model parameters"):
+        _same_rows(_table(pg.report, title), _table(run.report, title), title)
+    ids = pl.read_csv(lookup)
+    assert ids.height == data.customers.height
+    assert set(ids.get_column(ids.columns[0]).cast(pl.String)) == set(
+        hash_series(data.customers.get_column(S.CUSTOMER_ID), SALT).to_list())
+
+
+def test_a_server_that_cannot_be_reached_is_one_line_without_the_password(
+        tmp_path, capsys, monkeypatch):
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv(SALT_ENV, "x")
+    code = main(["report", "postgresql://analyst:pw-do-not-show@127.0.0.1:1/crm", "--out",
+                 str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert "could not connect to the database server" in err
+    assert "postgresql://127.0.0.1:1/crm" in err
+    assert "pw-do-not-show" not in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1

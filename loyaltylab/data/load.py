@@ -51,13 +51,29 @@ _FILE_URL = re.compile(r"(?i)^(duckdb|sqlite)://(.+)$")
 _SERVER_URL = re.compile(r"(?i)^([a-z][a-z0-9+.-]*)://")
 
 
+_POSTGRES_URL = re.compile(r"(?i)^(postgresql|postgres)(\+[a-z0-9]+)?://")
+
+
+def is_server(source: Any) -> bool:
+    """Whether ``source`` is the address of a PostgreSQL server (``postgresql://...``),
+    whose report ``loyaltylab report`` computes inside the server.
+
+    Examples
+    --------
+    >>> is_server("postgresql://analyst@db.example.com/shop"), is_server("exports/")
+    (True, False)
+    """
+    return isinstance(source, str) and bool(_POSTGRES_URL.match(source.strip()))
+
+
 def source_path(source: str | Path) -> str | Path:
     """A database URL as the file it names; any other source unchanged.
 
     ``duckdb://PATH`` and ``sqlite://PATH`` name a database file the way Ibis writes them:
     ``duckdb://shop.duckdb`` is relative to the working folder, ``duckdb:///data/shop.duckdb``
     absolute. A URL of a database server (``postgresql://...``) is refused with a
-    SourceError that names the way to summarise it inside that server.
+    SourceError that names the way to summarise it inside that server (``loyaltylab report``
+    computes the report there).
 
     Examples
     --------
@@ -76,12 +92,15 @@ def source_path(source: str | Path) -> str | Path:
     m = _SERVER_URL.match(source.strip())
     if m:
         scheme = m.group(1).lower()
+        server = ("`loyaltylab report postgresql://...` computes the report inside the "
+                  "server. " if scheme.startswith("postgres") else "")
         raise SourceError(
             f"{scheme}://...: loyaltylab reads DuckDB and SQLite files (duckdb://PATH, "
-            f"sqlite://PATH), folders and workbooks, but not a {scheme} server yet. In "
-            f"Python, connect with Ibis and pass its tables to loyaltylab.warehouse "
-            f"(rfm_summary, churn_base, cohort_retention): the summaries then run inside "
-            f"the server and only pseudonymised per-customer rows come back")
+            f"sqlite://PATH), folders and workbooks into memory, not a {scheme} server. "
+            f"{server}In Python, connect with Ibis and pass its tables to "
+            f"loyaltylab.warehouse (rfm_summary, churn_base, cohort_retention): the "
+            f"summaries then run inside the server and only pseudonymised per-customer "
+            f"rows come back")
     return source
 
 
