@@ -1,5 +1,6 @@
 """The client report computed inside a database: ``loyaltylab report duckdb:///x.duckdb
---in-engine``, or ``loyaltylab report postgresql://...`` (not public API).
+--in-engine`` (or a folder of Parquet files), or ``loyaltylab report postgresql://...``
+(not public API).
 
 The orders never come into memory. The per-customer and per-period aggregations run inside
 DuckDB through :mod:`loyaltylab.warehouse` (customer ids pseudonymised there with the run's
@@ -201,15 +202,17 @@ def _connect_server(url: str) -> tuple[Any, str]:
 def _database_file(source: Any) -> Path:
     if source is None:
         raise SourceError("the report computed inside a database needs a DuckDB database "
-                          "file (duckdb:///path/to/file.duckdb); the bundled sample is read "
-                          "in memory: leave out --in-engine")
+                          "file (duckdb:///path/to/file.duckdb), a folder of Parquet files "
+                          "or a postgresql:// server; the bundled sample is read in memory: "
+                          "leave out --in-engine")
     return Path(source_path(source) if isinstance(source, str) else source)
 
 
 def open_database(source: str | Path, *, mapping: str | Path | dict | None = None,
                   memory_limit: str | None = None) -> EngineData:
-    """Open a DuckDB file read-only with a memory limit, or connect to a PostgreSQL
-    server (``postgresql://user@host/database``), and find its tables.
+    """Open a DuckDB file read-only with a memory limit, or a folder of Parquet files as
+    views of an in-memory DuckDB with that limit, or connect to a PostgreSQL server
+    (``postgresql://user@host/database``), and find its tables.
 
     Raises
     ------

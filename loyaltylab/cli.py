@@ -319,13 +319,28 @@ def _in_engine(args: argparse.Namespace) -> tuple[bool, str | None]:
 
     if is_server(args.source):  # the orders stay in the server: always computed there
         return True, None
-    if args.source is None or not Path(args.source).is_file():
+    if args.source is None:
+        return False, None
+    source = Path(args.source)
+    parquet = source.is_dir() and (any(source.glob("*.parquet"))
+                                   or any(source.glob("*/*.parquet")))
+    if not (source.is_file() or parquet):  # CSV and Excel folders are read in memory
         return False, None
     from loyaltylab import _pipeline_engine as engine
 
     try:
         n = engine.count_orders(args.source, mapping=args.mapping)
     except ImportError:  # Ibis not installed: the in-memory run, as before
+        return False, None
+    except Exception as exc:  # noqa: BLE001 - counting is a guess: the in-memory run
+        # reads the same files and says what is wrong with them in its own words
+        if source.is_file():
+            raise
+        import logging
+
+        logging.getLogger("loyaltylab.report").info(
+            "could not count the orders of %s in DuckDB (%s); reading it in memory", source,
+            exc)
         return False, None
     if n is None or n <= engine.IN_ENGINE_ABOVE:
         return False, None

@@ -209,7 +209,11 @@ def test_a_source_that_is_not_a_database_exits_2(tmp_path, capsys, monkeypatch):
     folder.mkdir()
     (folder / "orders.csv").write_text("order_id\n1\n", encoding="utf-8")
     assert main(["report", str(folder), "--out", str(tmp_path / "o"), "--in-engine"]) == 2
-    assert "needs a DuckDB database file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "a folder without Parquet files" in err and "without --in-engine" in err
+    (folder / "orders.parquet").write_text("not parquet", encoding="utf-8")
+    assert main(["report", str(folder), "--out", str(tmp_path / "o"), "--in-engine"]) == 2
+    assert "export/orders.parquet: not readable as Parquet" in capsys.readouterr().err
     fake = tmp_path / "fake.duckdb"
     fake.write_text("not a database", encoding="utf-8")
     assert main(["report", f"duckdb://{fake}", "--out", str(tmp_path / "o"),
@@ -390,3 +394,48 @@ def test_a_server_that_cannot_be_reached_is_one_line_without_the_password(
     assert "postgresql://127.0.0.1:1/crm" in err
     assert "pw-do-not-show" not in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- Parquet
+
+def test_a_folder_of_parquet_files_is_summarised_where_it_lies(shop, runs, tmp_path,
+                                                              capsys, monkeypatch):
+    """Files too large for memory: a folder of Parquet files (the orders as a folder of
+    parts, as Spark writes them) becomes views of an in-memory DuckDB under the memory
+    limit, and gives the report the DuckDB file gives; above the threshold the report
+    goes there without --in-engine."""
+    _, data = shop
+    run = runs[0]
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    for name, frame in data.tables.items():
+        if frame is None:
+            continue
+        if name == S.CUSTOMERS:
+            frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
+                                        + "@mail.example").alias("email"))
+        if name == S.ORDERS:
+            (folder / "orders").mkdir()
+            half = frame.height // 2
+            frame.head(half).write_parquet(folder / "orders" / "part-0.parquet")
+            frame.tail(frame.height - half).write_parquet(folder / "orders" / "part-1.parquet")
+        else:
+            frame.write_parquet(folder / f"{name}.parquet")
+    lake = engine.run_engine_report(folder, out=tmp_path / "lake-out", salt=SALT, charts=(),
+                                    progress=False, memory_limit="1GB", why=WHY)
+    assert lake.errors == [] and dict(lake.skipped).keys() == dict(run.skipped).keys()
+    for title in ("Loyalty ladder", "Retention summary", "Risk of leaving by attribute",
+                  "Tables in the database", "Buying model parameters"):
+        _same_rows(_table(lake.report, title), _table(run.report, title), title)
+    text = _texts(tmp_path / "lake-out")
+    assert "@mail.example" not in text
+    assert not [i for i in data.customers.get_column(S.CUSTOMER_ID).to_list() if i in text]
+    # above the threshold, without --in-engine
+    monkeypatch.setattr(engine, "IN_ENGINE_ABOVE", 100)
+    monkeypatch.setenv(SALT_ENV, SALT)
+    out = tmp_path / "auto"
+    assert main(["report", str(folder), "--out", str(out), "--no-progress", "--charts",
+                 "none"]) == 0
+    said = capsys.readouterr().out
+    assert f"holds {data.orders.height:,} orders, more than the 100" in said
+    assert "the orders did not leave it" in (out / "report.html").read_text(encoding="utf-8")

@@ -47,14 +47,45 @@ def memory_size(value: str) -> str:
     return f"{m.group(1)}{unit}"
 
 
+def _parquet_tables(folder: str | Path) -> dict[str, list[Path]]:
+    """The tables of a folder of Parquet files: ``orders.parquet`` is the table ``orders``,
+    and so is a folder ``orders/`` of Parquet parts (as Spark and DuckDB write them).
+
+    Examples
+    --------
+    >>> import polars as pl, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"n": [1]}).write_parquet(folder / "customers.parquet")
+    >>> (folder / "orders").mkdir()
+    >>> pl.DataFrame({"n": [2]}).write_parquet(folder / "orders" / "part-0.parquet")
+    >>> sorted(_parquet_tables(folder))
+    ['customers', 'orders']
+    """
+    folder = Path(folder)
+    out: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.suffix.lower() == ".parquet":
+            out.setdefault(entry.stem, []).append(entry)
+        elif entry.is_dir():
+            parts = sorted(p for p in entry.glob("*.parquet") if p.is_file())
+            if parts:
+                out.setdefault(entry.name, []).extend(parts)
+    return out
+
+
 def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
                    read_only: bool = True) -> Any:
-    """Open a DuckDB database file through Ibis, for the summaries of this package.
+    """Open a DuckDB database file, or a folder of Parquet files, through Ibis, for the
+    summaries of this package.
 
     Parameters
     ----------
     path : str or Path
-        The ``.duckdb`` file (it must exist and be a DuckDB database).
+        The ``.duckdb`` file (it must exist and be a DuckDB database), or a folder of
+        Parquet files (``orders.parquet``, or a folder ``orders/`` of Parquet parts, is the
+        table ``orders``): each becomes a view in an in-memory
+        DuckDB that reads the files where they are, so files larger than memory are
+        summarised without being loaded.
     memory_limit : str, optional
         DuckDB's ``memory_limit`` ("8GB", "512MiB"): above it DuckDB spills what it can to
         a temporary folder, and a query that cannot spill stops with an out-of-memory
@@ -72,7 +103,8 @@ def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
     Raises
     ------
     SourceError
-        The file is missing, a folder, or not a DuckDB database.
+        The file is missing or not a DuckDB database; the folder holds no Parquet file,
+        or a file in it is not Parquet.
     ValueError
         ``memory_limit`` is not a size.
     ImportError
@@ -88,10 +120,14 @@ def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
     1
     """
     path = Path(path)
+    config = {} if memory_limit is None else {"memory_limit": memory_size(memory_limit)}
+    if path.is_dir():
+        return _connect_parquet(path, config)
     if not path.is_file():
-        what = "a folder" if path.is_dir() else "no such file"
-        raise SourceError(f"{path.name}: {what}; the report computed inside a database "
-                          f"needs a DuckDB database file (duckdb:///path/to/file.duckdb)")
+        raise SourceError(f"{path.name}: no such file; the report computed inside a "
+                          f"database needs a DuckDB database file (duckdb:///path/to/"
+                          f"file.duckdb), a folder of Parquet files or a postgresql:// "
+                          f"server")
     with path.open("rb") as fh:
         head = fh.read(16)
     if head[8:12] != _MAGIC:
@@ -99,8 +135,28 @@ def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
                           f"inside a database needs one (duckdb:///path/to/file.duckdb). "
                           f"Run the report without --in-engine to read folders, workbooks "
                           f"and SQLite files in memory")
-    config = {} if memory_limit is None else {"memory_limit": memory_size(memory_limit)}
     return ibis_module().duckdb.connect(str(path), read_only=read_only, **config)
+
+
+def _connect_parquet(folder: Path, config: dict[str, str]) -> Any:
+    """An in-memory DuckDB with one view per Parquet table of ``folder``."""
+    tables = _parquet_tables(folder)
+    if not tables:
+        raise SourceError(f"{folder.name}: a folder without Parquet files; the report "
+                          f"computed inside a database needs a DuckDB database file, a "
+                          f"folder of Parquet files or a postgresql:// server. Run the "
+                          f"report without --in-engine to read folders of CSV or Excel "
+                          f"files in memory")
+    con = ibis_module().duckdb.connect(**config)
+    for name, files in tables.items():
+        try:
+            con.read_parquet([str(f) for f in files], table_name=name)
+        except Exception as exc:  # noqa: BLE001 - DuckDB's IO and format errors vary
+            shown = files[0].relative_to(folder) if len(files) == 1 else f"{name}/"
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise SourceError(f"{folder.name}/{shown}: not readable as Parquet "
+                              f"({type(exc).__name__}: {detail})") from None
+    return con
 
 
 def table_names(con: Any) -> list[str]:
