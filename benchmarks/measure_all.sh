@@ -45,4 +45,5 @@ run report_export $PY -u benchmarks/bench_report_export.py --charts 20 --repeats
 run warehouse $PY -u benchmarks/bench_warehouse.py --orders 5000000 --customers 500000 --repeats 3
 run report $PY -u benchmarks/bench_report.py --folder "$WORK/report1m" --repeats 2 --baseline "$REPORT_BASE"
 run warehouse_report nice -n 10 $PY -u benchmarks/bench_warehouse_report.py --orders 100000000 --chunk 500000 --memory-limit 8GB --folder "$WORK"
+run warehouse_report_parquet nice -n 10 $PY -u benchmarks/bench_warehouse_report.py --orders 100000000 --chunk 500000 --memory-limit 8GB --folder "$WORK" --parquet
 echo "done $(date -u +%T)" >> $LOG/campaign.txt
