@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,18 @@ SALT = "engine-test-salt"
 WHY = "It was computed there for this test."
 
 
+def _client_tables(data) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The simulated CRM's tables as a client's database holds them: the customers with a
+    personal column (e-mail) beside the canonical ones."""
+    for name, frame in data.tables.items():
+        if frame is None:
+            continue
+        if name == S.CUSTOMERS:
+            frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
+                                        + "@mail.example").alias("email"))
+        yield name, frame
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> tuple[Path, object]:
     """A DuckDB file holding every table of a small simulated CRM, with a personal column
@@ -34,12 +47,7 @@ def shop(tmp_path_factory) -> tuple[Path, object]:
     path = root / "shop.duckdb"
     con = duckdb.connect(str(path))
     try:
-        for name, frame in data.tables.items():
-            if frame is None:
-                continue
-            if name == S.CUSTOMERS:
-                frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
-                                            + "@mail.example").alias("email"))
+        for name, frame in _client_tables(data):
             con.register("f", frame.to_arrow())
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
             con.unregister("f")
@@ -347,12 +355,8 @@ def test_the_report_is_computed_inside_a_postgres_server(shop, runs, tmp_path, c
         import ibis
 
         con = ibis.connect(url)
-        for name, frame in data.tables.items():
-            if frame is not None:
-                if name == S.CUSTOMERS:
-                    frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
-                                                + "@mail.example").alias("email"))
-                con.create_table(name, frame, overwrite=True)
+        for name, frame in _client_tables(data):
+            con.create_table(name, frame, overwrite=True)
         # a password in the address (the test server trusts local users and never asks)
         secret = "pw-do-not-show"
         with_password = url.replace("loyaltylab@", f"loyaltylab:{secret}@", 1)
@@ -408,12 +412,7 @@ def test_a_folder_of_parquet_files_is_summarised_where_it_lies(shop, runs, tmp_p
     run = runs[0]
     folder = tmp_path / "lake"
     folder.mkdir()
-    for name, frame in data.tables.items():
-        if frame is None:
-            continue
-        if name == S.CUSTOMERS:
-            frame = frame.with_columns((pl.col(S.CUSTOMER_ID).str.to_lowercase()
-                                        + "@mail.example").alias("email"))
+    for name, frame in _client_tables(data):
         if name == S.ORDERS:
             (folder / "orders").mkdir()
             half = frame.height // 2
