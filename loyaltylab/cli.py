@@ -321,10 +321,11 @@ def _in_engine(args: argparse.Namespace) -> tuple[bool, str | None]:
         return True, None
     if args.source is None:
         return False, None
+    from loyaltylab.warehouse import parquet_tables
+
     source = Path(args.source)
-    parquet = source.is_dir() and (any(source.glob("*.parquet"))
-                                   or any(source.glob("*/*.parquet")))
-    if not (source.is_file() or parquet):  # CSV and Excel folders are read in memory
+    # CSV and Excel folders are read in memory; Parquet ones by the engine's own rule
+    if not (source.is_file() or source.is_dir() and parquet_tables(source)):
         return False, None
     from loyaltylab import _pipeline_engine as engine
 

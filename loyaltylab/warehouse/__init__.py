@@ -17,8 +17,9 @@ customer ids replaced there by the same salted pseudonyms ``loyaltylab.load`` gi
 - :func:`period_counts`: the scorecard's counts per calendar period (buyers, new, repeat,
   lost, orders, revenue).
 - :func:`to_sql`: the SQL of a summary in a warehouse's dialect.
-- :func:`connect_duckdb`, :func:`table_names`, :func:`memory_size`: open a DuckDB file
-  with a memory limit, and list its tables (what ``loyaltylab report --in-engine`` uses).
+- :func:`connect_duckdb`, :func:`table_names`, :func:`memory_size`,
+  :func:`parquet_tables`: open a DuckDB file, or a folder of Parquet files, with a memory
+  limit, and list its tables (what ``loyaltylab report --in-engine`` uses).
 
 Ibis is an optional extra (``pip install 'loyaltylab[warehouse]'``); it is imported only
 when an engine is used, never by ``import loyaltylab``. Each engine result equals the
@@ -30,7 +31,8 @@ cannot be pseudonymised in the engine: loyaltylab refuses with a message rather 
 raw ids out.
 """
 
-from loyaltylab.warehouse._connect import connect_duckdb, memory_size, table_names
+from loyaltylab.warehouse._connect import (connect_duckdb, memory_size, parquet_tables,
+                                          table_names)
 from loyaltylab.warehouse._ladder import ladder_counts, ladder_stages, measurable_ladder
 from loyaltylab.warehouse._periods import PERIOD_COUNT_COLUMNS, period_counts
 from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, churn_base,
@@ -39,7 +41,7 @@ from loyaltylab.warehouse._summaries import (CHURN_BASE_COLUMNS, ChurnBase, chur
 __all__ = ["rfm_summary", "churn_base", "cohort_retention", "ladder_stages",
            "ladder_counts", "measurable_ladder", "period_counts", "to_sql", "ChurnBase",
            "CHURN_BASE_COLUMNS", "PERIOD_COUNT_COLUMNS", "connect_duckdb", "memory_size",
-           "table_names"]
+           "table_names", "parquet_tables"]
 
 
 def __dir__() -> list[str]:  # tab completion offers the public names, not np, pl, helpers

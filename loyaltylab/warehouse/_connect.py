@@ -47,9 +47,19 @@ def memory_size(value: str) -> str:
     return f"{m.group(1)}{unit}"
 
 
-def _parquet_tables(folder: str | Path) -> dict[str, list[Path]]:
+def parquet_tables(folder: str | Path) -> dict[str, list[Path]]:
     """The tables of a folder of Parquet files: ``orders.parquet`` is the table ``orders``,
     and so is a folder ``orders/`` of Parquet parts (as Spark and DuckDB write them).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder; files and folders without Parquet files in it are not tables.
+
+    Returns
+    -------
+    dict
+        Table name -> its Parquet files, sorted (empty when the folder holds none).
 
     Examples
     --------
@@ -58,7 +68,7 @@ def _parquet_tables(folder: str | Path) -> dict[str, list[Path]]:
     >>> pl.DataFrame({"n": [1]}).write_parquet(folder / "customers.parquet")
     >>> (folder / "orders").mkdir()
     >>> pl.DataFrame({"n": [2]}).write_parquet(folder / "orders" / "part-0.parquet")
-    >>> sorted(_parquet_tables(folder))
+    >>> sorted(parquet_tables(folder))
     ['customers', 'orders']
     """
     folder = Path(folder)
@@ -140,7 +150,7 @@ def connect_duckdb(path: str | Path, *, memory_limit: str | None = None,
 
 def _connect_parquet(folder: Path, config: dict[str, str]) -> Any:
     """An in-memory DuckDB with one view per Parquet table of ``folder``."""
-    tables = _parquet_tables(folder)
+    tables = parquet_tables(folder)
     if not tables:
         raise SourceError(f"{folder.name}: a folder without Parquet files; the report "
                           f"computed inside a database needs a DuckDB database file, a "
