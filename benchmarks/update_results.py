@@ -18,7 +18,14 @@ cmds = {}
 for line in (HERE / "measure_all.sh").read_text().splitlines():
     if line.startswith("run "):
         name, *rest = line.split()[1:]
-        cmds[name] = " ".join(rest).replace("$PY", ".venv/bin/python")
+        cmd = " ".join(rest).replace("$PY", ".venv/bin/python")
+        for var, value in (("$WORK", "/var/tmp/llb"),  # measure_all.sh's defaults
+                           ("$REPORT_BASE", "/var/tmp/llb/base-a608464"),
+                           ("$FUNNEL_BASE", "/var/tmp/llb/wt_funnel"),
+                           ("$LIFETIMES_PY", "/tmp/lifetimes-venv/bin/python"),
+                           ("$PYMC_PY", "/tmp/pymc-venv/bin/python")):
+            cmd = cmd.replace(f'"{var}"', value).replace(var, value)
+        cmds[name] = cmd.replace("\"", "")  # no value holds a space
 names_run = {row.split()[1] for row in camp if row.startswith("== ")}
 
 
