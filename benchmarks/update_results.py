@@ -6,6 +6,7 @@ LOG_FOLDER is measure_all.sh's $LOG (default /tmp/loyaltylab-bench-logs). A sect
 by an earlier run of this script is replaced; the older history stays below it.
 Then edit benchmarks/README.md by hand from the same logs.
 """
+import re
 import sys
 from pathlib import Path
 
@@ -15,16 +16,14 @@ RES = HERE / "results"
 camp = (LOG / "campaign.txt").read_text().splitlines()
 commit = camp[0].split()[1]
 cmds = {}
+defaults = {"PY": ".venv/bin/python"}  # measure_all.sh's VAR=${VAR:-default} lines
 for line in (HERE / "measure_all.sh").read_text().splitlines():
+    m = re.fullmatch(r"(\w+)=\$\{\w+:-(.*)\}", line)
+    if m:
+        defaults[m[1]] = re.sub(r"\$(\w+)", lambda v: defaults[v[1]], m[2])
     if line.startswith("run "):
         name, *rest = line.split()[1:]
-        cmd = " ".join(rest).replace("$PY", ".venv/bin/python")
-        for var, value in (("$WORK", "/var/tmp/llb"),  # measure_all.sh's defaults
-                           ("$REPORT_BASE", "/var/tmp/llb/base-a608464"),
-                           ("$FUNNEL_BASE", "/var/tmp/llb/wt_funnel"),
-                           ("$LIFETIMES_PY", "/tmp/lifetimes-venv/bin/python"),
-                           ("$PYMC_PY", "/tmp/pymc-venv/bin/python")):
-            cmd = cmd.replace(f'"{var}"', value).replace(var, value)
+        cmd = re.sub(r"\$(\w+)", lambda v: defaults[v[1]], " ".join(rest))
         cmds[name] = cmd.replace("\"", "")  # no value holds a space
 names_run = {row.split()[1] for row in camp if row.startswith("== ")}
 
